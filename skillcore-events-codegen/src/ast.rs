@@ -1,0 +1,577 @@
+//! Stage 2: YAML tree -> the catalog's syntax (keys and shapes), still unchecked.
+//!
+//! This stage knows the format's keys: it reports unknown keys (with a did-you-mean),
+//! missing required keys and values of the wrong shape, and keeps going so that one
+//! build shows every mistake. It does not judge names or types; that is
+//! [`crate::validate`]'s job.
+
+use crate::diag::{Diagnostic, Rule};
+use crate::naming::did_you_mean;
+use crate::source::{Sources, Span};
+use crate::yaml::{core_scalar, CoreValue, Kind, Node};
+
+/// A value with the span it was read from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// One catalog file, as written.
+#[derive(Clone, Debug, Default)]
+pub struct RawFile {
+    /// `catalog:`.
+    pub catalog: Option<Spanned<String>>,
+    /// `naming.past_tense`.
+    pub past_tense: Vec<Spanned<String>>,
+    /// `naming.exempt`.
+    pub exempt: Vec<Spanned<String>>,
+    /// `types:`, in file order.
+    pub types: Vec<RawType>,
+    /// `events:`, in file order (duplicates kept).
+    pub events: Vec<RawEvent>,
+}
+
+/// A named type as written.
+#[derive(Clone, Debug)]
+pub struct RawType {
+    /// Its key.
+    pub name: Spanned<String>,
+    /// `description`.
+    pub description: Option<String>,
+    /// `enum` or `fields`.
+    pub def: RawTypeDef,
+}
+
+/// The body of a named type.
+#[derive(Clone, Debug)]
+pub enum RawTypeDef {
+    /// `enum: [...]`.
+    Enum(Vec<Spanned<String>>),
+    /// `fields: {...}`.
+    Fields(Vec<RawField>),
+    /// Neither (already reported).
+    Missing,
+}
+
+/// An event as written.
+#[derive(Clone, Debug)]
+pub struct RawEvent {
+    /// Its key.
+    pub name: Spanned<String>,
+    /// `description`.
+    pub description: Option<String>,
+    /// `version`.
+    pub version: Option<u32>,
+    /// `aggregate`.
+    pub aggregate: Option<Spanned<String>>,
+    /// `aggregate_id`.
+    pub aggregate_id: Option<Spanned<String>>,
+    /// `payload` (None when missing or malformed).
+    pub payload: Option<Vec<RawField>>,
+    /// `handlers`.
+    pub handlers: Vec<Spanned<String>>,
+    /// `examples`, as YAML nodes (checked against the payload later).
+    pub examples: Vec<Node>,
+}
+
+/// A field as written, in short (`name: type`) or long form.
+#[derive(Clone, Debug)]
+pub struct RawField {
+    /// Its key.
+    pub name: Spanned<String>,
+    /// The type expression, `number[]?`.
+    pub ty: Option<Spanned<String>>,
+    /// `description` (long form).
+    pub description: Option<String>,
+    /// `pii` (long form).
+    pub pii: bool,
+}
+
+/// Keys of the top level of a file.
+pub const TOP_KEYS: &[&str] = &["catalog", "naming", "types", "events"];
+/// Keys of `naming`.
+pub const NAMING_KEYS: &[&str] = &["past_tense", "exempt"];
+/// Keys of a named type.
+pub const TYPE_KEYS: &[&str] = &["description", "enum", "fields"];
+/// Keys of an event.
+pub const EVENT_KEYS: &[&str] = &[
+    "description",
+    "version",
+    "aggregate",
+    "aggregate_id",
+    "payload",
+    "handlers",
+    "examples",
+];
+/// Keys of a field in long form.
+pub const FIELD_KEYS: &[&str] = &["type", "description", "pii"];
+
+struct Reader<'a> {
+    sources: &'a Sources,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn err(&mut self, rule: Rule, span: Span, msg: impl Into<String>) -> &mut Diagnostic {
+        let d = self.sources.error(rule, span, msg);
+        self.diags.push(d);
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    /// The pairs of a mapping, or an `invalid-value` error.
+    fn mapping<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [(Node, Node)]> {
+        match &node.kind {
+            Kind::Map(pairs) => Some(pairs),
+            _ if node.is_null() => Some(&[]),
+            _ => {
+                let found = node.kind_name();
+                self.err(
+                    Rule::InvalidValue,
+                    node.span,
+                    format!("{what} must be a mapping, found {found}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Checks the keys of a mapping: each must be text, known and unique. Returns the
+    /// pairs whose key is known, with the key text.
+    fn keys<'n>(
+        &mut self,
+        pairs: &'n [(Node, Node)],
+        allowed: &[&str],
+        what: &str,
+    ) -> Vec<(&'n str, &'n Node, &'n Node)> {
+        let mut out: Vec<(&str, &Node, &Node)> = Vec::new();
+        for (k, v) in pairs {
+            let Some(key) = self.key_text(k, what) else {
+                continue;
+            };
+            if !allowed.contains(&key) {
+                let help = match did_you_mean(key, allowed.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("the keys of {what} are: {}", quoted_list(allowed)),
+                };
+                self.err(
+                    Rule::UnknownKey,
+                    k.span,
+                    format!("unknown key `{key}` in {what}"),
+                )
+                .help = Some(help);
+                continue;
+            }
+            if let Some((_, first, _)) = out.iter().find(|(name, _, _)| *name == key) {
+                let note = self.sources.location(first.span);
+                self.err(
+                    Rule::YamlSyntax,
+                    k.span,
+                    format!("duplicate key `{key}` in {what}"),
+                )
+                .notes
+                .push((note, "first written here".into()));
+                continue;
+            }
+            out.push((key, k, v));
+        }
+        out
+    }
+
+    fn key_text<'n>(&mut self, k: &'n Node, what: &str) -> Option<&'n str> {
+        match &k.kind {
+            Kind::Scalar(s) => Some(&s.text),
+            _ => {
+                self.err(
+                    Rule::InvalidValue,
+                    k.span,
+                    format!("keys in {what} must be plain text, found {}", k.kind_name()),
+                );
+                None
+            }
+        }
+    }
+
+    /// A non-empty text value.
+    fn text(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
+        match &node.kind {
+            Kind::Scalar(s) if !node.is_null() || !s.plain => {
+                if s.text.trim().is_empty() {
+                    self.err(Rule::InvalidValue, node.span, format!("{what} is empty"));
+                    return None;
+                }
+                Some(Spanned {
+                    value: s.text.clone(),
+                    span: node.span,
+                })
+            }
+            _ => {
+                let found = node.kind_name();
+                self.err(
+                    Rule::InvalidValue,
+                    node.span,
+                    format!("{what} must be text, found {found}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A list of texts.
+    fn text_list(&mut self, node: &Node, what: &str) -> Vec<Spanned<String>> {
+        match &node.kind {
+            Kind::Seq(items) => items
+                .iter()
+                .filter_map(|i| self.text(i, &format!("an entry of {what}")))
+                .collect(),
+            _ if node.is_null() => Vec::new(),
+            _ => {
+                let found = node.kind_name();
+                self.err(
+                    Rule::InvalidValue,
+                    node.span,
+                    format!("{what} must be a list, found {found}"),
+                )
+                .help = Some("write it as a YAML list: `[a, b]`".into());
+                Vec::new()
+            }
+        }
+    }
+
+    fn missing(&mut self, at: Span, key: &str, whose: &str, example: &str) {
+        self.err(Rule::MissingKey, at, format!("{whose} has no `{key}`"))
+            .help = Some(format!("add `{key}: {example}`"));
+    }
+
+    fn file(&mut self, root: &Node) -> RawFile {
+        let mut file = RawFile::default();
+        let Some(pairs) = self.mapping(root, "a catalog file") else {
+            return file;
+        };
+        for (key, _, v) in self.keys(pairs, TOP_KEYS, "the catalog") {
+            match key {
+                "catalog" => file.catalog = self.text(v, "`catalog`"),
+                "naming" => {
+                    let Some(np) = self.mapping(v, "`naming`") else {
+                        continue;
+                    };
+                    for (nk, _, nv) in self.keys(np, NAMING_KEYS, "`naming`") {
+                        let list = self.text_list(nv, &format!("`naming.{nk}`"));
+                        if nk == "past_tense" {
+                            file.past_tense = list;
+                        } else {
+                            file.exempt = list;
+                        }
+                    }
+                }
+                "types" => {
+                    let Some(tp) = self.mapping(v, "`types`") else {
+                        continue;
+                    };
+                    for (k, body) in tp {
+                        if let Some(t) = self.named_type(k, body) {
+                            file.types.push(t);
+                        }
+                    }
+                }
+                "events" => {
+                    let Some(ep) = self.mapping(v, "`events`") else {
+                        continue;
+                    };
+                    for (k, body) in ep {
+                        if let Some(e) = self.event(k, body) {
+                            file.events.push(e);
+                        }
+                    }
+                }
+                _ => unreachable!("keys() only returns allowed keys"),
+            }
+        }
+        file
+    }
+
+    fn named_type(&mut self, k: &Node, body: &Node) -> Option<RawType> {
+        let name = self.key_text(k, "`types`")?.to_string();
+        let whose = format!("type `{name}`");
+        let mut t = RawType {
+            name: Spanned {
+                value: name,
+                span: k.span,
+            },
+            description: None,
+            def: RawTypeDef::Missing,
+        };
+        let pairs = self.mapping(body, &whose)?;
+        let mut seen_def: Option<&str> = None;
+        for (key, kn, v) in self.keys(pairs, TYPE_KEYS, &whose) {
+            match key {
+                "description" => {
+                    t.description = self
+                        .text(v, &format!("the description of {whose}"))
+                        .map(|s| s.value)
+                }
+                "enum" | "fields" => {
+                    if let Some(prev) = seen_def {
+                        self.err(
+                            Rule::InvalidValue,
+                            kn.span,
+                            format!("{whose} has both `{prev}` and `{key}`"),
+                        )
+                        .help = Some(
+                            "a named type is either an `enum` or a struct with `fields`; keep one"
+                                .into(),
+                        );
+                        continue;
+                    }
+                    seen_def = Some(key);
+                    if key == "enum" {
+                        let values = self.text_list(v, &format!("the `enum` of {whose}"));
+                        if values.is_empty() {
+                            self.err(
+                                Rule::InvalidValue,
+                                v.span,
+                                format!("the `enum` of {whose} has no values"),
+                            )
+                            .help = Some("list the values: `enum: [A, B, C]`".into());
+                        }
+                        t.def = RawTypeDef::Enum(values);
+                    } else if let Some(fp) = self.mapping(v, &format!("the `fields` of {whose}")) {
+                        t.def = RawTypeDef::Fields(self.fields(fp, &whose));
+                    }
+                }
+                _ => unreachable!(),
+            }
+        }
+        if t.description.is_none()
+            && !pairs
+                .iter()
+                .any(|(k, _)| k.as_scalar().is_some_and(|s| s.text == "description"))
+        {
+            self.missing(k.span, "description", &whose, "<what the type means>");
+        }
+        if seen_def.is_none() {
+            self.err(
+                Rule::MissingKey,
+                k.span,
+                format!("{whose} has neither `enum` nor `fields`"),
+            )
+            .help =
+                Some("add `enum: [A, B]` for a set of values, or `fields:` for a struct".into());
+        }
+        Some(t)
+    }
+
+    fn event(&mut self, k: &Node, body: &Node) -> Option<RawEvent> {
+        let name = self.key_text(k, "`events`")?.to_string();
+        let whose = format!("event `{name}`");
+        let mut e = RawEvent {
+            name: Spanned {
+                value: name,
+                span: k.span,
+            },
+            description: None,
+            version: None,
+            aggregate: None,
+            aggregate_id: None,
+            payload: None,
+            handlers: Vec::new(),
+            examples: Vec::new(),
+        };
+        let pairs = self.mapping(body, &whose)?;
+        let present: Vec<&str> = pairs
+            .iter()
+            .filter_map(|(k, _)| k.as_scalar().map(|s| s.text.as_str()))
+            .collect();
+        for (key, _, v) in self.keys(pairs, EVENT_KEYS, &whose) {
+            match key {
+                "description" => {
+                    e.description = self
+                        .text(v, &format!("the description of {whose}"))
+                        .map(|s| s.value)
+                }
+                "version" => e.version = self.version(v, &whose),
+                "aggregate" => e.aggregate = self.text(v, &format!("the aggregate of {whose}")),
+                "aggregate_id" => {
+                    e.aggregate_id = self.text(v, &format!("the aggregate_id of {whose}"))
+                }
+                "payload" => {
+                    if let Some(fp) = self.mapping(v, &format!("the payload of {whose}")) {
+                        e.payload = Some(self.fields(fp, &whose));
+                    }
+                }
+                "handlers" => e.handlers = self.text_list(v, &format!("the handlers of {whose}")),
+                "examples" => match &v.kind {
+                    Kind::Seq(items) => e.examples = items.clone(),
+                    _ if v.is_null() => {}
+                    _ => {
+                        self.err(
+                            Rule::InvalidValue,
+                            v.span,
+                            format!(
+                                "the examples of {whose} must be a list of payloads, found {}",
+                                v.kind_name()
+                            ),
+                        )
+                        .help =
+                            Some("write `examples:` followed by `- field: value` entries".into());
+                    }
+                },
+                _ => unreachable!(),
+            }
+        }
+        for (key, example) in [
+            ("description", "<one sentence saying what happened>"),
+            ("aggregate", "<PascalCase aggregate type>"),
+            ("aggregate_id", "<payload field holding the aggregate id>"),
+            ("payload", "{ <fieldName>: <type> }"),
+        ] {
+            if !present.contains(&key) {
+                self.missing(k.span, key, &whose, example);
+            }
+        }
+        Some(e)
+    }
+
+    fn version(&mut self, v: &Node, whose: &str) -> Option<u32> {
+        let ok = v.as_scalar().and_then(|s| match core_scalar(s) {
+            CoreValue::Int(i) if i >= 1 && i <= u32::MAX as i64 => Some(i as u32),
+            _ => None,
+        });
+        if ok.is_none() {
+            let text = v.as_scalar().map(|s| s.text.clone()).unwrap_or_default();
+            self.err(
+                Rule::InvalidValue,
+                v.span,
+                format!("the version of {whose} must be a whole number from 1, found `{text}`"),
+            )
+            .help = Some("write `version: 2` (or leave it out for version 1)".into());
+        }
+        ok
+    }
+
+    fn fields(&mut self, pairs: &[(Node, Node)], whose: &str) -> Vec<RawField> {
+        let mut out = Vec::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            let Some(name) = self.key_text(k, &format!("the fields of {whose}")) else {
+                continue;
+            };
+            let what = format!("field `{name}` of {whose}");
+            let mut f = RawField {
+                name: Spanned {
+                    value: name.to_string(),
+                    span: k.span,
+                },
+                ty: None,
+                description: None,
+                pii: false,
+            };
+            match &v.kind {
+                Kind::Map(fp) => {
+                    let mut has_type = false;
+                    for (key, _, fv) in self.keys(fp, FIELD_KEYS, &what) {
+                        match key {
+                            "type" => {
+                                has_type = true;
+                                f.ty = self.text(fv, &format!("the type of {what}"));
+                            }
+                            "description" => {
+                                f.description = self
+                                    .text(fv, &format!("the description of {what}"))
+                                    .map(|s| s.value)
+                            }
+                            "pii" => match fv.as_scalar().map(core_scalar) {
+                                Some(CoreValue::Bool(b)) => f.pii = b,
+                                _ => {
+                                    self.err(
+                                        Rule::InvalidValue,
+                                        fv.span,
+                                        format!("`pii` of {what} must be `true` or `false`"),
+                                    );
+                                }
+                            },
+                            _ => unreachable!(),
+                        }
+                    }
+                    if !has_type {
+                        self.missing(k.span, "type", &what, "string");
+                    }
+                }
+                Kind::Seq(_) => {
+                    self.err(
+                        Rule::InvalidValue,
+                        v.span,
+                        format!("the type of {what} must be text such as `string` or `string[]`, found a list"),
+                    );
+                }
+                Kind::Scalar(_) => f.ty = self.text(v, &format!("the type of {what}")),
+            }
+            out.push(f);
+        }
+        out
+    }
+}
+
+fn quoted_list(keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads the syntax of one parsed file, appending problems to `diags`.
+pub fn read_file(sources: &Sources, root: &Node, diags: &mut Vec<Diagnostic>) -> RawFile {
+    Reader { sources, diags }.file(root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(src: &str) -> (RawFile, Vec<Diagnostic>) {
+        let s = Sources::single("t.yaml", src);
+        let root = crate::yaml::parse(&s, 0).unwrap().unwrap();
+        let mut d = Vec::new();
+        let f = read_file(&s, &root, &mut d);
+        (f, d)
+    }
+
+    #[test]
+    fn unknown_key_has_did_you_mean() {
+        let (_, d) = read("events:\n  a.b.posted:\n    description: x\n    aggregate: A\n    aggregate_id: id\n    paylod:\n      id: string\n");
+        let rules: Vec<_> = d.iter().map(|d| d.rule).collect();
+        assert_eq!(rules, vec![Rule::UnknownKey, Rule::MissingKey]);
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `payload`?"));
+        assert_eq!(d[0].location.as_ref().unwrap().line, 6);
+        assert!(d[1].message.contains("`payload`"), "{}", d[1]);
+    }
+
+    #[test]
+    fn long_form_field() {
+        let (f, d) = read("events:\n  a.b.posted:\n    description: x\n    aggregate: A\n    aggregate_id: id\n    payload:\n      id: string\n      note:\n        type: string?\n        pii: true\n        description: Free text\n");
+        assert!(d.is_empty(), "{d:?}");
+        let p = f.events[0].payload.as_ref().unwrap();
+        assert_eq!(p[1].ty.as_ref().unwrap().value, "string?");
+        assert!(p[1].pii);
+        assert_eq!(p[1].description.as_deref(), Some("Free text"));
+    }
+
+    #[test]
+    fn wrong_shapes_are_reported_and_reading_goes_on() {
+        let (f, d) = read("events:\n  a.b.posted:\n    description: [x]\n    version: zero\n    aggregate: A\n    aggregate_id: id\n    payload: 5\n  c.d.marked:\n    description: ok\n");
+        let rules: Vec<_> = d.iter().map(|d| d.rule).collect();
+        assert_eq!(
+            rules,
+            vec![
+                Rule::InvalidValue,
+                Rule::InvalidValue,
+                Rule::InvalidValue,
+                Rule::MissingKey,
+                Rule::MissingKey,
+                Rule::MissingKey
+            ]
+        );
+        assert_eq!(f.events.len(), 2);
+    }
+}

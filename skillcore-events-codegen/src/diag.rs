@@ -1,0 +1,418 @@
+//! Diagnostics: span-free errors that every stage pushes and every front end renders.
+//!
+//! A [`Diagnostic`] is self-contained (file name, line, column, the offending source
+//! line, message, help): it does not borrow the catalog, so it can be cached, sent
+//! across threads, turned into `compile_error!` by the macro, printed with colours by
+//! the CLI or serialized to JSON for editors.
+
+use std::fmt::{self, Write as _};
+
+/// The stable identifier of a validation rule, printed as `error[RULE-ID]`.
+///
+/// Ids never change once published: tools and people search for them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Rule {
+    /// The catalog path does not exist, cannot be read, or holds no `*.yaml` file.
+    CatalogIo,
+    /// Unparsable YAML, tabs in indentation, alias expansion over budget, nesting too deep.
+    YamlSyntax,
+    /// A key the catalog format does not define.
+    UnknownKey,
+    /// A required key is missing.
+    MissingKey,
+    /// A key holds a value of the wrong shape (a list where text is expected, `version: 0`...).
+    InvalidValue,
+    /// An event name that is not `<context>.<aggregate>.<action>` in lowercase snake_case.
+    NameFormat,
+    /// An event action that is not in the past tense.
+    PastTense,
+    /// The same event name defined twice.
+    DuplicateEvent,
+    /// The same named type defined twice.
+    DuplicateType,
+    /// The same payload field twice, or two fields whose Rust names collide.
+    DuplicateField,
+    /// Two events, types or enum values that would generate the same Rust item.
+    NameCollision,
+    /// A field type that is neither built in nor declared under `types`.
+    UnknownType,
+    /// A field name that is not lowerCamelCase.
+    FieldName,
+    /// `aggregate_id` names a missing, optional or non-identifier field.
+    AggregateId,
+    /// A named type or aggregate that is not PascalCase.
+    TypeName,
+    /// A named struct type that contains itself without a list in between.
+    RecursiveType,
+    /// A declared handler id that is malformed or listed twice.
+    HandlerName,
+    /// An `examples:` payload that does not match the event's payload.
+    BadExample,
+    /// A handler refers to an event the catalog does not declare.
+    UnknownEvent,
+}
+
+impl Rule {
+    /// Every rule, in documentation order.
+    pub const ALL: &'static [Rule] = &[
+        Rule::CatalogIo,
+        Rule::YamlSyntax,
+        Rule::UnknownKey,
+        Rule::MissingKey,
+        Rule::InvalidValue,
+        Rule::NameFormat,
+        Rule::PastTense,
+        Rule::DuplicateEvent,
+        Rule::DuplicateType,
+        Rule::DuplicateField,
+        Rule::NameCollision,
+        Rule::UnknownType,
+        Rule::FieldName,
+        Rule::AggregateId,
+        Rule::TypeName,
+        Rule::RecursiveType,
+        Rule::HandlerName,
+        Rule::BadExample,
+        Rule::UnknownEvent,
+    ];
+
+    /// The stable id, for example `past-tense`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::CatalogIo => "catalog-io",
+            Rule::YamlSyntax => "yaml-syntax",
+            Rule::UnknownKey => "unknown-key",
+            Rule::MissingKey => "missing-key",
+            Rule::InvalidValue => "invalid-value",
+            Rule::NameFormat => "name-format",
+            Rule::PastTense => "past-tense",
+            Rule::DuplicateEvent => "duplicate-event",
+            Rule::DuplicateType => "duplicate-type",
+            Rule::DuplicateField => "duplicate-field",
+            Rule::NameCollision => "name-collision",
+            Rule::UnknownType => "unknown-type",
+            Rule::FieldName => "field-name",
+            Rule::AggregateId => "aggregate-id",
+            Rule::TypeName => "type-name",
+            Rule::RecursiveType => "recursive-type",
+            Rule::HandlerName => "handler-name",
+            Rule::BadExample => "bad-example",
+            Rule::UnknownEvent => "unknown-event",
+        }
+    }
+
+    /// Looks a rule up by its id.
+    pub fn from_id(id: &str) -> Option<Rule> {
+        Rule::ALL.iter().copied().find(|r| r.id() == id)
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// A position in a catalog file, already resolved to text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// Path of the file, relative to the base directory (the crate's manifest dir).
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in characters.
+    pub column: u32,
+    /// Length of the offending text in characters (at least 1 for the caret).
+    pub len: u32,
+    /// The whole source line, without its line break (empty when unknown).
+    pub source_line: String,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// One finding about a catalog.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Diagnostic {
+    /// The rule that was broken.
+    pub rule: Rule,
+    /// Where (absent only for errors about the catalog as a whole, such as a missing path).
+    pub location: Option<Location>,
+    /// What is wrong, lowercase, naming the offending key or value.
+    pub message: String,
+    /// How to fix it, when a concrete fix is known.
+    pub help: Option<String>,
+    /// Other places that matter (for example the first definition of a duplicate).
+    pub notes: Vec<(Location, String)>,
+}
+
+impl Diagnostic {
+    /// A diagnostic without a location.
+    pub fn global(rule: Rule, message: impl Into<String>) -> Self {
+        Diagnostic {
+            rule,
+            location: None,
+            message: message.into(),
+            help: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Adds a `help:` line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a help line only when one is given.
+    pub fn with_help_opt(mut self, help: Option<String>) -> Self {
+        if help.is_some() {
+            self.help = help;
+        }
+        self
+    }
+
+    /// Adds a note pointing at another place.
+    pub fn with_note(mut self, at: Location, note: impl Into<String>) -> Self {
+        self.notes.push((at, note.into()));
+        self
+    }
+
+    /// The first line, `FILE:LINE:COL: error[RULE]: message`.
+    pub fn headline(&self) -> String {
+        match &self.location {
+            Some(loc) => format!("{loc}: error[{}]: {}", self.rule, self.message),
+            None => format!("error[{}]: {}", self.rule, self.message),
+        }
+    }
+
+    /// Renders the diagnostic as plain text: headline, source line with a caret, help
+    /// and notes. This exact text is what the macro puts into `compile_error!` and what
+    /// the CLI prints when colours are off.
+    pub fn render(&self) -> String {
+        self.render_with(&Style::plain())
+    }
+
+    /// Renders with the given style (the CLI passes ANSI colours on a terminal).
+    pub fn render_with(&self, style: &Style) -> String {
+        let mut out = String::new();
+        match &self.location {
+            Some(loc) => {
+                let _ = write!(
+                    out,
+                    "{}{loc}{}: {}error[{}]{}: {}{}{}",
+                    style.path,
+                    style.reset,
+                    style.error,
+                    self.rule,
+                    style.reset,
+                    style.bold,
+                    self.message,
+                    style.reset
+                );
+            }
+            None => {
+                let _ = write!(
+                    out,
+                    "{}error[{}]{}: {}{}{}",
+                    style.error, self.rule, style.reset, style.bold, self.message, style.reset
+                );
+            }
+        }
+        if let Some(loc) = &self.location {
+            snippet(&mut out, loc, style);
+        }
+        if let Some(help) = &self.help {
+            let pad = self.gutter_width();
+            let _ = write!(
+                out,
+                "\n{:pad$} {}={} {}help{}: {help}",
+                "", style.gutter, style.reset, style.help, style.reset
+            );
+        }
+        for (at, note) in &self.notes {
+            let pad = self.gutter_width();
+            let _ = write!(
+                out,
+                "\n{:pad$} {}={} note: {note}: {}{at}{}",
+                "", style.gutter, style.reset, style.path, style.reset
+            );
+        }
+        out
+    }
+
+    fn gutter_width(&self) -> usize {
+        self.location
+            .as_ref()
+            .map_or(1, |l| l.line.to_string().len())
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+fn snippet(out: &mut String, loc: &Location, style: &Style) {
+    if loc.source_line.is_empty() && loc.line == 0 {
+        return;
+    }
+    let num = loc.line.to_string();
+    let pad = num.len();
+    // Tabs would make the caret line up wrongly; show them as one space each.
+    let text: String = loc
+        .source_line
+        .chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
+    let width = text.chars().count() as u32;
+    let start = loc.column.saturating_sub(1);
+    let len = loc.len.max(1).min(width.saturating_sub(start).max(1));
+    let _ = write!(
+        out,
+        "\n{:pad$} {}|{}\n{}{num} |{} {text}\n{:pad$} {}|{} {:start$}{}{}{}",
+        "",
+        style.gutter,
+        style.reset,
+        style.gutter,
+        style.reset,
+        "",
+        style.gutter,
+        style.reset,
+        "",
+        style.error,
+        "^".repeat(len as usize),
+        style.reset,
+        start = start as usize,
+    );
+}
+
+/// Escape sequences used by [`Diagnostic::render_with`]; empty strings for plain text.
+#[derive(Clone, Debug, Default)]
+pub struct Style {
+    /// Before the `error[...]` label.
+    pub error: &'static str,
+    /// Before the message.
+    pub bold: &'static str,
+    /// Before `help`.
+    pub help: &'static str,
+    /// Before the `|` and `=` gutter.
+    pub gutter: &'static str,
+    /// Before a `file:line:col`.
+    pub path: &'static str,
+    /// Resets the style.
+    pub reset: &'static str,
+}
+
+impl Style {
+    /// No escape sequences at all.
+    pub fn plain() -> Self {
+        Style::default()
+    }
+
+    /// ANSI colours, as rustc uses them.
+    pub fn ansi() -> Self {
+        Style {
+            error: "\x1b[1;31m",
+            bold: "\x1b[1m",
+            help: "\x1b[1;36m",
+            gutter: "\x1b[1;34m",
+            path: "\x1b[1m",
+            reset: "\x1b[0m",
+        }
+    }
+}
+
+/// Sorts diagnostics into a stable order: by file, line, column, then rule.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by(|a, b| {
+        let key = |d: &Diagnostic| {
+            d.location
+                .as_ref()
+                .map(|l| (l.file.clone(), l.line, l.column))
+        };
+        key(a)
+            .cmp(&key(b))
+            .then(a.rule.cmp(&b.rule))
+            .then(a.message.cmp(&b.message))
+    });
+}
+
+/// Renders a list of diagnostics separated by blank lines, with a summary line.
+pub fn render_all(diags: &[Diagnostic], style: &Style) -> String {
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&d.render_with(style));
+        out.push_str("\n\n");
+    }
+    let n = diags.len();
+    let _ = write!(
+        out,
+        "{}error{}: the catalog has {n} error{}",
+        style.error,
+        style.reset,
+        if n == 1 { "" } else { "s" }
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc() -> Location {
+        Location {
+            file: "catalog/events.yaml".into(),
+            line: 42,
+            column: 3,
+            len: 20,
+            source_line: "  gradebook.grade.post:".into(),
+        }
+    }
+
+    #[test]
+    fn renders_headline_snippet_and_help() {
+        let d = Diagnostic {
+            rule: Rule::PastTense,
+            location: Some(loc()),
+            message: "action `post` is not in the past tense".into(),
+            help: Some("did you mean `gradebook.grade.posted`?".into()),
+            notes: vec![],
+        };
+        assert_eq!(
+            d.render(),
+            "catalog/events.yaml:42:3: error[past-tense]: action `post` is not in the past tense\n   |\n42 |   gradebook.grade.post:\n   |   ^^^^^^^^^^^^^^^^^^^^\n   = help: did you mean `gradebook.grade.posted`?"
+        );
+    }
+
+    #[test]
+    fn caret_is_clamped_to_the_line() {
+        let mut l = loc();
+        l.column = 20;
+        l.len = 500;
+        let d = Diagnostic {
+            rule: Rule::YamlSyntax,
+            location: Some(l),
+            message: "x".into(),
+            help: None,
+            notes: vec![],
+        };
+        let last = d.render().lines().last().unwrap().to_string();
+        assert_eq!(last, format!("   | {}{}", " ".repeat(19), "^".repeat(4)));
+    }
+
+    #[test]
+    fn rule_ids_round_trip() {
+        for r in Rule::ALL {
+            assert_eq!(Rule::from_id(r.id()), Some(*r));
+        }
+        assert_eq!(Rule::from_id("nope"), None);
+    }
+}

@@ -1,0 +1,214 @@
+//! The SkillCore Events catalog compiler.
+//!
+//! Data flows one way through one module per stage:
+//!
+//! 1. [`source`]: read the catalog files (one file or a directory of `*.yaml`);
+//! 2. [`yaml`]: parse each into a tree where every node knows its line and column;
+//! 3. [`ast`]: read the format's keys and shapes;
+//! 4. [`validate`]: check names, types and references, and build the [`model`];
+//! 5. [`emit`]: turn the model into Rust tokens (and, for the CLI, other formats).
+//!
+//! Every stage reports into a list of [`Diagnostic`]s instead of stopping at the
+//! first problem, so one build shows every mistake in the catalog.
+//!
+//! ```
+//! let compiled = skillcore_events_codegen::compile_str("events.yaml", r#"
+//! events:
+//!   gradebook.grade.post:
+//!     description: Grade posted
+//!     aggregate: Result
+//!     aggregate_id: resultId
+//!     payload:
+//!       resultId: uuid
+//! "#);
+//! let d = &compiled.diagnostics[0];
+//! assert_eq!(d.rule.id(), "past-tense");
+//! assert_eq!(d.help.as_deref().unwrap().split('?').next(), Some("did you mean `gradebook.grade.posted`"));
+//! ```
+
+#![deny(missing_docs)]
+// A `Diagnostic` is large, but it is the cold path: a build with errors stops anyway.
+#![allow(clippy::result_large_err)]
+
+pub mod ast;
+pub mod diag;
+pub mod emit;
+pub mod formats;
+pub mod model;
+pub mod naming;
+pub mod settings;
+pub mod source;
+pub mod validate;
+pub mod yaml;
+
+pub use diag::{Diagnostic, Location, Rule};
+pub use model::Catalog;
+pub use settings::Settings;
+pub use source::Sources;
+
+use proc_macro2::TokenStream;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::SystemTime;
+
+/// A compiled catalog: the model (always usable, best effort when there are
+/// errors), the problems found, and the files it came from.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    /// The files read.
+    pub sources: Sources,
+    /// The validated model.
+    pub catalog: Catalog,
+    /// Every problem found, sorted by file and position. Empty means valid.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    /// `true` when the catalog has no errors.
+    pub fn is_ok(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
+
+    /// Every diagnostic rendered as plain text.
+    pub fn render_diagnostics(&self) -> String {
+        diag::render_all(&self.diagnostics, &diag::Style::plain())
+    }
+}
+
+/// Parses and validates catalog files already in memory.
+pub fn compile_sources(sources: Sources, fallback_name: &str) -> Compiled {
+    let mut diagnostics = Vec::new();
+    let mut files = Vec::with_capacity(sources.files.len());
+    for id in 0..sources.files.len() {
+        match yaml::parse(&sources, id as u32) {
+            Ok(Some(root)) => files.push(ast::read_file(&sources, &root, &mut diagnostics)),
+            Ok(None) => {}
+            Err(d) => diagnostics.push(d),
+        }
+    }
+    let (catalog, mut found) = validate::build(&sources, &files, fallback_name);
+    diagnostics.append(&mut found);
+    diag::sort(&mut diagnostics);
+    diagnostics.dedup();
+    Compiled {
+        sources,
+        catalog,
+        diagnostics,
+    }
+}
+
+/// Parses and validates one catalog file given as text (tests, fuzzing, editors).
+pub fn compile_str(display: &str, text: &str) -> Compiled {
+    let stem = Path::new(display)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "catalog".into());
+    compile_sources(Sources::single(display, text), &stem)
+}
+
+/// Reads, parses and validates the catalog at `path` (a file or a directory),
+/// showing paths relative to `base`. Unchanged catalogs are served from a
+/// process-wide cache, so many macro invocations in one compilation parse the
+/// catalog once.
+pub fn load(path: &Path, base: &Path) -> Arc<Compiled> {
+    let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let stamp = Stamp::take(&key);
+    if let Some(stamp) = &stamp {
+        let cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((s, base_seen, c)) = cache.get(&key) {
+            if s == stamp && base_seen == base {
+                return Arc::clone(c);
+            }
+        }
+    }
+    let compiled = Arc::new(load_uncached(path, base));
+    if let Some(stamp) = stamp {
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        cache.insert(key, (stamp, base.to_path_buf(), Arc::clone(&compiled)));
+    }
+    compiled
+}
+
+fn load_uncached(path: &Path, base: &Path) -> Compiled {
+    let fallback = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "catalog".into());
+    match Sources::read(path, base) {
+        Ok(sources) => compile_sources(sources, &fallback),
+        Err(d) => Compiled {
+            sources: Sources::default(),
+            catalog: Catalog {
+                name: fallback,
+                types: Vec::new(),
+                events: Vec::new(),
+            },
+            diagnostics: vec![d],
+        },
+    }
+}
+
+type CacheEntry = (Stamp, PathBuf, Arc<Compiled>);
+
+// Keyed by canonical path; validated by the size and modification time of every
+// file (and the directory listing). Never caches tokens, which are not `Send`.
+static CACHE: LazyLock<Mutex<HashMap<PathBuf, CacheEntry>>> = LazyLock::new(Default::default);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Stamp(Vec<(PathBuf, u64, SystemTime)>);
+
+impl Stamp {
+    fn take(path: &Path) -> Option<Stamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        let mut files = Vec::new();
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(path).ok()?.flatten() {
+                files.push(entry.path());
+            }
+            files.sort();
+        } else {
+            files.push(path.to_path_buf());
+        }
+        let mut out = Vec::with_capacity(files.len());
+        for f in files {
+            let m = std::fs::metadata(&f).ok()?;
+            out.push((f, m.len(), m.modified().ok()?));
+        }
+        Some(Stamp(out))
+    }
+}
+
+/// What a `catalog!` invocation expands to: the generated items (stubs included
+/// when the catalog has errors) and the diagnostics to report beside them.
+#[derive(Debug)]
+pub struct Expansion {
+    /// Generated items.
+    pub tokens: TokenStream,
+    /// Problems to report as compile errors.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The whole job of `catalog!`: resolve the path, load (cached), validate, emit.
+pub fn expand(settings: &Settings) -> Expansion {
+    let path = match settings.resolved_catalog() {
+        Ok(p) => p,
+        Err(msg) => {
+            return Expansion {
+                tokens: TokenStream::new(),
+                diagnostics: vec![Diagnostic::global(Rule::CatalogIo, msg)],
+            }
+        }
+    };
+    let compiled = load(&path, &settings.base_dir);
+    let tracked: Vec<PathBuf> = compiled
+        .sources
+        .files
+        .iter()
+        .map(|f| std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()))
+        .collect();
+    Expansion {
+        tokens: emit::rust::emit(&compiled.catalog, settings, &tracked),
+        diagnostics: compiled.diagnostics.clone(),
+    }
+}

@@ -1,0 +1,504 @@
+//! Stage 1: YAML text -> a tree in which every node knows where it came from.
+//!
+//! We build our own small tree from `saphyr-parser` events instead of deserializing
+//! with serde: the catalog checks need the position of *every* key and value, the raw
+//! text of scalars (`1st`, `yes` and `1.0` must stay what the author wrote), duplicate
+//! keys kept so that the later stages can report them with their own rule ids, and
+//! hard limits so that hostile input fails fast. The builder is iterative, so deep
+//! nesting cannot overflow the stack.
+
+use crate::diag::{Diagnostic, Rule};
+use crate::source::{FileId, Sources, Span};
+use saphyr_parser::{Event, Parser, ScalarStyle};
+use std::collections::HashMap;
+
+/// Deepest nesting of mappings and sequences accepted in a catalog file.
+pub const MAX_DEPTH: usize = 48;
+/// Most nodes a file may hold once aliases are expanded (an alias bomb hits this).
+pub const MAX_NODES: usize = 200_000;
+/// Largest catalog file accepted, in bytes.
+pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+
+/// A YAML node with its position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// What the node holds.
+    pub kind: Kind,
+    /// Where it starts (for mappings and sequences: their first character).
+    pub span: Span,
+}
+
+/// The three kinds of YAML node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kind {
+    /// A scalar, with its text exactly as written (after unquoting).
+    Scalar(Scalar),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in source order, duplicates kept.
+    Map(Vec<(Node, Node)>),
+}
+
+/// A scalar value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scalar {
+    /// The text (unquoted, escapes resolved).
+    pub text: String,
+    /// `true` for plain (unquoted) scalars, whose meaning depends on the text
+    /// (`null`, `true`, `12` ...); quoted and block scalars are always strings.
+    pub plain: bool,
+}
+
+impl Node {
+    /// The scalar, if this is one.
+    pub fn as_scalar(&self) -> Option<&Scalar> {
+        match &self.kind {
+            Kind::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// `true` for an empty plain scalar or `null` / `~` (a key with no value).
+    pub fn is_null(&self) -> bool {
+        matches!(&self.kind, Kind::Scalar(s) if s.plain && matches!(s.text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    /// A short name of the node's kind for messages: "a mapping", "a list", "text".
+    pub fn kind_name(&self) -> &'static str {
+        match &self.kind {
+            Kind::Scalar(_) if self.is_null() => "nothing",
+            Kind::Scalar(_) => "a single value",
+            Kind::Seq(_) => "a list",
+            Kind::Map(_) => "a mapping",
+        }
+    }
+
+    /// Converts to JSON following the YAML 1.2 core schema for plain scalars.
+    /// Returns the first scalar that has no JSON form (`.nan`, `.inf`) as an error.
+    pub fn to_json(&self) -> Result<serde_json::Value, &Node> {
+        use serde_json::Value;
+        Ok(match &self.kind {
+            Kind::Scalar(s) => match core_scalar(s) {
+                CoreValue::Null => Value::Null,
+                CoreValue::Bool(b) => Value::Bool(b),
+                CoreValue::Int(i) => Value::from(i),
+                CoreValue::Float(f) => match serde_json::Number::from_f64(f) {
+                    Some(n) => Value::Number(n),
+                    None => return Err(self),
+                },
+                CoreValue::Str(t) => Value::String(t.to_string()),
+            },
+            Kind::Seq(items) => Value::Array(
+                items
+                    .iter()
+                    .map(Node::to_json)
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Kind::Map(pairs) => {
+                let mut map = serde_json::Map::new();
+                for (k, v) in pairs {
+                    let key = match &k.kind {
+                        Kind::Scalar(s) => s.text.clone(),
+                        _ => return Err(k),
+                    };
+                    map.insert(key, v.to_json()?);
+                }
+                Value::Object(map)
+            }
+        })
+    }
+}
+
+/// What a scalar means under the YAML 1.2 core schema.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CoreValue<'a> {
+    /// `null`, `~` or nothing.
+    Null,
+    /// `true` / `false` in any of the core schema's spellings.
+    Bool(bool),
+    /// An integer that fits in `i64`.
+    Int(i64),
+    /// A float (including `.inf` and `.nan`).
+    Float(f64),
+    /// Anything else, and every quoted scalar.
+    Str(&'a str),
+}
+
+/// Resolves a scalar with the YAML 1.2 core schema.
+pub fn core_scalar(s: &Scalar) -> CoreValue<'_> {
+    if !s.plain {
+        return CoreValue::Str(&s.text);
+    }
+    let t = s.text.as_str();
+    match t {
+        "" | "~" | "null" | "Null" | "NULL" => return CoreValue::Null,
+        "true" | "True" | "TRUE" => return CoreValue::Bool(true),
+        "false" | "False" | "FALSE" => return CoreValue::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return CoreValue::Float(f64::INFINITY)
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return CoreValue::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return CoreValue::Float(f64::NAN),
+        _ => {}
+    }
+    let digits = |d: &str, radix| !d.is_empty() && d.chars().all(|c| c.is_digit(radix));
+    if let Some(h) = t.strip_prefix("0x") {
+        if digits(h, 16) {
+            if let Ok(i) = i64::from_str_radix(h, 16) {
+                return CoreValue::Int(i);
+            }
+        }
+    }
+    if let Some(o) = t.strip_prefix("0o") {
+        if digits(o, 8) {
+            if let Ok(i) = i64::from_str_radix(o, 8) {
+                return CoreValue::Int(i);
+            }
+        }
+    }
+    let unsigned = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if digits(unsigned, 10) {
+        return match t.parse::<i64>() {
+            Ok(i) => CoreValue::Int(i),
+            Err(_) => CoreValue::Float(t.parse().unwrap_or(f64::NAN)),
+        };
+    }
+    if is_core_float(unsigned) {
+        if let Ok(f) = t.parse::<f64>() {
+            return CoreValue::Float(f);
+        }
+    }
+    CoreValue::Str(t)
+}
+
+// [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+fn is_core_float(t: &str) -> bool {
+    let (mant, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let mant_ok = match mant.split_once('.') {
+        Some((a, b)) => {
+            (!a.is_empty() || !b.is_empty())
+                && a.chars().all(|c| c.is_ascii_digit())
+                && b.chars().all(|c| c.is_ascii_digit())
+        }
+        None => !mant.is_empty() && mant.chars().all(|c| c.is_ascii_digit()),
+    };
+    let exp_ok = exp.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
+    });
+    mant_ok && exp_ok
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        span: Span,
+        anchor: usize,
+    },
+    Map {
+        pairs: Vec<(Node, Node)>,
+        pending_key: Option<Node>,
+        span: Span,
+        anchor: usize,
+    },
+}
+
+fn to_span(file: FileId, s: &saphyr_parser::Span) -> Span {
+    let len = s.end.index().saturating_sub(s.start.index());
+    Span {
+        file,
+        line: s.start.line() as u32,
+        col: s.start.col() as u32 + 1,
+        len: len as u32,
+    }
+}
+
+fn count_nodes(n: &Node) -> usize {
+    1 + match &n.kind {
+        Kind::Scalar(_) => 0,
+        Kind::Seq(items) => items.iter().map(count_nodes).sum(),
+        Kind::Map(pairs) => pairs
+            .iter()
+            .map(|(k, v)| count_nodes(k) + count_nodes(v))
+            .sum(),
+    }
+}
+
+/// Parses one file of `sources` into a node tree. An empty file gives `Ok(None)`.
+pub fn parse(sources: &Sources, file: FileId) -> Result<Option<Node>, Diagnostic> {
+    let src = &sources.files[file as usize];
+    if src.text.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::global(
+            Rule::YamlSyntax,
+            format!(
+                "`{}` is {} bytes; catalog files are limited to {} MiB",
+                src.display,
+                src.text.len(),
+                MAX_FILE_BYTES / 1024 / 1024
+            ),
+        )
+        .with_help("split the catalog into one file per context in a directory"));
+    }
+    let mut parser = Parser::new_from_str(&src.text);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut root: Option<Node> = None;
+    let mut documents = 0usize;
+    let mut total_nodes = 0usize;
+
+    let err = |span: Span, msg: String| sources.error(Rule::YamlSyntax, span, msg);
+
+    loop {
+        let (event, pspan) = match parser.next_event() {
+            None => break,
+            Some(Ok(ev)) => ev,
+            Some(Err(e)) => return Err(scan_error(sources, file, &e)),
+        };
+        let span = to_span(file, &pspan);
+        let finished: Option<(Node, usize)> = match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => None,
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(err(
+                        span,
+                        "a catalog file must hold exactly one YAML document".into(),
+                    )
+                    .with_help("remove the second `---` or move its content into its own file"));
+                }
+                None
+            }
+            Event::Alias(id) => {
+                let Some(target) = anchors.get(&id) else {
+                    return Err(err(span, "alias refers to an unknown anchor".into()));
+                };
+                let size = count_nodes(target);
+                total_nodes += size;
+                if total_nodes > MAX_NODES {
+                    return Err(err(
+                        span,
+                        format!("alias expansion exceeds {MAX_NODES} nodes (an alias bomb?)"),
+                    )
+                    .with_help("catalogs do not need nested aliases; write the values out"));
+                }
+                let mut node = target.clone();
+                node.span = span;
+                Some((node, 0))
+            }
+            Event::Scalar(text, style, anchor, _tag) => {
+                total_nodes += 1;
+                Some((
+                    Node {
+                        kind: Kind::Scalar(Scalar {
+                            text: text.into_owned(),
+                            plain: style == ScalarStyle::Plain,
+                        }),
+                        span,
+                    },
+                    anchor,
+                ))
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                total_nodes += 1;
+                if stack.len() >= MAX_DEPTH {
+                    return Err(
+                        err(span, format!("nesting is deeper than {MAX_DEPTH} levels")).with_help(
+                            "catalog payloads should be flat; use a named type or `json`",
+                        ),
+                    );
+                }
+                let mut span = span;
+                span.len = 1;
+                stack.push(if matches!(event, Event::SequenceStart(..)) {
+                    Frame::Seq {
+                        items: Vec::new(),
+                        span,
+                        anchor,
+                    }
+                } else {
+                    Frame::Map {
+                        pairs: Vec::new(),
+                        pending_key: None,
+                        span,
+                        anchor,
+                    }
+                });
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq {
+                    items,
+                    span,
+                    anchor,
+                }) => Some((
+                    Node {
+                        kind: Kind::Seq(items),
+                        span,
+                    },
+                    anchor,
+                )),
+                _ => return Err(err(span, "unbalanced sequence end".into())),
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map {
+                    pairs,
+                    span,
+                    anchor,
+                    ..
+                }) => Some((
+                    Node {
+                        kind: Kind::Map(pairs),
+                        span,
+                    },
+                    anchor,
+                )),
+                _ => return Err(err(span, "unbalanced mapping end".into())),
+            },
+        };
+        if total_nodes > MAX_NODES {
+            return Err(err(
+                span,
+                format!("the file holds more than {MAX_NODES} YAML nodes"),
+            ));
+        }
+        let Some((node, anchor)) = finished else {
+            continue;
+        };
+        if anchor != 0 {
+            anchors.insert(anchor, node.clone());
+        }
+        match stack.last_mut() {
+            None => root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                pairs, pending_key, ..
+            }) => match pending_key.take() {
+                None => *pending_key = Some(node),
+                Some(k) => pairs.push((k, node)),
+            },
+        }
+    }
+    Ok(root.filter(|n| !n.is_null()))
+}
+
+fn scan_error(sources: &Sources, file: FileId, e: &saphyr_parser::ScanError) -> Diagnostic {
+    let m = e.marker();
+    let mut span = Span {
+        file,
+        line: m.line() as u32,
+        col: m.col() as u32 + 1,
+        len: 1,
+    };
+    let src = &sources.files[file as usize];
+    // Tabs are the most common cause; find one in the indentation near the error.
+    let first = span.line.saturating_sub(2).max(1);
+    for line_no in first..=span.line.max(1) {
+        let line = src.line(line_no);
+        let indent: String = line
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
+        if let Some(pos) = indent.find('\t') {
+            span.line = line_no;
+            span.col = pos as u32 + 1;
+            return sources
+                .error(Rule::YamlSyntax, span, "tab character used for indentation")
+                .with_help("YAML indentation must use spaces; replace the tab with spaces");
+        }
+    }
+    let info = e.info();
+    let info = info.strip_suffix('.').unwrap_or(info);
+    sources.error(Rule::YamlSyntax, span, format!("invalid YAML: {info}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Result<Option<Node>, Diagnostic> {
+        parse(&Sources::single("t.yaml", s), 0)
+    }
+
+    #[test]
+    fn keeps_positions_and_duplicates() {
+        let n = parse_str("a: 1\nb:\n  - x\na: 2\n").unwrap().unwrap();
+        let Kind::Map(pairs) = &n.kind else { panic!() };
+        assert_eq!(pairs.len(), 3);
+        assert_eq!(pairs[2].0.span.line, 4);
+        assert_eq!(pairs[2].0.span.col, 1);
+        let Kind::Seq(items) = &pairs[1].1.kind else {
+            panic!()
+        };
+        assert_eq!((items[0].span.line, items[0].span.col), (3, 5));
+    }
+
+    #[test]
+    fn core_schema() {
+        let s = |t: &str, plain| Scalar {
+            text: t.into(),
+            plain,
+        };
+        assert_eq!(core_scalar(&s("12", true)), CoreValue::Int(12));
+        assert_eq!(core_scalar(&s("-0x1", true)), CoreValue::Str("-0x1"));
+        assert_eq!(core_scalar(&s("0x1F", true)), CoreValue::Int(31));
+        assert_eq!(core_scalar(&s("1.5e3", true)), CoreValue::Float(1500.0));
+        assert_eq!(core_scalar(&s("12", false)), CoreValue::Str("12"));
+        assert_eq!(core_scalar(&s("yes", true)), CoreValue::Str("yes"));
+        assert_eq!(core_scalar(&s("1st", true)), CoreValue::Str("1st"));
+        assert_eq!(core_scalar(&s("~", true)), CoreValue::Null);
+        assert_eq!(core_scalar(&s("TRUE", true)), CoreValue::Bool(true));
+        assert_eq!(
+            core_scalar(&s("2025-11-17", true)),
+            CoreValue::Str("2025-11-17")
+        );
+    }
+
+    #[test]
+    fn alias_bomb_fails_fast() {
+        let bomb = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
+        let t = std::time::Instant::now();
+        let e = parse_str(bomb).unwrap_err();
+        assert!(t.elapsed().as_millis() < 1000);
+        assert_eq!(e.rule, Rule::YamlSyntax);
+        assert!(e.message.contains("alias expansion"), "{e}");
+    }
+
+    #[test]
+    fn small_aliases_are_expanded() {
+        let n = parse_str("a: &x [1, 2]\nb: *x\n").unwrap().unwrap();
+        let j = n.to_json().unwrap();
+        assert_eq!(j["b"], serde_json::json!([1, 2]));
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected() {
+        let deep = format!("k: {}1{}", "[".repeat(200), "]".repeat(200));
+        let e = parse_str(&deep).unwrap_err();
+        assert_eq!(e.rule, Rule::YamlSyntax);
+        let very_deep = format!("k: {}1{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(parse_str(&very_deep).unwrap_err().rule, Rule::YamlSyntax);
+    }
+
+    #[test]
+    fn tabs_are_named() {
+        let e = parse_str("events:\n\tfoo: bar\n").unwrap_err();
+        assert_eq!(e.rule, Rule::YamlSyntax);
+        assert!(e.message.contains("tab"), "{e}");
+        assert_eq!(e.location.unwrap().line, 2);
+    }
+
+    #[test]
+    fn two_documents_are_rejected() {
+        let e = parse_str("a: 1\n---\nb: 2\n").unwrap_err();
+        assert!(e.message.contains("one YAML document"), "{e}");
+    }
+
+    #[test]
+    fn empty_file_is_none() {
+        assert_eq!(parse_str("").unwrap(), None);
+        assert_eq!(parse_str("# only a comment\n").unwrap(), None);
+    }
+}

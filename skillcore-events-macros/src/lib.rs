@@ -1,0 +1,74 @@
+//! Procedural macros of SkillCore Events. Depend on `skillcore-events`, which
+//! re-exports them; this crate only parses the macro input, calls the compiler in
+//! `skillcore-events-codegen` and turns its diagnostics into compile errors.
+
+use proc_macro::TokenStream;
+use quote::quote;
+use skillcore_events_codegen::{expand, Settings};
+use syn::parse::{Parse, ParseStream};
+use syn::{LitStr, Token};
+
+/// Generates typed events from a YAML catalog.
+///
+/// ```ignore
+/// skillcore_events::catalog!("catalog");
+/// skillcore_events::catalog!("catalog/events.yaml", runtime = "::my_reexport::events");
+/// ```
+///
+/// The path is relative to the invoking crate's `Cargo.toml` (`$VAR` and `${VAR}`
+/// are expanded). See the `skillcore-events` crate documentation for what is
+/// generated.
+#[proc_macro]
+pub fn catalog(input: TokenStream) -> TokenStream {
+    let args = syn::parse_macro_input!(input as CatalogArgs);
+    let mut settings = Settings::for_macro(args.path.value());
+    if let Some(rt) = &args.runtime {
+        settings.runtime_path = rt.value();
+    }
+    let expansion = expand(&settings);
+    let mut errors: Option<syn::Error> = None;
+    for d in &expansion.diagnostics {
+        let e = syn::Error::new(args.path.span(), d.render());
+        match &mut errors {
+            Some(all) => all.combine(e),
+            None => errors = Some(e),
+        }
+    }
+    let errors = errors.map(|e| e.to_compile_error());
+    let tokens = expansion.tokens;
+    quote!(#errors #tokens).into()
+}
+
+struct CatalogArgs {
+    path: LitStr,
+    runtime: Option<LitStr>,
+}
+
+impl Parse for CatalogArgs {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.is_empty() {
+            return Err(input.error(
+                "expected a catalog path: `catalog!(\"catalog\")` (relative to Cargo.toml)",
+            ));
+        }
+        let path: LitStr = input.parse()?;
+        let mut runtime = None;
+        while input.parse::<Option<Token![,]>>()?.is_some() {
+            if input.is_empty() {
+                break;
+            }
+            let key: syn::Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            match key.to_string().as_str() {
+                "runtime" => runtime = Some(input.parse()?),
+                other => {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!("unknown option `{other}`; the options are: `runtime`"),
+                    ))
+                }
+            }
+        }
+        Ok(CatalogArgs { path, runtime })
+    }
+}

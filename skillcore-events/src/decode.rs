@@ -1,0 +1,126 @@
+//! Decoding payloads by event name.
+
+use std::fmt;
+
+/// Why a payload could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// No event of the catalog has this name.
+    UnknownEvent {
+        /// The name given.
+        name: String,
+        /// The closest catalog name, when one is close enough to be a typo.
+        suggestion: Option<&'static str>,
+    },
+    /// The payload does not match the event's fields.
+    InvalidPayload {
+        /// The event whose payload was decoded.
+        event: &'static str,
+        /// Path of the offending field (`letterGrade`, `scores[2]`), empty for
+        /// the payload as a whole.
+        field: String,
+        /// What was wrong, from the JSON decoder.
+        message: String,
+    },
+}
+
+impl DecodeError {
+    /// An unknown-event error, with a suggestion from `known`.
+    pub fn unknown_event(name: &str, known: &'static [&'static str]) -> Self {
+        let suggestion = known
+            .iter()
+            .map(|k| (strsim::damerau_levenshtein(name, k), *k))
+            .filter(|(d, k)| *d <= (k.len() / 3).max(1))
+            .min()
+            .map(|(_, k)| k);
+        DecodeError::UnknownEvent {
+            name: name.to_string(),
+            suggestion,
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::UnknownEvent { name, suggestion } => {
+                write!(f, "unknown event `{name}`")?;
+                if let Some(s) = suggestion {
+                    write!(f, " (did you mean `{s}`?)")?;
+                }
+                Ok(())
+            }
+            DecodeError::InvalidPayload {
+                event,
+                field,
+                message,
+            } if field.is_empty() => write!(f, "invalid payload for `{event}`: {message}"),
+            DecodeError::InvalidPayload {
+                event,
+                field,
+                message,
+            } => write!(
+                f,
+                "invalid payload for `{event}`: field `{field}`: {message}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+fn invalid<T: crate::Event>(
+    path: &serde_path_to_error::Path,
+    e: &serde_json::Error,
+) -> DecodeError {
+    let field = path.to_string();
+    DecodeError::InvalidPayload {
+        event: T::NAME,
+        field: if field == "." { String::new() } else { field },
+        message: strip_position(&e.to_string()),
+    }
+}
+
+// serde_json appends " at line 1 column 17"; the path says more.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// Decodes a payload; on failure decodes again, tracking the path, to name the
+/// field (the fast path stays free of that bookkeeping).
+pub fn decode_json<T: crate::Event>(json: &str) -> Result<T, DecodeError> {
+    match serde_json::from_str(json) {
+        Ok(v) => Ok(v),
+        Err(first) => {
+            let de = &mut serde_json::Deserializer::from_str(json);
+            match serde_path_to_error::deserialize::<_, T>(de) {
+                Err(e) => Err(invalid::<T>(e.path(), e.inner())),
+                Ok(_) => Err(DecodeError::InvalidPayload {
+                    event: T::NAME,
+                    field: String::new(),
+                    message: strip_position(&first.to_string()),
+                }),
+            }
+        }
+    }
+}
+
+/// Like [`decode_json`] for an already parsed value.
+pub fn decode_value<T: crate::Event>(value: serde_json::Value) -> Result<T, DecodeError> {
+    // Deserializing from `&Value` keeps the value for the second, path-tracking pass.
+    match T::deserialize(&value) {
+        Ok(v) => Ok(v),
+        Err(first) => match serde_path_to_error::deserialize::<_, T>(&value) {
+            Err(e) => Err(invalid::<T>(e.path(), e.inner())),
+            Ok(_) => Err(DecodeError::InvalidPayload {
+                event: T::NAME,
+                field: String::new(),
+                message: strip_position(&first.to_string()),
+            }),
+        },
+    }
+}

@@ -1,0 +1,77 @@
+//! # SkillCore Events
+//!
+//! Typed domain events from a YAML catalog. The catalog is the single source of
+//! truth; [`catalog!`] turns it, at build time, into payload structs, name
+//! constants, an [`AnyEvent`](#the-generated-items)-style enum and a runtime catalog,
+//! and rejects a broken catalog with errors that point at the YAML line.
+//!
+//! ```
+//! mod events {
+//!     skillcore_events::catalog!("tests/fixtures/mini.yaml");
+//! }
+//! use skillcore_events::Event;
+//! use events::gradebook::GradePosted;
+//!
+//! assert_eq!(GradePosted::NAME, "gradebook.grade.posted");
+//! assert_eq!(events::names::GRADEBOOK_GRADE_POSTED, GradePosted::NAME);
+//!
+//! let json = r#"{"resultId":"r-1","score":42.5}"#;
+//! let any = events::AnyEvent::from_json(GradePosted::NAME, json).unwrap();
+//! assert_eq!(any.name(), "gradebook.grade.posted");
+//! assert_eq!(any.to_json().unwrap(), json);
+//! ```
+//!
+//! ## The generated items
+//!
+//! `catalog!("catalog")` (a path relative to the crate's `Cargo.toml`: one
+//! `.yaml` file or a directory whose `*.yaml` files are merged) expands to:
+//!
+//! - one module per context holding one struct per event (`gradebook::GradePosted`),
+//!   implementing [`Event`], serde, `schemars::JsonSchema`, `Clone`, `PartialEq`
+//!   and a `Debug` that prints pii fields as `[redacted]`;
+//! - the catalog's named types at the top level (enums and structs);
+//! - `names`, a module of `&str` constants, one per event;
+//! - `AnyEvent`, an enum over every event, decoding by name (`from_json`) and
+//!   implementing [`EventSet`];
+//! - `EVENTS`, the runtime catalog (`&[EventInfo]`) and `event_info(name)`.
+//!
+//! The format and every validation rule are documented in `docs/catalog.md`.
+
+#![deny(missing_docs)]
+
+extern crate self as skillcore_events;
+
+mod decode;
+mod event;
+
+pub use decode::DecodeError;
+pub use event::{Event, EventInfo, EventSet, FieldInfo};
+pub use skillcore_events_macros::catalog;
+
+/// Re-exported so users can build payloads without depending on these crates.
+pub use chrono;
+/// Re-exported for payload JSON.
+pub use serde_json;
+/// Re-exported so users can build `uuid` fields.
+pub use uuid;
+
+/// Support for generated code. Not public API: anything here may change in any
+/// release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::decode::{decode_json, decode_value};
+    pub use chrono::{DateTime, NaiveDate, Utc};
+    pub use schemars::{self, JsonSchema};
+    pub use serde::{self, Deserialize, Serialize, Serializer};
+    pub use serde_json;
+    pub use uuid::Uuid;
+
+    /// Stands in for a pii field in `Debug` output.
+    pub struct Redacted;
+
+    impl core::fmt::Debug for Redacted {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str("[redacted]")
+        }
+    }
+}
