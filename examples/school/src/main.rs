@@ -1,0 +1,88 @@
+//! The SkillCore school platform's events, end to end: build typed payloads from
+//! the generated structs, encode them as the JSON other services see, and decode
+//! them back by name through `AnyEvent`.
+//!
+//! Run with `cargo run -p school`.
+
+use skillcore_events::chrono::{TimeZone, Utc};
+use skillcore_events::uuid::Uuid;
+use skillcore_events::Event;
+
+mod events {
+    skillcore_events::catalog!("../../catalog");
+}
+
+use events::{attendance, gradebook, AnyEvent, AttendanceStatus, LetterGrade};
+
+fn main() {
+    println!(
+        "catalog `{}`: {} events in {} contexts",
+        AnyEvent::CATALOG,
+        events::EVENTS.len(),
+        {
+            let mut contexts: Vec<&str> = events::EVENTS.iter().map(|e| e.context).collect();
+            contexts.dedup();
+            contexts.len()
+        }
+    );
+
+    let posted_at = Utc.with_ymd_and_hms(2025, 11, 17, 14, 3, 0).unwrap();
+    let grade = gradebook::GradePosted {
+        result_id: Uuid::parse_str("0b9c6f4e-3f1a-4c1e-9a55-6d2f1e7b8c90").unwrap(),
+        line_item_id: "li-456".into(),
+        student_id: "stu-789".into(),
+        class_id: "cls-101".into(),
+        score: 42.5,
+        score_percent: 85.0,
+        letter_grade: LetterGrade::B,
+        previous_score: None,
+        graded_by_id: "tch-111".into(),
+        posted_at,
+        district_id: "dst-222".into(),
+        school_id: "sch-333".into(),
+        comment: Some("Strong thesis; cite page numbers next time.".into()),
+    };
+    let info = gradebook::GradePosted::info();
+    println!(
+        "\n{} v{} (aggregate {} by `{}`), handled by: {}",
+        gradebook::GradePosted::NAME,
+        gradebook::GradePosted::VERSION,
+        gradebook::GradePosted::AGGREGATE,
+        info.aggregate_id,
+        info.handlers.join(", ")
+    );
+
+    let marked_first = events::EVENTS
+        .iter()
+        .find(|e| e.name == attendance::RecordMarked::NAME)
+        .map(|e| e.description)
+        .unwrap_or_default();
+    println!("{}: {marked_first}", attendance::RecordMarked::NAME);
+    println!("attendance statuses: {:?}", AttendanceStatus::ALL);
+
+    // Encode as the JSON other services see, then decode by name.
+    let any = AnyEvent::from(grade.clone());
+    let json = any.to_json().expect("payloads always encode");
+    println!("\nencoded {}:\n  {json}", any.name());
+    match AnyEvent::from_json(any.name(), &json) {
+        Ok(decoded) => {
+            assert_eq!(decoded, any, "round trip must give the same event");
+            println!("decoded back: {decoded:?}");
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+
+    // Bad input gets a precise error, never a panic.
+    let bad = json.replace("\"B\"", "\"E\"");
+    match AnyEvent::from_json(any.name(), &bad) {
+        Ok(_) => unreachable!("`E` is not a letter grade"),
+        Err(e) => println!("\nrejected a bad payload: {e}"),
+    }
+    match AnyEvent::from_json("gradebook.grade.postd", &json) {
+        Ok(_) => unreachable!("no such event"),
+        Err(e) => println!("rejected an unknown name: {e}"),
+    }
+}
