@@ -112,14 +112,9 @@ impl Emitter<'_> {
             let id = ident(&f.ident);
             let ty = self.ty(&f.ty, in_module);
             let wire = &f.name;
-            let mut doc = f.description.clone().unwrap_or_default();
-            if !doc.is_empty() {
-                doc.push_str("\n\n");
-            }
-            doc.push_str(&format!("Wire name `{}`, catalog type `{}`.", f.name, f.ty));
-            if f.pii {
-                doc.push_str(" Sensitive (pii): redacted in `Debug` output.");
-            }
+            // Only the catalog's description becomes the doc comment: schemars turns doc
+            // comments into schema descriptions, and the exported schema must agree.
+            let doc = f.description.as_deref().map(doc_text).map(|d| quote!(#[doc = #d]));
             let optional = if f.ty.optional {
                 quote!(#[serde(default, skip_serializing_if = "::core::option::Option::is_none")])
             } else {
@@ -135,7 +130,7 @@ impl Emitter<'_> {
                 None => quote!(),
             };
             quote! {
-                #[doc = #doc]
+                #doc
                 #[serde(rename = #wire)]
                 #optional
                 #desc
@@ -153,6 +148,7 @@ impl Emitter<'_> {
             }
         });
         let name_str = name.to_string();
+        let doc = doc_text(doc);
         quote! {
             #[doc = #doc]
             #[derive(::core::clone::Clone, ::core::cmp::PartialEq, #rt::__private::Serialize, #rt::__private::Deserialize, #rt::__private::JsonSchema)]
@@ -187,8 +183,9 @@ impl Emitter<'_> {
                 let variants = values.iter().map(|v| {
                     let id = ident(&v.ident);
                     let wire = &v.value;
-                    let doc = format!("`{wire}`");
-                    quote!(#[doc = #doc] #[serde(rename = #wire)] #id,)
+                    // No doc comments on variants: schemars would then describe the enum
+                    // as a `oneOf` of constants instead of a plain `enum` list.
+                    quote!(#[serde(rename = #wire)] #id,)
                 });
                 let all = values.iter().map(|v| {
                     let id = ident(&v.ident);
@@ -204,7 +201,7 @@ impl Emitter<'_> {
                 } else {
                     quote!(match self { #(#as_str)* })
                 };
-                let doc = &t.description;
+                let doc = doc_text(&t.description);
                 quote! {
                     #[doc = #doc]
                     #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash, ::core::cmp::PartialOrd, ::core::cmp::Ord, #rt::__private::Serialize, #rt::__private::Deserialize, #rt::__private::JsonSchema)]
@@ -238,7 +235,7 @@ impl Emitter<'_> {
 
     fn context_module(&self, ctx: &str, events: &[&EventDef]) -> TokenStream {
         let module = ident(&events[0].idents.module);
-        let doc = format!("Events of the `{ctx}` context.");
+        let doc = format!(" Events of the `{ctx}` context.");
         let items = events.iter().map(|e| self.event_struct(e));
         quote! {
             #[doc = #doc]
@@ -317,7 +314,7 @@ impl Emitter<'_> {
         let consts = self.catalog.events.iter().map(|e| {
             let id = ident(&e.idents.constant);
             let name = &e.name;
-            let doc = format!("`{name}`: {}", first_line(&e.description));
+            let doc = format!(" `{name}`: {}", first_line(&e.description));
             quote!(#[doc = #doc] pub const #id: &str = #name;)
         });
         let all = self
@@ -347,7 +344,7 @@ impl Emitter<'_> {
         let variants: Vec<Ident> = events.iter().map(|e| ident(&e.idents.variant)).collect();
         let consts: Vec<Ident> = events.iter().map(|e| ident(&e.idents.constant)).collect();
         let paths: Vec<TokenStream> = events.iter().map(|e| self.path_to(e)).collect();
-        let docs = events.iter().map(|e| format!("`{}`", e.name));
+        let docs = events.iter().map(|e| format!(" `{}`", e.name));
         let catalog_name = &self.catalog.name;
         let indices = 0..events.len();
         let self_match = |arms: TokenStream| {
@@ -524,6 +521,14 @@ impl Emitter<'_> {
             }
         }
     }
+}
+
+/// Doc text with a leading space on every line, as `///` comments have.
+fn doc_text(s: &str) -> String {
+    s.lines()
+        .map(|l| if l.is_empty() { String::new() } else { format!(" {l}") })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn first_line(s: &str) -> &str {
