@@ -411,6 +411,16 @@ fn scan_error(sources: &Sources, file: FileId, e: &saphyr_parser::ScanError) -> 
     }
     let info = e.info();
     let info = info.strip_suffix('.').unwrap_or(info);
+    // The scanner has its own depth limit, hit first by very deep flow nesting.
+    if info.contains("recursion limit") {
+        return sources
+            .error(
+                Rule::YamlSyntax,
+                span,
+                format!("nesting is deeper than {MAX_DEPTH} levels"),
+            )
+            .with_help("catalog payloads should be flat; use a named type or `json`");
+    }
     sources.error(Rule::YamlSyntax, span, format!("invalid YAML: {info}"))
 }
 
