@@ -212,3 +212,49 @@ pub fn expand(settings: &Settings) -> Expansion {
         diagnostics: compiled.diagnostics.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE: &str = "events:\n  a.b.posted:\n    description: d\n    aggregate: B\n    aggregate_id: id\n    payload:\n      id: string\n";
+
+    #[test]
+    fn unchanged_catalogs_are_served_from_the_cache() {
+        let dir = std::env::temp_dir().join(format!("skc-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("events.yaml");
+        std::fs::write(&file, ONE).unwrap();
+        let first = load(&file, &dir);
+        let second = load(&file, &dir);
+        assert!(
+            Arc::ptr_eq(&first, &second),
+            "second load must hit the cache"
+        );
+        assert!(first.is_ok(), "{}", first.render_diagnostics());
+
+        // A change of content (and so of size) is picked up at once.
+        std::fs::write(&file, ONE.replace("posted", "post")).unwrap();
+        let third = load(&file, &dir);
+        assert!(
+            !Arc::ptr_eq(&first, &third),
+            "an edited file must be re-read"
+        );
+        assert_eq!(third.diagnostics[0].rule, Rule::PastTense);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn directory_listing_changes_invalidate_the_cache() {
+        let dir = std::env::temp_dir().join(format!("skc-cache-dir-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.yaml"), ONE).unwrap();
+        let first = load(&dir, &dir);
+        assert_eq!(first.catalog.events.len(), 1);
+        std::fs::write(dir.join("b.yaml"), ONE.replace("a.b.posted", "c.d.marked")).unwrap();
+        let second = load(&dir, &dir);
+        assert_eq!(second.catalog.events.len(), 2);
+        assert_eq!(second.sources.files[1].display, "b.yaml");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
