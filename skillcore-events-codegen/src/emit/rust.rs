@@ -114,7 +114,11 @@ impl Emitter<'_> {
             let wire = &f.name;
             // Only the catalog's description becomes the doc comment: schemars turns doc
             // comments into schema descriptions, and the exported schema must agree.
-            let doc = f.description.as_deref().map(doc_text).map(|d| quote!(#[doc = #d]));
+            let doc = f
+                .description
+                .as_deref()
+                .map(doc_text)
+                .map(|d| quote!(#[doc = #d]));
             let optional = if f.ty.optional {
                 quote!(#[serde(default, skip_serializing_if = "::core::option::Option::is_none")])
             } else {
@@ -526,7 +530,13 @@ impl Emitter<'_> {
 /// Doc text with a leading space on every line, as `///` comments have.
 fn doc_text(s: &str) -> String {
     s.lines()
-        .map(|l| if l.is_empty() { String::new() } else { format!(" {l}") })
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!(" {l}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
