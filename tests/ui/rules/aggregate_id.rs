@@ -1,0 +1,5 @@
+mod events {
+    skillcore_events::catalog!("ui/rules/aggregate_id.yaml");
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+mod events {
+    skillcore_events::catalog!("ui/rules/handler_name.yaml");
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+mod events {
+    skillcore_events::catalog!("ui/rules/many_errors.yaml");
+}
+
+fn main() {}
