@@ -421,7 +421,46 @@ fn scan_error(sources: &Sources, file: FileId, e: &saphyr_parser::ScanError) -> 
             )
             .with_help("catalog payloads should be flat; use a named type or `json`");
     }
-    sources.error(Rule::YamlSyntax, span, format!("invalid YAML: {info}"))
+    let d = sources.error(Rule::YamlSyntax, span, format!("invalid YAML: {info}"));
+    match unclosed_flow(&src.text, span.line) {
+        Some((open, line, col)) => d.with_help(format!(
+            "the `{open}` at line {line}, column {col} is never closed; add the missing `{}`",
+            if open == '[' { ']' } else { '}' }
+        )),
+        None => d,
+    }
+}
+
+/// The innermost flow bracket (`[` or `{`) still open at the start of line
+/// `before`, with its line and column: the usual cause of a scanner error a few
+/// lines below it. A rough lexer: it skips quoted text and comments.
+fn unclosed_flow(text: &str, before: u32) -> Option<(char, u32, u32)> {
+    let mut open: Vec<(char, u32, u32)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i as u32 + 1;
+        if line_no >= before {
+            break;
+        }
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        for (col, c) in line.chars().enumerate() {
+            match quote {
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None => match c {
+                    '#' if prev == ' ' || prev == '\t' => break,
+                    '\'' | '"' if matches!(prev, ' ' | '[' | '{' | ',' | ':') => quote = Some(c),
+                    '[' | '{' => open.push((c, line_no, col as u32 + 1)),
+                    ']' | '}' => {
+                        open.pop();
+                    }
+                    _ => {}
+                },
+            }
+            prev = c;
+        }
+    }
+    open.pop()
 }
 
 #[cfg(test)]
@@ -498,6 +537,20 @@ mod tests {
         assert_eq!(e.rule, Rule::YamlSyntax);
         assert!(e.message.contains("tab"), "{e}");
         assert_eq!(e.location.unwrap().line, 2);
+    }
+
+    #[test]
+    fn unclosed_brackets_are_named() {
+        let e = parse_str("types:\n  A:\n    enum: [a, 'b]', c\nevents: {}\n").unwrap_err();
+        assert_eq!(
+            e.help.as_deref(),
+            Some("the `[` at line 3, column 11 is never closed; add the missing `]`")
+        );
+        let e = parse_str("a: {b: 1 # {\nc: 2\n").unwrap_err();
+        assert_eq!(
+            e.help.as_deref(),
+            Some("the `{` at line 1, column 4 is never closed; add the missing `}`")
+        );
     }
 
     #[test]
