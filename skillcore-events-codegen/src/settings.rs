@@ -27,6 +27,8 @@ pub struct Settings {
     pub runtime_path: String,
     /// Prefix of the `$id` of exported JSON Schemas.
     pub schema_id_base: String,
+    /// `info.version` of the exported AsyncAPI document (the CLI's `--api-version`).
+    pub api_version: String,
 }
 
 impl Default for Settings {
@@ -36,6 +38,7 @@ impl Default for Settings {
             base_dir: PathBuf::from("."),
             runtime_path: "::skillcore_events".into(),
             schema_id_base: "https://schemas.skillcore.dev/events/".into(),
+            api_version: "1.0.0".into(),
         }
     }
 }
@@ -52,6 +55,16 @@ impl Settings {
         Settings {
             catalog: catalog.into(),
             base_dir: base,
+            ..Settings::default()
+        }
+    }
+
+    /// Settings for the command line: `catalog` as given (relative to `cwd`, the
+    /// working directory), diagnostics shown relative to `cwd`.
+    pub fn for_cli(catalog: impl Into<PathBuf>, cwd: impl Into<PathBuf>) -> Self {
+        Settings {
+            catalog: catalog.into(),
+            base_dir: cwd.into(),
             ..Settings::default()
         }
     }

@@ -1,0 +1,107 @@
+//! Writing generated files: only those whose content changed, or, with `--check`,
+//! comparing with what is on disk and naming the files that drifted.
+
+use crate::{Failure, Outcome, FINDINGS, OK};
+use std::path::Path;
+
+/// What happened to one file.
+#[derive(Debug, PartialEq, Eq)]
+enum State {
+    Unchanged,
+    Changed,
+    Missing,
+}
+
+fn state(path: &Path, content: &str) -> Result<State, Failure> {
+    match std::fs::read(path) {
+        Ok(bytes) if bytes == content.as_bytes() => Ok(State::Unchanged),
+        Ok(_) => Ok(State::Changed),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::Missing),
+        Err(e) => Err(Failure::io("read", path, e)),
+    }
+}
+
+/// Writes `files` (paths relative to `dir`, `/`-separated) under `dir`, skipping
+/// files whose content is already right; with `check`, writes nothing and
+/// reports drift with exit code 1.
+pub fn write_or_check(
+    dir: &Path,
+    files: Vec<(String, String)>,
+    check: bool,
+    what: &str,
+) -> Outcome {
+    if !check {
+        std::fs::create_dir_all(dir).map_err(|e| Failure::io("create directory", dir, e))?;
+    }
+    let mut written = 0usize;
+    let mut drifted = Vec::new();
+    let total = files.len();
+    for (rel, content) in &files {
+        let path = dir.join(rel);
+        let st = state(&path, content)?;
+        if st == State::Unchanged {
+            continue;
+        }
+        if check {
+            drifted.push((path, st));
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Failure::io("create directory", parent, e))?;
+        }
+        std::fs::write(&path, content).map_err(|e| Failure::io("write", &path, e))?;
+        written += 1;
+    }
+    if check {
+        return Ok(report_drift(&drifted, total, what));
+    }
+    println!(
+        "{what}: {total} files in {}, {written} written, {} unchanged",
+        dir.display(),
+        total - written
+    );
+    Ok(OK)
+}
+
+/// One file: write it when its content changed, or check it.
+pub fn write_or_check_file(path: &Path, content: &str, check: bool) -> Outcome {
+    let st = state(path, content)?;
+    if check {
+        return Ok(report_drift(&[(path.to_path_buf(), st)], 1, "asyncapi"));
+    }
+    if st != State::Unchanged {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Failure::io("create directory", parent, e))?;
+        }
+        std::fs::write(path, content).map_err(|e| Failure::io("write", path, e))?;
+        println!("wrote {}", path.display());
+    } else {
+        println!("{} is up to date", path.display());
+    }
+    Ok(OK)
+}
+
+fn report_drift(drifted: &[(std::path::PathBuf, State)], total: usize, what: &str) -> u8 {
+    let drifted: Vec<_> = drifted
+        .iter()
+        .filter(|(_, s)| *s != State::Unchanged)
+        .collect();
+    if drifted.is_empty() {
+        println!("{what}: {total} files up to date");
+        return OK;
+    }
+    for (path, st) in &drifted {
+        let why = match st {
+            State::Missing => "missing",
+            _ => "differs from the catalog",
+        };
+        eprintln!("drift: {} ({why})", path.display());
+    }
+    eprintln!(
+        "error: {} of {total} exported files drifted from the catalog; run the same command without --check to update them",
+        drifted.len()
+    );
+    FINDINGS
+}

@@ -1,0 +1,290 @@
+//! JSON Schema (draft 2020-12) for every event payload.
+//!
+//! One document per event, `<event name>.v<version>.schema.json`, with a stable
+//! `$id` under [`Settings::schema_id_base`], the payload fields as `properties` in
+//! catalog order, `required` listing exactly the non-optional fields, the named
+//! types the event uses under `$defs`, `x-pii: true` on sensitive fields and
+//! `x-event` metadata. Optional fields accept `null` as well as absence, as the
+//! generated Rust types do; unknown properties are allowed (tolerant readers, and
+//! serde ignores them too).
+
+use super::json::Json;
+use crate::model::{BaseType, Catalog, EventDef, Field, NamedType, TypeKind, TypeRef};
+use crate::settings::Settings;
+use std::collections::BTreeSet;
+
+/// The dialect every exported schema declares.
+pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// Where `$ref`s to named types point inside a standalone schema.
+pub const DEFS_PREFIX: &str = "#/$defs/";
+
+/// The file name of an event's schema: `gradebook.grade.posted.v1.schema.json`.
+pub fn file_name(e: &EventDef) -> String {
+    format!("{}.v{}.schema.json", e.name, e.version)
+}
+
+/// The stable `$id` of an event's schema: the id base followed by its file name.
+pub fn schema_id(settings: &Settings, e: &EventDef) -> String {
+    let base = &settings.schema_id_base;
+    if base.is_empty() || base.ends_with('/') {
+        format!("{base}{}", file_name(e))
+    } else {
+        format!("{base}/{}", file_name(e))
+    }
+}
+
+/// The standalone schema document of one event.
+pub fn event_schema(catalog: &Catalog, e: &EventDef, settings: &Settings) -> Json {
+    let mut doc = Json::obj()
+        .with("$schema", DRAFT_2020_12)
+        .with("$id", schema_id(settings, e))
+        .with("title", e.name.as_str());
+    let mut body = payload_schema(e, DEFS_PREFIX);
+    if let Json::Obj(entries) = &mut body {
+        for (k, v) in entries.drain(..) {
+            if k != "title" {
+                doc.set(&k, v);
+            }
+        }
+    }
+    let used = used_types(catalog, &e.fields);
+    if !used.is_empty() {
+        let mut defs = Json::obj();
+        for t in used {
+            defs.set(&t.name, type_schema(t, DEFS_PREFIX));
+        }
+        doc.set("$defs", defs);
+    }
+    doc
+}
+
+/// The payload schema of one event without `$schema`, `$id` or `$defs`; named
+/// types are referenced as `{ref_prefix}{TypeName}`. Used by the standalone schema
+/// (prefix `#/$defs/`) and by AsyncAPI (prefix `#/components/schemas/`).
+pub fn payload_schema(e: &EventDef, ref_prefix: &str) -> Json {
+    let mut s = Json::obj()
+        .with("title", e.name.as_str())
+        .with("description", e.description.as_str())
+        .with("type", "object")
+        .with(
+            "x-event",
+            Json::obj()
+                .with("name", e.name.as_str())
+                .with("version", e.version)
+                .with("aggregate", e.aggregate.as_str())
+                .with("aggregateId", e.aggregate_id.as_str()),
+        );
+    object_body(&mut s, &e.fields, ref_prefix);
+    s
+}
+
+/// The schema of a named type (an enum of strings, or an object).
+pub fn type_schema(t: &NamedType, ref_prefix: &str) -> Json {
+    match &t.kind {
+        TypeKind::Enum(values) => Json::obj()
+            .with("description", t.description.as_str())
+            .with("type", "string")
+            .with(
+                "enum",
+                Json::Arr(values.iter().map(|v| Json::str(&v.value)).collect()),
+            ),
+        TypeKind::Struct(fields) => {
+            let mut s = Json::obj()
+                .with("description", t.description.as_str())
+                .with("type", "object");
+            object_body(&mut s, fields, ref_prefix);
+            s
+        }
+    }
+}
+
+fn object_body(s: &mut Json, fields: &[Field], ref_prefix: &str) {
+    let mut props = Json::obj();
+    for f in fields {
+        props.set(&f.name, field_schema(f, ref_prefix));
+    }
+    s.set("properties", props);
+    let required: Vec<Json> = fields
+        .iter()
+        .filter(|f| !f.ty.optional)
+        .map(|f| Json::str(&f.name))
+        .collect();
+    s.set("required", Json::Arr(required));
+}
+
+/// The schema of one field: its type, then its description and `x-pii`.
+pub fn field_schema(f: &Field, ref_prefix: &str) -> Json {
+    let mut s = type_ref_schema(&f.ty, ref_prefix);
+    if let Some(d) = &f.description {
+        s.set("description", d.as_str());
+    }
+    if f.pii {
+        s.set("x-pii", true);
+    }
+    s
+}
+
+/// The schema of a type expression (`string`, `LetterGrade[]?`, ...).
+pub fn type_ref_schema(t: &TypeRef, ref_prefix: &str) -> Json {
+    let mut s = base_schema(&t.base, ref_prefix);
+    for _ in 0..t.list_depth {
+        s = Json::obj().with("type", "array").with("items", s);
+    }
+    if t.optional {
+        s = nullable(s);
+    }
+    s
+}
+
+fn base_schema(b: &BaseType, ref_prefix: &str) -> Json {
+    let string_format = |format: &str| Json::obj().with("type", "string").with("format", format);
+    match b {
+        BaseType::String => Json::obj().with("type", "string"),
+        BaseType::Int => Json::obj().with("type", "integer"),
+        BaseType::Number => Json::obj().with("type", "number"),
+        BaseType::Bool => Json::obj().with("type", "boolean"),
+        BaseType::Uuid => string_format("uuid"),
+        BaseType::DateTime => string_format("date-time"),
+        BaseType::Date => string_format("date"),
+        BaseType::Json => Json::obj(),
+        BaseType::Named(n) => Json::obj().with("$ref", format!("{ref_prefix}{n}")),
+    }
+}
+
+/// Makes a schema also accept `null`: `type: [T, "null"]` for simple types,
+/// `anyOf` around a `$ref`; `json` (the empty schema) already accepts it.
+fn nullable(s: Json) -> Json {
+    match s.get("type") {
+        Some(Json::Str(t)) => {
+            let t = t.clone();
+            let mut s = s;
+            s.set("type", Json::Arr(vec![Json::Str(t), Json::str("null")]));
+            s
+        }
+        _ if s.get("$ref").is_some() => Json::obj().with(
+            "anyOf",
+            Json::Arr(vec![s, Json::obj().with("type", "null")]),
+        ),
+        _ => s,
+    }
+}
+
+/// The named types reachable from `fields`, sorted by name.
+pub fn used_types<'c>(catalog: &'c Catalog, fields: &[Field]) -> Vec<&'c NamedType> {
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut stack: Vec<&str> = Vec::new();
+    let push_fields = |fields: &'c [Field], stack: &mut Vec<&'c str>| {
+        for f in fields {
+            if let BaseType::Named(n) = &f.ty.base {
+                stack.push(n);
+            }
+        }
+    };
+    let mut out = Vec::new();
+    for f in fields {
+        if let BaseType::Named(n) = &f.ty.base {
+            if let Some(t) = catalog.named_type(n) {
+                stack.push(&t.name);
+            }
+        }
+    }
+    while let Some(n) = stack.pop() {
+        let Some(t) = catalog.named_type(n) else {
+            continue;
+        };
+        if !seen.insert(&t.name) {
+            continue;
+        }
+        out.push(t);
+        if let TypeKind::Struct(fs) = &t.kind {
+            push_fields(fs, &mut stack);
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// Every event's schema as `(file name, pretty JSON text)`, in event name order.
+pub fn export(catalog: &Catalog, settings: &Settings) -> Vec<(String, String)> {
+    catalog
+        .events
+        .iter()
+        .map(|e| {
+            (
+                file_name(e),
+                event_schema(catalog, e, settings).to_json_pretty(),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRC: &str = r#"
+types:
+  LetterGrade:
+    description: Letter grade
+    enum: [A, B]
+  Contact:
+    description: How to reach someone
+    fields:
+      email: { type: string, pii: true }
+      grade: LetterGrade?
+events:
+  gradebook.grade.posted:
+    description: Grade posted
+    version: 2
+    aggregate: Result
+    aggregate_id: resultId
+    payload:
+      resultId: uuid
+      postedAt: datetime
+      due: date?
+      contacts: Contact[]
+      comment:
+        type: string?
+        description: A comment
+        pii: true
+"#;
+
+    #[test]
+    fn schema_shape() {
+        let c = crate::compile_str("c.yaml", SRC);
+        assert!(c.is_ok(), "{}", c.render_diagnostics());
+        let e = c.catalog.event("gradebook.grade.posted").unwrap();
+        let s = event_schema(&c.catalog, e, &Settings::default()).to_value();
+        assert_eq!(s["$schema"], DRAFT_2020_12);
+        assert_eq!(
+            s["$id"],
+            "https://schemas.skillcore.dev/events/gradebook.grade.posted.v2.schema.json"
+        );
+        assert_eq!(
+            s["required"],
+            serde_json::json!(["resultId", "postedAt", "contacts"])
+        );
+        assert_eq!(s["properties"]["postedAt"]["format"], "date-time");
+        assert_eq!(
+            s["properties"]["due"]["type"],
+            serde_json::json!(["string", "null"])
+        );
+        assert_eq!(s["properties"]["comment"]["x-pii"], true);
+        assert_eq!(
+            s["properties"]["contacts"]["items"]["$ref"],
+            "#/$defs/Contact"
+        );
+        assert_eq!(
+            s["$defs"]["LetterGrade"]["enum"],
+            serde_json::json!(["A", "B"])
+        );
+        assert_eq!(s["x-event"]["aggregateId"], "resultId");
+        assert_eq!(file_name(e), "gradebook.grade.posted.v2.schema.json");
+        // Deterministic.
+        assert_eq!(
+            export(&c.catalog, &Settings::default()),
+            export(&c.catalog, &Settings::default())
+        );
+    }
+}
