@@ -1,0 +1,1316 @@
+//! Durable storage for SkillCore Events: an event store and a work queue of
+//! deliveries (a transactional outbox), on SQLite (the embedded default: one file,
+//! WAL, no server) or PostgreSQL (any number of worker processes on any number of
+//! machines).
+//!
+//! - [`Store::append`] writes events and one delivery row per subscribed handler in
+//!   one transaction; [`append_sqlite`]/[`append_postgres`] do the same inside the
+//!   caller's own transaction, so a domain write and its events commit or roll back
+//!   together.
+//! - Workers [`Store::claim`] deliveries with a lease (`FOR UPDATE SKIP LOCKED` on
+//!   PostgreSQL), run the handler, and [`Store::complete`] the delivery in the same
+//!   transaction as the handler's idempotency record; a dead worker's lease runs out
+//!   and the delivery is claimed again. [`Store::fail`] schedules a retry or moves
+//!   the delivery to the dead letters, all stored, so they survive restarts.
+//! - Queries are scoped to one district unless [`Scope::AllDistricts`] is asked for.
+//! - [`Store::read_after`] follows the global order without ever skipping an event,
+//!   also on PostgreSQL where sequence numbers are not assigned in commit order.
+
+#![deny(missing_docs)]
+
+mod schema;
+mod worker;
+
+pub use worker::{DeliveryHandler, Failure, HandlerFuture, Outcome, Policy, Worker, WorkerBuilder};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{PgConnection, Row, SqliteConnection};
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// An event to store: the envelope's columns, payload and metadata as JSON.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    /// Event id (UUID v7 by convention).
+    pub id: Uuid,
+    /// Event name, `gradebook.grade.posted`.
+    pub event_type: String,
+    /// Aggregate type, `Result`.
+    pub aggregate_type: String,
+    /// Aggregate id.
+    pub aggregate_id: String,
+    /// Payload version.
+    pub version: u32,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// Envelope metadata (`districtId`, `schoolId`, `userId`, `correlationId`...).
+    pub metadata: Value,
+    /// The payload.
+    pub payload: Value,
+}
+
+impl NewEvent {
+    /// The tenant the event belongs to: `metadata.districtId`.
+    pub fn district_id(&self) -> Option<&str> {
+        self.metadata.get("districtId").and_then(Value::as_str)
+    }
+}
+
+/// An event read back from the store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    /// Position in the global order of the store (assigned at insert).
+    pub seq: i64,
+    /// The event.
+    pub event: NewEvent,
+}
+
+/// A handler an event is delivered to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subscriber<'a> {
+    /// Stable handler id, `analytics.update_gpa`.
+    pub handler_id: &'a str,
+    /// Deliver the events of one aggregate to this handler one at a time, in order.
+    pub ordered: bool,
+}
+
+/// Which tenants a query may see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// One district (tenant): the normal case.
+    District(String),
+    /// Every district: for administrators and maintenance jobs only.
+    AllDistricts,
+}
+
+impl Scope {
+    fn parts(&self) -> (bool, &str) {
+        match self {
+            Scope::District(d) => (false, d.as_str()),
+            Scope::AllDistricts => (true, ""),
+        }
+    }
+}
+
+/// A delivery claimed by a worker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Claimed {
+    /// Delivery row id.
+    pub delivery_id: i64,
+    /// The handler to run.
+    pub handler_id: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// Replay batch (0 for a normal delivery).
+    pub replay: i64,
+    /// The handler already succeeded for this event (a redelivery): complete it
+    /// without running the handler again. Never set for replays.
+    pub already_handled: bool,
+    /// The event.
+    pub event: StoredEvent,
+    lease_owner: String,
+}
+
+/// A delivery that failed every attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeadLetter {
+    /// Delivery row id (use it to retry or discard).
+    pub delivery_id: i64,
+    /// The handler that failed.
+    pub handler_id: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last error.
+    pub last_error: String,
+    /// The event.
+    pub event: StoredEvent,
+}
+
+/// Queue counters for one handler, as the original system's queue dashboard showed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HandlerStats {
+    /// The handler.
+    pub handler_id: String,
+    /// Waiting for a first attempt.
+    pub waiting: i64,
+    /// Claimed by a worker now.
+    pub active: i64,
+    /// Done.
+    pub completed: i64,
+    /// Failed at least once, waiting for a retry.
+    pub failed: i64,
+    /// Out of attempts: dead letters.
+    pub dead: i64,
+}
+
+/// Progress of a replay batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplayProgress {
+    /// Deliveries in the batch.
+    pub total: i64,
+    /// Finished (done).
+    pub done: i64,
+    /// Dead.
+    pub dead: i64,
+}
+
+impl ReplayProgress {
+    /// Every delivery of the batch has finished, one way or the other.
+    pub fn finished(&self) -> bool {
+        self.done + self.dead >= self.total
+    }
+}
+
+/// Which stored events a replay re-delivers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplayFilter {
+    /// Only this event type.
+    pub event_type: Option<String>,
+    /// Only events that occurred at or after this time.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// Where a reader following the global order stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cursor {
+    /// The writing transaction of the last event read (PostgreSQL; 0 on SQLite).
+    pub tx: i64,
+    /// The sequence number of the last event read.
+    pub seq: i64,
+}
+
+/// Errors of the store.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database reported an error.
+    Database(sqlx::Error),
+    /// A payload field name that cannot be a catalog field (only letters and digits).
+    InvalidField(String),
+    /// A stored row could not be read back (for example JSON that no longer parses).
+    Corrupt(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Database(e) => write!(f, "database error: {e}"),
+            StoreError::InvalidField(name) => write!(
+                f,
+                "`{name}` is not a payload field name (lowerCamelCase letters and digits)"
+            ),
+            StoreError::Corrupt(what) => write!(f, "corrupt row in the event store: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Database(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e)
+    }
+}
+
+/// Result of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How durable SQLite commits are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// WAL with `synchronous=NORMAL` (the default): a commit survives a crash of
+    /// the process; on power loss or an OS crash the last commits may roll back,
+    /// never the database's integrity.
+    #[default]
+    Normal,
+    /// WAL with `synchronous=FULL`: every commit is synced before it returns, and
+    /// survives power loss too. Several times slower per single-row commit.
+    Full,
+}
+
+#[derive(Clone)]
+enum Db {
+    Sqlite { write: SqlitePool, read: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// The event store and delivery queue.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.db {
+            Db::Sqlite { .. } => "Store(sqlite)",
+            Db::Postgres(_) => "Store(postgres)",
+        })
+    }
+}
+
+fn now_us() -> i64 {
+    Utc::now().timestamp_micros()
+}
+
+// Fixed width, so text order is time order in SQLite.
+fn ts_text(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("occurred_at `{s}`: {e}")))
+}
+
+fn parse_json(s: &str, what: &str) -> Result<Value> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn check_field(field: &str) -> Result<()> {
+    let ok = field.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && field.chars().all(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidField(field.to_string()))
+    }
+}
+
+const SQLITE_EVENT_COLS: &str =
+    "e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id, e.payload, e.metadata, e.version, e.occurred_at";
+const PG_EVENT_COLS: &str =
+    "e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id, e.payload, e.metadata, e.version, e.occurred_at, e.tx_id::text::bigint AS tx";
+
+fn sqlite_event(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent> {
+    let id: String = row.try_get("id")?;
+    Ok(StoredEvent {
+        seq: row.try_get("seq")?,
+        event: NewEvent {
+            id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("id `{id}`: {e}")))?,
+            event_type: row.try_get("event_type")?,
+            aggregate_type: row.try_get("aggregate_type")?,
+            aggregate_id: row.try_get("aggregate_id")?,
+            version: row.try_get::<i64, _>("version")? as u32,
+            occurred_at: parse_ts(&row.try_get::<String, _>("occurred_at")?)?,
+            metadata: parse_json(&row.try_get::<String, _>("metadata")?, "metadata")?,
+            payload: parse_json(&row.try_get::<String, _>("payload")?, "payload")?,
+        },
+    })
+}
+
+fn pg_event(row: &sqlx::postgres::PgRow) -> Result<StoredEvent> {
+    Ok(StoredEvent {
+        seq: row.try_get("seq")?,
+        event: NewEvent {
+            id: row.try_get("id")?,
+            event_type: row.try_get("event_type")?,
+            aggregate_type: row.try_get("aggregate_type")?,
+            aggregate_id: row.try_get("aggregate_id")?,
+            version: row.try_get::<i32, _>("version")? as u32,
+            occurred_at: row.try_get("occurred_at")?,
+            metadata: row.try_get("metadata")?,
+            payload: row.try_get("payload")?,
+        },
+    })
+}
+
+impl Store {
+    /// Opens (creating if needed) a SQLite store in one file, in WAL mode with
+    /// `synchronous=NORMAL`, and applies the migrations.
+    pub async fn sqlite(path: impl AsRef<Path>) -> Result<Store> {
+        Store::sqlite_with(path, Durability::Normal).await
+    }
+
+    /// [`Store::sqlite`] with a chosen [`Durability`].
+    pub async fn sqlite_with(path: impl AsRef<Path>, durability: Durability) -> Result<Store> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match durability {
+                Durability::Normal => SqliteSynchronous::Normal,
+                Durability::Full => SqliteSynchronous::Full,
+            })
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        // SQLite has one writer: one connection writes (transactions start with
+        // BEGIN IMMEDIATE, so writers in other processes queue on the busy timeout
+        // instead of deadlocking), a few more read.
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        let store = Store {
+            db: Db::Sqlite { write, read },
+            wake: Arc::default(),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects to PostgreSQL and applies the migrations. `schema`, when given, is
+    /// created if missing and used as the search path (tests give each run its own).
+    pub async fn postgres(url: &str, schema: Option<&str>) -> Result<Store> {
+        let mut options = PgConnectOptions::from_str(url)?;
+        if let Some(schema) = schema {
+            check_schema_name(schema)?;
+            // Create the schema on a plain connection first.
+            let admin = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
+            )))
+            .execute(&admin)
+            .await
+            .or_else(ignore_concurrent_create)?;
+            admin.close().await;
+            options = options.options([("search_path", schema)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        let store = Store {
+            db: Db::Postgres(pool),
+            wake: Arc::default(),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The SQLite pool for writes, to run the caller's own transactions with
+    /// [`append_sqlite`].
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match &self.db {
+            Db::Sqlite { write, .. } => Some(write),
+            Db::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL pool, to run the caller's own transactions with
+    /// [`append_postgres`].
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.db {
+            Db::Postgres(p) => Some(p),
+            Db::Sqlite { .. } => None,
+        }
+    }
+
+    /// Wakes workers waiting for new deliveries in this process.
+    pub fn notify(&self) {
+        self.wake.notify_waiters();
+    }
+
+    /// On PostgreSQL, starts a task that turns `NOTIFY skc_deliveries` (sent when
+    /// deliveries are committed by any process) into local wake-ups. The task keeps
+    /// reconnecting while the store lives; workers also poll, so a missed
+    /// notification only delays work. Does nothing on SQLite.
+    pub fn listen(&self) {
+        let Db::Postgres(pool) = &self.db else { return };
+        let pool = pool.clone();
+        let wake = Arc::downgrade(&self.wake);
+        tokio::spawn(async move {
+            loop {
+                if wake.strong_count() == 0 {
+                    return;
+                }
+                if let Ok(mut listener) = sqlx::postgres::PgListener::connect_with(&pool).await {
+                    if listener.listen("skc_deliveries").await.is_ok() {
+                        while let Ok(_n) = listener.recv().await {
+                            match wake.upgrade() {
+                                Some(w) => w.notify_waiters(),
+                                None => return,
+                            }
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+    }
+
+    /// Waits until [`Store::notify`] is called or `timeout` passes.
+    pub async fn wait_for_work(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        match &self.db {
+            Db::Sqlite { write, .. } => {
+                let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
+                sqlx::raw_sql(
+                    "CREATE TABLE IF NOT EXISTS skc_schema_version (version INTEGER NOT NULL)",
+                )
+                .execute(&mut *tx)
+                .await?;
+                let current: i64 =
+                    sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM skc_schema_version")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                for (i, sql) in schema::SQLITE.iter().enumerate().skip(current as usize) {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("INSERT INTO skc_schema_version (version) VALUES (?)")
+                        .bind(i as i64 + 1)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                // Serializes concurrent starters; released at commit.
+                sqlx::query("SELECT pg_advisory_xact_lock(7316202611)")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::raw_sql(
+                    "CREATE TABLE IF NOT EXISTS skc_schema_version (version INTEGER NOT NULL)",
+                )
+                .execute(&mut *tx)
+                .await?;
+                let current: i32 =
+                    sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM skc_schema_version")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                for (i, sql) in schema::POSTGRES.iter().enumerate().skip(current as usize) {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("INSERT INTO skc_schema_version (version) VALUES ($1)")
+                        .bind(i as i32 + 1)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores `events` and queues one delivery per subscriber of each, in one
+    /// transaction: either all of it is stored or nothing is. `subscribers` gives
+    /// the handlers of an event type. Returns the sequence numbers.
+    pub async fn append<'s, F>(&self, events: &[NewEvent], subscribers: F) -> Result<Vec<i64>>
+    where
+        F: Fn(&str) -> Vec<Subscriber<'s>>,
+    {
+        let seqs = match &self.db {
+            Db::Sqlite { write, .. } => {
+                let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
+                let seqs = append_sqlite(&mut tx, events, &subscribers).await?;
+                tx.commit().await?;
+                seqs
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let seqs = append_postgres(&mut tx, events, &subscribers).await?;
+                tx.commit().await?;
+                seqs
+            }
+        };
+        self.notify();
+        Ok(seqs)
+    }
+
+    /// Claims up to `limit` ready deliveries of the given handlers for `worker`,
+    /// with a lease of `lease`. Ready: waiting and due, or active with an expired
+    /// lease (its worker died). With `ordered` subscriptions, a delivery waits until
+    /// earlier events of the same aggregate are done for that handler.
+    pub async fn claim_for(
+        &self,
+        worker: &str,
+        handlers: &[&str],
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Claimed>> {
+        if handlers.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let handler_list: Vec<String> = handlers.iter().map(|h| h.to_string()).collect();
+        let lease_us = lease.as_micros().min(i64::MAX as u128) as i64;
+        let owner = format!("{worker}:{}", Uuid::now_v7());
+        match &self.db {
+            Db::Sqlite { write, .. } => {
+                let now = now_us();
+                let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "UPDATE skc_deliveries
+                     SET status = 'active', lease_owner = ?1, lease_until = ?2,
+                         attempts = attempts + 1, updated_at = ?3
+                     WHERE id IN (
+                       SELECT d.id FROM skc_deliveries d
+                       WHERE ((d.status = 'waiting' AND d.available_at <= ?3)
+                              OR (d.status = 'active' AND d.lease_until < ?3))
+                         AND d.handler_id IN (SELECT value FROM json_each(?5))
+                         AND (d.ordering_key IS NULL OR NOT EXISTS (
+                           SELECT 1 FROM skc_deliveries p
+                           WHERE p.handler_id = d.handler_id AND p.ordering_key = d.ordering_key
+                             AND p.replay = d.replay AND p.event_seq < d.event_seq
+                             AND p.status IN ('waiting', 'active')))
+                       ORDER BY d.available_at, d.id
+                       LIMIT ?4)
+                     RETURNING id",
+                )
+                .bind(&owner)
+                .bind(now.saturating_add(lease_us))
+                .bind(now)
+                .bind(limit as i64)
+                .bind(serde_json::to_string(&handler_list).unwrap_or_default())
+                .fetch_all(&mut *tx)
+                .await?;
+                if ids.is_empty() {
+                    tx.commit().await?;
+                    return Ok(Vec::new());
+                }
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT d.id AS delivery_id, d.handler_id, d.attempts, d.replay,
+                            EXISTS (SELECT 1 FROM skc_handled h
+                                    WHERE h.handler_id = d.handler_id AND h.event_id = e.id) AS handled,
+                            {SQLITE_EVENT_COLS}
+                     FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
+                     WHERE d.lease_owner = ?1
+                     ORDER BY e.seq, d.id"
+                )))
+                .bind(&owner)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                rows.iter()
+                    .map(|r| {
+                        let replay: i64 = r.try_get("replay")?;
+                        Ok(Claimed {
+                            delivery_id: r.try_get("delivery_id")?,
+                            handler_id: r.try_get("handler_id")?,
+                            attempt: r.try_get::<i64, _>("attempts")? as u32,
+                            replay,
+                            already_handled: replay == 0 && r.try_get::<bool, _>("handled")?,
+                            event: sqlite_event(r)?,
+                            lease_owner: owner.clone(),
+                        })
+                    })
+                    .collect()
+            }
+            Db::Postgres(pool) => {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "WITH clock AS (
+                       SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now
+                     ), next AS (
+                       SELECT d.id FROM skc_deliveries d, clock
+                       WHERE ((d.status = 'waiting' AND d.available_at <= clock.now)
+                              OR (d.status = 'active' AND d.lease_until < clock.now))
+                         AND d.handler_id = ANY($4)
+                         AND (d.ordering_key IS NULL OR NOT EXISTS (
+                           SELECT 1 FROM skc_deliveries p
+                           WHERE p.handler_id = d.handler_id AND p.ordering_key = d.ordering_key
+                             AND p.replay = d.replay AND p.event_seq < d.event_seq
+                             AND p.status IN ('waiting', 'active')))
+                       ORDER BY d.available_at, d.id
+                       LIMIT $3
+                       FOR UPDATE OF d SKIP LOCKED
+                     ), claimed AS (
+                       UPDATE skc_deliveries d
+                       SET status = 'active', lease_owner = $1, lease_until = clock.now + $2,
+                           attempts = d.attempts + 1, updated_at = clock.now
+                       FROM next, clock
+                       WHERE d.id = next.id
+                       RETURNING d.id, d.handler_id, d.attempts, d.replay, d.event_seq
+                     )
+                     SELECT c.id AS delivery_id, c.handler_id, c.attempts, c.replay,
+                            EXISTS (SELECT 1 FROM skc_handled h
+                                    WHERE h.handler_id = c.handler_id AND h.event_id = e.id) AS handled,
+                            {PG_EVENT_COLS}
+                     FROM claimed c JOIN skc_events e ON e.seq = c.event_seq
+                     ORDER BY e.seq, c.id"
+                )))
+                .bind(&owner)
+                .bind(lease_us)
+                .bind(limit as i64)
+                .bind(&handler_list)
+                .fetch_all(pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let replay: i64 = r.try_get("replay")?;
+                        Ok(Claimed {
+                            delivery_id: r.try_get("delivery_id")?,
+                            handler_id: r.try_get("handler_id")?,
+                            attempt: r.try_get::<i32, _>("attempts")? as u32,
+                            replay,
+                            already_handled: replay == 0 && r.try_get::<bool, _>("handled")?,
+                            event: pg_event(r)?,
+                            lease_owner: owner.clone(),
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Marks a claimed delivery done and records that its handler handled the
+    /// event, in one transaction. Returns `false` when the lease was lost (another
+    /// worker has claimed the delivery since); the handled record is kept anyway,
+    /// so that worker will not run the handler again.
+    pub async fn complete(&self, c: &Claimed) -> Result<bool> {
+        match &self.db {
+            Db::Sqlite { write, .. } => {
+                let now = now_us();
+                let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
+                sqlx::query(
+                    "INSERT INTO skc_handled (handler_id, event_id, handled_at) VALUES (?, ?, ?)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&c.handler_id)
+                .bind(c.event.event.id.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let done = sqlx::query(
+                    "UPDATE skc_deliveries
+                     SET status = 'done', lease_owner = NULL, lease_until = NULL, updated_at = ?
+                     WHERE id = ? AND lease_owner = ? AND status = 'active'",
+                )
+                .bind(now)
+                .bind(c.delivery_id)
+                .bind(&c.lease_owner)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(done == 1)
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO skc_handled (handler_id, event_id, handled_at)
+                     VALUES ($1, $2, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&c.handler_id)
+                .bind(c.event.event.id)
+                .execute(&mut *tx)
+                .await?;
+                let done = sqlx::query(
+                    "UPDATE skc_deliveries
+                     SET status = 'done', lease_owner = NULL, lease_until = NULL,
+                         updated_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+                     WHERE id = $1 AND lease_owner = $2 AND status = 'active'",
+                )
+                .bind(c.delivery_id)
+                .bind(&c.lease_owner)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(done == 1)
+            }
+        }
+    }
+
+    /// Records a failed attempt: the delivery waits `retry_in` for its next attempt,
+    /// or, with `retry_in = None`, becomes a dead letter. Returns `false` when the
+    /// lease was lost.
+    pub async fn fail(&self, c: &Claimed, error: &str, retry_in: Option<Duration>) -> Result<bool> {
+        let dead = retry_in.is_none();
+        let delay = retry_in
+            .map(|d| d.as_micros().min(i64::MAX as u128) as i64)
+            .unwrap_or(0);
+        let n = match &self.db {
+            Db::Sqlite { write, .. } => {
+                let now = now_us();
+                sqlx::query(
+                    "UPDATE skc_deliveries
+                     SET status = CASE WHEN ? THEN 'dead' ELSE 'waiting' END,
+                         available_at = ?, last_error = ?, lease_owner = NULL,
+                         lease_until = NULL, updated_at = ?
+                     WHERE id = ? AND lease_owner = ? AND status = 'active'",
+                )
+                .bind(dead)
+                .bind(now.saturating_add(delay))
+                .bind(error)
+                .bind(now)
+                .bind(c.delivery_id)
+                .bind(&c.lease_owner)
+                .execute(write)
+                .await?
+                .rows_affected()
+            }
+            Db::Postgres(pool) => sqlx::query(
+                "WITH clock AS (
+                       SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now
+                     )
+                     UPDATE skc_deliveries
+                     SET status = CASE WHEN $1 THEN 'dead' ELSE 'waiting' END,
+                         available_at = clock.now + $2, last_error = $3, lease_owner = NULL,
+                         lease_until = NULL, updated_at = clock.now
+                     FROM clock
+                     WHERE id = $4 AND lease_owner = $5 AND status = 'active'",
+            )
+            .bind(dead)
+            .bind(delay)
+            .bind(error)
+            .bind(c.delivery_id)
+            .bind(&c.lease_owner)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+        };
+        Ok(n == 1)
+    }
+
+    /// Dead letters, oldest first, optionally of one handler.
+    pub async fn dead_letters(&self, handler: Option<&str>, limit: u32) -> Result<Vec<DeadLetter>> {
+        match &self.db {
+            Db::Sqlite { read, .. } => {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT d.id AS delivery_id, d.handler_id, d.attempts, d.last_error, {SQLITE_EVENT_COLS}
+                     FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
+                     WHERE d.status = 'dead' AND (?1 IS NULL OR d.handler_id = ?1)
+                     ORDER BY d.updated_at, d.id LIMIT ?2"
+                )))
+                .bind(handler)
+                .bind(limit as i64)
+                .fetch_all(read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(DeadLetter {
+                            delivery_id: r.try_get("delivery_id")?,
+                            handler_id: r.try_get("handler_id")?,
+                            attempts: r.try_get::<i64, _>("attempts")? as u32,
+                            last_error: r
+                                .try_get::<Option<String>, _>("last_error")?
+                                .unwrap_or_default(),
+                            event: sqlite_event(r)?,
+                        })
+                    })
+                    .collect()
+            }
+            Db::Postgres(pool) => {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT d.id AS delivery_id, d.handler_id, d.attempts, d.last_error, {PG_EVENT_COLS}
+                     FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
+                     WHERE d.status = 'dead' AND ($1::text IS NULL OR d.handler_id = $1)
+                     ORDER BY d.updated_at, d.id LIMIT $2"
+                )))
+                .bind(handler)
+                .bind(limit as i64)
+                .fetch_all(pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(DeadLetter {
+                            delivery_id: r.try_get("delivery_id")?,
+                            handler_id: r.try_get("handler_id")?,
+                            attempts: r.try_get::<i32, _>("attempts")? as u32,
+                            last_error: r
+                                .try_get::<Option<String>, _>("last_error")?
+                                .unwrap_or_default(),
+                            event: pg_event(r)?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Puts a dead letter back in the queue with a fresh set of attempts.
+    /// Returns `false` if it is not a dead letter (any more).
+    pub async fn retry_dead(&self, delivery_id: i64) -> Result<bool> {
+        let n = self
+            .exec_id(
+                "UPDATE skc_deliveries SET status = 'waiting', attempts = 0, available_at = ?1, updated_at = ?1
+                 WHERE id = ?2 AND status = 'dead'",
+                "UPDATE skc_deliveries SET status = 'waiting', attempts = 0,
+                   available_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
+                   updated_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+                 WHERE id = $1 AND status = 'dead'",
+                delivery_id,
+            )
+            .await?;
+        self.notify();
+        Ok(n == 1)
+    }
+
+    /// Drops a dead letter for good (the row stays, marked `discarded`, for audit).
+    pub async fn discard_dead(&self, delivery_id: i64) -> Result<bool> {
+        let n = self
+            .exec_id(
+                "UPDATE skc_deliveries SET status = 'discarded', updated_at = ?1 WHERE id = ?2 AND status = 'dead'",
+                "UPDATE skc_deliveries SET status = 'discarded',
+                   updated_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+                 WHERE id = $1 AND status = 'dead'",
+                delivery_id,
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    // SQLite statements bind (now, id); PostgreSQL ones read the database clock
+    // and bind (id).
+    async fn exec_id(&self, sqlite: &'static str, pg: &'static str, id: i64) -> Result<u64> {
+        Ok(match &self.db {
+            Db::Sqlite { write, .. } => sqlx::query(sqlite)
+                .bind(now_us())
+                .bind(id)
+                .execute(write)
+                .await?
+                .rows_affected(),
+            Db::Postgres(pool) => sqlx::query(pg)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// Queue counters per handler, sorted by handler id.
+    pub async fn stats(&self) -> Result<Vec<HandlerStats>> {
+        const SQL: &str = "SELECT handler_id,
+              CAST(SUM(CASE WHEN status = 'waiting' AND attempts = 0 THEN 1 ELSE 0 END) AS BIGINT) AS waiting,
+              CAST(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) AS BIGINT) AS active,
+              CAST(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS BIGINT) AS completed,
+              CAST(SUM(CASE WHEN status = 'waiting' AND attempts > 0 THEN 1 ELSE 0 END) AS BIGINT) AS failed,
+              CAST(SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END) AS BIGINT) AS dead
+            FROM skc_deliveries GROUP BY handler_id ORDER BY handler_id";
+        macro_rules! stats_of {
+            ($rows:expr) => {
+                $rows
+                    .iter()
+                    .map(|r| {
+                        Ok(HandlerStats {
+                            handler_id: r.try_get("handler_id")?,
+                            waiting: r.try_get("waiting")?,
+                            active: r.try_get("active")?,
+                            completed: r.try_get("completed")?,
+                            failed: r.try_get("failed")?,
+                            dead: r.try_get("dead")?,
+                        })
+                    })
+                    .collect()
+            };
+        }
+        match &self.db {
+            Db::Sqlite { read, .. } => stats_of!(sqlx::query(SQL).fetch_all(read).await?),
+            Db::Postgres(pool) => stats_of!(sqlx::query(SQL).fetch_all(pool).await?),
+        }
+    }
+
+    /// The events of one aggregate, in order.
+    pub async fn aggregate_events(
+        &self,
+        scope: &Scope,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>> {
+        self.select_events(
+            scope,
+            "e.aggregate_type = ?3 AND e.aggregate_id = ?4",
+            "e.aggregate_type = $3 AND e.aggregate_id = $4",
+            &[aggregate_type, aggregate_id],
+        )
+        .await
+    }
+
+    /// The events of one type that occurred in `[from, to)`, in order.
+    pub async fn events_by_type(
+        &self,
+        scope: &Scope,
+        event_type: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<StoredEvent>> {
+        match &self.db {
+            Db::Sqlite { .. } => {
+                let (from, to) = (ts_text(&from), ts_text(&to));
+                self.select_events(
+                    scope,
+                    "e.event_type = ?3 AND e.occurred_at >= ?4 AND e.occurred_at < ?5",
+                    "",
+                    &[event_type, &from, &to],
+                )
+                .await
+            }
+            Db::Postgres(pool) => {
+                let (all, district) = scope.parts();
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {PG_EVENT_COLS} FROM skc_events e
+                     WHERE ($1 OR e.district_id = $2) AND e.event_type = $3
+                       AND e.occurred_at >= $4 AND e.occurred_at < $5
+                     ORDER BY e.seq"
+                )))
+                .bind(all)
+                .bind(district)
+                .bind(event_type)
+                .bind(from)
+                .bind(to)
+                .fetch_all(pool)
+                .await?;
+                rows.iter().map(pg_event).collect()
+            }
+        }
+    }
+
+    /// The events of one type whose payload field `field` equals `value` (compared
+    /// as text: `payload->>'studentId' = 'student-123'`). The caller checks that the
+    /// field exists in the catalog; the value is always a bound parameter.
+    pub async fn events_by_field(
+        &self,
+        scope: &Scope,
+        event_type: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<StoredEvent>> {
+        check_field(field)?;
+        let path = format!("$.{field}");
+        self.select_events(
+            scope,
+            "e.event_type = ?3 AND CAST(json_extract(e.payload, ?4) AS TEXT) = ?5",
+            "e.event_type = $3 AND e.payload->>$4 = $5",
+            &[
+                event_type,
+                if self.postgres_pool().is_some() {
+                    field
+                } else {
+                    &path
+                },
+                value,
+            ],
+        )
+        .await
+    }
+
+    async fn select_events(
+        &self,
+        scope: &Scope,
+        sqlite_where: &str,
+        pg_where: &str,
+        args: &[&str],
+    ) -> Result<Vec<StoredEvent>> {
+        let (all, district) = scope.parts();
+        match &self.db {
+            Db::Sqlite { read, .. } => {
+                let sql = format!(
+                    "SELECT {SQLITE_EVENT_COLS} FROM skc_events e
+                     WHERE (?1 OR e.district_id = ?2) AND {sqlite_where} ORDER BY e.seq"
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(all)
+                    .bind(district);
+                for a in args {
+                    q = q.bind(*a);
+                }
+                q.fetch_all(read).await?.iter().map(sqlite_event).collect()
+            }
+            Db::Postgres(pool) => {
+                let sql = format!(
+                    "SELECT {PG_EVENT_COLS} FROM skc_events e
+                     WHERE ($1 OR e.district_id = $2) AND {pg_where} ORDER BY e.seq"
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(all)
+                    .bind(district);
+                for a in args {
+                    q = q.bind(*a);
+                }
+                q.fetch_all(pool).await?.iter().map(pg_event).collect()
+            }
+        }
+    }
+
+    /// Up to `limit` events after `cursor` in the global order, with the cursor to
+    /// continue from. Never skips an event: on PostgreSQL it reads in
+    /// `(transaction, seq)` order and only events of transactions older than every
+    /// transaction still in flight, so an event whose transaction commits later is
+    /// read later, not passed over.
+    pub async fn read_after(
+        &self,
+        scope: &Scope,
+        cursor: Cursor,
+        limit: u32,
+    ) -> Result<(Vec<StoredEvent>, Cursor)> {
+        let (all, district) = scope.parts();
+        match &self.db {
+            Db::Sqlite { read, .. } => {
+                // One writer: sequence numbers are assigned in commit order.
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {SQLITE_EVENT_COLS} FROM skc_events e
+                     WHERE e.seq > ?1 AND (?2 OR e.district_id = ?3) ORDER BY e.seq LIMIT ?4"
+                )))
+                .bind(cursor.seq)
+                .bind(all)
+                .bind(district)
+                .bind(limit as i64)
+                .fetch_all(read)
+                .await?;
+                let events: Vec<StoredEvent> =
+                    rows.iter().map(sqlite_event).collect::<Result<_>>()?;
+                let next = events
+                    .last()
+                    .map_or(cursor, |e| Cursor { tx: 0, seq: e.seq });
+                Ok((events, next))
+            }
+            Db::Postgres(pool) => {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {PG_EVENT_COLS} FROM skc_events e
+                     WHERE (e.tx_id, e.seq) > ($1::text::xid8, $2)
+                       AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                       AND ($3 OR e.district_id = $4)
+                     ORDER BY e.tx_id, e.seq LIMIT $5"
+                )))
+                .bind(cursor.tx.to_string())
+                .bind(cursor.seq)
+                .bind(all)
+                .bind(district)
+                .bind(limit as i64)
+                .fetch_all(pool)
+                .await?;
+                let mut next = cursor;
+                let mut events = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    next = Cursor {
+                        tx: r.try_get("tx")?,
+                        seq: r.try_get("seq")?,
+                    };
+                    events.push(pg_event(r)?);
+                }
+                Ok((events, next))
+            }
+        }
+    }
+
+    /// Queues the stored events matching `filter` (all districts) again for one
+    /// handler, as a replay batch that bypasses the idempotency record (the handler
+    /// is rebuilding its projection). Returns the batch id and the number of
+    /// deliveries queued; follow it with [`Store::replay_progress`].
+    pub async fn replay(&self, handler_id: &str, filter: &ReplayFilter) -> Result<(i64, i64)> {
+        let batch = now_us();
+        let n = match &self.db {
+            Db::Sqlite { write, .. } => {
+                let since = filter.since.as_ref().map(ts_text);
+                sqlx::query(
+                    "INSERT INTO skc_deliveries
+                       (event_seq, handler_id, status, available_at, replay, ordering_key, updated_at)
+                     SELECT e.seq, ?1, 'waiting', ?2, ?2, e.aggregate_type || ':' || e.aggregate_id, ?2
+                     FROM skc_events e
+                     WHERE (?3 IS NULL OR e.event_type = ?3) AND (?4 IS NULL OR e.occurred_at >= ?4)
+                     ORDER BY e.seq",
+                )
+                .bind(handler_id)
+                .bind(batch)
+                .bind(filter.event_type.as_deref())
+                .bind(since)
+                .execute(write)
+                .await?
+                .rows_affected()
+            }
+            Db::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO skc_deliveries
+                       (event_seq, handler_id, status, available_at, replay, ordering_key, updated_at)
+                     SELECT e.seq, $1, 'waiting', (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
+                            $2, e.aggregate_type || ':' || e.aggregate_id,
+                            (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+                     FROM skc_events e
+                     WHERE ($3::text IS NULL OR e.event_type = $3)
+                       AND ($4::timestamptz IS NULL OR e.occurred_at >= $4)
+                     ORDER BY e.tx_id, e.seq",
+                )
+                .bind(handler_id)
+                .bind(batch)
+                .bind(filter.event_type.as_deref())
+                .bind(filter.since)
+                .execute(pool)
+                .await?
+                .rows_affected()
+            }
+        };
+        self.notify();
+        Ok((batch, n as i64))
+    }
+
+    /// Progress of a replay batch of one handler.
+    pub async fn replay_progress(&self, handler_id: &str, batch: i64) -> Result<ReplayProgress> {
+        let (total, done, dead): (i64, i64, i64) = match &self.db {
+            Db::Sqlite { read, .. } => {
+                sqlx::query_as(
+                    "SELECT COUNT(*), COALESCE(SUM(status = 'done'), 0), COALESCE(SUM(status = 'dead'), 0)
+                     FROM skc_deliveries WHERE handler_id = ? AND replay = ?",
+                )
+                .bind(handler_id)
+                .bind(batch)
+                .fetch_one(read)
+                .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT COUNT(*),
+                            COALESCE(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), 0)::bigint,
+                            COALESCE(SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END), 0)::bigint
+                     FROM skc_deliveries WHERE handler_id = $1 AND replay = $2",
+                )
+                .bind(handler_id)
+                .bind(batch)
+                .fetch_one(pool)
+                .await?
+            }
+        };
+        Ok(ReplayProgress { total, done, dead })
+    }
+}
+
+fn check_schema_name(schema: &str) -> Result<()> {
+    if !schema.is_empty()
+        && schema.len() < 64
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidField(schema.to_string()))
+    }
+}
+
+// Two processes creating the same schema at once: one of them gets a unique
+// violation on the catalog; the schema exists either way.
+fn ignore_concurrent_create(e: sqlx::Error) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+            Ok(Default::default())
+        }
+        _ => Err(e),
+    }
+}
+
+/// [`Store::append`] inside the caller's SQLite transaction (start it with
+/// `pool.begin_with("BEGIN IMMEDIATE")` on [`Store::sqlite_pool`]): the events and
+/// their deliveries commit or roll back with the caller's own writes. Call
+/// [`Store::notify`] after committing to wake local workers at once.
+pub async fn append_sqlite<'s, F>(
+    conn: &mut SqliteConnection,
+    events: &[NewEvent],
+    subscribers: &F,
+) -> Result<Vec<i64>>
+where
+    F: Fn(&str) -> Vec<Subscriber<'s>>,
+{
+    let now = now_us();
+    let mut seqs = Vec::with_capacity(events.len());
+    for ev in events {
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO skc_events
+               (id, event_type, aggregate_type, aggregate_id, district_id, payload, metadata, version, occurred_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+        )
+        .bind(ev.id.to_string())
+        .bind(&ev.event_type)
+        .bind(&ev.aggregate_type)
+        .bind(&ev.aggregate_id)
+        .bind(ev.district_id())
+        .bind(ev.payload.to_string())
+        .bind(ev.metadata.to_string())
+        .bind(ev.version as i64)
+        .bind(ts_text(&ev.occurred_at))
+        .fetch_one(&mut *conn)
+        .await?;
+        for s in subscribers(&ev.event_type) {
+            let key = s
+                .ordered
+                .then(|| format!("{}:{}", ev.aggregate_type, ev.aggregate_id));
+            sqlx::query(
+                "INSERT INTO skc_deliveries (event_seq, handler_id, status, available_at, ordering_key, updated_at)
+                 VALUES (?, ?, 'waiting', ?, ?, ?)",
+            )
+            .bind(seq)
+            .bind(s.handler_id)
+            .bind(now)
+            .bind(key)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+        seqs.push(seq);
+    }
+    Ok(seqs)
+}
+
+/// [`Store::append`] inside the caller's PostgreSQL transaction: the events and
+/// their deliveries commit or roll back with the caller's own writes.
+pub async fn append_postgres<'s, F>(
+    conn: &mut PgConnection,
+    events: &[NewEvent],
+    subscribers: &F,
+) -> Result<Vec<i64>>
+where
+    F: Fn(&str) -> Vec<Subscriber<'s>>,
+{
+    let mut seqs = Vec::with_capacity(events.len());
+    for ev in events {
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO skc_events
+               (id, event_type, aggregate_type, aggregate_id, district_id, payload, metadata, version, occurred_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
+        )
+        .bind(ev.id)
+        .bind(&ev.event_type)
+        .bind(&ev.aggregate_type)
+        .bind(&ev.aggregate_id)
+        .bind(ev.district_id())
+        .bind(&ev.payload)
+        .bind(&ev.metadata)
+        .bind(ev.version as i32)
+        .bind(ev.occurred_at)
+        .fetch_one(&mut *conn)
+        .await?;
+        for s in subscribers(&ev.event_type) {
+            let key = s
+                .ordered
+                .then(|| format!("{}:{}", ev.aggregate_type, ev.aggregate_id));
+            sqlx::query(
+                "INSERT INTO skc_deliveries (event_seq, handler_id, status, available_at, ordering_key, updated_at)
+                 VALUES ($1, $2, 'waiting', (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, $3,
+                         (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)",
+            )
+            .bind(seq)
+            .bind(s.handler_id)
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+        }
+        seqs.push(seq);
+    }
+    // Delivered at commit to every listening worker, in any process.
+    if !events.is_empty() {
+        sqlx::query("SELECT pg_notify('skc_deliveries', '')")
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(seqs)
+}

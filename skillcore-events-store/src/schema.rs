@@ -1,0 +1,110 @@
+//! Table definitions, one migration list per backend.
+//!
+//! Migrations are embedded, numbered and applied on start inside a transaction
+//! that holds a lock (`BEGIN IMMEDIATE` on SQLite, an advisory transaction lock on
+//! PostgreSQL), so two processes starting against one database apply each exactly
+//! once and neither fails.
+
+/// SQLite: one file, WAL. Timestamps used by the queue are integer microseconds
+/// since the epoch (cheap to compare and index); `occurred_at` is fixed-width
+/// RFC 3339 text, so it sorts and compares like time.
+pub const SQLITE: &[&str] = &[
+    // 1: the event store, the outbox of deliveries, the idempotency record.
+    r#"
+CREATE TABLE IF NOT EXISTS skc_events (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             TEXT    NOT NULL UNIQUE,
+    event_type     TEXT    NOT NULL,
+    aggregate_type TEXT    NOT NULL,
+    aggregate_id   TEXT    NOT NULL,
+    district_id    TEXT,
+    payload        TEXT    NOT NULL,
+    metadata       TEXT    NOT NULL,
+    version        INTEGER NOT NULL,
+    occurred_at    TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS skc_events_type ON skc_events (event_type);
+CREATE INDEX IF NOT EXISTS skc_events_aggregate ON skc_events (aggregate_type, aggregate_id);
+CREATE INDEX IF NOT EXISTS skc_events_occurred ON skc_events (occurred_at);
+CREATE INDEX IF NOT EXISTS skc_events_district ON skc_events (district_id, seq);
+
+CREATE TABLE IF NOT EXISTS skc_deliveries (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_seq    INTEGER NOT NULL REFERENCES skc_events (seq),
+    handler_id   TEXT    NOT NULL,
+    status       TEXT    NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    available_at INTEGER NOT NULL,
+    lease_owner  TEXT,
+    lease_until  INTEGER,
+    last_error   TEXT,
+    ordering_key TEXT,
+    replay       INTEGER NOT NULL DEFAULT 0,
+    updated_at   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS skc_deliveries_ready ON skc_deliveries (status, available_at, id);
+CREATE INDEX IF NOT EXISTS skc_deliveries_handler ON skc_deliveries (handler_id, status);
+CREATE INDEX IF NOT EXISTS skc_deliveries_order ON skc_deliveries (handler_id, ordering_key, event_seq);
+
+CREATE TABLE IF NOT EXISTS skc_handled (
+    handler_id TEXT    NOT NULL,
+    event_id   TEXT    NOT NULL,
+    handled_at INTEGER NOT NULL,
+    PRIMARY KEY (handler_id, event_id)
+);
+"#,
+];
+
+/// PostgreSQL. `tx_id` records the writing transaction (`pg_current_xact_id()`):
+/// readers that follow the global order read by `(tx_id, seq)` and only below the
+/// oldest transaction still in flight, so a transaction that commits late with a
+/// low `seq` can never be skipped. Queue timestamps are the database's clock in
+/// microseconds, so workers on machines with skewed clocks agree on leases.
+pub const POSTGRES: &[&str] = &[
+    // 1: the event store, the outbox of deliveries, the idempotency record.
+    r#"
+CREATE TABLE IF NOT EXISTS skc_events (
+    seq            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tx_id          XID8        NOT NULL DEFAULT pg_current_xact_id(),
+    id             UUID        NOT NULL UNIQUE,
+    event_type     TEXT        NOT NULL,
+    aggregate_type TEXT        NOT NULL,
+    aggregate_id   TEXT        NOT NULL,
+    district_id    TEXT,
+    payload        JSONB       NOT NULL,
+    metadata       JSONB       NOT NULL,
+    version        INTEGER     NOT NULL,
+    occurred_at    TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX IF NOT EXISTS skc_events_type ON skc_events (event_type);
+CREATE INDEX IF NOT EXISTS skc_events_aggregate ON skc_events (aggregate_type, aggregate_id);
+CREATE INDEX IF NOT EXISTS skc_events_occurred ON skc_events (occurred_at);
+CREATE INDEX IF NOT EXISTS skc_events_district ON skc_events (district_id, seq);
+CREATE INDEX IF NOT EXISTS skc_events_order ON skc_events (tx_id, seq);
+
+CREATE TABLE IF NOT EXISTS skc_deliveries (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_seq    BIGINT  NOT NULL REFERENCES skc_events (seq),
+    handler_id   TEXT    NOT NULL,
+    status       TEXT    NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    available_at BIGINT  NOT NULL,
+    lease_owner  TEXT,
+    lease_until  BIGINT,
+    last_error   TEXT,
+    ordering_key TEXT,
+    replay       BIGINT  NOT NULL DEFAULT 0,
+    updated_at   BIGINT  NOT NULL
+);
+CREATE INDEX IF NOT EXISTS skc_deliveries_ready ON skc_deliveries (status, available_at, id);
+CREATE INDEX IF NOT EXISTS skc_deliveries_handler ON skc_deliveries (handler_id, status);
+CREATE INDEX IF NOT EXISTS skc_deliveries_order ON skc_deliveries (handler_id, ordering_key, event_seq);
+
+CREATE TABLE IF NOT EXISTS skc_handled (
+    handler_id TEXT   NOT NULL,
+    event_id   UUID   NOT NULL,
+    handled_at BIGINT NOT NULL,
+    PRIMARY KEY (handler_id, event_id)
+);
+"#,
+];

@@ -1,0 +1,421 @@
+//! Workers: claim deliveries, run handlers, record the outcome.
+
+use crate::{Claimed, Result, Store, StoredEvent};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+/// What a handler returns when it fails.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Worth another attempt (a timeout, a dependency down).
+    Retry(String),
+    /// Will never succeed (the stored payload no longer decodes, say): straight to
+    /// the dead letters, whatever attempts are left.
+    Dead(String),
+}
+
+impl Failure {
+    fn message(&self) -> &str {
+        match self {
+            Failure::Retry(m) | Failure::Dead(m) => m,
+        }
+    }
+}
+
+/// The future a [`DeliveryHandler`] returns.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>>;
+
+/// A handler the worker can run. Implemented for closures
+/// `Fn(StoredEvent, u32) -> impl Future<Output = Result<(), Failure>>`.
+pub trait DeliveryHandler: Send + Sync + 'static {
+    /// Handles one delivery; `attempt` is 1 for the first try.
+    fn handle(&self, event: StoredEvent, attempt: u32) -> HandlerFuture;
+}
+
+impl<F, Fut> DeliveryHandler for F
+where
+    F: Fn(StoredEvent, u32) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), Failure>> + Send + 'static,
+{
+    fn handle(&self, event: StoredEvent, attempt: u32) -> HandlerFuture {
+        Box::pin(self(event, attempt))
+    }
+}
+
+/// Retry and timing policy of one handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Attempts in all, the first included (default 3).
+    pub max_attempts: u32,
+    /// Delay before the second attempt; doubles each time (default 2 s).
+    pub backoff: Duration,
+    /// Longest delay between attempts (default 5 min).
+    pub max_backoff: Duration,
+    /// An attempt running longer fails (default 30 s).
+    pub timeout: Duration,
+    /// Events of one aggregate are handled one at a time, in order.
+    pub ordered: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_attempts: 3,
+            backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(300),
+            timeout: Duration::from_secs(30),
+            ordered: false,
+        }
+    }
+}
+
+impl Policy {
+    /// The delay before attempt `attempt + 1`, with up to 20 % jitter so that
+    /// failures of many deliveries do not retry in lockstep.
+    pub fn delay_after(&self, attempt: u32, seed: u64) -> Duration {
+        let exp = attempt.saturating_sub(1).min(30);
+        let base = self
+            .backoff
+            .saturating_mul(1u32 << exp)
+            .min(self.max_backoff);
+        // xorshift64*: cheap, good enough to spread retries.
+        let mut x = seed | 1;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11; // 53 bits
+        let frac = r as f64 / (1u64 << 53) as f64; // [0, 1)
+        base.mul_f64(1.0 - 0.2 * frac)
+    }
+}
+
+#[derive(Clone)]
+struct Entry {
+    handler: Arc<dyn DeliveryHandler>,
+    policy: Policy,
+}
+
+/// Runs handlers for the deliveries of one [`Store`].
+#[derive(Clone)]
+pub struct Worker {
+    store: Store,
+    id: String,
+    handlers: Arc<HashMap<String, Entry>>,
+    concurrency: usize,
+    lease_margin: Duration,
+    idle_poll: Duration,
+    seed: Arc<AtomicU64>,
+}
+
+/// Builds a [`Worker`].
+pub struct WorkerBuilder {
+    store: Store,
+    id: String,
+    handlers: HashMap<String, Entry>,
+    concurrency: usize,
+    lease_margin: Duration,
+    idle_poll: Duration,
+}
+
+impl WorkerBuilder {
+    /// Adds a handler under its stable id.
+    pub fn handler(
+        mut self,
+        id: impl Into<String>,
+        policy: Policy,
+        handler: impl DeliveryHandler,
+    ) -> Self {
+        self.handlers.insert(
+            id.into(),
+            Entry {
+                handler: Arc::new(handler),
+                policy,
+            },
+        );
+        self
+    }
+
+    /// How many deliveries this worker runs at once (default 8).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// How long past a handler's timeout its lease lasts (default 10 s): a worker
+    /// that dies loses its deliveries to others after timeout + margin.
+    pub fn lease_margin(mut self, d: Duration) -> Self {
+        self.lease_margin = d;
+        self
+    }
+
+    /// How often an idle worker looks for work that no wake-up announced (other
+    /// processes, retries coming due). Default 200 ms.
+    pub fn idle_poll(mut self, d: Duration) -> Self {
+        self.idle_poll = d;
+        self
+    }
+
+    /// The worker.
+    pub fn build(self) -> Worker {
+        Worker {
+            store: self.store,
+            id: self.id,
+            handlers: Arc::new(self.handlers),
+            concurrency: self.concurrency,
+            lease_margin: self.lease_margin,
+            idle_poll: self.idle_poll,
+            seed: Arc::new(AtomicU64::new(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64),
+            )),
+        }
+    }
+}
+
+/// What one claimed delivery came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The handler succeeded.
+    Done,
+    /// Already handled before (a redelivery): not run again.
+    Skipped,
+    /// Failed; another attempt is scheduled.
+    Retrying(String),
+    /// Failed for good: a dead letter.
+    Dead(String),
+    /// The lease was lost before the outcome could be recorded.
+    LeaseLost,
+}
+
+impl Worker {
+    /// A worker with an id unique among the workers of the database (the process id
+    /// and a counter are a good choice).
+    pub fn builder(store: Store, id: impl Into<String>) -> WorkerBuilder {
+        WorkerBuilder {
+            store,
+            id: id.into(),
+            handlers: HashMap::new(),
+            concurrency: 8,
+            lease_margin: Duration::from_secs(10),
+            idle_poll: Duration::from_millis(200),
+        }
+    }
+
+    fn lease(&self) -> Duration {
+        let longest = self
+            .handlers
+            .values()
+            .map(|e| e.policy.timeout)
+            .max()
+            .unwrap_or_default();
+        longest + self.lease_margin
+    }
+
+    fn handler_ids(&self) -> Vec<&str> {
+        self.handlers.keys().map(String::as_str).collect()
+    }
+
+    /// Claims and runs one batch of up to `concurrency` deliveries; returns their
+    /// outcomes (empty when there was nothing to do).
+    pub async fn run_once(&self) -> Result<Vec<Outcome>> {
+        let claimed = self
+            .store
+            .claim_for(
+                &self.id,
+                &self.handler_ids(),
+                self.concurrency as u32,
+                self.lease(),
+            )
+            .await?;
+        let mut set = JoinSet::new();
+        for c in claimed {
+            let this = self.clone();
+            set.spawn(async move { this.process(c).await });
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok(outcome) => out.push(outcome?),
+                // `process` itself never panics: handler panics are caught inside.
+                Err(e) => {
+                    return Err(crate::StoreError::Corrupt(format!(
+                        "worker task failed: {e}"
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs batches until no delivery is ready now; returns how many were processed.
+    pub async fn drain(&self) -> Result<usize> {
+        let mut n = 0;
+        loop {
+            let done = self.run_once().await?;
+            if done.is_empty() {
+                return Ok(n);
+            }
+            n += done.len();
+        }
+    }
+
+    /// Runs until `shutdown` completes, then waits for the deliveries in flight.
+    /// Database errors (a lost connection, the server restarting) are logged to
+    /// stderr and retried after a pause: the worker carries on when the database is
+    /// back.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        self.store.listen();
+        let mut set: JoinSet<Result<Outcome>> = JoinSet::new();
+        let lease = self.lease();
+        let ids = self.handler_ids();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            while set.try_join_next().is_some() {}
+            let free = self.concurrency.saturating_sub(set.len());
+            let mut claimed_any = false;
+            if free > 0 {
+                match self
+                    .store
+                    .claim_for(&self.id, &ids, free as u32, lease)
+                    .await
+                {
+                    Ok(claimed) => {
+                        pause = Duration::from_millis(50);
+                        claimed_any = !claimed.is_empty();
+                        for c in claimed {
+                            let this = self.clone();
+                            set.spawn(async move { this.process(c).await });
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!(
+                            "skillcore-events worker {}: cannot claim: {e}; retrying in {pause:?}",
+                            self.id
+                        );
+                        tokio::select! {
+                            _ = &mut shutdown => break,
+                            _ = tokio::time::sleep(pause) => {}
+                        }
+                        pause = (pause * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                }
+            }
+            if claimed_any && set.len() < self.concurrency {
+                continue;
+            }
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = self.store.wait_for_work(self.idle_poll) => {}
+                Some(_) = set.join_next(), if !set.is_empty() => {}
+            }
+        }
+        while set.join_next().await.is_some() {}
+    }
+
+    async fn process(&self, c: Claimed) -> Result<Outcome> {
+        let Some(entry) = self.handlers.get(&c.handler_id).cloned() else {
+            // Claimed only for known handlers; a handler removed since fails safe.
+            let msg = format!("no handler `{}` in this worker", c.handler_id);
+            self.store
+                .fail(&c, &msg, Some(Duration::from_secs(1)))
+                .await?;
+            return Ok(Outcome::Retrying(msg));
+        };
+        if c.already_handled {
+            return Ok(if self.store.complete(&c).await? {
+                Outcome::Skipped
+            } else {
+                Outcome::LeaseLost
+            });
+        }
+        let fut = entry.handler.handle(c.event.clone(), c.attempt);
+        // A task of its own isolates panics; the timeout counts as a failed attempt.
+        let result = match tokio::time::timeout(entry.policy.timeout, tokio::spawn(fut)).await {
+            Err(_) => Err(Failure::Retry(format!(
+                "timed out after {:?}",
+                entry.policy.timeout
+            ))),
+            Ok(Err(join)) if join.is_panic() => Err(Failure::Retry(format!(
+                "handler panicked: {}",
+                panic_message(join.into_panic())
+            ))),
+            Ok(Err(join)) => Err(Failure::Retry(format!("handler task failed: {join}"))),
+            Ok(Ok(r)) => r,
+        };
+        match result {
+            Ok(()) => Ok(if self.store.complete(&c).await? {
+                Outcome::Done
+            } else {
+                Outcome::LeaseLost
+            }),
+            Err(failure) => {
+                let out_of_attempts = c.attempt >= entry.policy.max_attempts;
+                let dead = out_of_attempts || matches!(failure, Failure::Dead(_));
+                let seed = self
+                    .seed
+                    .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+                    ^ c.delivery_id as u64;
+                let retry_in = (!dead).then(|| entry.policy.delay_after(c.attempt, seed));
+                let msg = failure.message().to_string();
+                let recorded = self.store.fail(&c, &msg, retry_in).await?;
+                Ok(match (recorded, dead) {
+                    (false, _) => Outcome::LeaseLost,
+                    (true, true) => Outcome::Dead(msg),
+                    (true, false) => Outcome::Retrying(msg),
+                })
+            }
+        }
+    }
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let p = Policy {
+            backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(10),
+            ..Policy::default()
+        };
+        for seed in [1u64, 42, 7_000_000_007, u64::MAX] {
+            let d1 = p.delay_after(1, seed);
+            let d2 = p.delay_after(2, seed);
+            let d5 = p.delay_after(5, seed);
+            assert!(
+                d1 <= Duration::from_secs(2) && d1 >= Duration::from_millis(1600),
+                "{d1:?}"
+            );
+            assert!(
+                d2 <= Duration::from_secs(4) && d2 >= Duration::from_millis(3200),
+                "{d2:?}"
+            );
+            assert!(
+                d5 <= Duration::from_secs(10) && d5 >= Duration::from_secs(8),
+                "{d5:?}"
+            );
+        }
+        let spread: std::collections::HashSet<_> =
+            (0..50u64).map(|s| p.delay_after(1, s * 7919)).collect();
+        assert!(spread.len() > 10, "jitter must vary: {}", spread.len());
+    }
+}

@@ -1,0 +1,74 @@
+//! Runs each test against both backends: a fresh SQLite file and a fresh
+//! PostgreSQL schema (so runs never see each other's rows).
+
+#![allow(dead_code)]
+
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+use skillcore_events_store::{NewEvent, Store};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use uuid::Uuid;
+
+/// The PostgreSQL server the tests use; `.ci/run` makes sure it answers.
+pub fn pg_url() -> String {
+    std::env::var("SKILLCORE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+static N: AtomicUsize = AtomicUsize::new(0);
+
+/// A name unique to this test process and call.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        Utc::now().timestamp_micros() % 1_000_000
+    )
+}
+
+pub async fn sqlite() -> (Store, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(unique("skc_store"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("events.db");
+    (Store::sqlite(&path).await.expect("sqlite store"), path)
+}
+
+pub async fn postgres() -> (Store, String) {
+    let schema = unique("skc_test");
+    let store = Store::postgres(&pg_url(), Some(&schema))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL at {} must answer for these tests: {e}",
+                pg_url()
+            )
+        });
+    (store, schema)
+}
+
+/// Both backends, labelled.
+pub async fn both() -> Vec<(&'static str, Store)> {
+    vec![
+        ("sqlite", sqlite().await.0),
+        ("postgres", postgres().await.0),
+    ]
+}
+
+pub fn event(
+    event_type: &str,
+    aggregate_id: &str,
+    district: &str,
+    payload: serde_json::Value,
+) -> NewEvent {
+    NewEvent {
+        id: Uuid::now_v7(),
+        event_type: event_type.into(),
+        aggregate_type: "Result".into(),
+        aggregate_id: aggregate_id.into(),
+        version: 1,
+        occurred_at: Utc.with_ymd_and_hms(2025, 11, 17, 14, 3, 0).unwrap(),
+        metadata: json!({"districtId": district, "schoolId": "sch-1", "userId": "u-1"}),
+        payload,
+    }
+}
