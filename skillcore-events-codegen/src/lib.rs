@@ -34,6 +34,7 @@ pub mod ast;
 pub mod diag;
 pub mod emit;
 pub mod formats;
+pub mod handler;
 pub mod model;
 pub mod naming;
 pub mod settings;

@@ -72,3 +72,21 @@ impl Parse for CatalogArgs {
         Ok(CatalogArgs { path, runtime })
     }
 }
+
+/// Registers an async function as the handler of a catalog event.
+///
+/// ```ignore
+/// #[skillcore_events::handler("gradebook.grade.posted", name = "analytics.update_gpa",
+///                             retries = 5, backoff = "500ms", timeout = "10s")]
+/// async fn update_gpa(event: &Envelope<gradebook::GradePosted>, ctx: &AnalyticsCtx)
+///     -> Result<(), HandlerError> { ... }
+/// ```
+///
+/// The event name is checked against the crate's catalog (`catalog`, or
+/// `catalog = "path"` relative to Cargo.toml) and against the payload type, at
+/// compile time; without a name the payload type decides the event. See the
+/// `skillcore-events` crate documentation.
+#[proc_macro_attribute]
+pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
+    skillcore_events_codegen::handler::expand(args.into(), item.into(), None).into()
+}

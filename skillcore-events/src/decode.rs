@@ -23,6 +23,28 @@ pub enum DecodeError {
         /// What was wrong, from the JSON decoder.
         message: String,
     },
+    /// The envelope around the payload is malformed: bad JSON, a missing or
+    /// mistyped attribute, an unsupported CloudEvents feature.
+    InvalidEnvelope {
+        /// What was wrong.
+        message: String,
+    },
+    /// The envelope holds a different event than the one asked for.
+    WrongEvent {
+        /// The event asked for.
+        expected: &'static str,
+        /// The event the envelope holds.
+        found: String,
+    },
+    /// The envelope's payload version is not the one this build knows.
+    VersionMismatch {
+        /// The event.
+        event: &'static str,
+        /// The version in the catalog.
+        expected: u32,
+        /// The version in the envelope.
+        found: u32,
+    },
 }
 
 impl DecodeError {
@@ -63,6 +85,19 @@ impl fmt::Display for DecodeError {
             } => write!(
                 f,
                 "invalid payload for `{event}`: field `{field}`: {message}"
+            ),
+            DecodeError::InvalidEnvelope { message } => write!(f, "invalid envelope: {message}"),
+            DecodeError::WrongEvent { expected, found } => write!(
+                f,
+                "the envelope holds `{found}`, not the expected `{expected}`"
+            ),
+            DecodeError::VersionMismatch {
+                event,
+                expected,
+                found,
+            } => write!(
+                f,
+                "`{event}` version {found} cannot be decoded: this build knows version {expected}"
             ),
         }
     }

@@ -41,12 +41,26 @@
 
 extern crate self as skillcore_events;
 
+pub mod bus;
 mod decode;
+mod envelope;
 mod event;
+mod handler;
 
+pub use bus::{
+    AttemptOutcome, Backend, BackendFactory, BuildError, BusError, CatalogReport, DeadLetter,
+    Dispatcher, EventBus, EventBusBuilder, HandlerRef, MemoryBackend, MemoryOptions, Origin,
+    PublishError, RetryPolicy, Route, ShutdownReport, Subscriber,
+};
 pub use decode::DecodeError;
+pub use envelope::{schema_id, Envelope, Metadata, RawEnvelope, DEFAULT_SOURCE, SCHEMA_ID_BASE};
 pub use event::{Event, EventInfo, EventSet, FieldInfo};
-pub use skillcore_events_macros::catalog;
+pub use handler::{
+    handler_fn, registered_handlers, BoxFuture, BoxHandler, DynEnvelope, DynHandler,
+    EnvelopeHeader, HandlerContext, HandlerError, HandlerOptions, HandlerRegistration,
+    MissingState, StateType, States,
+};
+pub use skillcore_events_macros::{catalog, handler};
 
 /// Re-exported so users can build payloads without depending on these crates.
 pub use chrono;
@@ -65,6 +79,31 @@ pub mod __private {
     pub use serde::{self, Deserialize, Serialize, Serializer};
     pub use serde_json;
     pub use uuid::Uuid;
+
+    pub use crate::handler::HANDLERS;
+    pub use linkme;
+
+    /// Byte-wise string equality usable in constants (the handler macro checks
+    /// that an event name and a payload type agree at compile time with it).
+    pub const fn str_eq(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    /// Holds a `Send + 'static` future; lets generated code name the bound.
+    pub fn assert_send<F: ::core::future::Future + Send + 'static>(f: F) -> F {
+        f
+    }
 
     /// Stands in for a pii field in `Debug` output.
     pub struct Redacted;

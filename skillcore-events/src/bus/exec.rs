@@ -1,0 +1,142 @@
+//! Running one attempt of one handler: timeout, panic isolation, logging. The
+//! part of dispatch every backend shares.
+
+use crate::handler::{DynEnvelope, HandlerContext, HandlerError};
+use std::any::Any;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::Subscriber;
+
+/// How one attempt ended.
+#[derive(Debug)]
+pub enum AttemptOutcome {
+    /// The handler returned `Ok(())`.
+    Succeeded,
+    /// The handler returned an error.
+    Failed(HandlerError),
+    /// The handler panicked; the message is kept.
+    Panicked(String),
+    /// The attempt ran longer than the handler's timeout.
+    TimedOut(Duration),
+}
+
+impl AttemptOutcome {
+    /// `true` for [`AttemptOutcome::Succeeded`].
+    pub fn is_success(&self) -> bool {
+        matches!(self, AttemptOutcome::Succeeded)
+    }
+
+    /// `true` when retrying cannot help (a permanent [`HandlerError`]).
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, AttemptOutcome::Failed(e) if e.is_permanent())
+    }
+
+    /// The failure as text (empty on success).
+    pub fn error_text(&self) -> String {
+        match self {
+            AttemptOutcome::Succeeded => String::new(),
+            AttemptOutcome::Failed(e) => e.to_string(),
+            AttemptOutcome::Panicked(m) => format!("panicked: {m}"),
+            AttemptOutcome::TimedOut(d) => format!("timed out after {}", super::fmt_duration(*d)),
+        }
+    }
+}
+
+/// Polls a future, turning a panic inside `poll` into an error.
+struct CatchUnwind<F>(F);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: structural pinning of the only field; it is never moved.
+        let inner = unsafe { self.map_unchecked_mut(|s| &mut s.0) };
+        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+/// Runs one attempt of `sub` on `envelope`: calls the handler (a panic while
+/// building or polling its future is caught), bounded by its timeout.
+pub async fn run_attempt(
+    sub: &Subscriber,
+    envelope: &DynEnvelope,
+    cx: HandlerContext,
+) -> AttemptOutcome {
+    let started = catch_unwind(AssertUnwindSafe(|| sub.handler.call(envelope, cx)));
+    let fut = match started {
+        Ok(f) => f,
+        Err(p) => return AttemptOutcome::Panicked(panic_message(&*p)),
+    };
+    let guarded = CatchUnwind(fut);
+    let result = match sub.policy.timeout {
+        Some(limit) => match tokio::time::timeout(limit, guarded).await {
+            Ok(r) => r,
+            Err(_) => return AttemptOutcome::TimedOut(limit),
+        },
+        None => guarded.await,
+    };
+    match result {
+        Ok(Ok(())) => AttemptOutcome::Succeeded,
+        Ok(Err(e)) => AttemptOutcome::Failed(e),
+        Err(p) => AttemptOutcome::Panicked(panic_message(&*p)),
+    }
+}
+
+/// SplitMix64: a small, good-enough generator for backoff jitter, seeded per
+/// delivery so no shared state is touched on the hot path.
+pub(crate) fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A fast hasher for the idempotency record's keys (event id + handler index):
+/// UUID v7 ids end in random bits, so mixing the words is enough.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        splitmix64(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut buf = [0u8; 8];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(buf));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(23) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.write_u64(n as u64);
+        self.write_u64((n >> 64) as u64);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}

@@ -1,0 +1,129 @@
+//! Spans and log lines. Spans always exist (and cost next to nothing without a
+//! subscriber); the info lines of the original system are opt-in through
+//! `LOG_EVENTS` and `LOG_EVENT_HANDLERS`. Payloads are logged only with every
+//! pii field replaced by `"[redacted]"`, and only when the event's catalog
+//! entry is known (otherwise not at all).
+
+use super::exec::{self, AttemptOutcome};
+use super::Subscriber;
+use crate::handler::{DynEnvelope, HandlerContext};
+use crate::EventInfo;
+use std::time::Instant;
+use tracing::Instrument;
+
+/// Which opt-in lines are on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LogConfig {
+    pub events: bool,
+    pub handlers: bool,
+}
+
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
+}
+
+impl LogConfig {
+    pub fn from_env() -> Self {
+        LogConfig {
+            events: env_flag("LOG_EVENTS"),
+            handlers: env_flag("LOG_EVENT_HANDLERS"),
+        }
+    }
+
+    pub fn publish(
+        &self,
+        catalog: Option<&'static [EventInfo]>,
+        env: &DynEnvelope,
+        handlers: usize,
+    ) {
+        if !self.events {
+            return;
+        }
+        let h = env.header();
+        let info = env
+            .info()
+            .or_else(|| catalog.and_then(|c| c.iter().find(|i| i.name == h.event_type)));
+        let payload = redacted_payload(env, info);
+        tracing::info!(
+            target: "skillcore_events::bus",
+            event_id = %h.id,
+            event_name = h.event_type,
+            aggregate = h.aggregate_id,
+            district = h.metadata.district_id.as_str(),
+            handlers,
+            payload = payload.as_str(),
+            "[EventBus] Publishing event: {} (eventId: {})",
+            h.event_type,
+            h.id,
+        );
+    }
+
+    pub async fn run_attempt(
+        &self,
+        sub: &Subscriber,
+        env: &DynEnvelope,
+        cx: HandlerContext,
+    ) -> AttemptOutcome {
+        let span = tracing::info_span!(
+            target: "skillcore_events::bus",
+            "handler",
+            handler_id = sub.id,
+            event_id = %cx.event_id,
+            event_name = sub.event,
+            attempt = cx.attempt,
+        );
+        if !self.handlers {
+            return exec::run_attempt(sub, env, cx).instrument(span).await;
+        }
+        let started = Instant::now();
+        async {
+            tracing::info!(
+                target: "skillcore_events::bus",
+                "[{}] Handling event: {} (attempt {}/{})",
+                sub.id,
+                cx.event_id,
+                cx.attempt,
+                cx.max_attempts
+            );
+            let outcome = exec::run_attempt(sub, env, cx).await;
+            if outcome.is_success() {
+                tracing::info!(
+                    target: "skillcore_events::bus",
+                    elapsed_us = started.elapsed().as_micros() as u64,
+                    "[{}] \u{2713} handled {}",
+                    sub.id,
+                    cx.event_id
+                );
+            }
+            outcome
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// The payload JSON with every pii field of the catalog entry replaced; `None`
+/// info (an event the bus knows nothing about) logs no payload at all.
+pub(crate) fn redacted_payload(env: &DynEnvelope, info: Option<&'static EventInfo>) -> String {
+    let Some(info) = info else {
+        return "[not logged: event not in the catalog]".into();
+    };
+    let Ok(mut value) = env.payload_value() else {
+        return "[not logged: payload does not serialize]".into();
+    };
+    if let Some(obj) = value.as_object_mut() {
+        for f in info.fields.iter().filter(|f| f.pii) {
+            if let Some(v) = obj.get_mut(f.name) {
+                *v = serde_json::Value::String("[redacted]".into());
+            }
+        }
+    } else {
+        return "[not logged: payload is not an object]".into();
+    }
+    value.to_string()
+}
