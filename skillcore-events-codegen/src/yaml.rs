@@ -206,13 +206,42 @@ enum Frame {
     },
 }
 
-fn to_span(file: FileId, s: &saphyr_parser::Span) -> Span {
-    let len = s.end.index().saturating_sub(s.start.index());
-    Span {
-        file,
-        line: s.start.line() as u32,
-        col: s.start.col() as u32 + 1,
-        len: len as u32,
+/// Turns the parser's character offsets into our lines and columns. The parser
+/// counts a lone `\r` as a line break too (YAML does), while diagnostics show
+/// lines split at `\n`; computing both from the offset keeps them in agreement.
+struct LineIndex {
+    /// Character offset at which each line starts.
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            text.chars()
+                .enumerate()
+                .filter(|(_, c)| *c == '\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex { starts }
+    }
+
+    /// 1-based line and column of a character offset.
+    fn position(&self, index: usize) -> (u32, u32) {
+        let line = self.starts.partition_point(|&s| s <= index).max(1);
+        let col = index - self.starts[line - 1] + 1;
+        (line as u32, col as u32)
+    }
+
+    fn span(&self, file: FileId, s: &saphyr_parser::Span) -> Span {
+        let len = s.end.index().saturating_sub(s.start.index());
+        let (line, col) = self.position(s.start.index());
+        Span {
+            file,
+            line,
+            col,
+            len: len as u32,
+        }
     }
 }
 
@@ -242,6 +271,7 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Option<Node>, Diagnostic
         )
         .with_help("split the catalog into one file per context in a directory"));
     }
+    let lines = LineIndex::new(&src.text);
     let mut parser = Parser::new_from_str(&src.text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
@@ -255,9 +285,9 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Option<Node>, Diagnostic
         let (event, pspan) = match parser.next_event() {
             None => break,
             Some(Ok(ev)) => ev,
-            Some(Err(e)) => return Err(scan_error(sources, file, &e)),
+            Some(Err(e)) => return Err(scan_error(sources, file, &lines, &e)),
         };
-        let span = to_span(file, &pspan);
+        let span = lines.span(file, &pspan);
         let finished: Option<(Node, usize)> = match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => None,
             Event::DocumentStart(_) => {
@@ -384,12 +414,17 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Option<Node>, Diagnostic
     Ok(root.filter(|n| !n.is_null()))
 }
 
-fn scan_error(sources: &Sources, file: FileId, e: &saphyr_parser::ScanError) -> Diagnostic {
-    let m = e.marker();
+fn scan_error(
+    sources: &Sources,
+    file: FileId,
+    lines: &LineIndex,
+    e: &saphyr_parser::ScanError,
+) -> Diagnostic {
+    let (line, col) = lines.position(e.marker().index());
     let mut span = Span {
         file,
-        line: m.line() as u32,
-        col: m.col() as u32 + 1,
+        line,
+        col,
         len: 1,
     };
     let src = &sources.files[file as usize];
@@ -551,6 +586,15 @@ mod tests {
             e.help.as_deref(),
             Some("the `{` at line 1, column 4 is never closed; add the missing `}`")
         );
+    }
+
+    #[test]
+    fn lone_carriage_returns_do_not_shift_lines() {
+        // YAML breaks lines at a lone `\r`; diagnostics count `\n` only.
+        let e = parse_str("a: 1\rb: 2\nc: [\u{1}]\n").unwrap_err();
+        let l = e.location.unwrap();
+        assert_eq!((l.line, l.column), (2, 5), "{}", e.message);
+        assert_eq!(l.source_line, "c: [\u{1}]");
     }
 
     #[test]
