@@ -280,17 +280,28 @@ fn one() -> u32 {
     1
 }
 
+/// Payloads compare as JSON values, so key order and whitespace do not matter.
 impl PartialEq for RawEnvelope {
     fn eq(&self, other: &Self) -> bool {
         self.id == other.id
             && self.event_type == other.event_type
             && self.aggregate_id == other.aggregate_id
             && self.aggregate_type == other.aggregate_type
-            && self.payload.get() == other.payload.get()
+            && same_json(self.payload.get(), other.payload.get())
             && self.metadata == other.metadata
             && self.version == other.version
             && self.occurred_at == other.occurred_at
     }
+}
+
+/// Equal JSON texts, or texts of equal JSON values (key order and spacing
+/// aside).
+fn same_json(a: &str, b: &str) -> bool {
+    a == b
+        || matches!(
+            (serde_json::from_str::<Value>(a), serde_json::from_str::<Value>(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
 }
 
 fn invalid_envelope(message: impl Into<String>) -> DecodeError {
