@@ -12,6 +12,7 @@ mod output;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use skillcore_events_codegen::diag::{self, Diagnostic, Rule, Style};
+use skillcore_events_codegen::emit::json::Json;
 use skillcore_events_codegen::emit::{asyncapi, docs, example, schema};
 use skillcore_events_codegen::{naming, Compiled, Settings};
 use std::io::{IsTerminal, Write};
@@ -334,10 +335,8 @@ fn check(path: &Path, format: CheckFormat) -> Outcome {
         .any(|d| d.rule == Rule::CatalogIo);
     match format {
         CheckFormat::Json => {
-            let list: Vec<serde_json::Value> =
-                compiled.diagnostics.iter().map(diagnostic_json).collect();
-            let text = serde_json::to_string_pretty(&list).unwrap_or_else(|_| "[]".into());
-            print_stdout(&format!("{text}\n"))?;
+            let list = Json::Arr(compiled.diagnostics.iter().map(diagnostic_json).collect());
+            print_stdout(&list.to_json_pretty())?;
         }
         CheckFormat::Human if compiled.is_ok() => {
             let c = &compiled.catalog;
@@ -366,23 +365,33 @@ fn check(path: &Path, format: CheckFormat) -> Outcome {
     })
 }
 
-/// `{rule, message, file, line, column, help}` (plus `notes`), for CI and editors.
-fn diagnostic_json(d: &Diagnostic) -> serde_json::Value {
+/// `{rule, message, file, line, column, help, notes}`, in that order, for CI and
+/// editors; `file`, `line` and `column` are `null` for catalog-wide problems.
+fn diagnostic_json(d: &Diagnostic) -> Json {
     let loc = d.location.as_ref();
-    serde_json::json!({
-        "rule": d.rule.id(),
-        "message": d.message,
-        "file": loc.map(|l| l.file.clone()),
-        "line": loc.map(|l| l.line),
-        "column": loc.map(|l| l.column),
-        "help": d.help,
-        "notes": d.notes.iter().map(|(at, note)| serde_json::json!({
-            "message": note,
-            "file": at.file,
-            "line": at.line,
-            "column": at.column,
-        })).collect::<Vec<_>>(),
-    })
+    let opt = |v: Option<Json>| v.unwrap_or(Json::Null);
+    Json::obj()
+        .with("rule", d.rule.id())
+        .with("message", d.message.as_str())
+        .with("file", opt(loc.map(|l| Json::str(&l.file))))
+        .with("line", opt(loc.map(|l| Json::from(l.line))))
+        .with("column", opt(loc.map(|l| Json::from(l.column))))
+        .with("help", opt(d.help.as_deref().map(Json::str)))
+        .with(
+            "notes",
+            Json::Arr(
+                d.notes
+                    .iter()
+                    .map(|(at, note)| {
+                        Json::obj()
+                            .with("message", note.as_str())
+                            .with("file", at.file.as_str())
+                            .with("line", at.line)
+                            .with("column", at.column)
+                    })
+                    .collect(),
+            ),
+        )
 }
 
 #[cfg(test)]

@@ -52,7 +52,11 @@ pub fn document(catalog: &Catalog, settings: &Settings) -> Json {
                 .map(|(c, events)| {
                     Json::obj().with("name", *c).with(
                         "description",
-                        format!("Events of the `{c}` context ({} events).", events.len()),
+                        format!(
+                            "Events of the `{c}` context ({} event{}).",
+                            events.len(),
+                            if events.len() == 1 { "" } else { "s" }
+                        ),
                     )
                 })
                 .collect(),
