@@ -25,6 +25,9 @@
     sections.forEach(function (section) {
       var visible = section.querySelectorAll('article.event:not([hidden])').length;
       section.hidden = visible === 0;
+      var small = section.querySelector('h2 small');
+      var all = section.querySelectorAll('article.event').length;
+      if (small) small.textContent = words.length && visible !== all ? visible + ' of ' + all + ' events' : all + (all === 1 ? ' event' : ' events');
       var chip = document.querySelector('.ctx-chip[data-context="' + section.getAttribute('data-context') + '"]');
       if (chip) {
         chip.classList.toggle('is-empty', visible === 0);
