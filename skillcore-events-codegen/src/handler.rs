@@ -544,7 +544,11 @@ fn expand_fn(
         Extra::Context => quote!(&cx),
         Extra::State => quote!(&*state),
     });
-    let ret_ty = quote_spanned!(sig.return_span=> ::core::result::Result<(), #rt::HandlerError>);
+    // Spanned at the return type, so a wrong `Result<T, E>` is reported there.
+    let call = quote_spanned! {sig.return_span=>
+        let result: ::core::result::Result<(), #rt::HandlerError> =
+            #fn_name(&*event, #(#call_args),*).await;
+    };
     let static_name = format_ident!(
         "__SKILLCORE_HANDLER_{}",
         fn_name.to_string().trim_start_matches("r#").to_uppercase()
@@ -580,7 +584,7 @@ fn expand_fn(
                             let _ = &cx;
                             #clone_state
                             async move {
-                                let result: #ret_ty = #fn_name(&*event, #(#call_args),*).await;
+                                #call
                                 result
                             }
                         },
