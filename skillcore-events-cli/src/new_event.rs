@@ -70,7 +70,7 @@ pub fn run(name: &str, file: &Path, aggregate: Option<&str>) -> Outcome {
     println!(
         "added `{name}` to {} at line {}: fill in its description and payload, then run `skillcore-events check`",
         file.display(),
-        edit.at_line + u32::from(edit.blank_before)
+        edit.entry_line
     );
     Ok(OK)
 }
@@ -202,7 +202,8 @@ struct Edit {
     /// 1-based line of the first added line (a blank separator or the entry).
     at_line: u32,
     added_lines: u32,
-    blank_before: bool,
+    /// 1-based line of the entry's name.
+    entry_line: u32,
 }
 
 /// Inserts the entry at the end of the top-level `events:` mapping (at the end of
@@ -302,7 +303,7 @@ fn insert_entry(original: &str, sk: &Skeleton) -> Result<Edit, Failure> {
         text,
         at_line: prefix_lines + 1,
         added_lines,
-        blank_before,
+        entry_line: prefix_lines + 1 + u32::from(blank_before) + u32::from(header),
     })
 }
 
@@ -348,6 +349,8 @@ mod tests {
             e.text
         );
         assert_eq!(e.at_line, 4);
+        assert_eq!(e.entry_line, 5);
+        assert_eq!(e.text.lines().nth(4), Some("  a.c.posted:"));
     }
 
     #[test]

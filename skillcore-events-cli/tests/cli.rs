@@ -274,6 +274,16 @@ fn new_appends_a_skeleton_that_checks() {
         text.starts_with(SMALL),
         "existing text kept byte for byte:\n{text}"
     );
+    let line: usize = out
+        .split("at line ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the line is reported");
+    assert_eq!(
+        text.lines().nth(line - 1),
+        Some("  gradebook.grade.reopened:")
+    );
     assert!(
         text.contains("\n  gradebook.grade.reopened:\n    description: "),
         "{text}"

@@ -557,7 +557,10 @@ mod tests {
     fn highlighting_keeps_the_text() {
         let j = Json::obj()
             .with("a", "x \"y\" <z>")
-            .with("n", -1.5e3f64.to_string())
+            .with(
+                "n",
+                Json::Num(serde_json::Number::from_f64(-1.5e3).unwrap()),
+            )
             .with("b", Json::Null);
         let html = highlight_json(&j);
         assert!(

@@ -118,16 +118,16 @@ pub fn diagram(
     let height = bottom - ROW + NODE_H + 6.0;
 
     let mut s = String::with_capacity(events.len() * 600 + 1024);
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<svg class=\"flow\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w:.0} {h:.0}\" width=\"{w:.0}\" height=\"{h:.0}\" role=\"img\" aria-label=\"Contexts, events and their declared handlers\">\n",
+        "<svg class=\"flow\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w:.0} {h:.0}\" width=\"{w:.0}\" height=\"{h:.0}\" role=\"img\" aria-label=\"Contexts, events and their declared handlers\">",
         w = width,
         h = height
     );
     if !compact {
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<g class=\"heads\"><text x=\"{x0}\" y=\"18\">CONTEXTS</text><text x=\"{x1}\" y=\"18\">EVENTS</text>{}</g>\n",
+            "<g class=\"heads\"><text x=\"{x0}\" y=\"18\">CONTEXTS</text><text x=\"{x1}\" y=\"18\">EVENTS</text>{}</g>",
             if handlers.is_empty() {
                 String::new()
             } else {
@@ -143,9 +143,9 @@ pub fn diagram(
         let color = colors.get(c).copied().unwrap_or("#64748b");
         let cy = (ev_y[*first] + ev_y[*last]) / 2.0;
         let n = last - first + 1;
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<g class=\"ctx-node\"><title>{c}: {n} event{pl}</title><rect x=\"{x0}\" y=\"{cy:.1}\" width=\"{cw:.0}\" height=\"{NODE_H}\" rx=\"10\" fill=\"{color}\"/><text x=\"{tx:.1}\" y=\"{ty:.1}\">{c}</text></g>\n",
+            "<g class=\"ctx-node\"><title>{c}: {n} event{pl}</title><rect x=\"{x0}\" y=\"{cy:.1}\" width=\"{cw:.0}\" height=\"{NODE_H}\" rx=\"10\" fill=\"{color}\"/><text x=\"{tx:.1}\" y=\"{ty:.1}\">{c}</text></g>",
             c = esc(c),
             pl = if n == 1 { "" } else { "s" },
             tx = x0 + 12.0,
@@ -187,9 +187,9 @@ pub fn diagram(
             .iter()
             .map(|&i| events[i].name.as_str())
             .collect();
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<g class=\"h-node{sm}\"><title>{name} handles {list}</title><rect x=\"{x2:.1}\" y=\"{y:.1}\" width=\"{hw:.0}\" height=\"{h_node}\" rx=\"4\"/><text x=\"{tx:.1}\" y=\"{ty:.1}\">{name}</text></g>\n",
+            "<g class=\"h-node{sm}\"><title>{name} handles {list}</title><rect x=\"{x2:.1}\" y=\"{y:.1}\" width=\"{hw:.0}\" height=\"{h_node}\" rx=\"4\"/><text x=\"{tx:.1}\" y=\"{ty:.1}\">{name}</text></g>",
             sm = if small { " small" } else { "" },
             name = esc(h),
             list = esc(&evs.join(", ")),
