@@ -283,3 +283,43 @@ fn chromium_event_page_shows_the_payload_table_and_screenshots() {
         );
     }
 }
+
+#[test]
+fn chromium_typing_in_the_filter_box_narrows_the_list() {
+    // Real keystrokes through the DevTools protocol (tests/node/type-filter.mjs,
+    // plain Node, no package needed): type, then Escape to clear.
+    let site = build_site("docs-typing");
+    let o = Command::new("node")
+        .arg(root().join("tests/node/type-filter.mjs"))
+        .arg(chromium())
+        .arg(site.join("index.html"))
+        .arg("grade posted")
+        .output()
+        .expect("`node` runs (install Node.js)");
+    assert!(
+        o.status.success(),
+        "type-filter.mjs failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let total = v["initial"]["total"].as_u64().unwrap();
+    assert_eq!(total, 56);
+    assert_eq!(v["initial"]["shown"], total);
+    let typed = &v["typed"];
+    assert_eq!(typed["value"], "grade posted", "the keys reached the box");
+    let visible: Vec<&str> = typed["visible"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(visible.contains(&"gradebook.grade.posted"), "{visible:?}");
+    assert!((visible.len() as u64) < total, "narrowed: {visible:?}");
+    assert_eq!(typed["shown"], visible.len());
+    assert_eq!(
+        typed["count"],
+        format!("{} of {total} events", visible.len())
+    );
+    assert_eq!(v["cleared"]["shown"], total, "Escape clears the filter");
+    assert_eq!(v["cleared"]["value"], "");
+}
