@@ -53,6 +53,7 @@ pub fn write_or_check(
         std::fs::write(&path, content).map_err(|e| Failure::io("write", &path, e))?;
         written += 1;
     }
+    note_strangers(dir, &files, what);
     if check {
         return Ok(report_drift(&drifted, total, what));
     }
@@ -62,6 +63,29 @@ pub fn write_or_check(
         total - written
     );
     Ok(OK)
+}
+
+/// Notes (without failing) exported schema files in `dir` that this catalog does
+/// not produce: a removed event, or an older version kept on purpose.
+fn note_strangers(dir: &Path, files: &[(String, String)], what: &str) {
+    if what != "schema" {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut strangers: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".schema.json") && !files.iter().any(|(f, _)| f == n))
+        .collect();
+    strangers.sort();
+    for n in strangers {
+        eprintln!(
+            "note: {} is not produced by this catalog (an old version or a removed event?); delete it if no consumer needs it",
+            dir.join(n).display()
+        );
+    }
 }
 
 /// One file: write it when its content changed, or check it.

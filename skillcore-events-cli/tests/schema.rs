@@ -205,6 +205,17 @@ fn check_names_the_files_that_drifted() {
         "{err}"
     );
     assert!(err.contains("2 of 56 exported files drifted"), "{err}");
+    // A file the catalog does not produce is noted, not counted as drift.
+    std::fs::write(out_dir.join("gradebook.grade.posted.v0.schema.json"), "{}").unwrap();
+    let (code, _, err) = parts(&run(&dir, &args));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "note: schemas/gradebook.grade.posted.v0.schema.json is not produced by this catalog"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("2 of 56 exported files drifted"), "{err}");
     // --check wrote nothing.
     assert!(!out_dir.join("iep.goal.updated.v1.schema.json").exists());
     // Exporting again repairs exactly those two.
