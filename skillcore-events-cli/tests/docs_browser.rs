@@ -140,6 +140,33 @@ fn the_site_is_complete_and_offline() {
     ] {
         assert!(!all.contains(bad), "remote reference `{bad}` in the site");
     }
+    // Source paths are relative to the catalog's parent, not to where the
+    // command ran: the site is the same wherever it is built.
+    let posted = std::fs::read_to_string(site.join("events/gradebook.grade.posted.html")).unwrap();
+    assert!(
+        posted.contains("<code>catalog/gradebook.yaml:"),
+        "source shown"
+    );
+    assert!(
+        !posted.contains(root().to_str().unwrap()),
+        "no machine path"
+    );
+    let other = scratch("docs-files-elsewhere");
+    let (code, _, _) = parts(&run(
+        &root(),
+        &[
+            "docs",
+            "catalog",
+            "--out",
+            other.join("site").to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(code, 0);
+    assert_eq!(
+        std::fs::read_to_string(other.join("site/events/gradebook.grade.posted.html")).unwrap(),
+        posted,
+        "byte-identical from another working directory"
+    );
     // The map is an inline SVG with every event.
     let map = std::fs::read_to_string(site.join("map.html")).unwrap();
     assert!(map.contains("<svg class=\"flow\""));

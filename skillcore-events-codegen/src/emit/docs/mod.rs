@@ -29,7 +29,7 @@ const SCRIPT: &str = include_str!("app.js");
 
 /// Every file of the site as `(relative path with '/', content)`.
 pub fn site(catalog: &Catalog, sources: &Sources, settings: &Settings) -> Vec<(String, String)> {
-    let ctx = Ctx::new(catalog, sources);
+    let ctx = Ctx::new(catalog, sources, settings);
     let mut files = Vec::with_capacity(catalog.events.len() * 2 + 5);
     files.push(("assets/style.css".to_string(), STYLE.to_string()));
     files.push(("assets/app.js".to_string(), SCRIPT.to_string()));
@@ -59,6 +59,8 @@ const PALETTE: &[&str] = &[
 struct Ctx<'a> {
     catalog: &'a Catalog,
     sources: &'a Sources,
+    /// The directory source paths are shown relative to: the catalog's parent.
+    shown_base: Option<std::path::PathBuf>,
     colors: BTreeMap<&'a str, &'static str>,
     /// Named type -> events using it (directly or through other types).
     users: BTreeMap<&'a str, Vec<&'a EventDef>>,
@@ -66,7 +68,7 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(catalog: &'a Catalog, sources: &'a Sources) -> Self {
+    fn new(catalog: &'a Catalog, sources: &'a Sources, settings: &Settings) -> Self {
         let colors = catalog
             .contexts()
             .iter()
@@ -85,13 +87,28 @@ impl<'a> Ctx<'a> {
             .flat_map(|e| &e.handlers)
             .collect::<BTreeSet<_>>()
             .len();
+        let shown_base = settings
+            .resolved_catalog()
+            .ok()
+            .and_then(|p| std::fs::canonicalize(p).ok())
+            .and_then(|p| p.parent().map(|d| d.to_path_buf()));
         Ctx {
             catalog,
             sources,
+            shown_base,
             colors,
             users,
             handler_count,
         }
+    }
+
+    /// A source file's path relative to the catalog's parent directory
+    /// (`catalog/gradebook.yaml`), the same wherever the command runs.
+    fn shown_path(&self, file: u32) -> Option<String> {
+        let base = self.shown_base.as_ref()?;
+        let path = std::fs::canonicalize(&self.sources.files.get(file as usize)?.path).ok()?;
+        let rel = path.strip_prefix(base).ok()?;
+        Some(rel.to_string_lossy().replace('\\', "/"))
     }
 
     fn color(&self, context: &str) -> &'static str {
@@ -254,6 +271,7 @@ impl<'a> Ctx<'a> {
         m.push_str("</div>\n<aside class=\"side-col\">\n");
         // Facts.
         let loc = self.sources.location(e.span);
+        let file = self.shown_path(e.span.file).unwrap_or(loc.file);
         let rust = format!("{}::{}", e.idents.module, e.idents.type_name);
         let _ = write!(
             m,
@@ -265,7 +283,7 @@ impl<'a> Ctx<'a> {
             aid = esc(&e.aggregate_id),
             rust = esc(&rust),
             konst = esc(&e.idents.constant),
-            file = esc(&loc.file),
+            file = esc(&file),
             line = loc.line,
             schema = esc(&schema_file),
         );

@@ -62,7 +62,7 @@ pub fn diagram(
     // Handlers usually outnumber events: pack their rows tighter (down to 17px) so
     // the column stays about as tall as the events' and the curves stay level.
     let span = events_bottom - top;
-    let h_row = if handlers.is_empty() {
+    let h_row = if handlers.is_empty() || compact {
         ROW
     } else {
         (span / handlers.len() as f64).clamp(17.0, ROW)
