@@ -17,7 +17,7 @@ fn export(dir: &Path) -> BTreeMap<String, String> {
         &["schema", catalog().to_str().unwrap(), "--out", "schemas"],
     ));
     assert_eq!(code, 0, "{err}");
-    assert!(stdout.contains("56 files"), "{stdout}");
+    assert!(stdout.contains("57 files"), "{stdout}");
     read_dir(&out)
 }
 
@@ -41,7 +41,19 @@ fn every_schema_is_valid_draft_2020_12_and_describes_its_event() {
     let compiled = skillcore_events_codegen::load(&catalog(), &root());
     assert!(compiled.is_ok());
     let cat = &compiled.catalog;
-    assert_eq!(files.len(), cat.events.len());
+    assert_eq!(files.len(), cat.events.len() + 1, "one per event, and the envelope");
+    let envelope: Value = serde_json::from_str(&files["envelope.schema.json"]).unwrap();
+    if let Err(err) = jsonschema::draft202012::meta::validate(&envelope) {
+        panic!("envelope.schema.json is not a valid 2020-12 schema: {err}");
+    }
+    assert_eq!(
+        envelope["$id"],
+        "https://schemas.skillcore.dev/events/envelope.schema.json"
+    );
+    assert_eq!(
+        envelope["properties"]["eventType"]["enum"].as_array().unwrap().len(),
+        cat.events.len()
+    );
     // The meta-schema check can fail: a broken schema is rejected.
     let broken = serde_json::json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -165,7 +177,7 @@ fn output_is_deterministic_and_written_only_when_changed() {
         &["schema", catalog().to_str().unwrap(), "--out", "schemas"],
     ));
     assert_eq!(code, 0);
-    assert!(stdout.contains("0 written, 56 unchanged"), "{stdout}");
+    assert!(stdout.contains("0 written, 57 unchanged"), "{stdout}");
     assert_eq!(stamp("gradebook.grade.posted.v1.schema.json"), before);
     assert_eq!(read_dir(&out), first, "byte-identical");
     // A second, independent export is byte-identical too.
@@ -187,7 +199,7 @@ fn check_names_the_files_that_drifted() {
     ];
     let (code, out, err) = parts(&run(&dir, &args));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("56 files up to date"), "{out}");
+    assert!(out.contains("57 files up to date"), "{out}");
 
     let out_dir = dir.join("schemas");
     let changed = out_dir.join("gradebook.grade.posted.v1.schema.json");
@@ -204,7 +216,7 @@ fn check_names_the_files_that_drifted() {
         err.contains("iep.goal.updated.v1.schema.json (missing)"),
         "{err}"
     );
-    assert!(err.contains("2 of 56 exported files drifted"), "{err}");
+    assert!(err.contains("2 of 57 exported files drifted"), "{err}");
     // A file the catalog does not produce is noted, not counted as drift.
     std::fs::write(out_dir.join("gradebook.grade.posted.v0.schema.json"), "{}").unwrap();
     let (code, _, err) = parts(&run(&dir, &args));
@@ -215,7 +227,7 @@ fn check_names_the_files_that_drifted() {
         ),
         "{err}"
     );
-    assert!(err.contains("2 of 56 exported files drifted"), "{err}");
+    assert!(err.contains("2 of 57 exported files drifted"), "{err}");
     // --check wrote nothing.
     assert!(!out_dir.join("iep.goal.updated.v1.schema.json").exists());
     // Exporting again repairs exactly those two.
@@ -224,7 +236,7 @@ fn check_names_the_files_that_drifted() {
         &["schema", cat.to_str().unwrap(), "--out", "schemas"],
     ));
     assert_eq!(code, 0);
-    assert!(out.contains("2 written, 54 unchanged"), "{out}");
+    assert!(out.contains("2 written, 55 unchanged"), "{out}");
 }
 
 #[test]

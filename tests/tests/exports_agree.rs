@@ -3,11 +3,12 @@
 //! from the generated Rust type, and `serde_json` decoding into that type all
 //! accept the example payload and all reject the same mutated payloads: a
 //! required field removed, a wrong type, a bad enum value, a bad date-time (and a
-//! bad uuid and date).
+//! bad uuid and date). The envelope schema (`envelope.schema.json`) and the
+//! runtime's `Envelope` agree the same way on the envelope around each example.
 
 use serde_json::{json, Value};
 use skillcore_events::__private::schemars::{self, JsonSchema};
-use skillcore_events::Event;
+use skillcore_events::{Envelope, Event, Metadata};
 use skillcore_events_codegen::emit::{example, schema};
 use skillcore_events_codegen::model::{BaseType, Catalog, EventDef, TypeKind, TypeRef};
 use skillcore_events_tests::skillcore as sc;
@@ -17,6 +18,42 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Payloads judged, to show the test is not vacuous.
 static JUDGED: AtomicUsize = AtomicUsize::new(0);
+
+/// Serves the exported event schemas by `$id`, so the envelope schema's `$ref`s
+/// to them resolve without a network.
+struct Exported(std::collections::HashMap<String, Value>);
+
+impl jsonschema::Retrieve for Exported {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        self.0
+            .get(uri.as_str())
+            .cloned()
+            .ok_or_else(|| format!("no exported schema {uri}").into())
+    }
+}
+
+fn envelope_validator(cat: &Catalog) -> jsonschema::Validator {
+    let settings = skillcore_events_codegen::Settings::default();
+    let all = cat
+        .events
+        .iter()
+        .map(|e| {
+            (
+                schema::schema_id(&settings, e),
+                schema::event_schema(cat, e, &settings).to_value(),
+            )
+        })
+        .collect();
+    let envelope = schema::envelope_schema(cat, &settings).to_value();
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .with_retriever(Exported(all))
+        .build(&envelope)
+        .unwrap_or_else(|e| panic!("envelope schema does not compile: {e}"))
+}
 
 struct Judges {
     exported: jsonschema::Validator,
@@ -140,6 +177,7 @@ fn agree<T: Event + JsonSchema>(
         }
     }
     let good = &goods[0].1;
+    envelope_agrees::<T>(cat, good, problems);
     let muts = mutations(cat, e, good);
     assert!(!muts.is_empty(), "{} has mutations", e.name);
     for (what, bad) in muts {
@@ -151,6 +189,55 @@ fn agree<T: Event + JsonSchema>(
             ));
         }
     }
+}
+
+/// The envelope schema and `Envelope::<T>::from_json` agree on the envelope the
+/// runtime writes around `good`, and on broken variants of it.
+fn envelope_agrees<T: Event>(cat: &Catalog, good: &Value, problems: &mut Vec<String>) {
+    thread_local! {
+        static ENVELOPE: std::cell::OnceCell<jsonschema::Validator> = const { std::cell::OnceCell::new() };
+    }
+    let payload: T = serde_json::from_value(good.clone()).expect("the example decodes");
+    let env = Envelope::new(
+        payload,
+        Metadata::new("dst-222", "sch-333").with_user("tch-111"),
+    );
+    let row: Value = serde_json::from_str(&env.to_json().unwrap()).unwrap();
+    let mut cases = vec![("the runtime's envelope".to_string(), row.clone(), true)];
+    let mut m = row.clone();
+    m["metadata"].as_object_mut().unwrap().remove("districtId");
+    cases.push(("metadata.districtId removed".into(), m, false));
+    let mut m = row.clone();
+    m["occurredAt"] = json!("not a time");
+    cases.push(("bad occurredAt".into(), m, false));
+    let mut m = row.clone();
+    m["id"] = json!(42);
+    cases.push(("id of the wrong type".into(), m, false));
+    if let Some(f) = cat
+        .event(T::NAME)
+        .unwrap()
+        .fields
+        .iter()
+        .find(|f| !f.ty.optional)
+    {
+        let mut m = row.clone();
+        m["payload"].as_object_mut().unwrap().remove(&f.name);
+        cases.push((format!("payload without required `{}`", f.name), m, false));
+    }
+    ENVELOPE.with(|cell| {
+        let v = cell.get_or_init(|| envelope_validator(cat));
+        for (what, doc, expected) in cases {
+            JUDGED.fetch_add(1, Ordering::Relaxed);
+            let schema_ok = v.is_valid(&doc);
+            let serde_ok = Envelope::<T>::from_json(&doc.to_string()).is_ok();
+            if (schema_ok, serde_ok) != (expected, expected) {
+                problems.push(format!(
+                    "{}: envelope, {what}: (envelope schema, Envelope::from_json) = ({schema_ok}, {serde_ok}), expected {expected}",
+                    T::NAME
+                ));
+            }
+        }
+    });
 }
 
 macro_rules! all_events {

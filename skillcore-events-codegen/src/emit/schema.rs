@@ -205,9 +205,166 @@ pub fn used_types<'c>(catalog: &'c Catalog, fields: &[Field]) -> Vec<&'c NamedTy
     out
 }
 
-/// Every event's schema as `(file name, pretty JSON text)`, in event name order.
+/// The file name of the envelope schema.
+pub const ENVELOPE_FILE: &str = "envelope.schema.json";
+
+/// The schema of the envelope around every payload: the `EventStore` row / bus
+/// message of `skillcore_events::Envelope` (`id`, `eventType`, `aggregateId`,
+/// `aggregateType`, `payload`, `metadata`, `version`, `occurredAt`). `eventType`
+/// is one of the catalog's events, and for each event (and version) `payload`
+/// must match that event's schema, referenced by its file name (relative to this
+/// schema's `$id`, so it resolves to the event schema's `$id`).
+pub fn envelope_schema(catalog: &Catalog, settings: &Settings) -> Json {
+    let base = &settings.schema_id_base;
+    let id = if base.is_empty() || base.ends_with('/') {
+        format!("{base}{ENVELOPE_FILE}")
+    } else {
+        format!("{base}/{ENVELOPE_FILE}")
+    };
+    let string = |d: &str| Json::obj().with("type", "string").with("description", d);
+    let formatted = |f: &str, d: &str| {
+        Json::obj()
+            .with("type", "string")
+            .with("format", f)
+            .with("description", d)
+    };
+    let names: Vec<Json> = catalog.events.iter().map(|e| Json::str(&e.name)).collect();
+    let props = Json::obj()
+        .with("id", formatted("uuid", "Unique, time-ordered id of this event (UUID v7)."))
+        .with(
+            "eventType",
+            Json::obj()
+                .with("type", "string")
+                .with("description", "The event name, `<context>.<aggregate>.<action>`.")
+                .with("enum", Json::Arr(names)),
+        )
+        .with("aggregateId", string("The id of the aggregate the event is about."))
+        .with("aggregateType", string("The aggregate type, PascalCase."))
+        .with(
+            "payload",
+            Json::obj().with("type", "object").with(
+                "description",
+                "The event payload, valid against the event's own schema `<eventType>.v<version>.schema.json`.",
+            ),
+        )
+        .with("metadata", Json::obj().with("$ref", "#/$defs/Metadata"))
+        .with(
+            "version",
+            Json::obj()
+                .with("type", "integer")
+                .with("minimum", 1u32)
+                .with("default", 1u32)
+                .with("description", "The payload schema version (1 when absent)."),
+        )
+        .with("occurredAt", formatted("date-time", "When it happened, in UTC (RFC 3339)."));
+    let metadata = Json::obj()
+        .with(
+            "description",
+            "Tenant and tracing context every event carries.",
+        )
+        .with("type", "object")
+        .with(
+            "properties",
+            Json::obj()
+                .with(
+                    "districtId",
+                    string("The district (tenant) the event belongs to."),
+                )
+                .with("schoolId", string("The school within the district."))
+                .with(
+                    "userId",
+                    Json::obj()
+                        .with(
+                            "type",
+                            Json::Arr(vec![Json::str("string"), Json::str("null")]),
+                        )
+                        .with(
+                            "description",
+                            "The person whose action raised the event; absent for system events.",
+                        ),
+                )
+                .with(
+                    "correlationId",
+                    Json::obj()
+                        .with(
+                            "type",
+                            Json::Arr(vec![Json::str("string"), Json::str("null")]),
+                        )
+                        .with(
+                            "description",
+                            "Shared by every event of one chain (a request, a workflow).",
+                        ),
+                )
+                .with(
+                    "causationId",
+                    Json::obj()
+                        .with(
+                            "type",
+                            Json::Arr(vec![Json::str("string"), Json::str("null")]),
+                        )
+                        .with("format", "uuid")
+                        .with("description", "The id of the event that caused this one."),
+                ),
+        )
+        .with(
+            "required",
+            Json::Arr(vec![Json::str("districtId"), Json::str("schoolId")]),
+        );
+    let per_event: Vec<Json> = catalog
+        .events
+        .iter()
+        .map(|e| {
+            let mut cond =
+                Json::obj().with("eventType", Json::obj().with("const", e.name.as_str()));
+            if e.version != 1 {
+                cond.set("version", Json::obj().with("const", e.version));
+            }
+            Json::obj()
+                .with(
+                    "if",
+                    Json::obj()
+                        .with("properties", cond)
+                        .with("required", Json::Arr(vec![Json::str("eventType")])),
+                )
+                .with(
+                    "then",
+                    Json::obj().with(
+                        "properties",
+                        Json::obj().with("payload", Json::obj().with("$ref", file_name(e))),
+                    ),
+                )
+        })
+        .collect();
+    let mut doc = Json::obj()
+        .with("$schema", DRAFT_2020_12)
+        .with("$id", id)
+        .with("title", format!("{} event envelope", catalog.name))
+        .with(
+            "description",
+            "The envelope around every event: the EventStore row and bus message written by `skillcore_events::Envelope`.",
+        )
+        .with("type", "object")
+        .with("properties", props)
+        .with(
+            "required",
+            Json::Arr(
+                ["id", "eventType", "aggregateId", "aggregateType", "payload", "metadata", "occurredAt"]
+                    .iter()
+                    .map(|k| Json::str(*k))
+                    .collect(),
+            ),
+        );
+    if !per_event.is_empty() {
+        doc.set("allOf", Json::Arr(per_event));
+    }
+    doc.set("$defs", Json::obj().with("Metadata", metadata));
+    doc
+}
+
+/// Every event's schema as `(file name, pretty JSON text)`, in event name order,
+/// then the envelope schema.
 pub fn export(catalog: &Catalog, settings: &Settings) -> Vec<(String, String)> {
-    catalog
+    let mut out: Vec<(String, String)> = catalog
         .events
         .iter()
         .map(|e| {
@@ -216,7 +373,12 @@ pub fn export(catalog: &Catalog, settings: &Settings) -> Vec<(String, String)> {
                 event_schema(catalog, e, settings).to_json_pretty(),
             )
         })
-        .collect()
+        .collect();
+    out.push((
+        ENVELOPE_FILE.to_string(),
+        envelope_schema(catalog, settings).to_json_pretty(),
+    ));
+    out
 }
 
 #[cfg(test)]

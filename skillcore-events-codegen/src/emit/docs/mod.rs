@@ -145,7 +145,7 @@ impl<'a> Ctx<'a> {
         let mut m = String::with_capacity(64 * 1024);
         let _ = write!(
             m,
-            "<section class=\"hero\">\n<h1>Domain events</h1>\n<p class=\"lead\"><strong>{}</strong> events in <strong>{}</strong> contexts, <strong>{}</strong> shared types, <strong>{}</strong> handlers with <strong>{}</strong> subscriptions.</p>\n<div class=\"search\"><svg class=\"search-icon\" viewBox=\"0 0 20 20\" aria-hidden=\"true\"><circle cx=\"8.5\" cy=\"8.5\" r=\"5.5\"/><path d=\"M13 13l4.5 4.5\"/></svg><input id=\"filter\" type=\"search\" placeholder=\"Filter by name, description, aggregate, field or handler\" autocomplete=\"off\" spellcheck=\"false\" aria-label=\"Filter events\"><span id=\"count\" class=\"count\" aria-live=\"polite\">{} events</span></div>\n<nav class=\"ctx-chips\" aria-label=\"Contexts\">",
+            "<section class=\"hero\">\n<h1>Domain events</h1>\n<p class=\"lead\"><strong>{}</strong> events in <strong>{}</strong> contexts, <strong>{}</strong> shared types, <strong>{}</strong> handlers with <strong>{}</strong> subscriptions. Every event travels in the same <a href=\"schemas/envelope.schema.json\">envelope</a>.</p>\n<div class=\"search\"><svg class=\"search-icon\" viewBox=\"0 0 20 20\" aria-hidden=\"true\"><circle cx=\"8.5\" cy=\"8.5\" r=\"5.5\"/><path d=\"M13 13l4.5 4.5\"/></svg><input id=\"filter\" type=\"search\" placeholder=\"Filter by name, description, aggregate, field or handler\" autocomplete=\"off\" spellcheck=\"false\" aria-label=\"Filter events\"><span id=\"count\" class=\"count\" aria-live=\"polite\">{} events</span></div>\n<nav class=\"ctx-chips\" aria-label=\"Contexts\">",
             c.events.len(),
             contexts.len(),
             c.types.len(),
