@@ -41,7 +41,11 @@ fn every_schema_is_valid_draft_2020_12_and_describes_its_event() {
     let compiled = skillcore_events_codegen::load(&catalog(), &root());
     assert!(compiled.is_ok());
     let cat = &compiled.catalog;
-    assert_eq!(files.len(), cat.events.len() + 1, "one per event, and the envelope");
+    assert_eq!(
+        files.len(),
+        cat.events.len() + 1,
+        "one per event, and the envelope"
+    );
     let envelope: Value = serde_json::from_str(&files["envelope.schema.json"]).unwrap();
     if let Err(err) = jsonschema::draft202012::meta::validate(&envelope) {
         panic!("envelope.schema.json is not a valid 2020-12 schema: {err}");
@@ -51,7 +55,10 @@ fn every_schema_is_valid_draft_2020_12_and_describes_its_event() {
         "https://schemas.skillcore.dev/events/envelope.schema.json"
     );
     assert_eq!(
-        envelope["properties"]["eventType"]["enum"].as_array().unwrap().len(),
+        envelope["properties"]["eventType"]["enum"]
+            .as_array()
+            .unwrap()
+            .len(),
         cat.events.len()
     );
     // The meta-schema check can fail: a broken schema is rejected.
