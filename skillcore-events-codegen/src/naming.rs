@@ -402,18 +402,33 @@ pub fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
+    // Hostile catalogs ask for suggestions among tens of thousands of names, tens
+    // of thousands of times: skip candidates whose length alone rules them out,
+    // and give up after a bounded number of distance computations.
+    const MAX_COMPARISONS: usize = 200;
     let lower = word.to_lowercase();
+    let word_len = lower.chars().count();
     let mut best: Option<(usize, &'a str)> = None;
+    let mut compared = 0;
     for cand in candidates {
         if cand == word {
             continue;
         }
-        let d = if cand.to_lowercase() == lower {
+        let cand_len = cand.chars().count();
+        let limit = (word_len.max(cand_len) / 3).max(1);
+        if word_len.abs_diff(cand_len) > limit {
+            continue; // the edit distance is at least the difference in length
+        }
+        if compared == MAX_COMPARISONS {
+            break;
+        }
+        compared += 1;
+        let cand_lower = cand.to_lowercase();
+        let d = if cand_lower == lower {
             0
         } else {
-            strsim::damerau_levenshtein(&lower, &cand.to_lowercase())
+            strsim::osa_distance(&lower, &cand_lower)
         };
-        let limit = (word.chars().count().max(cand.chars().count()) / 3).max(1);
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, cand));
         }

@@ -26,6 +26,8 @@ struct Validator<'a> {
     exempt: HashSet<String>,
     /// Every declared type name (valid or not), for lookups and suggestions.
     type_names: Vec<String>,
+    /// The same names, for constant-time lookups.
+    type_name_set: HashSet<String>,
 }
 
 /// Builds the model from the files of one catalog. `fallback_name` names the
@@ -41,6 +43,7 @@ pub fn build(
         past_tense: Vec::new(),
         exempt: HashSet::new(),
         type_names: Vec::new(),
+        type_name_set: HashSet::new(),
     };
     let name = v
         .check_catalog_name(files)
@@ -52,6 +55,7 @@ pub fn build(
     }
     let raw_types = v.check_duplicate_types(files);
     v.type_names = raw_types.iter().map(|t| t.name.value.clone()).collect();
+    v.type_name_set = v.type_names.iter().cloned().collect();
     let mut types: Vec<NamedType> = raw_types.iter().filter_map(|t| v.named_type(t)).collect();
     v.check_type_ident_collisions(&mut types);
     v.check_recursive_types(&mut types);
@@ -222,12 +226,13 @@ impl Validator<'_> {
     fn enum_values(&mut self, values: &[Spanned<String>], type_name: &str) -> Vec<EnumValue> {
         let mut out: Vec<EnumValue> = Vec::new();
         let mut spans: Vec<Span> = Vec::new();
+        // Value and Rust variant -> index in `out` (a scan per value is
+        // quadratic, and hostile catalogs have huge enums).
+        let mut by_value: HashMap<String, usize> = HashMap::new();
+        let mut by_ident: HashMap<String, usize> = HashMap::new();
         for v in values {
             let ident = naming::variant_ident(&v.value);
-            if let Some(i) = out
-                .iter()
-                .position(|o| o.value == v.value || o.ident == ident)
-            {
+            if let Some(&i) = by_value.get(&v.value).or_else(|| by_ident.get(&ident)) {
                 let note = self.note(spans[i]);
                 let msg = if out[i].value == v.value {
                     format!("enum value `{}` of `{type_name}` is listed twice", v.value)
@@ -243,6 +248,8 @@ impl Validator<'_> {
                 continue;
             }
             spans.push(v.span);
+            by_value.insert(v.value.clone(), out.len());
+            by_ident.insert(ident.clone(), out.len());
             out.push(EnumValue {
                 value: v.value.clone(),
                 ident,
@@ -253,6 +260,10 @@ impl Validator<'_> {
 
     fn fields(&mut self, raw: &[RawField], whose: &str) -> Vec<Field> {
         let mut out: Vec<Field> = Vec::new();
+        // Wire name and Rust name -> index in `out`, so that checking for
+        // duplicates is not quadratic in the number of fields.
+        let mut by_name: HashMap<String, usize> = HashMap::new();
+        let mut by_ident: HashMap<String, usize> = HashMap::new();
         for f in raw {
             let name = &f.name.value;
             self.check_field_name(f, whose);
@@ -261,9 +272,13 @@ impl Validator<'_> {
                 continue; // no usable Rust name; already reported
             }
             let ident = naming::rust_ident(&snake);
-            if !self.check_duplicate_field(&out, f, &ident, whose) {
+            let prev = by_name.get(name).or_else(|| by_ident.get(&ident));
+            if let Some(&i) = prev {
+                self.report_duplicate_field(&out[i], f, &ident, whose);
                 continue;
             }
+            by_name.insert(name.clone(), out.len());
+            by_ident.insert(ident.clone(), out.len());
             let ty = match &f.ty {
                 Some(t) => self.check_type_expr(t),
                 None => TypeRef::plain(BaseType::Json),
@@ -303,19 +318,8 @@ impl Validator<'_> {
 
     /// Rule `duplicate-field`: a payload declares each field once, and no two fields
     /// map to the same Rust name. Bad: `districtId` and `districtID` (both `district_id`).
-    fn check_duplicate_field(
-        &mut self,
-        done: &[Field],
-        f: &RawField,
-        ident: &str,
-        whose: &str,
-    ) -> bool {
-        let Some(prev) = done
-            .iter()
-            .find(|p| p.name == f.name.value || p.ident == ident)
-        else {
-            return true;
-        };
+    /// (`fields` finds the earlier field `prev` with the same wire or Rust name.)
+    fn report_duplicate_field(&mut self, prev: &Field, f: &RawField, ident: &str, whose: &str) {
         let note = self.note(prev.span);
         let msg = if prev.name == f.name.value {
             format!("field `{}` of {whose} is declared twice", f.name.value)
@@ -328,7 +332,6 @@ impl Validator<'_> {
         self.err(Rule::DuplicateField, f.name.span, msg)
             .with_note_mut(note, "the other field")
             .help = Some("remove or rename one of the fields".into());
-        false
     }
 
     /// Rule `unknown-type`: a field type is a built-in or a declared type, with `[]`
@@ -352,7 +355,7 @@ impl Validator<'_> {
             None
         } else if let Some(b) = BaseType::builtin(base) {
             Some(b)
-        } else if self.type_names.iter().any(|n| n == base) {
+        } else if self.type_name_set.contains(base) {
             Some(BaseType::Named(base.to_string()))
         } else {
             None
@@ -423,25 +426,34 @@ impl Validator<'_> {
     /// through other types, except inside a list. Bad: `Person` with `manager: Person?`.
     /// Events carry ids of other entities, not the entities.
     fn check_recursive_types(&mut self, types: &mut [NamedType]) {
-        for start in 0..types.len() {
-            // Cut one field per cycle found until the type is finite, reporting each.
-            while let Some((field_index, path)) = find_cycle(types, start) {
-                let TypeKind::Struct(fields) = &mut types[start].kind else {
-                    break;
-                };
-                let field = fields.remove(field_index);
-                let chain = path.join(" -> ");
-                let name = types[start].name.clone();
-                self.err(
-                    Rule::RecursiveType,
-                    field.span,
-                    format!("type `{name}` contains itself: {chain}"),
-                )
-                .help = Some(format!(
-                    "refer to the other entity by its id (`{}Id: string`), or make it a list (`{}[]`)",
-                    field.name,
-                    field.ty.base.catalog_name()
-                ));
+        // One depth-first search over all types: each edge back to a type still
+        // being visited closes a cycle. Cutting exactly those fields leaves the
+        // types finite, and the search stays linear however hostile the catalog.
+        let mut cuts = back_edges(types);
+        for (t, field_index, chain) in &cuts {
+            let TypeKind::Struct(fields) = &types[*t].kind else {
+                continue;
+            };
+            let field = &fields[*field_index];
+            let name = &types[*t].name;
+            let help = format!(
+                "refer to the other entity by its id (`{}Id: string`), or make it a list (`{}[]`)",
+                field.name,
+                field.ty.base.catalog_name()
+            );
+            let span = field.span;
+            self.err(
+                Rule::RecursiveType,
+                span,
+                format!("type `{name}` contains itself: {chain}"),
+            )
+            .help = Some(help);
+        }
+        // Remove from the back so that the remaining indices stay valid.
+        cuts.sort_by_key(|c| std::cmp::Reverse((c.0, c.1)));
+        for (t, field_index, _) in cuts {
+            if let TypeKind::Struct(fields) = &mut types[t].kind {
+                fields.remove(field_index);
             }
         }
     }
@@ -614,6 +626,7 @@ impl Validator<'_> {
     /// Bad: `Analytics.UpdateGpa`, `update gpa`.
     fn check_handlers(&mut self, handlers: &[Spanned<String>], whose: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
         for h in handlers {
             let segs: Vec<&str> = h.value.split('.').collect();
             if segs.len() < 2 || !segs.iter().all(|s| naming::is_snake_segment(s)) {
@@ -635,7 +648,7 @@ impl Validator<'_> {
                 .help = Some(help);
                 continue;
             }
-            if out.contains(&h.value) {
+            if !seen.insert(&h.value) {
                 self.err(
                     Rule::HandlerName,
                     h.span,
@@ -755,16 +768,18 @@ impl Validator<'_> {
     }
 }
 
-/// A path of non-list struct fields from `types[start]` back to itself: the index of
-/// the first field taken, and the type names along the way.
-fn find_cycle(types: &[NamedType], start: usize) -> Option<(usize, Vec<String>)> {
+/// The struct fields (type index, field index) whose removal makes the types
+/// finite, each with the cycle it closes written as `A -> B -> A`: the back
+/// edges of one depth-first search over the non-list fields of named types.
+fn back_edges(types: &[NamedType]) -> Vec<(usize, usize, String)> {
     let index: HashMap<&str, usize> = types
         .iter()
         .enumerate()
         .map(|(i, t)| (t.name.as_str(), i))
         .collect();
-    let edges = |t: usize| -> Vec<(usize, usize)> {
-        match &types[t].kind {
+    let edges: Vec<Vec<(usize, usize)>> = types
+        .iter()
+        .map(|t| match &t.kind {
             TypeKind::Struct(fields) => fields
                 .iter()
                 .enumerate()
@@ -775,33 +790,60 @@ fn find_cycle(types: &[NamedType], start: usize) -> Option<(usize, Vec<String>)>
                 })
                 .collect(),
             TypeKind::Enum(_) => Vec::new(),
-        }
-    };
-    let mut visited = HashSet::new();
-    let mut stack: Vec<(usize, usize, Vec<String>)> = edges(start)
-        .into_iter()
-        .map(|(fi, t)| {
-            (
-                t,
-                fi,
-                vec![types[start].name.clone(), types[t].name.clone()],
-            )
         })
         .collect();
-    while let Some((node, first_field, path)) = stack.pop() {
-        if node == start {
-            return Some((first_field, path));
-        }
-        if !visited.insert(node) {
+    const UNSEEN: usize = usize::MAX;
+    const DONE: usize = usize::MAX - 1;
+    // UNSEEN, DONE, or the node's position on the stack while it is visited.
+    let mut state = vec![UNSEEN; types.len()];
+    let mut out = Vec::new();
+    for root in 0..types.len() {
+        if state[root] != UNSEEN {
             continue;
         }
-        for (_, next) in edges(node) {
-            let mut p = path.clone();
-            p.push(types[next].name.clone());
-            stack.push((next, first_field, p));
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        state[root] = 0;
+        while let Some(top) = stack.last_mut() {
+            let (node, next) = *top;
+            let Some(&(field, target)) = edges[node].get(next) else {
+                state[node] = DONE;
+                stack.pop();
+                continue;
+            };
+            top.1 += 1;
+            match state[target] {
+                UNSEEN => {
+                    state[target] = stack.len();
+                    stack.push((target, 0));
+                }
+                DONE => {}
+                from => {
+                    // node -> target closes the cycle target ... node.
+                    out.push((node, field, cycle_text(types, node, &stack[from..])));
+                }
+            }
         }
     }
-    None
+    out
+}
+
+/// `node -> cycle[0] -> ... -> node`, where `cycle` is the part of the search
+/// stack that ends with `node`, eliding the middle of very long cycles (without
+/// walking them: hostile catalogs make many long cycles).
+fn cycle_text(types: &[NamedType], node: usize, cycle: &[(usize, usize)]) -> String {
+    let len = cycle.len() + 1;
+    let name = |i: usize| {
+        types[if i == 0 { node } else { cycle[i - 1].0 }]
+            .name
+            .as_str()
+    };
+    let part = |r: std::ops::Range<usize>| r.map(name).collect::<Vec<_>>().join(" -> ");
+    // `cycle` ends with `node`, which closes the chain.
+    if len <= 10 {
+        part(0..len)
+    } else {
+        format!("{} -> ... -> {}", part(0..4), part(len - 4..len))
+    }
 }
 
 /// A best guess at the name the author meant, for `name-format` help.

@@ -987,16 +987,45 @@ fn recursive_type() {
     let yaml = format!(
         "types:\n  A:\n    description: d\n    fields:\n      b: B\n  B:\n    description: d\n    fields:\n      a: A?\n{GOOD}"
     );
+    // The field that closes the cycle is reported (and cut).
     let c = compile(&yaml);
     assert_eq!(
-        positions(&c)[0],
-        ("recursive-type", 5, 7),
+        positions(&c),
+        vec![("recursive-type", 9, 7)],
         "{}",
         c.render_diagnostics()
     );
     assert_eq!(
         c.diagnostics[0].message,
-        "type `A` contains itself: A -> B -> A"
+        "type `B` contains itself: B -> A -> B"
+    );
+    assert_eq!(
+        help(&c.diagnostics[0]),
+        "refer to the other entity by its id (`aId: string`), or make it a list (`A[]`)"
+    );
+}
+
+#[test]
+fn recursive_type_checks_stay_fast_on_long_chains() {
+    // A chain T0 -> T1 -> ... -> T3000 (no cycle), then the same closed into a ring.
+    let n = 3000;
+    let mut chain = String::from("types:\n");
+    for i in 0..n {
+        chain.push_str(&format!(
+            "  T{i}:\n    description: d\n    fields:\n      next: T{}\n",
+            i + 1
+        ));
+    }
+    let ring = format!("{chain}  T{n}:\n    description: d\n    fields:\n      next: T0\n");
+    chain.push_str(&format!("  T{n}:\n    description: d\n    enum: [a]\n"));
+    let t = std::time::Instant::now();
+    assert!(compile(&chain).is_ok());
+    let c = compile(&ring);
+    assert!(t.elapsed().as_secs() < 3, "took {:?}", t.elapsed());
+    assert_eq!(c.diagnostics.len(), 1, "{}", c.render_diagnostics());
+    assert_eq!(
+        c.diagnostics[0].message,
+        "type `T3000` contains itself: T3000 -> T0 -> T1 -> T2 -> ... -> T2997 -> T2998 -> T2999 -> T3000"
     );
 }
 
