@@ -52,7 +52,10 @@ fn big_catalog_compiles_cleanly_with_the_promised_shape() {
             e.fields.len()
         );
         assert_eq!(e.examples.len(), 1, "{} has one valid example", e.name);
-        assert!(e.fields.iter().any(|f| f.name == "districtID" && f.ident == "district_id"));
+        assert!(e
+            .fields
+            .iter()
+            .any(|f| f.name == "districtID" && f.ident == "district_id"));
         for f in &e.fields {
             match &f.ty.base {
                 BaseType::Named(n) => {
@@ -75,14 +78,20 @@ fn big_catalog_compiles_cleanly_with_the_promised_shape() {
         named.into_iter().collect::<Vec<_>>(),
         ["Actor", "Channel", "ContactPoint", "Ordinal", "Severity"]
     );
-    assert!(optional > 200 && lists > 100 && pii > 50, "{optional} {lists} {pii}");
+    assert!(
+        optional > 200 && lists > 100 && pii > 50,
+        "{optional} {lists} {pii}"
+    );
     assert!(cat
         .types
         .iter()
         .any(|t| matches!(t.kind, TypeKind::Struct(_))));
     // Field counts span the whole range.
     let sizes: BTreeSet<usize> = cat.events.iter().map(|e| e.fields.len()).collect();
-    assert_eq!(sizes.into_iter().collect::<Vec<_>>(), (8..=14).collect::<Vec<_>>());
+    assert_eq!(
+        sizes.into_iter().collect::<Vec<_>>(),
+        (8..=14).collect::<Vec<_>>()
+    );
 }
 
 #[test]

@@ -359,21 +359,15 @@ const BUILTINS: &[&str] = &[
 ];
 
 fn gen_event(type_names: Vec<String>) -> impl Strategy<Value = GenEvent> {
-    let mut bases: Vec<String> = BUILTINS
-        .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut bases: Vec<String> = BUILTINS.iter().map(|s| s.to_string()).collect();
     bases.extend(type_names);
     let ty = (
         proptest::sample::select(bases),
         prop_oneof![Just(""), Just("[]"), Just("?"), Just("[]?"), Just("[][]")],
     )
         .prop_map(|(b, s)| format!("{b}{s}"));
-    let field = (field_name(), ty, any::<bool>()).prop_map(|(name, ty, pii)| GenField {
-        name,
-        ty,
-        pii,
-    });
+    let field =
+        (field_name(), ty, any::<bool>()).prop_map(|(name, ty, pii)| GenField { name, ty, pii });
     (
         snake_segment(),
         snake_segment(),
@@ -447,13 +441,14 @@ fn render(enums: &[GenEnum], events: &[GenEvent]) -> (String, usize) {
         out.push_str(&format!("  {name}:\n"));
         out.push_str(&format!("    description: {}\n", quote(&e.description)));
         out.push_str(&format!("    version: {}\n", e.version));
-        out.push_str("    aggregate: Agg\n    aggregate_id: aggId\n    payload:\n      aggId: uuid\n");
+        out.push_str(
+            "    aggregate: Agg\n    aggregate_id: aggId\n    payload:\n      aggId: uuid\n",
+        );
         let mut rust_names: HashSet<String> =
             HashSet::from(["agg_id".to_string(), "r#where".to_string()]);
         for f in &e.fields {
             let base = f.ty.trim_end_matches(['?', '[', ']']);
-            let known =
-                BUILTINS.contains(&base) || type_names.contains(base) || base == "Point";
+            let known = BUILTINS.contains(&base) || type_names.contains(base) || base == "Point";
             if !known || !rust_names.insert(naming::rust_ident(&naming::to_snake(&f.name))) {
                 continue;
             }
@@ -494,7 +489,10 @@ proptest! {
 #[test]
 fn alias_bomb_and_deep_nesting_fail_fast() {
     let mut bomb = String::from("a: &a [x,x,x,x,x,x,x,x,x]\n");
-    for (prev, cur) in "abcdefghijklmnopqrs".chars().zip("bcdefghijklmnopqrst".chars()) {
+    for (prev, cur) in "abcdefghijklmnopqrs"
+        .chars()
+        .zip("bcdefghijklmnopqrst".chars())
+    {
         bomb.push_str(&format!(
             "{cur}: &{cur} [{}]\n",
             vec![format!("*{prev}"); 9].join(",")
@@ -505,7 +503,9 @@ fn alias_bomb_and_deep_nesting_fail_fast() {
         format!("k: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000)),
         format!("k: {}\n", "{a: ".repeat(100_000)),
         format!("k: {}", "- ".repeat(100_000)),
-        (0..2_000).map(|i| format!("{}k:\n", " ".repeat(i % 200))).collect(),
+        (0..2_000)
+            .map(|i| format!("{}k:\n", " ".repeat(i % 200)))
+            .collect(),
     ] {
         let t = Instant::now();
         let c = compile_str("fuzz.yaml", &text);

@@ -19,13 +19,22 @@ pub const EVENTS: usize = 208;
 
 /// Contexts and their aggregates (snake_case segments).
 const CONTEXTS: &[(&str, &[&str])] = &[
-    ("gradebook", &["grade", "line_item", "report_card", "term_grade"]),
+    (
+        "gradebook",
+        &["grade", "line_item", "report_card", "term_grade"],
+    ),
     ("attendance", &["record", "absence", "tardy", "excuse_note"]),
-    ("enrollment", &["application", "placement", "transfer", "schedule"]),
+    (
+        "enrollment",
+        &["application", "placement", "transfer", "schedule"],
+    ),
     ("intervention", &["plan", "session", "goal", "referral"]),
     ("iep", &["goal", "meeting", "accommodation", "evaluation"]),
     ("assessment", &["test", "attempt", "benchmark", "rubric"]),
-    ("notifications", &["message", "digest", "alert", "preference"]),
+    (
+        "notifications",
+        &["message", "digest", "alert", "preference"],
+    ),
     ("sis_sync", &["roster", "section", "batch", "mapping"]),
 ];
 
@@ -189,10 +198,16 @@ fn example_value(ty: &str, seed: usize) -> String {
                     example_value("Role", seed)
                 )
             } else {
-                format!("{{id: 'staff-{seed}', role: {}}}", example_value("Role", seed))
+                format!(
+                    "{{id: 'staff-{seed}', role: {}}}",
+                    example_value("Role", seed)
+                )
             }
         }
-        "ContactPoint" => format!("{{email: 'guardian{seed}@example.org', phone: '+1-555-{:04}'}}", seed % 10_000),
+        "ContactPoint" => format!(
+            "{{email: 'guardian{seed}@example.org', phone: '+1-555-{:04}'}}",
+            seed % 10_000
+        ),
         other => panic!("no example for type {other}"),
     }
 }
@@ -227,7 +242,14 @@ pub fn big208_yaml() -> String {
     out
 }
 
-fn write_event(out: &mut String, i: usize, ci: usize, context: &str, aggregate: &str, action: &str) {
+fn write_event(
+    out: &mut String,
+    i: usize,
+    ci: usize,
+    context: &str,
+    aggregate: &str,
+    action: &str,
+) {
     let id_field = format!("{}Id", camel(aggregate));
     let mut fields = vec![
         Field {
