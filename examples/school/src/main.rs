@@ -1,8 +1,13 @@
 //! The SkillCore school platform's events, end to end: build typed payloads from
 //! the generated structs, encode them as the JSON other services see, and decode
-//! them back by name through `AnyEvent`.
+//! them back by name through `AnyEvent`; then post grades on the in-process
+//! event bus, where three handlers react as in the original system (analytics
+//! updates the GPA, notifications messages the family, interventions opens an
+//! academic intervention below 60 %), one of them failing once and succeeding
+//! on its retry.
 //!
-//! Run with `cargo run -p school`.
+//! Run with `cargo run -p school` (`LOG_EVENTS=0 LOG_EVENT_HANDLERS=0` turns the
+//! bus's info lines off).
 
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::uuid::Uuid;
@@ -11,10 +16,19 @@ use skillcore_events::Event;
 mod events {
     skillcore_events::catalog!("../../catalog");
 }
+mod handlers;
 
 use events::{attendance, gradebook, AnyEvent, AttendanceStatus, LetterGrade};
 
 fn main() {
+    encode_and_decode();
+    if let Err(e) = handlers::run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn encode_and_decode() {
     println!(
         "catalog `{}`: {} events in {} contexts",
         AnyEvent::CATALOG,

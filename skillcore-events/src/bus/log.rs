@@ -48,19 +48,21 @@ impl LogConfig {
         let info = env
             .info()
             .or_else(|| catalog.and_then(|c| c.iter().find(|i| i.name == h.event_type)));
-        let payload = redacted_payload(env, info);
         tracing::info!(
             target: "skillcore_events::bus",
-            event_id = %h.id,
-            event_name = h.event_type,
-            aggregate = h.aggregate_id,
-            district = h.metadata.district_id.as_str(),
             handlers,
-            payload = payload.as_str(),
             "[EventBus] Publishing event: {} (eventId: {})",
             h.event_type,
             h.id,
         );
+        if tracing::enabled!(target: "skillcore_events::bus", tracing::Level::DEBUG) {
+            let payload = redacted_payload(env, info);
+            tracing::debug!(
+                target: "skillcore_events::bus",
+                "[EventBus] payload of {} (pii redacted): {payload}",
+                h.id
+            );
+        }
     }
 
     pub async fn run_attempt(

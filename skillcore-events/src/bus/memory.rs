@@ -277,10 +277,7 @@ impl Core {
                 tracing::error!(
                     target: "skillcore_events::bus",
                     handler_id = sub.id,
-                    event_id = %event_id,
-                    event_name = sub.event,
                     attempt,
-                    error = error.as_str(),
                     "[{}] \u{2717} attempt {}/{} failed: {}; moved to the dead letters",
                     sub.id,
                     attempt,
@@ -295,10 +292,7 @@ impl Core {
             tracing::warn!(
                 target: "skillcore_events::bus",
                 handler_id = sub.id,
-                event_id = %event_id,
-                event_name = sub.event,
                 attempt,
-                error = error.as_str(),
                 "[{}] \u{2717} attempt {}/{} failed: {}; retrying in {}",
                 sub.id,
                 attempt,
@@ -326,7 +320,6 @@ impl Core {
         tracing::error!(
             target: "skillcore_events::bus",
             handler_id = sub.id,
-            event_id = %env.id(),
             "[{}] {}",
             sub.id,
             error
