@@ -662,9 +662,13 @@ mod tests {
         assert_eq!(a.event.unwrap().value(), "gradebook.grade.posted");
         assert_eq!(a.name.unwrap().value(), "analytics.update_gpa");
         assert_eq!(a.retries.unwrap().base10_parse::<u32>().unwrap(), 5);
-        let e = syn::parse_str::<HandlerArgs>(r#""x.y.z", retires = 3"#).unwrap_err();
+        let e = syn::parse_str::<HandlerArgs>(r#""x.y.z", retires = 3"#)
+            .err()
+            .expect("an unknown option is an error");
         assert!(e.to_string().contains("did you mean `retries`"), "{e}");
-        let e = syn::parse_str::<HandlerArgs>(r#"name = "a", name = "b""#).unwrap_err();
+        let e = syn::parse_str::<HandlerArgs>(r#"name = "a", name = "b""#)
+            .err()
+            .expect("a repeated option is an error");
         assert!(e.to_string().contains("given twice"));
         assert!(syn::parse_str::<HandlerArgs>("").unwrap().event.is_none());
     }
