@@ -15,6 +15,11 @@ fn main() {
         r#async: events::Self_ {
             r#type: "inner".into(),
         },
+        choice: None,
+        strings: vec![events::String {
+            note: "A4".into(),
+        }],
+        outcome: events::Result::Err,
     };
     let json = serde_json::to_value(&game).unwrap();
     assert_eq!(
@@ -25,7 +30,9 @@ fn main() {
             "self": true,
             "loop": "1st",
             "districtID": "d-9",
-            "async": { "type": "inner" }
+            "async": { "type": "inner" },
+            "strings": [{ "note": "A4" }],
+            "outcome": "err"
         })
     );
     assert_eq!(GamePlayed::NAME, "match.game.played");
@@ -51,5 +58,19 @@ fn main() {
 
     let info = events::event_info("match.game.played").unwrap();
     let rust_names: Vec<&str> = info.fields.iter().map(|f| f.rust_name).collect();
-    assert_eq!(rust_names, ["type", "match", "self_", "loop", "district_id", "async"]);
+    assert_eq!(
+        rust_names,
+        [
+            "type",
+            "match",
+            "self_",
+            "loop",
+            "district_id",
+            "async",
+            "choice",
+            "strings",
+            "outcome"
+        ]
+    );
+    assert_eq!(events::Option::ALL.len(), 2);
 }
