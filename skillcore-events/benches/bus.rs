@@ -47,7 +47,10 @@ fn payload(i: u64) -> gradebook::GradePosted {
 }
 
 fn envelope(i: u64) -> Envelope<gradebook::GradePosted> {
-    Envelope::new(payload(i), Metadata::new("dst-222", "sch-333").with_user("tch-111"))
+    Envelope::new(
+        payload(i),
+        Metadata::new("dst-222", "sch-333").with_user("tch-111"),
+    )
 }
 
 struct Noop;

@@ -337,8 +337,11 @@ impl fmt::Debug for DynEnvelope {
 /// directly only for handlers that must see envelopes of several events.
 pub trait DynHandler: Send + Sync + 'static {
     /// Runs one attempt.
-    fn call(&self, envelope: &DynEnvelope, cx: HandlerContext)
-        -> BoxFuture<'static, Result<(), HandlerError>>;
+    fn call(
+        &self,
+        envelope: &DynEnvelope,
+        cx: HandlerContext,
+    ) -> BoxFuture<'static, Result<(), HandlerError>>;
 }
 
 /// A boxed [`DynHandler`].

@@ -80,7 +80,10 @@ async fn handlers_of_one_event_run_concurrently() {
     assert_eq!(spans.len(), 3);
     let last_start = spans.iter().map(|s| s.0).max().unwrap();
     let first_end = spans.iter().map(|s| s.1).min().unwrap();
-    assert!(last_start < first_end, "handlers did not overlap: {spans:?}");
+    assert!(
+        last_start < first_end,
+        "handlers did not overlap: {spans:?}"
+    );
     // Sequential runs would take 300 ms.
     assert_eq!(t0.elapsed(), Duration::from_millis(100));
 }
@@ -90,16 +93,12 @@ async fn a_panic_or_failure_in_one_handler_affects_neither_the_others_nor_the_pu
     let ok = Arc::new(Calls::default());
     let ok2 = Arc::clone(&ok);
     let bus = builder()
-        .subscribe_with::<Grade, _, _>(
-            "x.panics",
-            HandlerOptions::new().retries(0),
-            |_, _| async { panic!("boom in handler") },
-        )
-        .subscribe_with::<Grade, _, _>(
-            "x.fails",
-            HandlerOptions::new().retries(0),
-            |_, _| async { Err(HandlerError::msg("database unavailable")) },
-        )
+        .subscribe_with::<Grade, _, _>("x.panics", HandlerOptions::new().retries(0), |_, _| async {
+            panic!("boom in handler")
+        })
+        .subscribe_with::<Grade, _, _>("x.fails", HandlerOptions::new().retries(0), |_, _| async {
+            Err(HandlerError::msg("database unavailable"))
+        })
         .subscribe::<Grade, _, _>("x.works", move |_, _| {
             let ok = Arc::clone(&ok2);
             async move {
@@ -109,7 +108,10 @@ async fn a_panic_or_failure_in_one_handler_affects_neither_the_others_nor_the_pu
         })
         .build()
         .unwrap();
-    let id = bus.publish(grade(70.0)).await.expect("publisher unaffected");
+    let id = bus
+        .publish(grade(70.0))
+        .await
+        .expect("publisher unaffected");
     bus.idle().await;
     assert_eq!(ok.get(), 1);
     let mut dead = bus.dead_letters().await.unwrap();
@@ -131,7 +133,11 @@ async fn only_the_failing_handler_is_retried() {
     let flaky = Arc::new(Calls::default());
     let steady = Arc::new(Calls::default());
     let attempts_seen: Arc<Mutex<Vec<u32>>> = Arc::default();
-    let (f, s, seen) = (Arc::clone(&flaky), Arc::clone(&steady), Arc::clone(&attempts_seen));
+    let (f, s, seen) = (
+        Arc::clone(&flaky),
+        Arc::clone(&steady),
+        Arc::clone(&attempts_seen),
+    );
     let bus = builder()
         .subscribe::<Grade, _, _>("x.flaky", move |_, cx: HandlerContext| {
             let f = Arc::clone(&f);
@@ -185,8 +191,11 @@ async fn retries_and_backoff_are_configurable_per_handler() {
         .unwrap();
     bus.publish(grade(10.0)).await.unwrap();
     bus.idle().await;
-    let times = times.lock().unwrap();
-    let gaps: Vec<u128> = times.windows(2).map(|w| (w[1] - w[0]).as_millis()).collect();
+    let times = times.lock().unwrap().clone();
+    let gaps: Vec<u128> = times
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis())
+        .collect();
     assert_eq!(gaps, vec![100, 200, 400], "exponential backoff from 100 ms");
     let dead = bus.dead_letters().await.unwrap();
     assert_eq!(dead.len(), 1);
@@ -268,14 +277,20 @@ async fn a_timeout_counts_as_a_failed_attempt() {
     bus.publish(grade(50.0)).await.unwrap();
     bus.idle().await;
     assert_eq!(calls.get(), 2, "the timed-out attempt is retried");
-    assert_eq!(t0.elapsed(), Duration::from_millis(60), "50 ms timeout + 10 ms backoff");
+    assert_eq!(
+        t0.elapsed(),
+        Duration::from_millis(60),
+        "50 ms timeout + 10 ms backoff"
+    );
     assert!(bus.dead_letters().await.unwrap().is_empty());
 
     // Always too slow: dead-lettered with the timeout as the error.
     let bus = builder()
         .subscribe_with::<Grade, _, _>(
             "x.hangs",
-            HandlerOptions::new().retries(1).timeout(Duration::from_millis(50)),
+            HandlerOptions::new()
+                .retries(1)
+                .timeout(Duration::from_millis(50)),
             |_, _| async {
                 std::future::pending::<()>().await;
                 Ok(())
@@ -299,13 +314,18 @@ async fn dead_letters_can_be_listed_retried_and_discarded() {
     let bus = builder()
         .subscribe_with::<Grade, _, _>(
             "notifications.send",
-            HandlerOptions::new().retries(1).backoff(Duration::from_millis(1)),
+            HandlerOptions::new()
+                .retries(1)
+                .backoff(Duration::from_millis(1)),
             move |event, _| {
                 let (broken, calls) = (Arc::clone(&b2), Arc::clone(&c2));
                 async move {
                     calls.hit();
                     if broken.load(Ordering::SeqCst) {
-                        Err(HandlerError::msg(format!("smtp down for {}", event.payload.student_id)))
+                        Err(HandlerError::msg(format!(
+                            "smtp down for {}",
+                            event.payload.student_id
+                        )))
                     } else {
                         Ok(())
                     }
@@ -339,8 +359,14 @@ async fn dead_letters_can_be_listed_retried_and_discarded() {
     assert_eq!(calls.get(), 5, "a discarded letter is not run");
 
     let unknown = Uuid::now_v7();
-    assert_eq!(bus.retry_dead_letter(unknown).await, Err(BusError::NotFound(unknown)));
-    assert_eq!(bus.discard_dead_letter(unknown).await, Err(BusError::NotFound(unknown)));
+    assert_eq!(
+        bus.retry_dead_letter(unknown).await,
+        Err(BusError::NotFound(unknown))
+    );
+    assert_eq!(
+        bus.discard_dead_letter(unknown).await,
+        Err(BusError::NotFound(unknown))
+    );
 }
 
 #[tokio::test]
@@ -356,16 +382,20 @@ async fn a_redelivered_event_does_not_rerun_handlers_that_succeeded() {
                 Ok(())
             }
         })
-        .subscribe_with::<Grade, _, _>("x.bad_once", HandlerOptions::new().retries(0), move |_, _| {
-            let b = Arc::clone(&b);
-            async move {
-                if b.hit() == 1 {
-                    Err(HandlerError::msg("first delivery fails"))
-                } else {
-                    Ok(())
+        .subscribe_with::<Grade, _, _>(
+            "x.bad_once",
+            HandlerOptions::new().retries(0),
+            move |_, _| {
+                let b = Arc::clone(&b);
+                async move {
+                    if b.hit() == 1 {
+                        Err(HandlerError::msg("first delivery fails"))
+                    } else {
+                        Ok(())
+                    }
                 }
-            }
-        })
+            },
+        )
         .build()
         .unwrap();
     let env = grade(60.0);
@@ -410,7 +440,11 @@ async fn the_idempotency_record_is_bounded() {
     }
     bus.publish(first.clone()).await.unwrap();
     bus.idle().await;
-    assert_eq!(calls.get(), 4, "forgotten once two newer successes filled the window");
+    assert_eq!(
+        calls.get(),
+        4,
+        "forgotten once two newer successes filled the window"
+    );
 }
 
 #[tokio::test]
@@ -422,13 +456,21 @@ async fn a_raw_envelope_that_does_not_decode_is_dead_lettered_at_once() {
         .build()
         .unwrap();
     let mut raw = grade(1.0).to_raw().unwrap();
-    raw.payload = serde_json::value::RawValue::from_string(r#"{"resultId":"nope"}"#.into()).unwrap();
+    raw.payload =
+        serde_json::value::RawValue::from_string(r#"{"resultId":"nope"}"#.into()).unwrap();
     bus.publish_raw(raw).await.unwrap();
     bus.idle().await;
     let dead = bus.dead_letters().await.unwrap();
     assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].attempts, 1, "a decode error is permanent: no retries");
-    assert!(dead[0].last_error.contains("field `resultId`"), "{}", dead[0].last_error);
+    assert_eq!(
+        dead[0].attempts, 1,
+        "a decode error is permanent: no retries"
+    );
+    assert!(
+        dead[0].last_error.contains("field `resultId`"),
+        "{}",
+        dead[0].last_error
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -460,7 +502,11 @@ async fn shutdown_waits_for_in_flight_handlers_up_to_a_deadline() {
     assert_eq!(t0.elapsed(), Duration::from_secs(1));
     assert!(!report.completed);
     assert_eq!(report.abandoned, 1);
-    assert_eq!(done.get(), 1, "the quick handler finished within the deadline");
+    assert_eq!(
+        done.get(),
+        1,
+        "the quick handler finished within the deadline"
+    );
     let dead = bus.dead_letters().await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].handler_id, "x.stuck");
@@ -524,7 +570,9 @@ async fn publish_all_delivers_a_batch() {
         })
         .build()
         .unwrap();
-    bus.publish_all((0..10).map(|i| grade(i as f64))).await.unwrap();
+    bus.publish_all((0..10).map(|i| grade(i as f64)))
+        .await
+        .unwrap();
     bus.idle().await;
     assert_eq!(calls.get(), 10);
 }
@@ -555,9 +603,16 @@ async fn log_lines_follow_the_switches_and_never_show_pii() {
     let bus = builder()
         .log_events(true)
         .log_handlers(true)
-        .subscribe_with::<Grade, _, _>("x.fails", HandlerOptions::new().retries(0), |e, _| async move {
-            Err(HandlerError::msg(format!("cannot grade {}", e.payload.student_id)))
-        })
+        .subscribe_with::<Grade, _, _>(
+            "x.fails",
+            HandlerOptions::new().retries(0),
+            |e, _| async move {
+                Err(HandlerError::msg(format!(
+                    "cannot grade {}",
+                    e.payload.student_id
+                )))
+            },
+        )
         .subscribe::<Grade, _, _>("analytics.update_gpa", |_, _| async { Ok(()) })
         .build()
         .unwrap();
@@ -567,17 +622,38 @@ async fn log_lines_follow_the_switches_and_never_show_pii() {
     bus.idle().await;
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
-        text.contains(&format!("[EventBus] Publishing event: gradebook.grade.posted (eventId: {id})")),
+        text.contains(&format!(
+            "[EventBus] Publishing event: gradebook.grade.posted (eventId: {id})"
+        )),
         "{text}"
     );
-    assert!(text.contains("[analytics.update_gpa] Handling event"), "{text}");
-    assert!(text.contains("[analytics.update_gpa] \u{2713} handled"), "{text}");
+    assert!(
+        text.contains("[analytics.update_gpa] Handling event"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[analytics.update_gpa] \u{2713} handled"),
+        "{text}"
+    );
     assert!(text.contains("moved to the dead letters"), "{text}");
     assert!(text.contains(r#""comment":"[redacted]""#), "{text}");
-    assert!(text.contains(r#""studentId":"stu-1""#), "non-pii fields are logged: {text}");
-    assert!(text.contains(&format!("event_id={id}")), "spans carry the event id: {text}");
-    assert!(text.contains("handler_id=\"analytics.update_gpa\"") || text.contains("handler_id=analytics.update_gpa"), "{text}");
-    assert!(!text.contains("see me privately"), "pii leaked into the logs: {text}");
+    assert!(
+        text.contains(r#""studentId":"stu-1""#),
+        "non-pii fields are logged: {text}"
+    );
+    assert!(
+        text.contains(&format!("event_id={id}")),
+        "spans carry the event id: {text}"
+    );
+    assert!(
+        text.contains("handler_id=\"analytics.update_gpa\"")
+            || text.contains("handler_id=analytics.update_gpa"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("see me privately"),
+        "pii leaked into the logs: {text}"
+    );
 
     // Switched off: no info lines, failures still reported.
     capture.0.lock().unwrap().clear();

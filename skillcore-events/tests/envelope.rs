@@ -1,12 +1,12 @@
 //! The envelope: UUID v7 ids, the `EventStore` row JSON, CloudEvents 1.0 both
 //! ways, and `RawEnvelope` decoding with its errors.
 
+use serde_json::{json, Value};
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::uuid::Uuid;
 use skillcore_events::{
     schema_id, DecodeError, Envelope, Event, EventSet, Metadata, RawEnvelope, SCHEMA_ID_BASE,
 };
-use serde_json::{json, Value};
 
 mod events {
     skillcore_events::catalog!("tests/fixtures/school.yaml");
@@ -99,12 +99,16 @@ fn cloudevents_round_trip() {
     assert_eq!(ce["districtid"], "dst-222");
     assert_eq!(ce["schoolid"], "sch-333");
     assert_eq!(ce["userid"], "tch-111");
-    assert_eq!(ce["causationid"], env.metadata.causation_id.unwrap().to_string());
+    assert_eq!(
+        ce["causationid"],
+        env.metadata.causation_id.unwrap().to_string()
+    );
     assert_eq!(ce["data"]["scorePercent"], 85.0);
     // Extension attribute names are lowercase alphanumerics (CloudEvents 1.0).
     for k in ce.as_object().unwrap().keys() {
         assert!(
-            k.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            k.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
                 || k == "data",
             "{k}"
         );
@@ -123,7 +127,10 @@ fn dataschema_uses_the_compiler_schema_id_base() {
     );
     assert_eq!(
         grade().schema_id(),
-        schema_id(gradebook::GradePosted::NAME, gradebook::GradePosted::VERSION)
+        schema_id(
+            gradebook::GradePosted::NAME,
+            gradebook::GradePosted::VERSION
+        )
     );
 }
 
@@ -209,11 +216,19 @@ fn raw_decoding_errors_name_what_is_wrong() {
     v2.version = 2;
     assert!(matches!(
         v2.decode::<gradebook::GradePosted>().unwrap_err(),
-        DecodeError::VersionMismatch { expected: 1, found: 2, .. }
+        DecodeError::VersionMismatch {
+            expected: 1,
+            found: 2,
+            ..
+        }
     ));
     assert!(matches!(
         v2.decode_any::<AnyEvent>().unwrap_err(),
-        DecodeError::VersionMismatch { expected: 1, found: 2, .. }
+        DecodeError::VersionMismatch {
+            expected: 1,
+            found: 2,
+            ..
+        }
     ));
     // A typo in the name: unknown, with a suggestion.
     let mut typo = raw.clone();
@@ -247,7 +262,11 @@ fn raw_decoding_errors_name_what_is_wrong() {
     // Deserializing a typed envelope goes through the same checks.
     let err = serde_json::from_str::<Envelope<attendance::RecordMarked>>(&raw.to_json().unwrap())
         .unwrap_err();
-    assert!(err.to_string().contains("not the expected `attendance.record.marked`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("not the expected `attendance.record.marked`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -271,5 +290,10 @@ fn caused_by_links_events_into_a_chain() {
 
 #[test]
 fn any_event_envelopes_know_the_catalog() {
-    assert_eq!(<AnyEvent as EventSet>::info("gradebook.grade.posted").unwrap().aggregate, "Result");
+    assert_eq!(
+        <AnyEvent as EventSet>::info("gradebook.grade.posted")
+            .unwrap()
+            .aggregate,
+        "Result"
+    );
 }

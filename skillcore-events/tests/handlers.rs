@@ -96,7 +96,10 @@ fn the_table_holds_every_attribute_handler() {
         vec![
             ("attendance.record.marked", "handlers::count_marks"),
             ("gradebook.grade.posted", "analytics.update_gpa"),
-            ("gradebook.grade.posted", "notifications.send_grade_notification"),
+            (
+                "gradebook.grade.posted",
+                "notifications.send_grade_notification"
+            ),
         ]
     );
     let gpa = skillcore_events::registered_handlers()
@@ -104,7 +107,10 @@ fn the_table_holds_every_attribute_handler() {
         .find(|r| r.id == "analytics.update_gpa")
         .unwrap();
     assert_eq!(gpa.options.retries, Some(4));
-    assert_eq!(gpa.options.backoff, Some(std::time::Duration::from_millis(1)));
+    assert_eq!(
+        gpa.options.backoff,
+        Some(std::time::Duration::from_millis(1))
+    );
     assert_eq!(gpa.options.timeout, Some(std::time::Duration::from_secs(5)));
     assert!(gpa.location.ends_with(".rs:32") || gpa.location.contains("handlers.rs"));
 }
@@ -121,7 +127,10 @@ async fn register_all_runs_them_with_their_state_and_attempt_numbers() {
         .expect("all states given");
     assert_eq!(
         bus.handlers_of("gradebook.grade.posted"),
-        vec!["analytics.update_gpa", "notifications.send_grade_notification"]
+        vec![
+            "analytics.update_gpa",
+            "notifications.send_grade_notification"
+        ]
     );
     bus.publish(grade()).await.unwrap();
     bus.publish(Envelope::new(
@@ -175,9 +184,15 @@ fn verify_catalog_reports_missing_and_undeclared_handlers() {
     assert!(!report.is_ok());
     let missing: Vec<_> = report.missing.iter().map(|h| h.handler.as_str()).collect();
     assert_eq!(missing, vec!["notifications.send_grade_notification"]);
-    let undeclared: Vec<_> = report.undeclared.iter().map(|h| h.handler.as_str()).collect();
+    let undeclared: Vec<_> = report
+        .undeclared
+        .iter()
+        .map(|h| h.handler.as_str())
+        .collect();
     assert_eq!(undeclared, vec!["handlers::count_marks"]);
-    assert!(report.to_string().contains("declared in the catalog but not registered"));
+    assert!(report
+        .to_string()
+        .contains("declared in the catalog but not registered"));
 
     // The option makes the same mismatch fail the build.
     let err = EventBus::builder()

@@ -94,7 +94,9 @@ async fn send_grade_notification(
             "  [notifications] attempt {}/{}: mail server busy",
             cx.attempt, cx.max_attempts
         );
-        return Err(HandlerError::msg("SMTP 421: service not available, try again"));
+        return Err(HandlerError::msg(
+            "SMTP 421: service not available, try again",
+        ));
     }
     let p = &event.payload;
     let message = format!(
@@ -174,7 +176,10 @@ fn grade(score: f64, percent: f64, letter: LetterGrade, line_item: &str) -> grad
 
 fn env_flag_or(name: &str, default: bool) -> bool {
     match std::env::var(name) {
-        Ok(v) => matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"),
+        Ok(v) => matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        ),
         Err(_) => default,
     }
 }

@@ -300,11 +300,7 @@ impl Core {
                 error,
                 super::fmt_duration(delay)
             );
-            if self
-                .or_cancel(tokio::time::sleep(delay))
-                .await
-                .is_none()
-            {
+            if self.or_cancel(tokio::time::sleep(delay)).await.is_none() {
                 self.abandon(env, sub, attempt);
                 return;
             }
@@ -314,9 +310,8 @@ impl Core {
 
     fn abandon(&self, env: &DynEnvelope, sub: &Arc<Subscriber>, attempt: u32) {
         self.abandoned.fetch_add(1, Ordering::AcqRel);
-        let error = format!(
-            "abandoned: the bus shut down before the handler finished (attempt {attempt})"
-        );
+        let error =
+            format!("abandoned: the bus shut down before the handler finished (attempt {attempt})");
         tracing::error!(
             target: "skillcore_events::bus",
             handler_id = sub.id,
