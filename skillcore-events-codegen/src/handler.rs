@@ -204,9 +204,7 @@ fn analyse(f: &ItemFn) -> Result<Signature<'_>, syn::Error> {
     if sig.asyncness.is_none() {
         errors.push(syn::Error::new(
             sig.fn_token.span(),
-            format!(
-                "a handler must be an `async fn`: the bus awaits it\n  expected: {SHAPE}"
-            ),
+            format!("a handler must be an `async fn`: the bus awaits it\n  expected: {SHAPE}"),
         ));
     }
     if !sig.generics.params.is_empty() {
@@ -231,7 +229,10 @@ fn analyse(f: &ItemFn) -> Result<Signature<'_>, syn::Error> {
                     ty.span(),
                     format!(
                         "a handler must return `Result<(), HandlerError>`, not `{}`",
-                        ty.to_token_stream().to_string().replace(" < ", "<").replace(" >", ">")
+                        ty.to_token_stream()
+                            .to_string()
+                            .replace(" < ", "<")
+                            .replace(" >", ">")
                     ),
                 ));
             }
@@ -297,7 +298,10 @@ fn analyse(f: &ItemFn) -> Result<Signature<'_>, syn::Error> {
         }
         if last_segment_is(&r.elem, "HandlerContext") {
             if context_seen {
-                errors.push(syn::Error::new(pt.ty.span(), "`&HandlerContext` is taken twice"));
+                errors.push(syn::Error::new(
+                    pt.ty.span(),
+                    "`&HandlerContext` is taken twice",
+                ));
             }
             context_seen = true;
             extras.push(Extra::Context);
@@ -319,7 +323,10 @@ fn analyse(f: &ItemFn) -> Result<Signature<'_>, syn::Error> {
         return Err(all);
     }
     let Some(payload) = payload else {
-        return Err(syn::Error::new(sig.ident.span(), "a handler needs an event parameter"));
+        return Err(syn::Error::new(
+            sig.ident.span(),
+            "a handler needs an event parameter",
+        ));
     };
     Ok(Signature {
         payload,
@@ -358,7 +365,10 @@ fn check_event(
             .first()
             .cloned()
             .unwrap_or_else(|| {
-                Diagnostic::global(Rule::CatalogIo, format!("no catalog at `{}`", path.display()))
+                Diagnostic::global(
+                    Rule::CatalogIo,
+                    format!("no catalog at `{}`", path.display()),
+                )
             })
             .with_help(
                 "the handler's event is checked against the crate's catalog (default `catalog`, \
@@ -397,7 +407,11 @@ fn check_event(
 }
 
 /// The `unknown-event` diagnostic, with a did-you-mean from the catalog.
-pub fn unknown_event(catalog: &Catalog, event: &str, fn_name: &dyn std::fmt::Display) -> Diagnostic {
+pub fn unknown_event(
+    catalog: &Catalog,
+    event: &str,
+    fn_name: &dyn std::fmt::Display,
+) -> Diagnostic {
     let names = catalog.events.iter().map(|e| e.name.as_str());
     let help = did_you_mean(event, names).map(|s| format!("did you mean `{s}`?"));
     let help = help.or_else(|| {
@@ -426,7 +440,12 @@ pub fn unknown_event(catalog: &Catalog, event: &str, fn_name: &dyn std::fmt::Dis
 /// last two segments (`attendance::RecordMarked`).
 fn payload_event<'a>(catalog: &'a Catalog, ty: &Type) -> Option<&'a str> {
     let Type::Path(p) = ty else { return None };
-    let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let segs: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
     let last = segs.last()?;
     let module = segs.len().checked_sub(2).map(|i| segs[i].as_str());
     let matches: Vec<&str> = catalog
@@ -519,7 +538,10 @@ fn expand_fn(
     let timeout = duration(&args.timeout)?;
     if let Some(t) = &args.timeout {
         if parse_duration(&t.value()) == Ok(0) {
-            return Err(syn::Error::new(t.span(), "a zero timeout would fail every attempt"));
+            return Err(syn::Error::new(
+                t.span(),
+                "a zero timeout would fail every attempt",
+            ));
         }
     }
 
@@ -553,7 +575,8 @@ fn expand_fn(
         "__SKILLCORE_HANDLER_{}",
         fn_name.to_string().trim_start_matches("r#").to_uppercase()
     );
-    let location = quote_spanned!(fn_name.span()=> ::core::concat!(::core::file!(), ":", ::core::line!()));
+    let location =
+        quote_spanned!(fn_name.span()=> ::core::concat!(::core::file!(), ":", ::core::line!()));
     let linkme_path = quote!(#rt::__private::linkme);
 
     Ok(quote! {
@@ -676,7 +699,11 @@ mod tests {
     #[test]
     fn a_good_handler_registers_and_asserts_the_payload() {
         let (_d, base) = fixture();
-        let out = run(r#""gradebook.grade.posted", catalog = "events.yaml", retries = 2"#, GOOD, &base);
+        let out = run(
+            r#""gradebook.grade.posted", catalog = "events.yaml", retries = 2"#,
+            GOOD,
+            &base,
+        );
         assert!(!out.contains("compile_error"), "{out}");
         assert!(out.contains("distributed_slice"));
         assert!(out.contains("str_eq"));
@@ -687,9 +714,16 @@ mod tests {
     #[test]
     fn unknown_events_get_a_suggestion() {
         let (_d, base) = fixture();
-        let out = run(r#""gradebook.grade.postd", catalog = "events.yaml""#, GOOD, &base);
+        let out = run(
+            r#""gradebook.grade.postd", catalog = "events.yaml""#,
+            GOOD,
+            &base,
+        );
         assert!(out.contains("error[unknown-event]"), "{out}");
-        assert!(out.contains("did you mean `gradebook.grade.posted`?"), "{out}");
+        assert!(
+            out.contains("did you mean `gradebook.grade.posted`?"),
+            "{out}"
+        );
         // The function itself is still emitted.
         assert!(out.contains("async fn update_gpa"));
     }
@@ -715,7 +749,11 @@ mod tests {
             ("async fn h(e: &Envelope<gradebook::GradePosted>, a: &mut A) -> Result<(), HandlerError> { Ok(()) }", "not `&mut State`"),
         ];
         for (item, want) in cases {
-            let out = run(r#""gradebook.grade.posted", catalog = "events.yaml""#, item, &base);
+            let out = run(
+                r#""gradebook.grade.posted", catalog = "events.yaml""#,
+                item,
+                &base,
+            );
             assert!(out.contains(want), "{item}: {out}");
         }
     }
@@ -724,8 +762,15 @@ mod tests {
     fn the_payload_event_is_guessed_for_the_mismatch_message() {
         let (_d, base) = fixture();
         let item = "async fn h(e: &Envelope<attendance::RecordMarked>) -> Result<(), HandlerError> { Ok(()) }";
-        let out = run(r#""gradebook.grade.posted", catalog = "events.yaml""#, item, &base);
-        assert!(out.contains("(the payload of `attendance.record.marked`)"), "{out}");
+        let out = run(
+            r#""gradebook.grade.posted", catalog = "events.yaml""#,
+            item,
+            &base,
+        );
+        assert!(
+            out.contains("(the payload of `attendance.record.marked`)"),
+            "{out}"
+        );
     }
 
     #[test]
