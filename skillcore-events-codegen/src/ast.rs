@@ -10,6 +10,10 @@ use crate::naming::did_you_mean;
 use crate::source::{Sources, Span};
 use crate::yaml::{core_scalar, CoreValue, Kind, Node};
 
+/// A description of where a value sits ("the payload of event `x`"), formatted
+/// only when a message needs it.
+type Args<'a> = std::fmt::Arguments<'a>;
+
 /// A value with the span it was read from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Spanned<T> {
@@ -21,7 +25,7 @@ pub struct Spanned<T> {
 
 /// One catalog file, as written.
 #[derive(Clone, Debug, Default)]
-pub struct RawFile {
+pub struct RawFile<'a> {
     /// `catalog:`.
     pub catalog: Option<Spanned<String>>,
     /// `naming.past_tense`.
@@ -31,7 +35,7 @@ pub struct RawFile {
     /// `types:`, in file order.
     pub types: Vec<RawType>,
     /// `events:`, in file order (duplicates kept).
-    pub events: Vec<RawEvent>,
+    pub events: Vec<RawEvent<'a>>,
 }
 
 /// A named type as written.
@@ -58,7 +62,7 @@ pub enum RawTypeDef {
 
 /// An event as written.
 #[derive(Clone, Debug)]
-pub struct RawEvent {
+pub struct RawEvent<'a> {
     /// Its key.
     pub name: Spanned<String>,
     /// `description`.
@@ -73,8 +77,9 @@ pub struct RawEvent {
     pub payload: Option<Vec<RawField>>,
     /// `handlers`.
     pub handlers: Vec<Spanned<String>>,
-    /// `examples`, as YAML nodes (checked against the payload later).
-    pub examples: Vec<Node>,
+    /// `examples`, as YAML nodes of the file's tree (checked against the payload
+    /// later).
+    pub examples: Vec<&'a Node>,
 }
 
 /// A field as written, in short (`name: type`) or long form.
@@ -122,7 +127,7 @@ impl Reader<'_> {
     }
 
     /// The pairs of a mapping, or an `invalid-value` error.
-    fn mapping<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [(Node, Node)]> {
+    fn mapping<'n>(&mut self, node: &'n Node, what: Args<'_>) -> Option<&'n [(Node, Node)]> {
         match &node.kind {
             Kind::Map(pairs) => Some(pairs),
             _ if node.is_null() => Some(&[]),
@@ -144,7 +149,7 @@ impl Reader<'_> {
         &mut self,
         pairs: &'n [(Node, Node)],
         allowed: &[&str],
-        what: &str,
+        what: Args<'_>,
     ) -> Vec<(&'n str, &'n Node, &'n Node)> {
         let mut out: Vec<(&str, &Node, &Node)> = Vec::new();
         for (k, v) in pairs {
@@ -180,7 +185,7 @@ impl Reader<'_> {
         out
     }
 
-    fn key_text<'n>(&mut self, k: &'n Node, what: &str) -> Option<&'n str> {
+    fn key_text<'n>(&mut self, k: &'n Node, what: Args<'_>) -> Option<&'n str> {
         match &k.kind {
             Kind::Scalar(s) => Some(&s.text),
             _ => {
@@ -195,7 +200,7 @@ impl Reader<'_> {
     }
 
     /// A non-empty text value.
-    fn text(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
+    fn text(&mut self, node: &Node, what: Args<'_>) -> Option<Spanned<String>> {
         match &node.kind {
             Kind::Scalar(s) if !node.is_null() || !s.plain => {
                 if s.text.trim().is_empty() {
@@ -220,11 +225,11 @@ impl Reader<'_> {
     }
 
     /// A list of texts.
-    fn text_list(&mut self, node: &Node, what: &str) -> Vec<Spanned<String>> {
+    fn text_list(&mut self, node: &Node, what: Args<'_>) -> Vec<Spanned<String>> {
         match &node.kind {
             Kind::Seq(items) => items
                 .iter()
-                .filter_map(|i| self.text(i, &format!("an entry of {what}")))
+                .filter_map(|i| self.text(i, format_args!("an entry of {what}")))
                 .collect(),
             _ if node.is_null() => Vec::new(),
             _ => {
@@ -240,25 +245,25 @@ impl Reader<'_> {
         }
     }
 
-    fn missing(&mut self, at: Span, key: &str, whose: &str, example: &str) {
+    fn missing(&mut self, at: Span, key: &str, whose: Args<'_>, example: &str) {
         self.err(Rule::MissingKey, at, format!("{whose} has no `{key}`"))
             .help = Some(format!("add `{key}: {example}`"));
     }
 
-    fn file(&mut self, root: &Node) -> RawFile {
+    fn file<'n>(&mut self, root: &'n Node) -> RawFile<'n> {
         let mut file = RawFile::default();
-        let Some(pairs) = self.mapping(root, "a catalog file") else {
+        let Some(pairs) = self.mapping(root, format_args!("a catalog file")) else {
             return file;
         };
-        for (key, _, v) in self.keys(pairs, TOP_KEYS, "the catalog") {
+        for (key, _, v) in self.keys(pairs, TOP_KEYS, format_args!("the catalog")) {
             match key {
-                "catalog" => file.catalog = self.text(v, "`catalog`"),
+                "catalog" => file.catalog = self.text(v, format_args!("`catalog`")),
                 "naming" => {
-                    let Some(np) = self.mapping(v, "`naming`") else {
+                    let Some(np) = self.mapping(v, format_args!("`naming`")) else {
                         continue;
                     };
-                    for (nk, _, nv) in self.keys(np, NAMING_KEYS, "`naming`") {
-                        let list = self.text_list(nv, &format!("`naming.{nk}`"));
+                    for (nk, _, nv) in self.keys(np, NAMING_KEYS, format_args!("`naming`")) {
+                        let list = self.text_list(nv, format_args!("`naming.{nk}`"));
                         if nk == "past_tense" {
                             file.past_tense = list;
                         } else {
@@ -267,7 +272,7 @@ impl Reader<'_> {
                     }
                 }
                 "types" => {
-                    let Some(tp) = self.mapping(v, "`types`") else {
+                    let Some(tp) = self.mapping(v, format_args!("`types`")) else {
                         continue;
                     };
                     for (k, body) in tp {
@@ -277,7 +282,7 @@ impl Reader<'_> {
                     }
                 }
                 "events" => {
-                    let Some(ep) = self.mapping(v, "`events`") else {
+                    let Some(ep) = self.mapping(v, format_args!("`events`")) else {
                         continue;
                     };
                     for (k, body) in ep {
@@ -293,8 +298,9 @@ impl Reader<'_> {
     }
 
     fn named_type(&mut self, k: &Node, body: &Node) -> Option<RawType> {
-        let name = self.key_text(k, "`types`")?.to_string();
+        let name = self.key_text(k, format_args!("`types`"))?.to_string();
         let whose = format!("type `{name}`");
+        let whose = format_args!("{whose}");
         let mut t = RawType {
             name: Spanned {
                 value: name,
@@ -303,13 +309,13 @@ impl Reader<'_> {
             description: None,
             def: RawTypeDef::Missing,
         };
-        let pairs = self.mapping(body, &whose)?;
+        let pairs = self.mapping(body, whose)?;
         let mut seen_def: Option<&str> = None;
-        for (key, kn, v) in self.keys(pairs, TYPE_KEYS, &whose) {
+        for (key, kn, v) in self.keys(pairs, TYPE_KEYS, whose) {
             match key {
                 "description" => {
                     t.description = self
-                        .text(v, &format!("the description of {whose}"))
+                        .text(v, format_args!("the description of {whose}"))
                         .map(|s| s.value)
                 }
                 "enum" | "fields" => {
@@ -327,7 +333,7 @@ impl Reader<'_> {
                     }
                     seen_def = Some(key);
                     if key == "enum" {
-                        let values = self.text_list(v, &format!("the `enum` of {whose}"));
+                        let values = self.text_list(v, format_args!("the `enum` of {whose}"));
                         if values.is_empty() {
                             self.err(
                                 Rule::InvalidValue,
@@ -337,8 +343,10 @@ impl Reader<'_> {
                             .help = Some("list the values: `enum: [A, B, C]`".into());
                         }
                         t.def = RawTypeDef::Enum(values);
-                    } else if let Some(fp) = self.mapping(v, &format!("the `fields` of {whose}")) {
-                        t.def = RawTypeDef::Fields(self.fields(fp, &whose));
+                    } else if let Some(fp) =
+                        self.mapping(v, format_args!("the `fields` of {whose}"))
+                    {
+                        t.def = RawTypeDef::Fields(self.fields(fp, whose));
                     }
                 }
                 _ => unreachable!(),
@@ -349,7 +357,7 @@ impl Reader<'_> {
                 .iter()
                 .any(|(k, _)| k.as_scalar().is_some_and(|s| s.text == "description"))
         {
-            self.missing(k.span, "description", &whose, "<what the type means>");
+            self.missing(k.span, "description", whose, "<what the type means>");
         }
         if seen_def.is_none() {
             self.err(
@@ -363,9 +371,10 @@ impl Reader<'_> {
         Some(t)
     }
 
-    fn event(&mut self, k: &Node, body: &Node) -> Option<RawEvent> {
-        let name = self.key_text(k, "`events`")?.to_string();
+    fn event<'n>(&mut self, k: &Node, body: &'n Node) -> Option<RawEvent<'n>> {
+        let name = self.key_text(k, format_args!("`events`"))?.to_string();
         let whose = format!("event `{name}`");
+        let whose = format_args!("{whose}");
         let mut e = RawEvent {
             name: Spanned {
                 value: name,
@@ -379,31 +388,33 @@ impl Reader<'_> {
             handlers: Vec::new(),
             examples: Vec::new(),
         };
-        let pairs = self.mapping(body, &whose)?;
+        let pairs = self.mapping(body, whose)?;
         let present: Vec<&str> = pairs
             .iter()
             .filter_map(|(k, _)| k.as_scalar().map(|s| s.text.as_str()))
             .collect();
-        for (key, _, v) in self.keys(pairs, EVENT_KEYS, &whose) {
+        for (key, _, v) in self.keys(pairs, EVENT_KEYS, whose) {
             match key {
                 "description" => {
                     e.description = self
-                        .text(v, &format!("the description of {whose}"))
+                        .text(v, format_args!("the description of {whose}"))
                         .map(|s| s.value)
                 }
-                "version" => e.version = self.version(v, &whose),
-                "aggregate" => e.aggregate = self.text(v, &format!("the aggregate of {whose}")),
+                "version" => e.version = self.version(v, whose),
+                "aggregate" => e.aggregate = self.text(v, format_args!("the aggregate of {whose}")),
                 "aggregate_id" => {
-                    e.aggregate_id = self.text(v, &format!("the aggregate_id of {whose}"))
+                    e.aggregate_id = self.text(v, format_args!("the aggregate_id of {whose}"))
                 }
                 "payload" => {
-                    if let Some(fp) = self.mapping(v, &format!("the payload of {whose}")) {
-                        e.payload = Some(self.fields(fp, &whose));
+                    if let Some(fp) = self.mapping(v, format_args!("the payload of {whose}")) {
+                        e.payload = Some(self.fields(fp, whose));
                     }
                 }
-                "handlers" => e.handlers = self.text_list(v, &format!("the handlers of {whose}")),
+                "handlers" => {
+                    e.handlers = self.text_list(v, format_args!("the handlers of {whose}"))
+                }
                 "examples" => match &v.kind {
-                    Kind::Seq(items) => e.examples = items.clone(),
+                    Kind::Seq(items) => e.examples = items.iter().collect(),
                     _ if v.is_null() => {}
                     _ => {
                         self.err(
@@ -428,13 +439,13 @@ impl Reader<'_> {
             ("payload", "{ <fieldName>: <type> }"),
         ] {
             if !present.contains(&key) {
-                self.missing(k.span, key, &whose, example);
+                self.missing(k.span, key, whose, example);
             }
         }
         Some(e)
     }
 
-    fn version(&mut self, v: &Node, whose: &str) -> Option<u32> {
+    fn version(&mut self, v: &Node, whose: Args<'_>) -> Option<u32> {
         let ok = v.as_scalar().and_then(|s| match core_scalar(s) {
             CoreValue::Int(i) if i >= 1 && i <= u32::MAX as i64 => Some(i as u32),
             _ => None,
@@ -451,13 +462,13 @@ impl Reader<'_> {
         ok
     }
 
-    fn fields(&mut self, pairs: &[(Node, Node)], whose: &str) -> Vec<RawField> {
+    fn fields(&mut self, pairs: &[(Node, Node)], whose: Args<'_>) -> Vec<RawField> {
         let mut out = Vec::with_capacity(pairs.len());
         for (k, v) in pairs {
-            let Some(name) = self.key_text(k, &format!("the fields of {whose}")) else {
+            let Some(name) = self.key_text(k, format_args!("the fields of {whose}")) else {
                 continue;
             };
-            let what = format!("field `{name}` of {whose}");
+            let what = format_args!("field `{name}` of {whose}");
             let mut f = RawField {
                 name: Spanned {
                     value: name.to_string(),
@@ -470,15 +481,15 @@ impl Reader<'_> {
             match &v.kind {
                 Kind::Map(fp) => {
                     let mut has_type = false;
-                    for (key, _, fv) in self.keys(fp, FIELD_KEYS, &what) {
+                    for (key, _, fv) in self.keys(fp, FIELD_KEYS, what) {
                         match key {
                             "type" => {
                                 has_type = true;
-                                f.ty = self.text(fv, &format!("the type of {what}"));
+                                f.ty = self.text(fv, format_args!("the type of {what}"));
                             }
                             "description" => {
                                 f.description = self
-                                    .text(fv, &format!("the description of {what}"))
+                                    .text(fv, format_args!("the description of {what}"))
                                     .map(|s| s.value)
                             }
                             "pii" => match fv.as_scalar().map(core_scalar) {
@@ -495,7 +506,7 @@ impl Reader<'_> {
                         }
                     }
                     if !has_type {
-                        self.missing(k.span, "type", &what, "string");
+                        self.missing(k.span, "type", what, "string");
                     }
                 }
                 Kind::Seq(_) => {
@@ -505,7 +516,7 @@ impl Reader<'_> {
                         format!("the type of {what} must be text such as `string` or `string[]`, found a list"),
                     );
                 }
-                Kind::Scalar(_) => f.ty = self.text(v, &format!("the type of {what}")),
+                Kind::Scalar(_) => f.ty = self.text(v, format_args!("the type of {what}")),
             }
             out.push(f);
         }
@@ -521,7 +532,11 @@ fn quoted_list(keys: &[&str]) -> String {
 }
 
 /// Reads the syntax of one parsed file, appending problems to `diags`.
-pub fn read_file(sources: &Sources, root: &Node, diags: &mut Vec<Diagnostic>) -> RawFile {
+pub fn read_file<'n>(
+    sources: &Sources,
+    root: &'n Node,
+    diags: &mut Vec<Diagnostic>,
+) -> RawFile<'n> {
     Reader { sources, diags }.file(root)
 }
 
@@ -529,11 +544,11 @@ pub fn read_file(sources: &Sources, root: &Node, diags: &mut Vec<Diagnostic>) ->
 mod tests {
     use super::*;
 
-    fn read(src: &str) -> (RawFile, Vec<Diagnostic>) {
+    fn read(src: &str) -> (RawFile<'static>, Vec<Diagnostic>) {
         let s = Sources::single("t.yaml", src);
-        let root = crate::yaml::parse(&s, 0).unwrap().unwrap();
+        let root: &'static Node = Box::leak(Box::new(crate::yaml::parse(&s, 0).unwrap().unwrap()));
         let mut d = Vec::new();
-        let f = read_file(&s, &root, &mut d);
+        let f = read_file(&s, root, &mut d);
         (f, d)
     }
 

@@ -41,13 +41,13 @@ pub mod settings;
 pub mod source;
 pub mod validate;
 pub mod yaml;
+pub mod yaml_fast;
 
 pub use diag::{Diagnostic, Location, Rule};
 pub use model::Catalog;
 pub use settings::Settings;
 pub use source::Sources;
 
-use proc_macro2::TokenStream;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -80,14 +80,18 @@ impl Compiled {
 /// Parses and validates catalog files already in memory.
 pub fn compile_sources(sources: Sources, fallback_name: &str) -> Compiled {
     let mut diagnostics = Vec::new();
-    let mut files = Vec::with_capacity(sources.files.len());
+    let mut roots = Vec::with_capacity(sources.files.len());
     for id in 0..sources.files.len() {
         match yaml::parse(&sources, id as u32) {
-            Ok(Some(root)) => files.push(ast::read_file(&sources, &root, &mut diagnostics)),
+            Ok(Some(root)) => roots.push(root),
             Ok(None) => {}
             Err(d) => diagnostics.push(d),
         }
     }
+    let files: Vec<ast::RawFile<'_>> = roots
+        .iter()
+        .map(|root| ast::read_file(&sources, root, &mut diagnostics))
+        .collect();
     let (catalog, mut found) = validate::build(&sources, &files, fallback_name);
     diagnostics.append(&mut found);
     diag::sort(&mut diagnostics);
@@ -184,8 +188,9 @@ impl Stamp {
 /// when the catalog has errors) and the diagnostics to report beside them.
 #[derive(Debug)]
 pub struct Expansion {
-    /// Generated items.
-    pub tokens: TokenStream,
+    /// Generated items, as Rust source text (hand it to rustc with
+    /// `TokenStream::from_str`; see [`emit::rust`] for why text).
+    pub source: String,
     /// Problems to report as compile errors.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -196,7 +201,7 @@ pub fn expand(settings: &Settings) -> Expansion {
         Ok(p) => p,
         Err(msg) => {
             return Expansion {
-                tokens: TokenStream::new(),
+                source: String::new(),
                 diagnostics: vec![Diagnostic::global(Rule::CatalogIo, msg)],
             }
         }
@@ -209,7 +214,7 @@ pub fn expand(settings: &Settings) -> Expansion {
         .map(|f| std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()))
         .collect();
     Expansion {
-        tokens: emit::rust::emit(&compiled.catalog, settings, &tracked),
+        source: emit::rust::emit_source(&compiled.catalog, settings, &tracked),
         diagnostics: compiled.diagnostics.clone(),
     }
 }

@@ -1,36 +1,48 @@
 //! Naming: the case rules of the catalog, their conversion to Rust identifiers,
 //! the past-tense check and "did you mean" suggestions.
 
+// The predicates below loop over bytes by hand: the compiler runs inside rustc at
+// opt-level 0 by default, where iterator adapters cost many times more.
+
 /// `true` for a lowercase snake_case segment: `grade`, `grade_item`, `sis2`.
 pub fn is_snake_segment(s: &str) -> bool {
-    let mut prev_underscore;
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) if c.is_ascii_lowercase() => prev_underscore = false,
-        _ => return false,
+    let b = s.as_bytes();
+    if b.is_empty() || !b[0].is_ascii_lowercase() || b[b.len() - 1] == b'_' {
+        return false;
     }
-    for c in chars {
-        match c {
-            'a'..='z' | '0'..='9' => prev_underscore = false,
-            '_' if !prev_underscore => prev_underscore = true,
+    let mut i = 1;
+    while i < b.len() {
+        match b[i] {
+            b'a'..=b'z' | b'0'..=b'9' => {}
+            b'_' if b[i - 1] != b'_' => {}
             _ => return false,
         }
+        i += 1;
     }
-    !prev_underscore
+    true
 }
 
 /// `true` for lowerCamelCase: `studentId`, `districtID`, `score2`.
 pub fn is_lower_camel(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_alphanumeric())
+    let b = s.as_bytes();
+    !b.is_empty() && b[0].is_ascii_lowercase() && all_alnum(&b[1..])
 }
 
 /// `true` for PascalCase: `Result`, `LetterGrade`, `IepGoal2`.
 pub fn is_pascal(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
-        && chars.all(|c| c.is_ascii_alphanumeric())
+    let b = s.as_bytes();
+    !b.is_empty() && b[0].is_ascii_uppercase() && all_alnum(&b[1..])
+}
+
+fn all_alnum(b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_alphanumeric() {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Splits an identifier-ish string into lowercase ASCII words, at underscores,
@@ -68,7 +80,44 @@ pub fn words(s: &str) -> Vec<String> {
 
 /// `lineItemId` -> `line_item_id`, `districtID` -> `district_id`.
 pub fn to_snake(s: &str) -> String {
-    words(s).join("_")
+    // Fast path: already lowercase letters and digits.
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && (b[i].is_ascii_lowercase() || b[i].is_ascii_digit()) {
+        i += 1;
+    }
+    if i == b.len() && !b.is_empty() && b[0].is_ascii_lowercase() {
+        return s.to_string();
+    }
+    // The same word boundaries as `words`, written straight into one string.
+    let mut out = String::with_capacity(s.len() + 4);
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if !c.is_ascii_alphanumeric() {
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_uppercase() && i > 0 && !out.is_empty() && !out.ends_with('_') {
+            let prev = b[i - 1];
+            let next_lower = i + 1 < b.len() && b[i + 1].is_ascii_lowercase();
+            if prev.is_ascii_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_ascii_uppercase() && next_lower)
+            {
+                out.push('_');
+            }
+        }
+        out.push(c.to_ascii_lowercase() as char);
+        i += 1;
+    }
+    if out.ends_with('_') {
+        out.pop();
+    }
+    out
 }
 
 /// `grade_item` -> `GradeItem`, `in_app` -> `InApp`, `A` -> `A`.
@@ -100,13 +149,58 @@ pub fn to_lower_camel(s: &str) -> String {
     }
 }
 
-const STRICT_KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern", "false",
-    "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
-    "ref", "return", "static", "struct", "trait", "true", "try", "type", "unsafe", "use", "where",
-    "while", "abstract", "become", "box", "do", "final", "macro", "override", "priv", "typeof",
-    "unsized", "virtual", "yield",
-];
+fn is_keyword(s: &str) -> bool {
+    matches!(
+        s,
+        "as" | "async"
+            | "await"
+            | "break"
+            | "const"
+            | "continue"
+            | "dyn"
+            | "else"
+            | "enum"
+            | "extern"
+            | "false"
+            | "fn"
+            | "for"
+            | "gen"
+            | "if"
+            | "impl"
+            | "in"
+            | "let"
+            | "loop"
+            | "match"
+            | "mod"
+            | "move"
+            | "mut"
+            | "pub"
+            | "ref"
+            | "return"
+            | "static"
+            | "struct"
+            | "trait"
+            | "true"
+            | "try"
+            | "type"
+            | "unsafe"
+            | "use"
+            | "where"
+            | "while"
+            | "abstract"
+            | "become"
+            | "box"
+            | "do"
+            | "final"
+            | "macro"
+            | "override"
+            | "priv"
+            | "typeof"
+            | "unsized"
+            | "virtual"
+            | "yield"
+    )
+}
 
 /// Keywords that cannot even be raw identifiers.
 const UNRAWABLE: &[&str] = &["self", "Self", "super", "crate", "_"];
@@ -118,7 +212,7 @@ const UNRAWABLE: &[&str] = &["self", "Self", "super", "crate", "_"];
 pub fn rust_ident(s: &str) -> String {
     if UNRAWABLE.contains(&s) {
         format!("{s}_")
-    } else if STRICT_KEYWORDS.contains(&s) {
+    } else if is_keyword(s) {
         format!("r#{s}")
     } else if s.starts_with(|c: char| c.is_ascii_digit()) || s.is_empty() {
         format!("_{s}")

@@ -13,7 +13,7 @@ use crate::model::*;
 use crate::naming::{self, did_you_mean};
 use crate::source::{Sources, Span};
 use crate::yaml::{core_scalar, CoreValue, Kind, Node};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 /// Type and module names the generated code reserves at the top level.
 const RESERVED_TYPE_NAMES: &[&str] = &["AnyEvent"];
@@ -92,7 +92,7 @@ impl Validator<'_> {
 
     /// Rule `invalid-value`: the files of one catalog agree on its name.
     /// Bad: `catalog: skillcore` in one file, `catalog: school` in another.
-    fn check_catalog_name(&mut self, files: &[RawFile]) -> Option<String> {
+    fn check_catalog_name(&mut self, files: &[RawFile<'_>]) -> Option<String> {
         let mut first: Option<&Spanned<String>> = None;
         for f in files {
             let Some(c) = &f.catalog else { continue };
@@ -119,7 +119,7 @@ impl Validator<'_> {
 
     /// Rule `duplicate-type`: a type name is declared once across all files.
     /// Bad: `LetterGrade` under `types:` in both `gradebook.yaml` and `shared.yaml`.
-    fn check_duplicate_types<'f>(&mut self, files: &'f [RawFile]) -> Vec<&'f RawType> {
+    fn check_duplicate_types<'f>(&mut self, files: &'f [RawFile<'_>]) -> Vec<&'f RawType> {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         let mut out = Vec::new();
         for t in files.iter().flat_map(|f| &f.types) {
@@ -142,7 +142,10 @@ impl Validator<'_> {
 
     /// Rule `duplicate-event`: an event name is declared once across all files.
     /// Bad: `gradebook.grade.posted` twice under `events:`, or in two files.
-    fn check_duplicate_events<'f>(&mut self, files: &'f [RawFile]) -> Vec<&'f RawEvent> {
+    fn check_duplicate_events<'f, 'n>(
+        &mut self,
+        files: &'f [RawFile<'n>],
+    ) -> Vec<&'f RawEvent<'n>> {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         let mut out = Vec::new();
         for e in files.iter().flat_map(|f| &f.events) {
@@ -272,13 +275,27 @@ impl Validator<'_> {
                 continue; // no usable Rust name; already reported
             }
             let ident = naming::rust_ident(&snake);
-            let prev = by_name.get(name).or_else(|| by_ident.get(&ident));
-            if let Some(&i) = prev {
+            // Typical payloads are small: scan them (hashing costs more, above all
+            // at opt-level 0); index large ones so the check stays linear.
+            let prev = if out.len() < 32 {
+                out.iter().position(|p| p.name == *name || p.ident == ident)
+            } else {
+                if by_name.is_empty() {
+                    for (i, p) in out.iter().enumerate() {
+                        by_name.insert(p.name.clone(), i);
+                        by_ident.insert(p.ident.clone(), i);
+                    }
+                }
+                by_name.get(name).or_else(|| by_ident.get(&ident)).copied()
+            };
+            if let Some(i) = prev {
                 self.report_duplicate_field(&out[i], f, &ident, whose);
                 continue;
             }
-            by_name.insert(name.clone(), out.len());
-            by_ident.insert(ident.clone(), out.len());
+            if !by_name.is_empty() {
+                by_name.insert(name.clone(), out.len());
+                by_ident.insert(ident.clone(), out.len());
+            }
             let ty = match &f.ty {
                 Some(t) => self.check_type_expr(t),
                 None => TypeRef::plain(BaseType::Json),
@@ -458,7 +475,7 @@ impl Validator<'_> {
         }
     }
 
-    fn event(&mut self, e: &RawEvent, types: &[NamedType]) -> Option<EventDef> {
+    fn event(&mut self, e: &RawEvent<'_>, types: &[NamedType]) -> Option<EventDef> {
         let name = &e.name.value;
         let whose = format!("event `{name}`");
         let parts = self.check_name_format(&e.name);
@@ -667,7 +684,7 @@ impl Validator<'_> {
     /// type (formats and enum values included).
     fn check_examples(
         &mut self,
-        examples: &[Node],
+        examples: &[&Node],
         fields: &[Field],
         types: &[NamedType],
         event: &str,
@@ -681,7 +698,7 @@ impl Validator<'_> {
                 types,
                 label: &label,
             };
-            checker.object(ex, fields, "");
+            checker.object(ex, fields, &Path::Root);
             if self.diags.len() == before {
                 match ex.to_json() {
                     Ok(j) => out.push(j),
@@ -872,6 +889,30 @@ fn suggest_event_name(n: &str) -> Option<String> {
     Some(segs.join("."))
 }
 
+/// Where a value sits in an example, formatted only for messages: `scores[2].value`.
+enum Path<'a> {
+    Root,
+    Field(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    fn is_root(&self) -> bool {
+        matches!(self, Path::Root)
+    }
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Field(Path::Root, name) => f.write_str(name),
+            Path::Field(parent, name) => write!(f, "{parent}.{name}"),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
 struct ExampleChecker<'v, 'a, 't> {
     v: &'v mut Validator<'a>,
     types: &'t [NamedType],
@@ -887,9 +928,9 @@ impl ExampleChecker<'_, '_, '_> {
         d.help = help;
     }
 
-    fn object(&mut self, node: &Node, fields: &[Field], path: &str) {
+    fn object(&mut self, node: &Node, fields: &[Field], path: &Path<'_>) {
         let Kind::Map(pairs) = &node.kind else {
-            let what = if path.is_empty() {
+            let what = if path.is_root() {
                 "the payload".to_string()
             } else {
                 format!("`{path}`")
@@ -904,22 +945,21 @@ impl ExampleChecker<'_, '_, '_> {
             );
             return;
         };
-        let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
+        // Payloads are small: linear scans beat hashing, above all at opt-level 0.
+        let mut seen: Vec<&str> = Vec::with_capacity(pairs.len());
         for (k, v) in pairs {
             let Some(key) = k.as_scalar().map(|s| s.text.as_str()) else {
                 self.bad(k.span, "keys must be field names".into(), None);
                 continue;
             };
-            let full = if path.is_empty() {
-                key.to_string()
-            } else {
-                format!("{path}.{key}")
-            };
-            if seen.insert(key, ()).is_some() {
+            let full = Path::Field(path, key);
+            if seen.contains(&key) {
                 self.bad(k.span, format!("field `{full}` is given twice"), None);
                 continue;
             }
-            match fields.iter().find(|f| f.name == key) {
+            seen.push(key);
+            let field = fields.iter().find(|f| f.name == key);
+            match field {
                 Some(f) => self.value(v, &f.ty, &full),
                 None => {
                     let help = did_you_mean(key, fields.iter().map(|f| f.name.as_str()))
@@ -930,7 +970,7 @@ impl ExampleChecker<'_, '_, '_> {
         }
         let missing: Vec<&str> = fields
             .iter()
-            .filter(|f| !f.ty.optional && !seen.contains_key(f.name.as_str()))
+            .filter(|f| !f.ty.optional && !seen.contains(&f.name.as_str()))
             .map(|f| f.name.as_str())
             .collect();
         if !missing.is_empty() {
@@ -939,7 +979,7 @@ impl ExampleChecker<'_, '_, '_> {
                 .map(|m| format!("`{m}`"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let what = if path.is_empty() {
+            let what = if path.is_root() {
                 String::new()
             } else {
                 format!(" in `{path}`")
@@ -955,7 +995,7 @@ impl ExampleChecker<'_, '_, '_> {
         }
     }
 
-    fn value(&mut self, node: &Node, ty: &TypeRef, path: &str) {
+    fn value(&mut self, node: &Node, ty: &TypeRef, path: &Path<'_>) {
         if node.is_null() {
             if !ty.optional {
                 self.bad(
@@ -984,7 +1024,7 @@ impl ExampleChecker<'_, '_, '_> {
                 optional: false,
             };
             for (i, item) in items.iter().enumerate() {
-                self.value(item, &inner, &format!("{path}[{i}]"));
+                self.value(item, &inner, &Path::Index(path, i));
             }
             return;
         }

@@ -257,7 +257,22 @@ fn count_nodes(n: &Node) -> usize {
 }
 
 /// Parses one file of `sources` into a node tree. An empty file gives `Ok(None)`.
+///
+/// Catalog-shaped YAML takes the fast path of [`crate::yaml_fast`]; anything else,
+/// errors included, goes through the full parser, with the same result.
 pub fn parse(sources: &Sources, file: FileId) -> Result<Option<Node>, Diagnostic> {
+    let src = &sources.files[file as usize];
+    if src.text.len() <= MAX_FILE_BYTES {
+        if let Some(tree) = crate::yaml_fast::parse(&src.text, file) {
+            return Ok(tree);
+        }
+    }
+    parse_full(sources, file)
+}
+
+/// [`parse`] with the full YAML parser only (the reference the fast path is
+/// tested against).
+pub fn parse_full(sources: &Sources, file: FileId) -> Result<Option<Node>, Diagnostic> {
     let src = &sources.files[file as usize];
     if src.text.len() > MAX_FILE_BYTES {
         return Err(Diagnostic::global(

@@ -3,7 +3,6 @@
 //! `skillcore-events-codegen` and turns its diagnostics into compile errors.
 
 use proc_macro::TokenStream;
-use quote::quote;
 use skillcore_events_codegen::{expand, Settings};
 use syn::parse::{Parse, ParseStream};
 use syn::{LitStr, Token};
@@ -34,9 +33,24 @@ pub fn catalog(input: TokenStream) -> TokenStream {
             None => errors = Some(e),
         }
     }
-    let errors = errors.map(|e| e.to_compile_error());
-    let tokens = expansion.tokens;
-    quote!(#errors #tokens).into()
+    // The items come as source text: rustc's lexer reads it far faster than an
+    // opt-level-0 proc macro can build the same tokens one by one.
+    let items: TokenStream = match expansion.source.parse() {
+        Ok(items) => items,
+        Err(e) => {
+            let msg =
+                format!("skillcore-events generated invalid code (a bug, please report it): {e}");
+            return syn::Error::new(args.path.span(), msg)
+                .to_compile_error()
+                .into();
+        }
+    };
+    let mut out: TokenStream = errors
+        .map(|e| e.to_compile_error())
+        .unwrap_or_default()
+        .into();
+    out.extend(items);
+    out
 }
 
 struct CatalogArgs {

@@ -109,3 +109,25 @@ pub struct FieldInfo {
     /// The catalog's description, or empty.
     pub description: &'static str,
 }
+
+impl FieldInfo {
+    /// A field entry (what generated code calls; positional to keep the expansion short).
+    #[doc(hidden)]
+    pub const fn new(
+        name: &'static str,
+        rust_name: &'static str,
+        ty: &'static str,
+        optional: bool,
+        pii: bool,
+        description: &'static str,
+    ) -> Self {
+        FieldInfo {
+            name,
+            rust_name,
+            ty,
+            optional,
+            pii,
+            description,
+        }
+    }
+}
