@@ -49,16 +49,42 @@ impl AttemptOutcome {
 /// Polls a future, turning a panic inside `poll` into an error.
 struct CatchUnwind<F>(F);
 
-impl<F: Future> Future for CatchUnwind<F> {
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
     type Output = Result<F::Output, Box<dyn Any + Send>>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: structural pinning of the only field; it is never moved.
-        let inner = unsafe { self.map_unchecked_mut(|s| &mut s.0) };
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = Pin::new(&mut self.0);
         match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
             Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+/// A timeout whose timer is only created when the future does not finish on
+/// its first poll: a handler that completes at once never touches the timer
+/// wheel (the limit then runs from that first poll).
+struct LazyTimeout<F> {
+    fut: F,
+    limit: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<F: Future + Unpin> Future for LazyTimeout<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(v) = Pin::new(&mut self.fut).poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        let limit = self.limit;
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -87,9 +113,15 @@ pub async fn run_attempt(
     };
     let guarded = CatchUnwind(fut);
     let result = match sub.policy.timeout {
-        Some(limit) => match tokio::time::timeout(limit, guarded).await {
-            Ok(r) => r,
-            Err(_) => return AttemptOutcome::TimedOut(limit),
+        Some(limit) => match (LazyTimeout {
+            fut: guarded,
+            limit,
+            sleep: None,
+        })
+        .await
+        {
+            Some(r) => r,
+            None => return AttemptOutcome::TimedOut(limit),
         },
         None => guarded.await,
     };

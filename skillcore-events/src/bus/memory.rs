@@ -10,7 +10,7 @@ use super::{
 use crate::envelope::RawEnvelope;
 use crate::handler::{BoxFuture, DynEnvelope, HandlerContext};
 use chrono::Utc;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::{poll_fn, Future};
 use std::hash::BuildHasherDefault;
 use std::pin::Pin;
@@ -56,12 +56,37 @@ impl std::fmt::Debug for MemoryBackend {
     }
 }
 
-type KeySet = HashSet<(u128, u32), BuildHasherDefault<IdHasher>>;
+const SHARDS: usize = 16;
 
+type IdMap<V> = HashMap<u128, V, BuildHasherDefault<IdHasher>>;
+
+/// One shard of the idempotency record: per event id, the route slots of the
+/// handlers that succeeded (bits for slots below 64, a set beyond).
 #[derive(Default)]
-struct Done {
-    set: KeySet,
-    order: VecDeque<(u128, u32)>,
+struct Shard {
+    marks: IdMap<u64>,
+    wide: HashSet<(u128, u32), BuildHasherDefault<IdHasher>>,
+    order: VecDeque<u128>,
+}
+
+/// Which handlers of a delivery succeeded, by route slot.
+#[derive(Default)]
+struct Succeeded {
+    mask: u64,
+    wide: Vec<u32>,
+}
+
+impl Succeeded {
+    fn add(&mut self, slot: u32) {
+        if slot < 64 {
+            self.mask |= 1 << slot;
+        } else {
+            self.wide.push(slot);
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.mask == 0 && self.wide.is_empty()
+    }
 }
 
 struct Letter {
@@ -79,7 +104,8 @@ struct Core {
     cancelled: AtomicBool,
     cancel: Notify,
     abandoned: AtomicUsize,
-    done: Mutex<Done>,
+    done: Box<[Mutex<Shard>]>,
+    shard_cap: usize,
     dead: Mutex<VecDeque<Letter>>,
 }
 
@@ -112,7 +138,8 @@ impl MemoryBackend {
                 cancelled: AtomicBool::new(false),
                 cancel: Notify::new(),
                 abandoned: AtomicUsize::new(0),
-                done: Mutex::new(Done::default()),
+                done: (0..SHARDS).map(|_| Mutex::default()).collect(),
+                shard_cap: opts.idempotency_window.div_ceil(SHARDS),
                 dead: Mutex::new(VecDeque::new()),
             }),
         }
@@ -147,39 +174,59 @@ impl Core {
         Ok(())
     }
 
-    /// Which of the route's first 64 handlers already succeeded for `id`.
-    fn done_mask(&self, id: u128, route: &Route) -> u64 {
-        if self.opts.idempotency_window == 0 {
-            return 0;
+    fn shard(&self, id: u128) -> &Mutex<Shard> {
+        let mixed = (id as u64) ^ ((id >> 64) as u64);
+        &self.done[(mixed as usize) % SHARDS]
+    }
+
+    /// Whether the handler in `slot` already succeeded for event `id`.
+    fn done_in(shard: &Shard, id: u128, slot: u32) -> bool {
+        if slot < 64 {
+            shard.marks.get(&id).is_some_and(|m| m & (1 << slot) != 0)
+        } else {
+            shard.wide.contains(&(id, slot))
         }
-        let done = lock(&self.done);
-        if done.set.is_empty() {
-            return 0;
+    }
+
+    /// The slots of `route` already handled for `id` (one lock).
+    fn done_slots(&self, id: u128, route: &Route) -> Succeeded {
+        let mut out = Succeeded::default();
+        if self.shard_cap == 0 {
+            return out;
         }
-        let mut mask = 0u64;
-        for (i, s) in route.iter().enumerate().take(64) {
-            if done.set.contains(&(id, s.index)) {
-                mask |= 1 << i;
+        let shard = lock(self.shard(id));
+        if shard.marks.is_empty() {
+            return out;
+        }
+        for s in route.iter() {
+            if Self::done_in(&shard, id, s.slot) {
+                out.add(s.slot);
             }
         }
-        mask
+        out
     }
 
-    fn is_done(&self, id: u128, index: u32) -> bool {
-        self.opts.idempotency_window > 0 && lock(&self.done).set.contains(&(id, index))
-    }
-
-    fn record_done(&self, id: u128, index: u32) {
-        let cap = self.opts.idempotency_window;
-        if cap == 0 {
+    /// Records the handlers that succeeded on `id` (one lock per event).
+    fn record_done(&self, id: u128, done: &Succeeded) {
+        if self.shard_cap == 0 || done.is_empty() {
             return;
         }
-        let mut done = lock(&self.done);
-        if done.set.insert((id, index)) {
-            done.order.push_back((id, index));
-            while done.order.len() > cap {
-                if let Some(old) = done.order.pop_front() {
-                    done.set.remove(&old);
+        let mut shard = lock(self.shard(id));
+        let shard = &mut *shard;
+        // `marks` holds an entry for every remembered event, wide or not.
+        let known = shard.marks.contains_key(&id);
+        *shard.marks.entry(id).or_insert(0) |= done.mask;
+        for slot in &done.wide {
+            shard.wide.insert((id, *slot));
+        }
+        if !known {
+            shard.order.push_back(id);
+            while shard.order.len() > self.shard_cap {
+                if let Some(old) = shard.order.pop_front() {
+                    shard.marks.remove(&old);
+                    if !shard.wide.is_empty() {
+                        shard.wide.retain(|(e, _)| *e != old);
+                    }
                 }
             }
         }
@@ -194,12 +241,12 @@ impl Core {
         );
         async {
             let id = env.id().as_u128();
-            let mask = self.done_mask(id, &route);
-            let skip = |i: usize, s: &Subscriber| {
-                let done = if i < 64 {
-                    mask & (1 << i) != 0
+            let already = self.done_slots(id, &route);
+            let skip = |s: &Subscriber| {
+                let done = if s.slot < 64 {
+                    already.mask & (1 << s.slot) != 0
                 } else {
-                    self.is_done(id, s.index)
+                    already.wide.contains(&s.slot)
                 };
                 if done && self.dispatcher.log.handlers {
                     tracing::info!(
@@ -212,16 +259,15 @@ impl Core {
                 done
             };
             if route.len() == 1 {
-                if !skip(0, &route[0]) {
+                if !skip(&route[0]) {
                     self.run_subscriber(&env, &route[0], 1).await;
                 }
                 return;
             }
             let futs: Box<[Option<_>]> = route
                 .iter()
-                .enumerate()
-                .filter(|(i, s)| !skip(*i, s))
-                .map(|(_, s)| Some(self.run_subscriber(&env, s, 1)))
+                .filter(|s| !skip(s))
+                .map(|s| Some(self.run_subscriber(&env, s, 1)))
                 .collect();
             join_all(futs).await;
         }
@@ -250,7 +296,12 @@ impl Core {
     }
 
     /// One handler on one event: attempts, backoff, dead letter.
-    async fn run_subscriber(&self, env: &DynEnvelope, sub: &Arc<Subscriber>, first_attempt: u32) {
+    async fn run_subscriber(
+        &self,
+        env: &DynEnvelope,
+        sub: &Arc<Subscriber>,
+        first_attempt: u32,
+    ) -> bool {
         let max = sub.policy.attempts;
         let event_id = env.id();
         let mut attempt = first_attempt;
@@ -266,11 +317,15 @@ impl Core {
                 .await
             else {
                 self.abandon(env, sub, attempt);
-                return;
+                return false;
             };
             if outcome.is_success() {
-                self.record_done(event_id.as_u128(), sub.index);
-                return;
+                // Recorded at once, so a redelivery while other handlers of
+                // the event still retry does not run this one again.
+                let mut done = Succeeded::default();
+                done.add(sub.slot);
+                self.record_done(event_id.as_u128(), &done);
+                return true;
             }
             let error = outcome.error_text();
             if attempt >= max || outcome.is_permanent() {
@@ -285,7 +340,7 @@ impl Core {
                     error
                 );
                 self.dead_letter(env, sub, attempt, error);
-                return;
+                return false;
             }
             let seed = (event_id.as_u128() as u64) ^ ((sub.index as u64) << 40) ^ attempt as u64;
             let delay = sub.policy.delay(attempt, seed);
@@ -302,7 +357,7 @@ impl Core {
             );
             if self.or_cancel(tokio::time::sleep(delay)).await.is_none() {
                 self.abandon(env, sub, attempt);
-                return;
+                return false;
             }
             attempt += 1;
         }
@@ -410,7 +465,7 @@ fn fallback_raw(env: &DynEnvelope) -> RawEnvelope {
 
 /// Polls every future on the current task until all are done (the handlers
 /// of one event: a handful, so polling all on each wake-up is cheapest).
-async fn join_all<F: Future<Output = ()>>(futs: Box<[Option<F>]>) {
+async fn join_all<F: Future>(futs: Box<[Option<F>]>) {
     let mut slots: Pin<Box<[Option<F>]>> = Box::into_pin(futs);
     poll_fn(move |cx| {
         let mut pending = false;

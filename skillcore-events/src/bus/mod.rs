@@ -119,6 +119,8 @@ pub struct Subscriber {
     pub event: &'static str,
     /// Position in [`Dispatcher::subscribers`].
     pub index: u32,
+    /// Position in its event's [`Route`].
+    pub slot: u32,
     /// The handler.
     pub handler: BoxHandler,
     /// Retries, backoff and timeout.
@@ -715,8 +717,10 @@ impl EventBusBuilder {
         self
     }
 
-    /// How many (handler, event) successes the in-process idempotency record
-    /// keeps (default 100,000); the oldest are forgotten first. 0 disables it.
+    /// How many events the in-process idempotency record remembers (default
+    /// 100,000), each with the handlers that succeeded on it; the oldest are
+    /// forgotten first (the record is sharded, so the bound is approximate to
+    /// within one shard's share). 0 disables it.
     ///
     /// ```
     /// let bus = skillcore_events::EventBus::builder().idempotency_window(10_000);
@@ -867,6 +871,7 @@ impl EventBusBuilder {
                 id: p.id,
                 event: p.event,
                 index: subscribers.len() as u32,
+                slot: list.len() as u32,
                 handler,
                 policy: self.policy.with(&p.options),
                 info: p.info,
