@@ -176,7 +176,7 @@ fn example_value(ty: &str, seed: usize) -> String {
         "string" => format!("'s-{seed}'"),
         "int" => format!("{}", (seed * 7919) % 100_000),
         "number" => format!("{}.5", seed % 1000),
-        "bool" => (seed % 2 == 0).to_string(),
+        "bool" => seed.is_multiple_of(2).to_string(),
         "uuid" => format!("'{:08x}-0000-4000-8000-{:012x}'", seed, seed * 31),
         "datetime" => format!(
             "'2025-{:02}-{:02}T{:02}:{:02}:00Z'",
@@ -192,7 +192,7 @@ fn example_value(ty: &str, seed: usize) -> String {
         "Role" => ["teacher", "counselor", "admin", "guardian", "student"][seed % 5].to_string(),
         "Ordinal" => ["1st", "2nd", "3rd"][seed % 3].to_string(),
         "Actor" => {
-            if seed % 2 == 0 {
+            if seed.is_multiple_of(2) {
                 format!(
                     "{{id: 'staff-{seed}', role: {}, displayName: 'Staff {seed}'}}",
                     example_value("Role", seed)
@@ -254,7 +254,7 @@ fn write_event(
     let mut fields = vec![
         Field {
             name: id_field.clone(),
-            ty: if i % 5 == 0 { "string" } else { "uuid" }.into(),
+            ty: if i.is_multiple_of(5) { "string" } else { "uuid" }.into(),
             pii: false,
             description: None,
         },
@@ -321,7 +321,7 @@ fn write_event(
             let _ = writeln!(out, "      {}: {}", f.name, f.ty);
         }
     }
-    if i % 3 != 0 {
+    if !i.is_multiple_of(3) {
         out.push_str("    handlers:\n");
         let _ = writeln!(out, "      - analytics.record_{context}_{action}");
         if i % 3 == 2 {
