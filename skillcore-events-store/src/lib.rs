@@ -18,8 +18,11 @@
 
 #![deny(missing_docs)]
 
+mod durable;
 mod schema;
 mod worker;
+
+pub use durable::{new_event, raw_envelope, DurableBus, DurableOptions, SqlBackend, Target};
 
 pub use worker::{DeliveryHandler, Failure, HandlerFuture, Outcome, Policy, Worker, WorkerBuilder};
 
@@ -131,6 +134,8 @@ pub struct DeadLetter {
     pub attempts: u32,
     /// The last error.
     pub last_error: String,
+    /// When it became a dead letter.
+    pub failed_at: DateTime<Utc>,
     /// The event.
     pub event: StoredEvent,
 }
@@ -264,6 +269,10 @@ impl fmt::Debug for Store {
             Db::Postgres(_) => "Store(postgres)",
         })
     }
+}
+
+fn micros(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
 fn now_us() -> i64 {
@@ -789,7 +798,7 @@ impl Store {
         match &self.db {
             Db::Sqlite { read, .. } => {
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT d.id AS delivery_id, d.handler_id, d.attempts, d.last_error, {SQLITE_EVENT_COLS}
+                    "SELECT d.id AS delivery_id, d.handler_id, d.attempts, d.last_error, d.updated_at, {SQLITE_EVENT_COLS}
                      FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
                      WHERE d.status = 'dead' AND (?1 IS NULL OR d.handler_id = ?1)
                      ORDER BY d.updated_at, d.id LIMIT ?2"
@@ -807,6 +816,7 @@ impl Store {
                             last_error: r
                                 .try_get::<Option<String>, _>("last_error")?
                                 .unwrap_or_default(),
+                            failed_at: micros(r.try_get("updated_at")?),
                             event: sqlite_event(r)?,
                         })
                     })
@@ -814,7 +824,7 @@ impl Store {
             }
             Db::Postgres(pool) => {
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT d.id AS delivery_id, d.handler_id, d.attempts, d.last_error, {PG_EVENT_COLS}
+                    "SELECT d.id AS delivery_id, d.handler_id, d.attempts, d.last_error, d.updated_at, {PG_EVENT_COLS}
                      FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
                      WHERE d.status = 'dead' AND ($1::text IS NULL OR d.handler_id = $1)
                      ORDER BY d.updated_at, d.id LIMIT $2"
@@ -832,6 +842,7 @@ impl Store {
                             last_error: r
                                 .try_get::<Option<String>, _>("last_error")?
                                 .unwrap_or_default(),
+                            failed_at: micros(r.try_get("updated_at")?),
                             event: pg_event(r)?,
                         })
                     })
