@@ -64,10 +64,10 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
 
 /// A timeout whose timer is only created when the future does not finish on
 /// its first poll: a handler that completes at once never touches the timer
-/// wheel (the limit then runs from that first poll).
+/// wheel (the limit then runs from that first poll). `None`: no limit.
 struct LazyTimeout<F> {
     fut: F,
-    limit: Duration,
+    limit: Option<Duration>,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
@@ -78,7 +78,9 @@ impl<F: Future + Unpin> Future for LazyTimeout<F> {
         if let Poll::Ready(v) = Pin::new(&mut self.fut).poll(cx) {
             return Poll::Ready(Some(v));
         }
-        let limit = self.limit;
+        let Some(limit) = self.limit else {
+            return Poll::Pending;
+        };
         let sleep = self
             .sleep
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
@@ -111,19 +113,14 @@ pub async fn run_attempt(
         Ok(f) => f,
         Err(p) => return AttemptOutcome::Panicked(panic_message(&*p)),
     };
-    let guarded = CatchUnwind(fut);
-    let result = match sub.policy.timeout {
-        Some(limit) => match (LazyTimeout {
-            fut: guarded,
-            limit,
-            sleep: None,
-        })
-        .await
-        {
-            Some(r) => r,
-            None => return AttemptOutcome::TimedOut(limit),
-        },
-        None => guarded.await,
+    let limit = sub.policy.timeout;
+    let guarded = LazyTimeout {
+        fut: CatchUnwind(fut),
+        limit,
+        sleep: None,
+    };
+    let Some(result) = guarded.await else {
+        return AttemptOutcome::TimedOut(limit.unwrap_or_default());
     };
     match result {
         Ok(Ok(())) => AttemptOutcome::Succeeded,

@@ -71,29 +71,21 @@ impl LogConfig {
         env: &DynEnvelope,
         cx: HandlerContext,
     ) -> AttemptOutcome {
-        let span = tracing::info_span!(
-            target: "skillcore_events::bus",
-            "handler",
-            handler_id = sub.id,
-            event_id = %cx.event_id,
-            event_name = sub.event,
-            attempt = cx.attempt,
-        );
-        if !self.handlers {
-            return exec::run_attempt(sub, env, cx).instrument(span).await;
-        }
-        let started = Instant::now();
-        async {
-            tracing::info!(
-                target: "skillcore_events::bus",
-                "[{}] Handling event: {} (attempt {}/{})",
-                sub.id,
-                cx.event_id,
-                cx.attempt,
-                cx.max_attempts
-            );
+        let log = self.handlers;
+        async move {
+            let started = log.then(|| {
+                tracing::info!(
+                    target: "skillcore_events::bus",
+                    "[{}] Handling event: {} (attempt {}/{})",
+                    sub.id,
+                    cx.event_id,
+                    cx.attempt,
+                    cx.max_attempts
+                );
+                Instant::now()
+            });
             let outcome = exec::run_attempt(sub, env, cx).await;
-            if outcome.is_success() {
+            if let (Some(started), true) = (started, outcome.is_success()) {
                 tracing::info!(
                     target: "skillcore_events::bus",
                     elapsed_us = started.elapsed().as_micros() as u64,
@@ -104,7 +96,14 @@ impl LogConfig {
             }
             outcome
         }
-        .instrument(span)
+        .instrument(tracing::info_span!(
+            target: "skillcore_events::bus",
+            "handler",
+            handler_id = sub.id,
+            event_id = %cx.event_id,
+            event_name = sub.event,
+            attempt = cx.attempt,
+        ))
         .await
     }
 }

@@ -258,16 +258,12 @@ impl Core {
                 }
                 done
             };
-            if route.len() == 1 {
-                if !skip(&route[0]) {
-                    self.run_subscriber(&env, &route[0], 1).await;
-                }
-                return;
-            }
+            // One box per handler keeps each allocation small (glibc serves
+            // blocks up to 1 KiB from its per-thread cache).
             let futs: Box<[Option<_>]> = route
                 .iter()
                 .filter(|s| !skip(s))
-                .map(|s| Some(self.run_subscriber(&env, s, 1)))
+                .map(|s| Some(Box::pin(self.run_subscriber(&env, s, 1))))
                 .collect();
             join_all(futs).await;
         }
@@ -276,23 +272,12 @@ impl Core {
     }
 
     /// Runs `fut` unless the bus is cancelled first (shutdown deadline passed).
-    async fn or_cancel<F: Future>(&self, fut: F) -> Option<F::Output> {
-        let notified = self.cancel.notified();
-        let mut notified = std::pin::pin!(notified);
-        let mut fut = std::pin::pin!(fut);
-        poll_fn(|cx| {
-            if let Poll::Ready(v) = fut.as_mut().poll(cx) {
-                return Poll::Ready(Some(v));
-            }
-            if self.cancelled.load(Ordering::Acquire) {
-                return Poll::Ready(None);
-            }
-            match notified.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(None),
-                Poll::Pending => Poll::Pending,
-            }
-        })
-        .await
+    fn or_cancel<F: Future>(&self, fut: F) -> OrCancel<'_, F> {
+        OrCancel {
+            fut,
+            notified: self.cancel.notified(),
+            cancelled: &self.cancelled,
+        }
     }
 
     /// One handler on one event: attempts, backoff, dead letter.
@@ -460,6 +445,36 @@ fn fallback_raw(env: &DynEnvelope) -> RawEnvelope {
         metadata: h.metadata.clone(),
         version: h.version,
         occurred_at: h.occurred_at,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future raced against the bus's cancellation (shutdown deadline). The
+    /// `Notified` registers only when the future is still pending.
+    struct OrCancel<'a, F> {
+        #[pin]
+        fut: F,
+        #[pin]
+        notified: tokio::sync::futures::Notified<'a>,
+        cancelled: &'a AtomicBool,
+    }
+}
+
+impl<F: Future> Future for OrCancel<'_, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(v) = this.fut.poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        if this.cancelled.load(Ordering::Acquire) {
+            return Poll::Ready(None);
+        }
+        match this.notified.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
