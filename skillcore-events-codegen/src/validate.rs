@@ -946,19 +946,40 @@ impl ExampleChecker<'_, '_, '_> {
             return;
         };
         // Payloads are small: linear scans beat hashing, above all at opt-level 0.
-        let mut seen: Vec<&str> = Vec::with_capacity(pairs.len());
+        // Hostile examples with thousands of keys get hash lookups instead, or
+        // the scans turn quadratic.
+        let large = pairs.len() > 16;
+        let index: HashMap<&str, &Field> = if large {
+            fields.iter().map(|f| (f.name.as_str(), f)).collect()
+        } else {
+            HashMap::new()
+        };
+        let mut seen_set: HashSet<&str> = HashSet::new();
+        let mut seen: Vec<&str> = Vec::with_capacity(if large { 0 } else { pairs.len() });
+        let was_seen = |seen: &Vec<&str>, seen_set: &HashSet<&str>, key: &str| {
+            if large {
+                seen_set.contains(key)
+            } else {
+                seen.contains(&key)
+            }
+        };
         for (k, v) in pairs {
             let Some(key) = k.as_scalar().map(|s| s.text.as_str()) else {
                 self.bad(k.span, "keys must be field names".into(), None);
                 continue;
             };
             let full = Path::Field(path, key);
-            if seen.contains(&key) {
+            if was_seen(&seen, &seen_set, key) {
                 self.bad(k.span, format!("field `{full}` is given twice"), None);
                 continue;
             }
-            seen.push(key);
-            let field = fields.iter().find(|f| f.name == key);
+            let field = if large {
+                seen_set.insert(key);
+                index.get(key).copied()
+            } else {
+                seen.push(key);
+                fields.iter().find(|f| f.name == key)
+            };
             match field {
                 Some(f) => self.value(v, &f.ty, &full),
                 None => {
@@ -970,7 +991,7 @@ impl ExampleChecker<'_, '_, '_> {
         }
         let missing: Vec<&str> = fields
             .iter()
-            .filter(|f| !f.ty.optional && !seen.contains(&f.name.as_str()))
+            .filter(|f| !f.ty.optional && !was_seen(&seen, &seen_set, &f.name))
             .map(|f| f.name.as_str())
             .collect();
         if !missing.is_empty() {

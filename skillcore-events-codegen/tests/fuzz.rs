@@ -517,3 +517,73 @@ fn alias_bomb_and_deep_nesting_fail_fast() {
         assert_eq!(c.diagnostics[0].rule.id(), "yaml-syntax");
     }
 }
+
+/// Catalogs that are large in one direction: validation must stay close to
+/// linear (these took minutes when duplicate checks, cycle search and
+/// did-you-mean were quadratic or worse).
+#[test]
+fn large_hostile_catalogs_stay_fast() {
+    let head = "events:\n  a.b.created:\n    description: d\n    aggregate: A\n    aggregate_id: f0\n    payload:\n      f0: string\n";
+    let n = 6_000;
+    let mut cases: Vec<(&str, String)> = Vec::new();
+
+    let values: Vec<String> = (0..n).map(|i| format!("v{i}")).collect();
+    cases.push((
+        "enum values",
+        format!(
+            "types:\n  E:\n    description: d\n    enum: [{}]\n",
+            values.join(",")
+        ),
+    ));
+
+    let mut fields = head.to_string();
+    for i in 1..n {
+        fields.push_str(&format!("      f{i}: string\n"));
+    }
+    cases.push(("payload fields", fields));
+
+    let mut typos = String::from("types:\n");
+    for i in 0..n / 2 {
+        typos.push_str(&format!("  Typ{i}:\n    description: d\n    enum: [a]\n"));
+    }
+    typos.push_str(head);
+    for i in 0..n / 2 {
+        typos.push_str(&format!("      g{i}: Tpy{i}\n"));
+    }
+    cases.push(("unknown types among many types", typos));
+
+    let mut example = head.to_string();
+    for i in 1..n / 2 {
+        example.push_str(&format!("      f{i}: string?\n"));
+    }
+    example.push_str("    examples:\n      - f0: x\n");
+    for i in 0..n / 2 {
+        example.push_str(&format!("        g{i}: x\n"));
+    }
+    cases.push(("example with many unknown fields", example));
+
+    let mut handlers = head.to_string();
+    handlers.push_str("    handlers:\n");
+    for i in 0..n {
+        handlers.push_str(&format!("      - a.h{i}\n"));
+    }
+    cases.push(("handlers", handlers));
+
+    let mut ring = String::from("types:\n");
+    for i in 0..n / 2 {
+        ring.push_str(&format!(
+            "  T{i}:\n    description: d\n    fields:\n      next: T{}\n      back: T0\n",
+            (i + 1) % (n / 2)
+        ));
+    }
+    cases.push(("types with many long cycles", ring));
+
+    for (what, text) in cases {
+        let t = Instant::now();
+        let c = compile_str("big.yaml", &text);
+        let took = t.elapsed();
+        // Debug build, other tests running beside: linear work takes well under this.
+        assert!(took < Duration::from_secs(3), "{what}: {took:?}");
+        assert!(c.diagnostics.iter().all(|d| d.location.is_some()), "{what}");
+    }
+}
