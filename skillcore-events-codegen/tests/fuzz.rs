@@ -587,3 +587,60 @@ fn large_hostile_catalogs_stay_fast() {
         assert!(c.diagnostics.iter().all(|d| d.location.is_some()), "{what}");
     }
 }
+
+/// A YAML double-quoted scalar holding exactly `s` (every character outside
+/// printable ASCII escaped, so the YAML itself is always valid).
+fn yaml_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            c if (c as u32) <= 0xFFFF => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push_str(&format!("\\U{:08X}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn free_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[ -~]{0,30}",
+        Just("*/ /* \" \\ \r \n\r\n \u{0} \u{202e} \u{2028} {} #[doc] r#\"".to_string()),
+        Just("line one\rline two".to_string()),
+        Just("ends with a backslash \\".to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// Descriptions, the catalog name and enum values are free text that the
+    /// emitter puts into doc comments and string literals: whatever they hold,
+    /// the expansion stays valid Rust (as text, as the macro hands it to rustc).
+    #[test]
+    fn free_text_never_breaks_the_expansion(
+        catalog in free_text(),
+        event_doc in free_text(),
+        type_doc in free_text(),
+        field_doc in free_text(),
+        value in free_text(),
+    ) {
+        let yaml = format!(
+            "catalog: {}\ntypes:\n  Kind:\n    description: {}\n    enum: [{}, plain]\nevents:\n  a.b.created:\n    description: {}\n    aggregate: A\n    aggregate_id: id\n    payload:\n      id: string\n      kind: Kind\n      note:\n        type: string?\n        description: {}\n",
+            yaml_quoted(&catalog),
+            yaml_quoted(&type_doc),
+            yaml_quoted(&value),
+            yaml_quoted(&event_doc),
+            yaml_quoted(&field_doc),
+        );
+        let c = check_any(&yaml);
+        let source = emit::rust::emit_source(&c.catalog, &Settings::default(), &[]);
+        if let Err(e) = syn::parse_file(&source) {
+            panic!("emit_source does not parse: {e}\n{source}\n\ninput:\n{yaml}");
+        }
+    }
+}
