@@ -9,6 +9,7 @@
 
 mod new_event;
 mod output;
+mod queue;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use skillcore_events_codegen::diag::{self, Diagnostic, Rule, Style};
@@ -125,6 +126,40 @@ enum Command {
         #[arg(long, value_name = "A")]
         aggregate: Option<String>,
     },
+    /// Queue statistics of a durable event store.
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
+    /// List, retry or discard the dead letters of a durable event store.
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadCommand,
+    },
+    /// Re-deliver stored events to one handler (to rebuild its projection).
+    ///
+    /// Queues the matching events as a replay batch for the handler, then shows
+    /// a progress bar while the service's workers run them. The handler runs
+    /// again even for events it already handled.
+    Replay {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The handler id, e.g. analytics.update_gpa.
+        #[arg(long, value_name = "ID")]
+        handler: String,
+        /// Only events of this type.
+        #[arg(long = "type", value_name = "NAME")]
+        event_type: Option<String>,
+        /// Only events that occurred at or after this RFC 3339 time.
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Queue the replay and exit without following its progress.
+        #[arg(long)]
+        no_wait: bool,
+        /// Stop following after this many seconds (the replay stays queued).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+    },
     /// Print an example payload of one event, valid against its schema.
     ///
     /// The first of the event's `examples:` in the catalog, else a generated one.
@@ -134,6 +169,55 @@ enum Command {
         /// The catalog: a .yaml file or a directory of them.
         #[arg(default_value = "catalog")]
         path: PathBuf,
+    },
+}
+
+/// Which event store.
+#[derive(clap::Args, Debug)]
+struct DbArgs {
+    /// The store: `sqlite:PATH` (or a path) or `postgres://user@host/db`.
+    #[arg(long, value_name = "URL")]
+    db: String,
+    /// PostgreSQL schema holding the tables (default: the search path).
+    #[arg(long, value_name = "SCHEMA")]
+    schema: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum QueueCommand {
+    /// Waiting, active, completed, failed (retrying) and dead deliveries per handler.
+    Stats {
+        #[command(flatten)]
+        db: DbArgs,
+        /// `human` (a table) or `json`.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DeadCommand {
+    /// List the dead letters, oldest first.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Only this handler's.
+        #[arg(long, value_name = "ID")]
+        handler: Option<String>,
+    },
+    /// Queue a dead letter again, with a fresh set of attempts.
+    Retry {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The dead letter's number, from `list`.
+        id: i64,
+    },
+    /// Drop a dead letter for good.
+    Discard {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The dead letter's number, from `list`.
+        id: i64,
     },
 }
 
@@ -242,6 +326,36 @@ fn run(cli: Cli) -> Outcome {
             catalog,
             aggregate,
         } => new_event::run(&name, &catalog, aggregate.as_deref()),
+        Command::Queue {
+            command: QueueCommand::Stats { db, format },
+        } => queue::stats(&db.db, db.schema.as_deref(), format == CheckFormat::Json),
+        Command::DeadLetters { command } => match command {
+            DeadCommand::List { db, handler } => {
+                queue::list_dead(&db.db, db.schema.as_deref(), handler.as_deref())
+            }
+            DeadCommand::Retry { db, id } => {
+                queue::act_on_dead(&db.db, db.schema.as_deref(), id, true)
+            }
+            DeadCommand::Discard { db, id } => {
+                queue::act_on_dead(&db.db, db.schema.as_deref(), id, false)
+            }
+        },
+        Command::Replay {
+            db,
+            handler,
+            event_type,
+            since,
+            no_wait,
+            timeout,
+        } => queue::replay(queue::ReplayArgs {
+            db: &db.db,
+            schema: db.schema.as_deref(),
+            handler: &handler,
+            event_type,
+            since,
+            wait: !no_wait,
+            timeout: timeout.map(std::time::Duration::from_secs),
+        }),
         Command::Example { name, path } => {
             let settings = settings_for(&path)?;
             let compiled = load_valid(&settings)?;
