@@ -46,7 +46,8 @@ fn main() {
     assert_eq!(any.to_value().unwrap(), json);
 
     let places: Vec<&str> = events::Place::ALL.iter().map(|p| p.as_str()).collect();
-    assert_eq!(places, ["1st", "2nd", "self", "in_app"]);
+    assert_eq!(places, ["1st", "2nd", "self", "in_app", "quote\"d"]);
+    assert!(events::EVENTS[0].description.ends_with("r#\"x\"# \u{202E}"));
     assert_eq!(
         serde_json::to_string(&events::Place::Self_).unwrap(),
         "\"self\""
