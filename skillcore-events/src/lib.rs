@@ -36,6 +36,64 @@
 //! - `EVENTS`, the runtime catalog (`&[EventInfo]`) and `event_info(name)`.
 //!
 //! The format and every validation rule are documented in `docs/catalog.md`.
+//!
+//! ## Handlers and the event bus
+//!
+//! A payload travels in an [`Envelope`] (id, name, aggregate, tenant
+//! [`Metadata`], time). Handlers are async functions marked [`handler`]: the
+//! event name is checked against the catalog and against the payload type at
+//! compile time, and the function lands in a link-time table that
+//! [`EventBusBuilder::register_all`] reads, so nothing is registered by hand.
+//!
+//! ```
+//! mod events {
+//!     skillcore_events::catalog!("tests/fixtures/mini.yaml");
+//! }
+//! use skillcore_events::{handler, Envelope, EventBus, HandlerContext, HandlerError, Metadata};
+//! use std::sync::{Arc, Mutex};
+//!
+//! #[derive(Default)]
+//! struct Gradebook { scores: Mutex<Vec<f64>> }
+//!
+//! #[handler("gradebook.grade.posted", name = "analytics.record_score",
+//!           catalog = "tests/fixtures/mini.yaml", retries = 2, backoff = "10ms")]
+//! async fn record_score(
+//!     event: &Envelope<events::gradebook::GradePosted>,
+//!     book: &Gradebook,
+//!     cx: &HandlerContext,
+//! ) -> Result<(), HandlerError> {
+//!     book.scores.lock().unwrap().push(event.payload.score);
+//!     assert_eq!(cx.attempt, 1);
+//!     Ok(())
+//! }
+//!
+//! # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+//! # rt.block_on(async {
+//! let book = Arc::new(Gradebook::default());
+//! let bus = EventBus::builder()
+//!     .register_all()
+//!     .with_state(Arc::clone(&book))
+//!     .build()
+//!     .unwrap();
+//! let payload = events::gradebook::GradePosted { result_id: "r-1".into(), score: 9.5 };
+//! bus.publish(Envelope::new(payload, Metadata::new("dst-1", "sch-1"))).await.unwrap();
+//! bus.idle().await;
+//! assert_eq!(*book.scores.lock().unwrap(), vec![9.5]);
+//! # });
+//! ```
+//!
+//! The bus runs the handlers of one event concurrently, retries each failed
+//! handler alone (exponential backoff with jitter, 3 attempts from 2 s by
+//! default), dead-letters what still fails, never re-runs a handler that
+//! succeeded on a redelivered event, and shuts down within a deadline. Handlers
+//! defined in another crate are found as long as that crate is linked into the
+//! binary (refer to it, for example `use school_handlers as _;`). The
+//! in-process [`MemoryBackend`] is the default; a durable store plugs in behind
+//! the same API through [`Backend`].
+//!
+//! `LOG_EVENTS=1` and `LOG_EVENT_HANDLERS=1` turn on the per-event and
+//! per-handler info lines (through `tracing`); payloads are logged only at
+//! debug level and with every pii field replaced by `"[redacted]"`.
 
 #![deny(missing_docs)]
 
