@@ -111,7 +111,9 @@ pub use bus::{
     PublishError, RetryPolicy, Route, ShutdownReport, Subscriber,
 };
 pub use decode::DecodeError;
-pub use envelope::{schema_id, Envelope, Metadata, RawEnvelope, DEFAULT_SOURCE, SCHEMA_ID_BASE};
+pub use envelope::{
+    new_event_id, schema_id, Envelope, Metadata, RawEnvelope, DEFAULT_SOURCE, SCHEMA_ID_BASE,
+};
 pub use event::{Event, EventInfo, EventSet, FieldInfo};
 pub use handler::{
     handler_fn, registered_handlers, BoxFuture, BoxHandler, DynEnvelope, DynHandler,

@@ -297,3 +297,39 @@ fn any_event_envelopes_know_the_catalog() {
         "Result"
     );
 }
+
+#[test]
+fn event_ids_are_v7_unique_across_threads_and_increasing_within_one() {
+    let per_thread: Vec<Vec<Uuid>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..20_000)
+                        .map(|_| skillcore_events::new_event_id())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut all = std::collections::HashSet::new();
+    let now_ms = Utc::now().timestamp_millis() as u64;
+    for ids in &per_thread {
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "strictly increasing on one thread"
+        );
+        for id in ids {
+            assert_eq!(id.get_version_num(), 7);
+            assert_eq!(id.get_variant(), skillcore_events::uuid::Variant::RFC4122);
+            let (secs, nanos) = id.get_timestamp().unwrap().to_unix();
+            let ms = secs * 1000 + (nanos / 1_000_000) as u64;
+            assert!(
+                ms.abs_diff(now_ms) < 60_000,
+                "timestamp is the current time"
+            );
+            assert!(all.insert(*id), "duplicate id {id}");
+        }
+    }
+    assert_eq!(all.len(), 80_000);
+}

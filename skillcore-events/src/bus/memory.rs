@@ -370,7 +370,7 @@ impl Core {
         let envelope = env.to_raw().unwrap_or_else(|_| fallback_raw(env));
         let letter = Letter {
             public: DeadLetter {
-                id: Uuid::now_v7(),
+                id: crate::envelope::new_event_id(),
                 handler_id: sub.id.to_string(),
                 envelope,
                 attempts,

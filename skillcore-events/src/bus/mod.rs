@@ -19,6 +19,7 @@ mod exec;
 mod log;
 mod memory;
 
+pub(crate) use exec::splitmix64 as mix64;
 pub use exec::{run_attempt, AttemptOutcome};
 pub use memory::{MemoryBackend, MemoryOptions};
 
