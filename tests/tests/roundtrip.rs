@@ -274,3 +274,25 @@ fn skillcore_event_constants_match_the_catalog() {
     assert_eq!(wire, model);
     assert_eq!(info.pii_fields().collect::<Vec<_>>(), ["comment"]);
 }
+
+#[test]
+fn pii_is_redacted_in_debug_output() {
+    let c = load("fixtures/big208.yaml");
+    let e = c.catalog.event("gradebook.grade.archived").unwrap();
+    let any = big::AnyEvent::from_value(&e.name, e.examples[0].clone()).unwrap();
+    let debug = format!("{any:?}");
+    // `guardianContact` is pii (and so is `email` inside `ContactPoint`).
+    assert!(debug.contains("guardian_contact: [redacted]"), "{debug}");
+    assert!(!debug.contains("guardian69@example.org"), "{debug}");
+    assert!(debug.contains("student_id: \"s-74\""), "{debug}");
+    let contact = big::ContactPoint {
+        email: "someone@example.org".into(),
+        phone: Some("+1-555-0100".into()),
+    };
+    let debug = format!("{contact:?}");
+    assert!(!debug.contains("someone@example.org"), "{debug}");
+    assert!(debug.contains("+1-555-0100"), "{debug}");
+    // Serialization is not redacted: the payload is the payload.
+    let json = any.to_value().unwrap();
+    assert_eq!(json["guardianContact"]["email"], "guardian69@example.org");
+}
