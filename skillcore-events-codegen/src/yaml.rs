@@ -262,12 +262,42 @@ fn count_nodes(n: &Node) -> usize {
 /// errors included, goes through the full parser, with the same result.
 pub fn parse(sources: &Sources, file: FileId) -> Result<Option<Node>, Diagnostic> {
     let src = &sources.files[file as usize];
-    if src.text.len() <= MAX_FILE_BYTES {
+    if src.text.len() <= MAX_FILE_BYTES && !has_unprintable(&src.text) {
         if let Some(tree) = crate::yaml_fast::parse(&src.text, file) {
             return Ok(tree);
         }
     }
     parse_full(sources, file)
+}
+
+/// `true` when `text` holds a character YAML does not allow in a document (C0
+/// and C1 controls other than tab, line breaks and NEL, DEL, a byte order mark,
+/// U+FFFE/U+FFFF). The fast path does not look for them; the full parser
+/// rejects them with a position. A byte loop: this runs on every catalog, in
+/// rustc, at opt-level 0.
+fn has_unprintable(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\t' | b'\n' | b'\r' => {}
+            0..=0x1f | 0x7f => return true,
+            // U+0080..U+009F except U+0085 (NEL).
+            0xc2 if i + 1 < b.len() && (0x80..=0x9f).contains(&b[i + 1]) && b[i + 1] != 0x85 => {
+                return true
+            }
+            // U+FEFF (BOM), U+FFFE, U+FFFF.
+            0xef if i + 2 < b.len()
+                && ((b[i + 1] == 0xbb && b[i + 2] == 0xbf)
+                    || (b[i + 1] == 0xbf && (b[i + 2] == 0xbe || b[i + 2] == 0xbf))) =>
+            {
+                return true
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// [`parse`] with the full YAML parser only (the reference the fast path is

@@ -10,6 +10,8 @@
 
 use proptest::prelude::*;
 use skillcore_events_codegen::naming;
+use skillcore_events_codegen::source::Sources;
+use skillcore_events_codegen::yaml;
 use skillcore_events_codegen::{compile_str, emit, Compiled, Settings};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -642,5 +644,31 @@ proptest! {
         if let Err(e) = syn::parse_file(&source) {
             panic!("emit_source does not parse: {e}\n{source}\n\ninput:\n{yaml}");
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// The fast path for catalog-shaped YAML gives exactly what the full parser
+    /// gives, also on characters YAML forbids (controls, DEL, BOM) and odd
+    /// line breaks.
+    #[test]
+    fn fast_path_agrees_with_the_full_parser(
+        s in "([a-z_.]{1,6}|[ \\n\\r\\t:\\-\\[\\],#'\"0-9]|\u{0}|\u{1}|\u{7f}|\u{85}|\u{9f}|\u{feff}|\u{fffe}|\u{a0}|é){0,60}",
+        line in 0usize..60,
+        c in "[\u{0}\u{1}\u{8}\u{b}\u{7f}\u{85}\u{9f}\u{feff}\u{ffff}\r]",
+    ) {
+        let sources = Sources::single("d.yaml", s.as_str());
+        prop_assert_eq!(yaml::parse(&sources, 0), yaml::parse_full(&sources, 0), "input {:?}", s);
+        // The same character put into a catalog line.
+        let mut lines: Vec<String> = VALID.lines().map(str::to_string).collect();
+        let i = line % lines.len();
+        let at = lines[i].len() / 2;
+        let at = (0..=at).rev().find(|&k| lines[i].is_char_boundary(k)).unwrap_or(0);
+        lines[i].insert_str(at, &c);
+        let text = lines.join("\n");
+        let sources = Sources::single("d.yaml", text.as_str());
+        prop_assert_eq!(yaml::parse(&sources, 0), yaml::parse_full(&sources, 0), "input {:?}", text);
     }
 }
