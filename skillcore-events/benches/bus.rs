@@ -8,6 +8,10 @@
 //! - `publish/3_noop_handlers+200_idle`: the same with 200 more handlers
 //!   subscribed to other events (the idle cost of a registered handler);
 //! - `publish/no_handlers`: an event nobody handles;
+//! - `publish/3_noop_handlers_prebuilt`: envelopes built before the clock
+//!   starts (the bus's own share);
+//! - `publish/3_noop_handlers_current_thread`: publisher and handlers on one
+//!   thread (the CPU cost per event, free of scheduling between workers);
 //! - `decode/raw_to_any_grade_posted`: a `RawEnvelope` held in memory decoded
 //!   into `AnyEvent` (target under 2 µs), and `decode/row_json_to_any_grade_posted`
 //!   the same from the row JSON text.
@@ -166,6 +170,24 @@ fn publish(c: &mut Criterion) {
                 })
                 .await
                 .expect("bench task")
+            })
+        })
+    });
+    // Everything on one thread: the CPU cost per event, without work stealing.
+    let one = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let bus1 = bus_with(0);
+    g.bench_function("3_noop_handlers_current_thread", |b| {
+        b.iter_custom(|iters| {
+            one.block_on(async {
+                let start = Instant::now();
+                for i in 0..iters {
+                    bus1.publish(envelope(i)).await.expect("published");
+                }
+                bus1.idle().await;
+                start.elapsed()
             })
         })
     });
