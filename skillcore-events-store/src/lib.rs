@@ -742,6 +742,84 @@ impl Store {
         }
     }
 
+    /// [`Store::complete`] for many deliveries in one transaction (what workers do
+    /// with a batch of finished handlers). Returns the ids of the deliveries that
+    /// were still held by their lease and are now done.
+    pub async fn complete_many(&self, done: &[&Claimed]) -> Result<Vec<i64>> {
+        if done.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.db {
+            Db::Sqlite { write, .. } => {
+                let now = now_us();
+                let handled: Vec<(&str, String)> = done
+                    .iter()
+                    .map(|c| (c.handler_id.as_str(), c.event.event.id.to_string()))
+                    .collect();
+                let leases: Vec<(i64, &str)> = done
+                    .iter()
+                    .map(|c| (c.delivery_id, c.lease_owner.as_str()))
+                    .collect();
+                let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
+                // `WHERE true` keeps SQLite from reading ON CONFLICT as a join clause.
+                sqlx::query(
+                    "INSERT INTO skc_handled (handler_id, event_id, handled_at)
+                     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?2
+                     FROM json_each(?1) WHERE true
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(serde_json::to_string(&handled).unwrap_or_default())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "UPDATE skc_deliveries
+                     SET status = 'done', lease_owner = NULL, lease_until = NULL, updated_at = ?2
+                     WHERE status = 'active' AND (id, lease_owner) IN (
+                       SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1))
+                     RETURNING id",
+                )
+                .bind(serde_json::to_string(&leases).unwrap_or_default())
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(ids)
+            }
+            Db::Postgres(pool) => {
+                let handlers: Vec<&str> = done.iter().map(|c| c.handler_id.as_str()).collect();
+                let events: Vec<Uuid> = done.iter().map(|c| c.event.event.id).collect();
+                let ids: Vec<i64> = done.iter().map(|c| c.delivery_id).collect();
+                let owners: Vec<&str> = done.iter().map(|c| c.lease_owner.as_str()).collect();
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO skc_handled (handler_id, event_id, handled_at)
+                     SELECT h, e, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+                     FROM unnest($1::text[], $2::uuid[]) AS u(h, e)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&handlers)
+                .bind(&events)
+                .execute(&mut *tx)
+                .await?;
+                let done_ids: Vec<i64> = sqlx::query_scalar(
+                    "UPDATE skc_deliveries d
+                     SET status = 'done', lease_owner = NULL, lease_until = NULL,
+                         updated_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+                     FROM unnest($1::bigint[], $2::text[]) AS u(id, owner)
+                     WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'active'
+                     RETURNING d.id",
+                )
+                .bind(&ids)
+                .bind(&owners)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(done_ids)
+            }
+        }
+    }
+
     /// Records a failed attempt: the delivery waits `retry_in` for its next attempt,
     /// or, with `retry_in = None`, becomes a dead letter. Returns `false` when the
     /// lease was lost.
@@ -1251,19 +1329,22 @@ where
         .bind(ts_text(&ev.occurred_at))
         .fetch_one(&mut *conn)
         .await?;
-        for s in subscribers(&ev.event_type) {
-            let key = s
-                .ordered
-                .then(|| format!("{}:{}", ev.aggregate_type, ev.aggregate_id));
+        let subs = subscribers(&ev.event_type);
+        if !subs.is_empty() {
+            // One statement for all of the event's deliveries.
+            let key = format!("{}:{}", ev.aggregate_type, ev.aggregate_id);
+            let rows: Vec<(&str, Option<&str>)> = subs
+                .iter()
+                .map(|s| (s.handler_id, s.ordered.then_some(key.as_str())))
+                .collect();
             sqlx::query(
                 "INSERT INTO skc_deliveries (event_seq, handler_id, status, available_at, ordering_key, updated_at)
-                 VALUES (?, ?, 'waiting', ?, ?, ?)",
+                 SELECT ?1, json_extract(value, '$[0]'), 'waiting', ?2, json_extract(value, '$[1]'), ?2
+                 FROM json_each(?3)",
             )
             .bind(seq)
-            .bind(s.handler_id)
             .bind(now)
-            .bind(key)
-            .bind(now)
+            .bind(serde_json::to_string(&rows).unwrap_or_default())
             .execute(&mut *conn)
             .await?;
         }
@@ -1300,18 +1381,23 @@ where
         .bind(ev.occurred_at)
         .fetch_one(&mut *conn)
         .await?;
-        for s in subscribers(&ev.event_type) {
-            let key = s
-                .ordered
-                .then(|| format!("{}:{}", ev.aggregate_type, ev.aggregate_id));
+        let subs = subscribers(&ev.event_type);
+        if !subs.is_empty() {
+            let key = format!("{}:{}", ev.aggregate_type, ev.aggregate_id);
+            let handlers: Vec<&str> = subs.iter().map(|s| s.handler_id).collect();
+            let keys: Vec<Option<&str>> = subs
+                .iter()
+                .map(|s| s.ordered.then_some(key.as_str()))
+                .collect();
             sqlx::query(
                 "INSERT INTO skc_deliveries (event_seq, handler_id, status, available_at, ordering_key, updated_at)
-                 VALUES ($1, $2, 'waiting', (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, $3,
-                         (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)",
+                 SELECT $1, h, 'waiting', (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, k,
+                        (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+                 FROM unnest($2::text[], $3::text[]) AS u(h, k)",
             )
             .bind(seq)
-            .bind(s.handler_id)
-            .bind(key)
+            .bind(&handlers)
+            .bind(&keys)
             .execute(&mut *conn)
             .await?;
         }

@@ -220,7 +220,6 @@ impl Worker {
     fn handler_ids(&self) -> Vec<&str> {
         self.handlers.keys().map(String::as_str).collect()
     }
-
     /// Claims and runs one batch of up to `concurrency` deliveries; returns their
     /// outcomes (empty when there was nothing to do).
     pub async fn run_once(&self) -> Result<Vec<Outcome>> {
@@ -233,24 +232,17 @@ impl Worker {
                 self.lease(),
             )
             .await?;
-        let mut set = JoinSet::new();
+        let mut running = Running::default();
+        let mut finished = Vec::new();
         for c in claimed {
-            let this = self.clone();
-            set.spawn(async move { this.process(c).await });
-        }
-        let mut out = Vec::new();
-        while let Some(r) = set.join_next().await {
-            match r {
-                Ok(outcome) => out.push(outcome?),
-                // `process` itself never panics: handler panics are caught inside.
-                Err(e) => {
-                    return Err(crate::StoreError::Corrupt(format!(
-                        "worker task failed: {e}"
-                    )))
-                }
+            if let Some(done) = self.start(c, &mut running) {
+                finished.push(done);
             }
         }
-        Ok(out)
+        while let Some(done) = running.next().await {
+            finished.push(done);
+        }
+        self.record(finished).await
     }
 
     /// Runs batches until no delivery is ready now; returns how many were processed.
@@ -266,19 +258,40 @@ impl Worker {
     }
 
     /// Runs until `shutdown` completes, then waits for the deliveries in flight.
-    /// Database errors (a lost connection, the server restarting) are logged to
-    /// stderr and retried after a pause: the worker carries on when the database is
-    /// back.
+    /// Finished deliveries are recorded in batches (one transaction for all the
+    /// successes at hand). Database errors (a lost connection, the server
+    /// restarting) are logged to stderr and retried after a pause: the worker
+    /// carries on when the database is back, and deliveries whose outcome could
+    /// not be recorded run again once their lease runs out.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         self.store.listen();
-        let mut set: JoinSet<Result<Outcome>> = JoinSet::new();
+        let mut running = Running::default();
+        let mut finished: Vec<Executed> = Vec::new();
         let lease = self.lease();
         let ids = self.handler_ids();
         let mut pause = Duration::from_millis(50);
+        let mut stopping = false;
         loop {
-            while set.try_join_next().is_some() {}
-            let free = self.concurrency.saturating_sub(set.len());
+            running.collect_ready(&mut finished);
+            if !finished.is_empty() {
+                if let Err(e) = self.record(std::mem::take(&mut finished)).await {
+                    eprintln!(
+                        "skillcore-events worker {}: cannot record outcomes: {e}",
+                        self.id
+                    );
+                }
+            }
+            if stopping {
+                if running.is_empty() {
+                    return;
+                }
+                if let Some(done) = running.next().await {
+                    finished.push(done);
+                }
+                continue;
+            }
+            let free = self.concurrency.saturating_sub(running.len());
             let mut claimed_any = false;
             if free > 0 {
                 match self
@@ -290,8 +303,9 @@ impl Worker {
                         pause = Duration::from_millis(50);
                         claimed_any = !claimed.is_empty();
                         for c in claimed {
-                            let this = self.clone();
-                            set.spawn(async move { this.process(c).await });
+                            if let Some(done) = self.start(c, &mut running) {
+                                finished.push(done);
+                            }
                         }
                     }
                     Err(e) => {
@@ -300,7 +314,7 @@ impl Worker {
                             self.id
                         );
                         tokio::select! {
-                            _ = &mut shutdown => break,
+                            _ = &mut shutdown => stopping = true,
                             _ = tokio::time::sleep(pause) => {}
                         }
                         pause = (pause * 2).min(Duration::from_secs(5));
@@ -308,69 +322,154 @@ impl Worker {
                     }
                 }
             }
-            if claimed_any && set.len() < self.concurrency {
+            if (claimed_any && running.len() < self.concurrency) || !finished.is_empty() {
                 continue;
             }
             tokio::select! {
-                _ = &mut shutdown => break,
+                _ = &mut shutdown => stopping = true,
                 _ = self.store.wait_for_work(self.idle_poll) => {}
-                Some(_) = set.join_next(), if !set.is_empty() => {}
+                Some(done) = running.next(), if !running.is_empty() => finished.push(done),
             }
         }
-        while set.join_next().await.is_some() {}
     }
 
-    async fn process(&self, c: Claimed) -> Result<Outcome> {
+    /// Starts a claimed delivery's handler in a task of its own (which isolates
+    /// panics), or settles it at once (redelivery of a handled event, unknown
+    /// handler).
+    fn start(&self, c: Claimed, running: &mut Running) -> Option<Executed> {
         let Some(entry) = self.handlers.get(&c.handler_id).cloned() else {
-            // Claimed only for known handlers; a handler removed since fails safe.
             let msg = format!("no handler `{}` in this worker", c.handler_id);
-            self.store
-                .fail(&c, &msg, Some(Duration::from_secs(1)))
-                .await?;
-            return Ok(Outcome::Retrying(msg));
+            return Some(Executed {
+                claimed: c,
+                result: Err(Failure::Retry(msg)),
+                policy: Policy::default(),
+                skipped: false,
+            });
         };
         if c.already_handled {
-            return Ok(if self.store.complete(&c).await? {
-                Outcome::Skipped
-            } else {
-                Outcome::LeaseLost
+            return Some(Executed {
+                claimed: c,
+                result: Ok(()),
+                policy: entry.policy,
+                skipped: true,
             });
         }
         let fut = entry.handler.handle(c.event.clone(), c.attempt);
-        // A task of its own isolates panics; the timeout counts as a failed attempt.
-        let result = match tokio::time::timeout(entry.policy.timeout, tokio::spawn(fut)).await {
-            Err(_) => Err(Failure::Retry(format!(
-                "timed out after {:?}",
-                entry.policy.timeout
-            ))),
-            Ok(Err(join)) if join.is_panic() => Err(Failure::Retry(format!(
-                "handler panicked: {}",
-                panic_message(join.into_panic())
-            ))),
-            Ok(Err(join)) => Err(Failure::Retry(format!("handler task failed: {join}"))),
-            Ok(Ok(r)) => r,
+        let timeout = entry.policy.timeout;
+        let handle = running.set.spawn(async move {
+            match tokio::time::timeout(timeout, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(Failure::Retry(format!("timed out after {timeout:?}"))),
+            }
+        });
+        running.claims.insert(handle.id(), (c, entry.policy));
+        None
+    }
+
+    /// Records what a batch of deliveries came to: every success in one
+    /// transaction, each failure as a retry or a dead letter.
+    async fn record(&self, finished: Vec<Executed>) -> Result<Vec<Outcome>> {
+        let ok: Vec<&Claimed> = finished
+            .iter()
+            .filter(|e| e.result.is_ok())
+            .map(|e| &e.claimed)
+            .collect();
+        let completed: std::collections::HashSet<i64> =
+            self.store.complete_many(&ok).await?.into_iter().collect();
+        let mut out = Vec::with_capacity(finished.len());
+        for e in finished {
+            let c = &e.claimed;
+            match e.result {
+                Ok(()) if !completed.contains(&c.delivery_id) => out.push(Outcome::LeaseLost),
+                Ok(()) if e.skipped => out.push(Outcome::Skipped),
+                Ok(()) => out.push(Outcome::Done),
+                Err(failure) => {
+                    let out_of_attempts = c.attempt >= e.policy.max_attempts;
+                    let dead = out_of_attempts || matches!(failure, Failure::Dead(_));
+                    let seed = self
+                        .seed
+                        .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+                        ^ c.delivery_id as u64;
+                    let retry_in = (!dead).then(|| e.policy.delay_after(c.attempt, seed));
+                    let msg = failure.message().to_string();
+                    let recorded = self.store.fail(c, &msg, retry_in).await?;
+                    out.push(match (recorded, dead) {
+                        (false, _) => Outcome::LeaseLost,
+                        (true, true) => Outcome::Dead(msg),
+                        (true, false) => Outcome::Retrying(msg),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A delivery whose handler has finished (or was never run).
+struct Executed {
+    claimed: Claimed,
+    result: std::result::Result<(), Failure>,
+    policy: Policy,
+    skipped: bool,
+}
+
+/// Handler tasks in flight, with the delivery each one runs.
+#[derive(Default)]
+struct Running {
+    set: JoinSet<std::result::Result<(), Failure>>,
+    claims: HashMap<tokio::task::Id, (Claimed, Policy)>,
+}
+
+impl Running {
+    fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    fn settle(
+        &mut self,
+        joined: std::result::Result<
+            (tokio::task::Id, std::result::Result<(), Failure>),
+            tokio::task::JoinError,
+        >,
+    ) -> Option<Executed> {
+        let (id, result) = match joined {
+            Ok((id, r)) => (id, r),
+            Err(e) => {
+                let id = e.id();
+                let msg = if e.is_panic() {
+                    format!("handler panicked: {}", panic_message(e.into_panic()))
+                } else {
+                    format!("handler task failed: {e}")
+                };
+                (id, Err(Failure::Retry(msg)))
+            }
         };
-        match result {
-            Ok(()) => Ok(if self.store.complete(&c).await? {
-                Outcome::Done
-            } else {
-                Outcome::LeaseLost
-            }),
-            Err(failure) => {
-                let out_of_attempts = c.attempt >= entry.policy.max_attempts;
-                let dead = out_of_attempts || matches!(failure, Failure::Dead(_));
-                let seed = self
-                    .seed
-                    .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
-                    ^ c.delivery_id as u64;
-                let retry_in = (!dead).then(|| entry.policy.delay_after(c.attempt, seed));
-                let msg = failure.message().to_string();
-                let recorded = self.store.fail(&c, &msg, retry_in).await?;
-                Ok(match (recorded, dead) {
-                    (false, _) => Outcome::LeaseLost,
-                    (true, true) => Outcome::Dead(msg),
-                    (true, false) => Outcome::Retrying(msg),
-                })
+        let (claimed, policy) = self.claims.remove(&id)?;
+        Some(Executed {
+            claimed,
+            result,
+            policy,
+            skipped: false,
+        })
+    }
+
+    async fn next(&mut self) -> Option<Executed> {
+        loop {
+            let joined = self.set.join_next_with_id().await?;
+            if let Some(done) = self.settle(joined) {
+                return Some(done);
+            }
+        }
+    }
+
+    fn collect_ready(&mut self, into: &mut Vec<Executed>) {
+        while let Some(joined) = self.set.try_join_next_with_id() {
+            if let Some(done) = self.settle(joined) {
+                into.push(done);
             }
         }
     }

@@ -359,10 +359,20 @@ async fn queries_are_scoped_to_one_district() {
             .unwrap()
             .is_empty());
 
-        let (read, _) = store
-            .read_after(&scope_a, Cursor::default(), 100)
-            .await
-            .unwrap();
+        // On PostgreSQL the reader waits for older transactions anywhere in the
+        // database (other tests') to finish: poll briefly.
+        let mut read = Vec::new();
+        for _ in 0..200 {
+            read = store
+                .read_after(&scope_a, Cursor::default(), 100)
+                .await
+                .unwrap()
+                .0;
+            if !read.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
         assert_eq!(read.len(), 1, "{name}");
     }
 }
