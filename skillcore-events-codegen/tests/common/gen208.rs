@@ -254,7 +254,12 @@ fn write_event(
     let mut fields = vec![
         Field {
             name: id_field.clone(),
-            ty: if i.is_multiple_of(5) { "string" } else { "uuid" }.into(),
+            ty: if i.is_multiple_of(5) {
+                "string"
+            } else {
+                "uuid"
+            }
+            .into(),
             pii: false,
             description: None,
         },
