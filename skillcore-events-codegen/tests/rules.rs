@@ -646,12 +646,17 @@ fn load_notices_edits() {
     let base = temp_dir("edit");
     let file = base.join("c.yaml");
     std::fs::write(&file, GOOD).unwrap();
-    assert!(skillcore_events_codegen::load(&file, &base).is_ok());
+    let first = skillcore_events_codegen::load(&file, &base);
+    assert!(first.is_ok());
+    // Unchanged: served from the cache, not parsed again.
+    let again = skillcore_events_codegen::load(&file, &base);
+    assert!(std::sync::Arc::ptr_eq(&first, &again));
     // A different size is enough for the cache to notice, whatever the mtime resolution.
     std::fs::write(&file, event_named("gradebook.grade.post")).unwrap();
     let c = skillcore_events_codegen::load(&file, &base);
     assert_eq!(positions(&c), vec![("past-tense", 2, 3)]);
     assert_eq!(c.diagnostics[0].location.as_ref().unwrap().file, "c.yaml");
+    assert!(!std::sync::Arc::ptr_eq(&first, &c));
     let _ = std::fs::remove_dir_all(&base);
 }
 
