@@ -449,7 +449,11 @@ async fn the_idempotency_record_is_bounded() {
     assert_eq!(calls.get(), 1001, "the newest event is remembered");
     bus.publish(first.clone()).await.unwrap();
     bus.idle().await;
-    assert_eq!(calls.get(), 1002, "the oldest event was forgotten: memory stays bounded");
+    assert_eq!(
+        calls.get(),
+        1002,
+        "the oldest event was forgotten: memory stays bounded"
+    );
 }
 
 #[tokio::test]
