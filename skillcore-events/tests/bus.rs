@@ -242,6 +242,21 @@ async fn jitter_spreads_delays_around_the_nominal_value() {
 }
 
 #[test]
+fn odd_policies_never_panic() {
+    for jitter in [f64::NAN, -1.0, 0.0, 5.0, f64::INFINITY] {
+        let p = RetryPolicy {
+            jitter,
+            max_backoff: Duration::MAX,
+            backoff: Duration::MAX,
+            ..RetryPolicy::default()
+        };
+        for attempt in [0, 1, 2, 64, u32::MAX] {
+            let _ = p.delay(attempt, 42);
+        }
+    }
+}
+
+#[test]
 fn the_default_policy_is_the_original_three_attempts_from_two_seconds() {
     let p = RetryPolicy::default();
     assert_eq!(p.attempts, 3);

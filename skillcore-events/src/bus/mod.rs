@@ -80,12 +80,14 @@ impl RetryPolicy {
     /// The delay after failed attempt `attempt`, with jitter drawn from `seed`.
     pub fn delay(&self, attempt: u32, seed: u64) -> Duration {
         let nominal = self.nominal_delay(attempt);
-        let jitter = self.jitter.clamp(0.0, 1.0);
-        if jitter == 0.0 {
+        // A NaN or negative setting means no jitter, never a panic.
+        if self.jitter.is_nan() || self.jitter <= 0.0 {
             return nominal;
         }
+        let jitter = self.jitter.min(1.0);
         let unit = (exec::splitmix64(seed) >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
-        nominal.mul_f64(1.0 - jitter + 2.0 * jitter * unit)
+        let factor = 1.0 - jitter + 2.0 * jitter * unit;
+        Duration::try_from_secs_f64(nominal.as_secs_f64() * factor).unwrap_or(nominal)
     }
 
     fn with(mut self, o: &HandlerOptions) -> Self {
