@@ -525,7 +525,9 @@ impl Store {
 
     /// Stores `events` and queues one delivery per subscriber of each, in one
     /// transaction: either all of it is stored or nothing is. `subscribers` gives
-    /// the handlers of an event type. Returns the sequence numbers.
+    /// the handlers of an event type. An event whose id is already stored is
+    /// skipped (publishing is idempotent). Returns the sequence numbers of the
+    /// events stored now.
     pub async fn append<'s, F>(&self, events: &[NewEvent], subscribers: F) -> Result<Vec<i64>>
     where
         F: Fn(&str) -> Vec<Subscriber<'s>>,
@@ -1313,10 +1315,11 @@ where
     let now = now_us();
     let mut seqs = Vec::with_capacity(events.len());
     for ev in events {
-        let seq: i64 = sqlx::query_scalar(
+        let seq: Option<i64> = sqlx::query_scalar(
             "INSERT INTO skc_events
                (id, event_type, aggregate_type, aggregate_id, district_id, payload, metadata, version, occurred_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO NOTHING RETURNING seq",
         )
         .bind(ev.id.to_string())
         .bind(&ev.event_type)
@@ -1327,8 +1330,11 @@ where
         .bind(ev.metadata.to_string())
         .bind(ev.version as i64)
         .bind(ts_text(&ev.occurred_at))
-        .fetch_one(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
+        // Publishing an event that is already stored (same id) is a no-op: its
+        // deliveries were queued the first time.
+        let Some(seq) = seq else { continue };
         let subs = subscribers(&ev.event_type);
         if !subs.is_empty() {
             // One statement for all of the event's deliveries.
@@ -1365,10 +1371,11 @@ where
 {
     let mut seqs = Vec::with_capacity(events.len());
     for ev in events {
-        let seq: i64 = sqlx::query_scalar(
+        let seq: Option<i64> = sqlx::query_scalar(
             "INSERT INTO skc_events
                (id, event_type, aggregate_type, aggregate_id, district_id, payload, metadata, version, occurred_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (id) DO NOTHING RETURNING seq",
         )
         .bind(ev.id)
         .bind(&ev.event_type)
@@ -1379,8 +1386,11 @@ where
         .bind(&ev.metadata)
         .bind(ev.version as i32)
         .bind(ev.occurred_at)
-        .fetch_one(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
+        // Publishing an event that is already stored (same id) is a no-op: its
+        // deliveries were queued the first time.
+        let Some(seq) = seq else { continue };
         let subs = subscribers(&ev.event_type);
         if !subs.is_empty() {
             let key = format!("{}:{}", ev.aggregate_type, ev.aggregate_id);

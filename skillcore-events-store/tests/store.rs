@@ -608,3 +608,19 @@ async fn reopening_applies_migrations_once() {
     a.unwrap();
     b.unwrap();
 }
+
+#[tokio::test]
+async fn publishing_an_event_twice_stores_and_queues_it_once() {
+    for (name, store) in both().await {
+        let e = event("a.b.posted", "x", "d", json!({}));
+        let first = store.append(std::slice::from_ref(&e), subs).await.unwrap();
+        let again = store.append(std::slice::from_ref(&e), subs).await.unwrap();
+        assert_eq!(first.len(), 1, "{name}");
+        assert!(
+            again.is_empty(),
+            "{name}: the second publish stores nothing"
+        );
+        let stats = store.stats().await.unwrap();
+        assert!(stats.iter().all(|s| s.waiting == 1), "{name}: {stats:?}");
+    }
+}

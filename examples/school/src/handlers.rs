@@ -8,6 +8,7 @@ use skillcore_events::uuid::Uuid;
 use skillcore_events::{
     handler, Envelope, EventBus, HandlerContext, HandlerError, Metadata, RetryPolicy,
 };
+use skillcore_events_store::{DurableBus, Scope, Store};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -188,13 +189,25 @@ fn env_flag_or(name: &str, default: bool) -> bool {
 pub fn run() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().event_format(BusLines).init();
     let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()?;
     rt.block_on(async_run())
 }
 
+/// Where the example keeps its events: `SCHOOL_DB`, else `school-events.db` in
+/// the working directory.
+fn db_path() -> std::path::PathBuf {
+    std::env::var_os("SCHOOL_DB")
+        .map(Into::into)
+        .unwrap_or_else(|| "school-events.db".into())
+}
+
 async fn async_run() -> Result<(), Box<dyn std::error::Error>> {
-    println!("\n=== the event bus ===");
+    let db = db_path();
+    println!(
+        "\n=== the event bus, durable in {} (SQLite) ===",
+        db.display()
+    );
     let analytics = Arc::new(Analytics::default());
     let notifier = Arc::new(Notifier {
         busy_once: AtomicBool::new(true),
@@ -214,6 +227,7 @@ async fn async_run() -> Result<(), Box<dyn std::error::Error>> {
         })
         .log_events(env_flag_or("LOG_EVENTS", true))
         .log_handlers(env_flag_or("LOG_EVENT_HANDLERS", true))
+        .sqlite(&db)
         .build()?;
     println!(
         "handlers of gradebook.grade.posted, found by #[handler] at link time: {}",
@@ -252,6 +266,42 @@ async fn async_run() -> Result<(), Box<dyn std::error::Error>> {
 
     let dead = bus.dead_letters().await?;
     let report = bus.shutdown(Duration::from_secs(1)).await;
+
+    // The store keeps every event: a second run shows this run's too.
+    let store = Store::sqlite(&db).await?;
+    let scope = Scope::District("dst-222".into());
+    let mut stored = Vec::new();
+    let mut cursor = Default::default();
+    loop {
+        let (batch, next) = store.read_after(&scope, cursor, 500).await?;
+        if batch.is_empty() {
+            break;
+        }
+        cursor = next;
+        stored.extend(batch);
+    }
+    println!(
+        "\nthe store holds {} event(s) of district dst-222 ({} from earlier runs):",
+        stored.len(),
+        stored.len().saturating_sub(2)
+    );
+    for e in stored.iter().rev().take(4).rev() {
+        println!(
+            "  #{:<4} {}  {}  {} {}",
+            e.seq,
+            e.event.occurred_at.format("%Y-%m-%d %H:%M:%S"),
+            e.event.event_type,
+            e.event.payload["scorePercent"],
+            "%"
+        );
+    }
+    let stats = store.stats().await?;
+    for s in &stats {
+        println!(
+            "  queue {:<40} completed {:>3}, waiting {}, dead {}",
+            s.handler_id, s.completed, s.waiting, s.dead
+        );
+    }
     println!(
         "\nsummary: GPA {:.2}, {} notification(s) sent, {} intervention(s) open, {} dead letter(s), shutdown {}",
         analytics.gpa("stu-789").map_or(0.0, |(g, _)| g),
