@@ -92,7 +92,10 @@ fn editing_the_catalog_triggers_a_rebuild() {
     std::fs::write(&catalog, ONE_EVENT.replace("posted:", "post:")).unwrap();
     let out = cargo_run(&dir, &target);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "a broken catalog must fail the build");
+    assert!(
+        !out.status.success(),
+        "a broken catalog must fail the build"
+    );
     assert!(
         stderr.contains("events.yaml:2:3: error[past-tense]"),
         "unexpected error output:\n{stderr}"
