@@ -528,7 +528,8 @@ fn alias_bomb_and_deep_nesting_fail_fast() {
 #[test]
 fn large_hostile_catalogs_stay_linear() {
     const HEAD: &str = "events:\n  a.b.created:\n    description: d\n    aggregate: A\n    aggregate_id: f0\n    payload:\n      f0: string\n";
-    let shapes: Vec<(&str, fn(usize) -> String)> = vec![
+    type Shape = (&'static str, fn(usize) -> String);
+    let shapes: Vec<Shape> = vec![
         ("enum values", |n| {
             let values: Vec<String> = (0..n).map(|i| format!("v{i}")).collect();
             format!(

@@ -287,12 +287,11 @@ async fn async_run() -> Result<(), Box<dyn std::error::Error>> {
     );
     for e in stored.iter().rev().take(4).rev() {
         println!(
-            "  #{:<4} {}  {}  {} {}",
+            "  #{:<4} {}  {}  {} %",
             e.seq,
             e.event.occurred_at.format("%Y-%m-%d %H:%M:%S"),
             e.event.event_type,
             e.event.payload["scorePercent"],
-            "%"
         );
     }
     let stats = store.stats().await?;
