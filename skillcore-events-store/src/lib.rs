@@ -7,7 +7,7 @@
 //!   one transaction; [`append_sqlite`]/[`append_postgres`] do the same inside the
 //!   caller's own transaction, so a domain write and its events commit or roll back
 //!   together.
-//! - Workers [`Store::claim`] deliveries with a lease (`FOR UPDATE SKIP LOCKED` on
+//! - Workers [`Store::claim_for`] deliveries with a lease (`FOR UPDATE SKIP LOCKED` on
 //!   PostgreSQL), run the handler, and [`Store::complete`] the delivery in the same
 //!   transaction as the handler's idempotency record; a dead worker's lease runs out
 //!   and the delivery is claimed again. [`Store::fail`] schedules a retry or moves
