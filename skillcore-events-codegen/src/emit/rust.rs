@@ -223,7 +223,7 @@ impl Emitter<'_> {
                 }
                 let _ = write!(
                     self.out,
-                    "}} #[automatically_derived] impl {name} {{\
+                    "}} impl {name} {{\
                      #[doc = \" Every value, in catalog order.\"] pub const ALL: &'static [Self] = &["
                 );
                 for v in values {
@@ -335,7 +335,8 @@ impl Emitter<'_> {
     }
 
     /// `match self { Self::A(p) => <arm>, ... }`, or `match *self {}` without events.
-    fn match_self(&mut self, arm: impl Fn(&EventDef) -> String) {
+    /// `uses_payload`: the arm reads the payload as `p` (else it binds `_`).
+    fn match_self(&mut self, uses_payload: bool, arm: impl Fn(&EventDef) -> String) {
         if self.catalog.events.is_empty() {
             self.w("match *self {}");
             return;
@@ -343,7 +344,8 @@ impl Emitter<'_> {
         self.w("match self {");
         for e in &self.catalog.events {
             let body = arm(e);
-            let _ = write!(self.out, "Self::{}(p) => {body},", e.idents.variant);
+            let bind = if uses_payload { "p" } else { "_" };
+            let _ = write!(self.out, "Self::{}({bind}) => {body},", e.idents.variant);
         }
         self.w("}");
     }
@@ -370,7 +372,7 @@ impl Emitter<'_> {
         }
         let _ = write!(
             self.out,
-            "}} #[automatically_derived] impl AnyEvent {{\
+            "}} impl AnyEvent {{\
              #[doc = \" The name of the catalog these events come from.\"]\
              pub const CATALOG: &'static str = {};",
             Lit(&self.catalog.name)
@@ -406,17 +408,17 @@ impl Emitter<'_> {
             );
         }
         self.w("#[doc = \" The event's name, for example `gradebook.grade.posted`.\"] pub fn name(&self) -> &'static str {");
-        self.match_self(|e| format!("names::{}", e.idents.constant));
+        self.match_self(false, |e| format!("names::{}", e.idents.constant));
         let _ = write!(self.out, "}} #[doc = \" The event's entry in [`EVENTS`].\"] pub fn info(&self) -> &'static {rt}::EventInfo {{");
         let indices: std::collections::HashMap<&str, usize> = events
             .iter()
             .enumerate()
             .map(|(i, e)| (e.name.as_str(), i))
             .collect();
-        self.match_self(|e| format!("&EVENTS[{}]", indices[e.name.as_str()]));
+        self.match_self(false, |e| format!("&EVENTS[{}]", indices[e.name.as_str()]));
         self.w("} #[doc = \" The id of the aggregate the event is about.\"] pub fn aggregate_id(&self) -> ::std::string::String {");
         let rt2 = rt.clone();
-        self.match_self(move |_| format!("{rt2}::Event::aggregate_id(p)"));
+        self.match_self(true, move |_| format!("{rt2}::Event::aggregate_id(p)"));
         let _ = write!(
             self.out,
             "}}\
@@ -428,7 +430,9 @@ impl Emitter<'_> {
              #[automatically_derived] impl {PRIVATE}::Serialize for AnyEvent {{\
              fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> where S: {PRIVATE}::Serializer {{"
         );
-        self.match_self(|_| format!("{PRIVATE}::Serialize::serialize(p, serializer)"));
+        self.match_self(true, |_| {
+            format!("{PRIVATE}::Serialize::serialize(p, serializer)")
+        });
         self.w("} }");
         for e in events {
             let _ = write!(
