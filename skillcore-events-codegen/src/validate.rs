@@ -505,7 +505,13 @@ impl Validator<'_> {
             naming::to_pascal(&aggregate_segment),
             naming::to_pascal(&action)
         );
-        let variant = format!("{}{}", naming::to_pascal(&context), type_name);
+        // `intervention.created` (exempt, aggregate = context) is already named
+        // `InterventionCreated`; prefixing the context again would stutter.
+        let variant = if aggregate_segment == context {
+            type_name.clone()
+        } else {
+            format!("{}{}", naming::to_pascal(&context), type_name)
+        };
         let constant = naming::to_screaming(name);
         Some(EventDef {
             name: name.clone(),

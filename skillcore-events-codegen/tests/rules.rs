@@ -439,7 +439,7 @@ fn name_format_exempt_two_segment_names() {
     assert_eq!(e.action, "created");
     assert_eq!(e.idents.module, "intervention");
     assert_eq!(e.idents.type_name, "InterventionCreated");
-    assert_eq!(e.idents.variant, "InterventionInterventionCreated");
+    assert_eq!(e.idents.variant, "InterventionCreated");
     assert_eq!(e.idents.constant, "INTERVENTION_CREATED");
     // Exemption only covers the two-segment form, not arbitrary names.
     let yaml = format!(
