@@ -477,3 +477,102 @@ impl SqlBackend {
         self.me.upgrade().expect("SqlBackend lives in an Arc")
     }
 }
+
+/// A connection that events can be written through inside its current
+/// transaction: `SqliteConnection` or `PgConnection` (what `&mut *tx` gives for an
+/// sqlx transaction).
+pub trait Outbox: Send {
+    /// Writes the events and their deliveries in the connection's transaction.
+    fn append_events<'a>(
+        &'a mut self,
+        events: &'a [NewEvent],
+        subscribers: &'a (dyn Fn(&str) -> Vec<Subscriber<'a>> + Sync),
+    ) -> BoxFuture<'a, Result<Vec<i64>, StoreError>>;
+}
+
+impl Outbox for sqlx::SqliteConnection {
+    fn append_events<'a>(
+        &'a mut self,
+        events: &'a [NewEvent],
+        subscribers: &'a (dyn Fn(&str) -> Vec<Subscriber<'a>> + Sync),
+    ) -> BoxFuture<'a, Result<Vec<i64>, StoreError>> {
+        Box::pin(crate::append_sqlite(self, events, subscribers))
+    }
+}
+
+impl Outbox for sqlx::PgConnection {
+    fn append_events<'a>(
+        &'a mut self,
+        events: &'a [NewEvent],
+        subscribers: &'a (dyn Fn(&str) -> Vec<Subscriber<'a>> + Sync),
+    ) -> BoxFuture<'a, Result<Vec<i64>, StoreError>> {
+        Box::pin(crate::append_postgres(self, events, subscribers))
+    }
+}
+
+/// The transactional outbox on the bus: publish inside the caller's own sqlx
+/// transaction, so a service's domain write and its events commit or roll back
+/// together.
+///
+/// ```no_run
+/// # use skillcore_events::{Envelope, EventBus, Event};
+/// # use skillcore_events_store::PublishIn;
+/// # async fn post<E: Event>(bus: &EventBus, store: &skillcore_events_store::Store, envelope: Envelope<E>) -> Result<(), Box<dyn std::error::Error>> {
+/// let pool = store.sqlite_pool().unwrap();
+/// let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+/// sqlx::query("INSERT INTO results (id, score) VALUES (?, ?)").bind("r-1").bind(9.5).execute(&mut *tx).await?;
+/// bus.publish_in(&mut *tx, envelope).await?;
+/// tx.commit().await?; // both, or neither
+/// # Ok(()) }
+/// ```
+pub trait PublishIn {
+    /// Writes the event and a delivery for each of its handlers in `conn`'s
+    /// transaction. Workers see it once the caller commits (PostgreSQL workers are
+    /// woken at commit; SQLite workers within their poll interval).
+    fn publish_in<'a, C, E>(
+        &'a self,
+        conn: &'a mut C,
+        envelope: skillcore_events::Envelope<E>,
+    ) -> BoxFuture<'a, Result<Uuid, PublishError>>
+    where
+        C: Outbox + ?Sized,
+        E: skillcore_events::Event;
+}
+
+impl PublishIn for skillcore_events::EventBus {
+    fn publish_in<'a, C, E>(
+        &'a self,
+        conn: &'a mut C,
+        envelope: skillcore_events::Envelope<E>,
+    ) -> BoxFuture<'a, Result<Uuid, PublishError>>
+    where
+        C: Outbox + ?Sized,
+        E: skillcore_events::Event,
+    {
+        Box::pin(async move {
+            let raw = envelope
+                .to_raw()
+                .map_err(|e| PublishError::Backend(format!("cannot encode the payload: {e}")))?;
+            let id = raw.id;
+            let event = new_event(&raw).map_err(PublishError::Backend)?;
+            let dispatcher = self.dispatcher();
+            let subscribers = |t: &str| -> Vec<Subscriber<'_>> {
+                dispatcher
+                    .route(t)
+                    .map(|r| {
+                        r.iter()
+                            .map(|s| Subscriber {
+                                handler_id: s.id,
+                                ordered: false,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            conn.append_events(std::slice::from_ref(&event), &subscribers)
+                .await
+                .map_err(|e| PublishError::Backend(e.to_string()))?;
+            Ok(id)
+        })
+    }
+}

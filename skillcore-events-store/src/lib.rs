@@ -22,7 +22,9 @@ mod durable;
 mod schema;
 mod worker;
 
-pub use durable::{new_event, raw_envelope, DurableBus, DurableOptions, SqlBackend, Target};
+pub use durable::{
+    new_event, raw_envelope, DurableBus, DurableOptions, Outbox, PublishIn, SqlBackend, Target,
+};
 
 pub use worker::{DeliveryHandler, Failure, HandlerFuture, Outcome, Policy, Worker, WorkerBuilder};
 
@@ -203,6 +205,17 @@ pub enum StoreError {
     InvalidField(String),
     /// A stored row could not be read back (for example JSON that no longer parses).
     Corrupt(String),
+    /// A query named an event the catalog does not declare.
+    UnknownEvent(String),
+    /// A query named a payload field the event does not have.
+    UnknownField {
+        /// The event.
+        event: String,
+        /// The field asked for.
+        field: String,
+        /// The event's fields.
+        fields: Vec<String>,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -214,6 +227,16 @@ impl fmt::Display for StoreError {
                 "`{name}` is not a payload field name (lowerCamelCase letters and digits)"
             ),
             StoreError::Corrupt(what) => write!(f, "corrupt row in the event store: {what}"),
+            StoreError::UnknownEvent(e) => write!(f, "the catalog has no event `{e}`"),
+            StoreError::UnknownField {
+                event,
+                field,
+                fields,
+            } => write!(
+                f,
+                "event `{event}` has no payload field `{field}`; its fields are: {}",
+                fields.join(", ")
+            ),
         }
     }
 }
@@ -1097,6 +1120,31 @@ impl Store {
         .await
     }
 
+    /// [`Store::events_by_field`] with the field checked against the catalog
+    /// (`EVENTS` of the generated code, or `AnyEvent::events()`): an unknown event
+    /// or field is an error that lists what exists, not an empty result.
+    pub async fn events_by_catalog_field(
+        &self,
+        scope: &Scope,
+        catalog: &[skillcore_events::EventInfo],
+        event_type: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<StoredEvent>> {
+        let info = catalog
+            .iter()
+            .find(|e| e.name == event_type)
+            .ok_or_else(|| StoreError::UnknownEvent(event_type.to_string()))?;
+        if info.field(field).is_none() {
+            return Err(StoreError::UnknownField {
+                event: event_type.to_string(),
+                field: field.to_string(),
+                fields: info.fields.iter().map(|f| f.name.to_string()).collect(),
+            });
+        }
+        self.events_by_field(scope, event_type, field, value).await
+    }
+
     async fn select_events(
         &self,
         scope: &Scope,
@@ -1310,7 +1358,7 @@ pub async fn append_sqlite<'s, F>(
     subscribers: &F,
 ) -> Result<Vec<i64>>
 where
-    F: Fn(&str) -> Vec<Subscriber<'s>>,
+    F: Fn(&str) -> Vec<Subscriber<'s>> + ?Sized,
 {
     let now = now_us();
     let mut seqs = Vec::with_capacity(events.len());
@@ -1367,7 +1415,7 @@ pub async fn append_postgres<'s, F>(
     subscribers: &F,
 ) -> Result<Vec<i64>>
 where
-    F: Fn(&str) -> Vec<Subscriber<'s>>,
+    F: Fn(&str) -> Vec<Subscriber<'s>> + ?Sized,
 {
     let mut seqs = Vec::with_capacity(events.len());
     for ev in events {

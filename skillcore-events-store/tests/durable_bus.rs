@@ -230,3 +230,150 @@ async fn the_sqlite_builder_opens_the_file_and_state_survives_a_restart() {
         .unwrap();
     assert_eq!(all.len(), 2, "both runs' events are in the file");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_in_commits_or_rolls_back_with_the_callers_transaction() {
+    use skillcore_events_store::PublishIn;
+    for (name, store) in targets().await {
+        let handled = Arc::new(AtomicU32::new(0));
+        let h = handled.clone();
+        let bus = EventBus::builder()
+            .subscribe::<gradebook::GradePosted, _, _>("analytics.update_gpa", move |_e, _cx| {
+                let h = h.clone();
+                async move {
+                    h.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            })
+            .durable(Target::Open(store.clone()), DurableOptions::default())
+            .build()
+            .unwrap();
+        let count = |sql: &'static str| {
+            let store = store.clone();
+            async move {
+                if let Some(p) = store.sqlite_pool() {
+                    sqlx::query_scalar::<_, i64>(sql)
+                        .fetch_one(p)
+                        .await
+                        .unwrap()
+                } else {
+                    sqlx::query_scalar::<_, i64>(sql)
+                        .fetch_one(store.postgres_pool().unwrap())
+                        .await
+                        .unwrap()
+                }
+            }
+        };
+        if let Some(pool) = store.sqlite_pool() {
+            sqlx::raw_sql("CREATE TABLE results (id TEXT PRIMARY KEY)")
+                .execute(pool)
+                .await
+                .unwrap();
+            for commit in [false, true] {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+                sqlx::query("INSERT INTO results VALUES ('r-1')")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                bus.publish_in(&mut *tx, grade(50.0, 40)).await.unwrap();
+                if commit {
+                    tx.commit().await.unwrap()
+                } else {
+                    tx.rollback().await.unwrap()
+                }
+            }
+        } else {
+            let pool = store.postgres_pool().unwrap();
+            sqlx::raw_sql("CREATE TABLE results (id TEXT PRIMARY KEY)")
+                .execute(pool)
+                .await
+                .unwrap();
+            for commit in [false, true] {
+                let mut tx = pool.begin().await.unwrap();
+                sqlx::query("INSERT INTO results VALUES ('r-1')")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                bus.publish_in(&mut *tx, grade(50.0, 40)).await.unwrap();
+                if commit {
+                    tx.commit().await.unwrap()
+                } else {
+                    tx.rollback().await.unwrap()
+                }
+            }
+        }
+        assert_eq!(count("SELECT COUNT(*) FROM results").await, 1, "{name}");
+        assert_eq!(
+            count("SELECT COUNT(*) FROM skc_events").await,
+            1,
+            "{name}: only the committed event"
+        );
+        tokio::time::timeout(Duration::from_secs(20), bus.idle())
+            .await
+            .expect("idle");
+        assert_eq!(
+            handled.load(Ordering::SeqCst),
+            1,
+            "{name}: and its handler ran once"
+        );
+        bus.shutdown(Duration::from_secs(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payload_field_queries_are_checked_against_the_catalog() {
+    for (name, store) in targets().await {
+        let bus = EventBus::builder()
+            .durable(Target::Open(store.clone()), DurableOptions::default())
+            .build()
+            .unwrap();
+        bus.publish(grade(77.0, 50)).await.unwrap();
+        let scope = skillcore_events_store::Scope::District("dst-1".into());
+        let found = store
+            .events_by_catalog_field(
+                &scope,
+                events::EVENTS,
+                "gradebook.grade.posted",
+                "studentId",
+                "stu-1",
+            )
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "{name}");
+        let err = store
+            .events_by_catalog_field(
+                &scope,
+                events::EVENTS,
+                "gradebook.grade.posted",
+                "studentID",
+                "stu-1",
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("has no payload field `studentID`"),
+            "{name}: {err}"
+        );
+        assert!(
+            err.contains("studentId"),
+            "{name}: the message lists the fields: {err}"
+        );
+        let err = store
+            .events_by_catalog_field(
+                &scope,
+                events::EVENTS,
+                "gradebook.grade.postd",
+                "studentId",
+                "x",
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no event `gradebook.grade.postd`"),
+            "{name}: {err}"
+        );
+        bus.shutdown(Duration::from_secs(5)).await;
+    }
+}

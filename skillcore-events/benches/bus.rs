@@ -10,6 +10,8 @@
 //! - `publish/no_handlers`: an event nobody handles;
 //! - `publish/3_noop_handlers_prebuilt`: envelopes built before the clock
 //!   starts (the bus's own share);
+//! - `publish/3_noop_handlers_prebuilt_2_publishers`: the same from two
+//!   publishing tasks at once (throughput on 2 cores);
 //! - `publish/3_noop_handlers_current_thread`: publisher and handlers on one
 //!   thread (the CPU cost per event, free of scheduling between workers);
 //! - `decode/raw_to_any_grade_posted`: a `RawEnvelope` held in memory decoded
@@ -170,6 +172,36 @@ fn publish(c: &mut Criterion) {
                 })
                 .await
                 .expect("bench task")
+            })
+        })
+    });
+    // Two publishers on the 2-worker runtime, envelopes built beforehand: what
+    // the bus handles per second on 2 cores when the publishing side is not the
+    // bottleneck.
+    let bus_two = bus_with(0);
+    g.bench_function("3_noop_handlers_prebuilt_2_publishers", |b| {
+        b.iter_custom(|iters| {
+            let (a, b2) = (bus_two.clone(), bus_two.clone());
+            let half = iters / 2;
+            let first: Vec<_> = (0..half).map(envelope).collect();
+            let second: Vec<_> = (half..iters).map(envelope).collect();
+            rt.block_on(async move {
+                let start = Instant::now();
+                let t1 = tokio::spawn(async move {
+                    for e in first {
+                        a.publish(e).await.expect("published");
+                    }
+                });
+                let t2 = tokio::spawn(async move {
+                    for e in second {
+                        b2.publish(e).await.expect("published");
+                    }
+                    b2
+                });
+                t1.await.expect("publisher 1");
+                let bus = t2.await.expect("publisher 2");
+                bus.idle().await;
+                start.elapsed()
             })
         })
     });
