@@ -393,33 +393,11 @@ impl Backend for SqlBackend {
     }
 
     fn retry_dead_letter(&self, id: Uuid) -> BoxFuture<'_, Result<(), BusError>> {
-        Box::pin(async move {
-            let store = self.store().await.map_err(backend_err)?;
-            let found = match delivery_id(id) {
-                Some(d) => store.retry_dead(d).await.map_err(backend_err)?,
-                None => false,
-            };
-            if found {
-                Ok(())
-            } else {
-                Err(BusError::NotFound(id))
-            }
-        })
+        Box::pin(self.dead_letter_op(id, true))
     }
 
     fn discard_dead_letter(&self, id: Uuid) -> BoxFuture<'_, Result<(), BusError>> {
-        Box::pin(async move {
-            let store = self.store().await.map_err(backend_err)?;
-            let found = match delivery_id(id) {
-                Some(d) => store.discard_dead(d).await.map_err(backend_err)?,
-                None => false,
-            };
-            if found {
-                Ok(())
-            } else {
-                Err(BusError::NotFound(id))
-            }
-        })
+        Box::pin(self.dead_letter_op(id, false))
     }
 
     fn idle(&self) -> BoxFuture<'_, ()> {
@@ -471,6 +449,21 @@ fn backend_err(e: StoreError) -> BusError {
 }
 
 impl SqlBackend {
+    /// Retries (`retry`) or discards a dead letter addressed by its bus UUID.
+    async fn dead_letter_op(&self, id: Uuid, retry: bool) -> Result<(), BusError> {
+        let store = self.store().await.map_err(backend_err)?;
+        let found = match delivery_id(id) {
+            Some(d) if retry => store.retry_dead(d).await.map_err(backend_err)?,
+            Some(d) => store.discard_dead(d).await.map_err(backend_err)?,
+            None => false,
+        };
+        if found {
+            Ok(())
+        } else {
+            Err(BusError::NotFound(id))
+        }
+    }
+
     // The trait hands out `&self`; the backend only ever lives in the `Arc` made
     // by `SqlBackend::new`, which keeps a weak reference to itself for spawning.
     fn arc(&self) -> Arc<Self> {
