@@ -208,32 +208,45 @@ async fn main() {
     let backends = [Backend::Sqlite, Backend::Postgres]
         .into_iter()
         .filter(|b| only.as_deref().is_none_or(|o| o == b.name()));
+    // BENCH_ONLY=publish|drain|latency runs one part; BENCH_DRAIN=N changes the
+    // number of events drained (default 50,000).
+    let part = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let wants = |p: &str| part.is_empty() || part == p;
+    let drain_n: u64 = std::env::var("BENCH_DRAIN")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(50_000);
     for b in backends {
         let name = b.name();
-        let single = median(vec![
-            publish_single(b, 3000).await,
-            publish_single(b, 3000).await,
-            publish_single(b, 3000).await,
-        ]);
-        println!("{name}: publish, 1 event per transaction: {single:.0} events/s (median of 3)");
-        let batched = median(vec![
-            publish_batched(b, 20_000).await,
-            publish_batched(b, 20_000).await,
-            publish_batched(b, 20_000).await,
-        ]);
-        println!("{name}: publish, batches of 100: {batched:.0} events/s (median of 3)");
-        for c in [4, 8, 32] {
-            let rates = vec![
-                drain(b, 50_000, c).await,
-                drain(b, 50_000, c).await,
-                drain(b, 50_000, c).await,
-            ];
+        if wants("publish") {
+            let single = median(vec![
+                publish_single(b, 3000).await,
+                publish_single(b, 3000).await,
+                publish_single(b, 3000).await,
+            ]);
             println!(
-                "{name}: drain 50,000 events x 3 handlers, concurrency {c}: {:.0} events/s (median of 3)",
-                median(rates)
+                "{name}: publish, 1 event per transaction: {single:.0} events/s (median of 3)"
+            );
+            let batched = median(vec![
+                publish_batched(b, 20_000).await,
+                publish_batched(b, 20_000).await,
+                publish_batched(b, 20_000).await,
+            ]);
+            println!("{name}: publish, batches of 100: {batched:.0} events/s (median of 3)");
+        }
+        if wants("drain") {
+            for c in [8, 32, 128] {
+                let rate = drain(b, drain_n, c).await;
+                println!(
+                    "{name}: drain {drain_n} events x 3 handlers, concurrency {c}: {rate:.0} events/s"
+                );
+            }
+        }
+        if wants("latency") {
+            let (p50, p99, n) = latency(b, 2000, 10).await;
+            println!(
+                "{name}: publish-to-handled at 2,000 events/s for 10 s ({n} events): p50 {p50:.2?}, p99 {p99:.2?}"
             );
         }
-        let (p50, p99, n) = latency(b, 2000, 10).await;
-        println!("{name}: publish-to-handled at 2,000 events/s for 10 s ({n} events): p50 {p50:.2?}, p99 {p99:.2?}");
     }
 }

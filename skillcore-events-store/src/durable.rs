@@ -406,22 +406,18 @@ impl Backend for SqlBackend {
             let Ok(store) = self.store().await else {
                 return;
             };
-            let mine: HashSet<&str> = self.dispatcher.subscribers().iter().map(|s| s.id).collect();
-            loop {
-                match store.stats().await {
-                    Ok(stats) => {
-                        let pending: i64 = stats
-                            .iter()
-                            .filter(|s| mine.contains(s.handler_id.as_str()))
-                            .map(|s| s.waiting + s.active + s.failed)
-                            .sum();
-                        if pending == 0 {
-                            return;
-                        }
-                    }
-                    Err(_) => return,
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
+            let mine: Vec<&str> = self
+                .dispatcher
+                .subscribers()
+                .iter()
+                .map(|s| s.id)
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            let mut pause = Duration::from_millis(2);
+            while let Ok(true) = store.has_pending(&mine).await {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
             }
         })
     }

@@ -599,16 +599,24 @@ impl Store {
                      SET status = 'active', lease_owner = ?1, lease_until = ?2,
                          attempts = attempts + 1, updated_at = ?3
                      WHERE id IN (
-                       SELECT d.id FROM skc_deliveries d
-                       WHERE ((d.status = 'waiting' AND d.available_at <= ?3)
-                              OR (d.status = 'active' AND d.lease_until < ?3))
-                         AND d.handler_id IN (SELECT value FROM json_each(?5))
-                         AND (d.ordering_key IS NULL OR NOT EXISTS (
-                           SELECT 1 FROM skc_deliveries p
-                           WHERE p.handler_id = d.handler_id AND p.ordering_key = d.ordering_key
-                             AND p.replay = d.replay AND p.event_seq < d.event_seq
-                             AND p.status IN ('waiting', 'active')))
-                       ORDER BY d.available_at, d.id
+                       SELECT id FROM (
+                         SELECT d.id, d.available_at AS due FROM skc_deliveries d
+                         WHERE d.status = 'waiting' AND d.available_at <= ?3
+                           AND d.handler_id IN (SELECT value FROM json_each(?5))
+                           AND (d.ordering_key IS NULL OR NOT EXISTS (
+                             SELECT 1 FROM skc_deliveries p
+                             WHERE p.handler_id = d.handler_id AND p.ordering_key = d.ordering_key
+                               AND p.replay = d.replay AND p.event_seq < d.event_seq
+                               AND p.status IN ('waiting', 'active')))
+                         ORDER BY d.available_at, d.id
+                         LIMIT ?4)
+                       UNION ALL
+                       SELECT id FROM (
+                         SELECT d.id, d.lease_until AS due FROM skc_deliveries d
+                         WHERE d.status = 'active' AND d.lease_until < ?3
+                           AND d.handler_id IN (SELECT value FROM json_each(?5))
+                         ORDER BY d.lease_until, d.id
+                         LIMIT ?4)
                        LIMIT ?4)
                      RETURNING id",
                 )
@@ -629,10 +637,10 @@ impl Store {
                                     WHERE h.handler_id = d.handler_id AND h.event_id = e.id) AS handled,
                             {SQLITE_EVENT_COLS}
                      FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
-                     WHERE d.lease_owner = ?1
+                     WHERE d.id IN (SELECT value FROM json_each(?1))
                      ORDER BY e.seq, d.id"
                 )))
-                .bind(&owner)
+                .bind(serde_json::to_string(&ids).unwrap_or_default())
                 .fetch_all(&mut *tx)
                 .await?;
                 tx.commit().await?;
@@ -655,10 +663,9 @@ impl Store {
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "WITH clock AS (
                        SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now
-                     ), next AS (
+                     ), waiting AS (
                        SELECT d.id FROM skc_deliveries d, clock
-                       WHERE ((d.status = 'waiting' AND d.available_at <= clock.now)
-                              OR (d.status = 'active' AND d.lease_until < clock.now))
+                       WHERE d.status = 'waiting' AND d.available_at <= clock.now
                          AND d.handler_id = ANY($4)
                          AND (d.ordering_key IS NULL OR NOT EXISTS (
                            SELECT 1 FROM skc_deliveries p
@@ -668,6 +675,15 @@ impl Store {
                        ORDER BY d.available_at, d.id
                        LIMIT $3
                        FOR UPDATE OF d SKIP LOCKED
+                     ), expired AS (
+                       SELECT d.id FROM skc_deliveries d, clock
+                       WHERE d.status = 'active' AND d.lease_until < clock.now
+                         AND d.handler_id = ANY($4)
+                       ORDER BY d.lease_until, d.id
+                       LIMIT $3
+                       FOR UPDATE OF d SKIP LOCKED
+                     ), next AS (
+                       SELECT id FROM waiting UNION ALL SELECT id FROM expired LIMIT $3
                      ), claimed AS (
                        UPDATE skc_deliveries d
                        SET status = 'active', lease_owner = $1, lease_until = clock.now + $2,
@@ -800,9 +816,11 @@ impl Store {
                 let ids: Vec<i64> = sqlx::query_scalar(
                     "UPDATE skc_deliveries
                      SET status = 'done', lease_owner = NULL, lease_until = NULL, updated_at = ?2
-                     WHERE status = 'active' AND (id, lease_owner) IN (
-                       SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1))
-                     RETURNING id",
+                     FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS owner
+                           FROM json_each(?1)) AS u
+                     WHERE skc_deliveries.id = u.id AND skc_deliveries.lease_owner = u.owner
+                       AND skc_deliveries.status = 'active'
+                     RETURNING skc_deliveries.id",
                 )
                 .bind(serde_json::to_string(&leases).unwrap_or_default())
                 .bind(now)
@@ -1001,6 +1019,33 @@ impl Store {
                 .execute(pool)
                 .await?
                 .rows_affected(),
+        })
+    }
+
+    /// Whether any of these handlers has a delivery not yet finished (waiting,
+    /// retrying or running). An index lookup, cheap enough to poll.
+    pub async fn has_pending(&self, handlers: &[&str]) -> Result<bool> {
+        let list: Vec<String> = handlers.iter().map(|h| h.to_string()).collect();
+        Ok(match &self.db {
+            Db::Sqlite { read, .. } => {
+                sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM skc_deliveries
+                     WHERE status IN ('waiting', 'active')
+                       AND handler_id IN (SELECT value FROM json_each(?1)))",
+                )
+                .bind(serde_json::to_string(&list).unwrap_or_default())
+                .fetch_one(read)
+                .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM skc_deliveries
+                     WHERE status IN ('waiting', 'active') AND handler_id = ANY($1))",
+                )
+                .bind(&list)
+                .fetch_one(pool)
+                .await?
+            }
         })
     }
 

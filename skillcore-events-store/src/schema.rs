@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS skc_handled (
     PRIMARY KEY (handler_id, event_id)
 );
 "#,
+    // 2: leases that ran out are found by index, not by scanning the queue.
+    "CREATE INDEX IF NOT EXISTS skc_deliveries_lease ON skc_deliveries (status, lease_until, id);",
 ];
 
 /// PostgreSQL. `tx_id` records the writing transaction (`pg_current_xact_id()`):
@@ -107,4 +109,6 @@ CREATE TABLE IF NOT EXISTS skc_handled (
     PRIMARY KEY (handler_id, event_id)
 );
 "#,
+    // 2: leases that ran out are found by index, not by scanning the queue.
+    "CREATE INDEX IF NOT EXISTS skc_deliveries_lease ON skc_deliveries (status, lease_until, id);",
 ];

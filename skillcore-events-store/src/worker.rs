@@ -293,7 +293,9 @@ impl Worker {
             }
             let free = self.concurrency.saturating_sub(running.len());
             let mut claimed_any = false;
-            if free > 0 {
+            // Claim in batches: with most slots busy, wait for more to free up
+            // rather than paying a transaction per delivery.
+            if free > 0 && (running.is_empty() || free * 2 >= self.concurrency) {
                 match self
                     .store
                     .claim_for(&self.id, &ids, free as u32, lease)
@@ -328,7 +330,13 @@ impl Worker {
             tokio::select! {
                 _ = &mut shutdown => stopping = true,
                 _ = self.store.wait_for_work(self.idle_poll) => {}
-                Some(done) = running.next(), if !running.is_empty() => finished.push(done),
+                Some(done) = running.next(), if !running.is_empty() => {
+                    finished.push(done);
+                    // Let the other handlers of the batch finish too, so their
+                    // outcomes are recorded in the same transaction.
+                    tokio::task::yield_now().await;
+                    running.collect_ready(&mut finished);
+                }
             }
         }
     }
