@@ -493,28 +493,40 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        match &self.db {
-            Db::Sqlite { write, .. } => {
-                let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
+        // The same steps in both dialects: the version table, then every
+        // migration not yet applied, each recorded, in the caller's transaction.
+        macro_rules! apply {
+            ($tx:ident, $list:expr, $int:ty, $insert:literal) => {{
                 sqlx::raw_sql(
                     "CREATE TABLE IF NOT EXISTS skc_schema_version (version INTEGER NOT NULL)",
                 )
-                .execute(&mut *tx)
+                .execute(&mut *$tx)
                 .await?;
-                let current: i64 =
+                let current: $int =
                     sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM skc_schema_version")
-                        .fetch_one(&mut *tx)
+                        .fetch_one(&mut *$tx)
                         .await?;
-                for (i, sql) in schema::SQLITE.iter().enumerate().skip(current as usize) {
+                for (i, sql) in $list.iter().enumerate().skip(current as usize) {
                     sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
-                        .execute(&mut *tx)
+                        .execute(&mut *$tx)
                         .await?;
-                    sqlx::query("INSERT INTO skc_schema_version (version) VALUES (?)")
-                        .bind(i as i64 + 1)
-                        .execute(&mut *tx)
+                    sqlx::query($insert)
+                        .bind(i as $int + 1)
+                        .execute(&mut *$tx)
                         .await?;
                 }
-                tx.commit().await?;
+                $tx.commit().await?;
+            }};
+        }
+        match &self.db {
+            Db::Sqlite { write, .. } => {
+                let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
+                apply!(
+                    tx,
+                    schema::SQLITE,
+                    i64,
+                    "INSERT INTO skc_schema_version (version) VALUES (?)"
+                );
             }
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
@@ -522,25 +534,12 @@ impl Store {
                 sqlx::query("SELECT pg_advisory_xact_lock(7316202611)")
                     .execute(&mut *tx)
                     .await?;
-                sqlx::raw_sql(
-                    "CREATE TABLE IF NOT EXISTS skc_schema_version (version INTEGER NOT NULL)",
-                )
-                .execute(&mut *tx)
-                .await?;
-                let current: i32 =
-                    sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM skc_schema_version")
-                        .fetch_one(&mut *tx)
-                        .await?;
-                for (i, sql) in schema::POSTGRES.iter().enumerate().skip(current as usize) {
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("INSERT INTO skc_schema_version (version) VALUES ($1)")
-                        .bind(i as i32 + 1)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
+                apply!(
+                    tx,
+                    schema::POSTGRES,
+                    i32,
+                    "INSERT INTO skc_schema_version (version) VALUES ($1)"
+                );
             }
         }
         Ok(())
