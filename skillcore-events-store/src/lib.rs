@@ -915,6 +915,26 @@ impl Store {
 
     /// Dead letters, oldest first, optionally of one handler.
     pub async fn dead_letters(&self, handler: Option<&str>, limit: u32) -> Result<Vec<DeadLetter>> {
+        // The same rows in both dialects; only the integer width differs.
+        macro_rules! dead_letters_of {
+            ($rows:expr, $int:ty, $event:ident) => {
+                $rows
+                    .iter()
+                    .map(|r| {
+                        Ok(DeadLetter {
+                            delivery_id: r.try_get("delivery_id")?,
+                            handler_id: r.try_get("handler_id")?,
+                            attempts: r.try_get::<$int, _>("attempts")? as u32,
+                            last_error: r
+                                .try_get::<Option<String>, _>("last_error")?
+                                .unwrap_or_default(),
+                            failed_at: micros(r.try_get("updated_at")?),
+                            event: $event(r)?,
+                        })
+                    })
+                    .collect()
+            };
+        }
         match &self.db {
             Db::Sqlite { read, .. } => {
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -927,20 +947,7 @@ impl Store {
                 .bind(limit as i64)
                 .fetch_all(read)
                 .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(DeadLetter {
-                            delivery_id: r.try_get("delivery_id")?,
-                            handler_id: r.try_get("handler_id")?,
-                            attempts: r.try_get::<i64, _>("attempts")? as u32,
-                            last_error: r
-                                .try_get::<Option<String>, _>("last_error")?
-                                .unwrap_or_default(),
-                            failed_at: micros(r.try_get("updated_at")?),
-                            event: sqlite_event(r)?,
-                        })
-                    })
-                    .collect()
+                dead_letters_of!(rows, i64, sqlite_event)
             }
             Db::Postgres(pool) => {
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -953,20 +960,7 @@ impl Store {
                 .bind(limit as i64)
                 .fetch_all(pool)
                 .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(DeadLetter {
-                            delivery_id: r.try_get("delivery_id")?,
-                            handler_id: r.try_get("handler_id")?,
-                            attempts: r.try_get::<i32, _>("attempts")? as u32,
-                            last_error: r
-                                .try_get::<Option<String>, _>("last_error")?
-                                .unwrap_or_default(),
-                            failed_at: micros(r.try_get("updated_at")?),
-                            event: pg_event(r)?,
-                        })
-                    })
-                    .collect()
+                dead_letters_of!(rows, i32, pg_event)
             }
         }
     }
