@@ -141,6 +141,41 @@ async fn publish_single(backend: Backend, n: u64) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Single publishes (one event per call, each call all-or-nothing) from
+/// `tasks` publishers at once: what a service handling many requests does.
+async fn publish_concurrent(backend: Backend, n: u64, tasks: u64) -> f64 {
+    let store = backend.fresh().await;
+    let bus = bus(&store, false, 1, None);
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for t in 0..tasks {
+        let bus = bus.clone();
+        set.spawn(async move {
+            let mut i = t;
+            while i < n {
+                bus.publish(grade(i)).await.unwrap();
+                i += tasks;
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let stored = store
+        .read_after(
+            &skillcore_events_store::Scope::AllDistricts,
+            Default::default(),
+            n as u32 + 1,
+        )
+        .await
+        .unwrap()
+        .0
+        .len();
+    assert_eq!(stored, n as usize, "every publish stored");
+    rate
+}
+
 async fn publish_batched(backend: Backend, n: u64) -> f64 {
     let store = backend.fresh().await;
     let bus = bus(&store, false, 1, None);
@@ -225,7 +260,15 @@ async fn main() {
                 publish_single(b, 3000).await,
             ]);
             println!(
-                "{name}: publish, 1 event per transaction: {single:.0} events/s (median of 3)"
+                "{name}: publish, 1 event per call, one publisher awaiting each: {single:.0} events/s (median of 3)"
+            );
+            let concurrent = median(vec![
+                publish_concurrent(b, 10_000, 32).await,
+                publish_concurrent(b, 10_000, 32).await,
+                publish_concurrent(b, 10_000, 32).await,
+            ]);
+            println!(
+                "{name}: publish, 1 event per call, 32 publishers at once: {concurrent:.0} events/s (median of 3)"
             );
             let batched = median(vec![
                 publish_batched(b, 20_000).await,

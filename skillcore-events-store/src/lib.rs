@@ -20,6 +20,7 @@
 
 mod durable;
 mod schema;
+mod sqlite_writer;
 mod worker;
 
 pub use durable::{
@@ -34,7 +35,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{PgConnection, Row, SqliteConnection};
+use sqlx::{Connection, PgConnection, Row, SqliteConnection};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
@@ -205,6 +207,8 @@ pub enum StoreError {
     InvalidField(String),
     /// A stored row could not be read back (for example JSON that no longer parses).
     Corrupt(String),
+    /// A group of appends written together failed (SQLite); none of it was stored.
+    Write(String),
     /// A query named an event the catalog does not declare.
     UnknownEvent(String),
     /// A query named a payload field the event does not have.
@@ -227,6 +231,7 @@ impl fmt::Display for StoreError {
                 "`{name}` is not a payload field name (lowerCamelCase letters and digits)"
             ),
             StoreError::Corrupt(what) => write!(f, "corrupt row in the event store: {what}"),
+            StoreError::Write(e) => write!(f, "database error, nothing was stored: {e}"),
             StoreError::UnknownEvent(e) => write!(f, "the catalog has no event `{e}`"),
             StoreError::UnknownField {
                 event,
@@ -274,7 +279,14 @@ pub enum Durability {
 
 #[derive(Clone)]
 enum Db {
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    Sqlite {
+        /// The store's own writes: one connection held for good, so a write is
+        /// one hop to SQLite's thread, without a pool checkout.
+        writer: Arc<sqlite_writer::Writer>,
+        /// For the callers' own transactions ([`append_sqlite`]) and migrations.
+        write: SqlitePool,
+        read: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -349,6 +361,70 @@ fn sqlite_event(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent> {
     })
 }
 
+/// A claimed delivery as the SQLite claim reads it: delivery id, handler,
+/// attempts, replay batch, handled before (0/1), then the event's columns.
+type ClaimRow = (
+    i64,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+);
+
+/// The deliveries of a SQLite claim (a JSON array of [`ClaimRow`]s), in event
+/// order; each event's payload and metadata are parsed once.
+fn claimed_from_json(json: &str, owner: &str) -> Result<Vec<Claimed>> {
+    let rows: Vec<ClaimRow> =
+        serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("claim: {e}")))?;
+    let mut out: Vec<Claimed> = Vec::with_capacity(rows.len());
+    let mut events: HashMap<i64, StoredEvent> = HashMap::new();
+    for (delivery_id, handler_id, attempts, replay, handled, seq, id, ty, at, ai, p, m, v, t) in
+        rows
+    {
+        let event = match events.get(&seq) {
+            Some(e) => e.clone(),
+            None => {
+                let e = StoredEvent {
+                    seq,
+                    event: NewEvent {
+                        id: Uuid::parse_str(&id)
+                            .map_err(|e| StoreError::Corrupt(format!("id `{id}`: {e}")))?,
+                        event_type: ty,
+                        aggregate_type: at,
+                        aggregate_id: ai,
+                        version: v as u32,
+                        occurred_at: parse_ts(&t)?,
+                        metadata: parse_json(&m, "metadata")?,
+                        payload: parse_json(&p, "payload")?,
+                    },
+                };
+                events.insert(seq, e.clone());
+                e
+            }
+        };
+        out.push(Claimed {
+            delivery_id,
+            handler_id,
+            attempt: attempts as u32,
+            replay,
+            already_handled: replay == 0 && handled != 0,
+            event,
+            lease_owner: owner.to_string(),
+        });
+    }
+    out.sort_by_key(|c| (c.event.seq, c.delivery_id));
+    Ok(out)
+}
+
 fn pg_event(row: &sqlx::postgres::PgRow) -> Result<StoredEvent> {
     Ok(StoredEvent {
         seq: row.try_get("seq")?,
@@ -384,19 +460,28 @@ impl Store {
             })
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        // SQLite has one writer: one connection writes (transactions start with
-        // BEGIN IMMEDIATE, so writers in other processes queue on the busy timeout
-        // instead of deadlocking), a few more read.
+        // SQLite has one writer at a time. The store writes through one
+        // connection it holds; callers' transactions use a pool of one more
+        // (transactions start with BEGIN IMMEDIATE, so writers queue on the busy
+        // timeout instead of deadlocking); a few connections read. A pool
+        // checkout costs about as much as a statement, hence the held connection.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
             .await?;
+        let writer = SqliteConnection::connect_with(&options).await?;
         let store = Store {
-            db: Db::Sqlite { write, read },
+            db: Db::Sqlite {
+                writer: Arc::new(sqlite_writer::Writer::new(writer)),
+                write,
+                read,
+            },
             wake: Arc::default(),
         };
         store.migrate().await?;
@@ -555,17 +640,15 @@ impl Store {
         F: Fn(&str) -> Vec<Subscriber<'s>>,
     {
         let seqs = match &self.db {
-            Db::Sqlite { write, .. } => {
-                let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
-                let seqs = append_sqlite(&mut tx, events, &subscribers).await?;
-                tx.commit().await?;
-                seqs
+            Db::Sqlite { writer, .. } => {
+                // Group commit: written together with the appends of other tasks
+                // that arrive meanwhile, each still all-or-nothing.
+                writer.append(event_rows(events, &subscribers)).await?
             }
             Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let seqs = append_postgres(&mut tx, events, &subscribers).await?;
-                tx.commit().await?;
-                seqs
+                // One statement: atomic without a transaction of its own.
+                let mut conn = pool.acquire().await?;
+                append_postgres(&mut conn, events, &subscribers).await?
             }
         };
         self.notify();
@@ -590,16 +673,21 @@ impl Store {
         let lease_us = lease.as_micros().min(i64::MAX as u128) as i64;
         let owner = format!("{worker}:{}", Uuid::now_v7());
         match &self.db {
-            Db::Sqlite { write, .. } => {
+            Db::Sqlite { writer, .. } => {
                 let now = now_us();
-                let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
-                let ids: Vec<i64> = sqlx::query_scalar(
+                let mut conn = writer.lock().await;
+                // The UPDATE claims (atomic by itself). The SELECT reads what this
+                // claim's owner now holds (nobody else can take it before the
+                // lease runs out; events never change) as one row of JSON: one
+                // hand-over from SQLite's thread however many were claimed.
+                sqlx::query(
                     "UPDATE skc_deliveries
                      SET status = 'active', lease_owner = ?1, lease_until = ?2,
                          attempts = attempts + 1, updated_at = ?3
                      WHERE id IN (
                        SELECT id FROM (
-                         SELECT d.id, d.available_at AS due FROM skc_deliveries d
+                         SELECT d.id, d.available_at AS due
+                         FROM skc_deliveries d INDEXED BY skc_deliveries_waiting
                          WHERE d.status = 'waiting' AND d.available_at <= ?3
                            AND d.handler_id IN (SELECT value FROM json_each(?5))
                            AND (d.ordering_key IS NULL OR NOT EXISTS (
@@ -611,52 +699,38 @@ impl Store {
                          LIMIT ?4)
                        UNION ALL
                        SELECT id FROM (
-                         SELECT d.id, d.lease_until AS due FROM skc_deliveries d
+                         SELECT d.id, d.lease_until AS due
+                         FROM skc_deliveries d INDEXED BY skc_deliveries_leased
                          WHERE d.status = 'active' AND d.lease_until < ?3
                            AND d.handler_id IN (SELECT value FROM json_each(?5))
                          ORDER BY d.lease_until, d.id
                          LIMIT ?4)
-                       LIMIT ?4)
-                     RETURNING id",
+                       LIMIT ?4)",
                 )
                 .bind(&owner)
                 .bind(now.saturating_add(lease_us))
                 .bind(now)
                 .bind(limit as i64)
                 .bind(serde_json::to_string(&handler_list).unwrap_or_default())
-                .fetch_all(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
-                if ids.is_empty() {
-                    tx.commit().await?;
-                    return Ok(Vec::new());
-                }
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT d.id AS delivery_id, d.handler_id, d.attempts, d.replay,
-                            EXISTS (SELECT 1 FROM skc_handled h
-                                    WHERE h.handler_id = d.handler_id AND h.event_id = e.id) AS handled,
-                            {SQLITE_EVENT_COLS}
-                     FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
-                     WHERE d.id IN (SELECT value FROM json_each(?1))
-                     ORDER BY e.seq, d.id"
-                )))
-                .bind(serde_json::to_string(&ids).unwrap_or_default())
-                .fetch_all(&mut *tx)
+                let claimed: String = sqlx::query_scalar(
+                    "SELECT json_group_array(json_array(
+                              d.id, d.handler_id, d.attempts, d.replay,
+                              EXISTS (SELECT 1 FROM skc_handled h
+                                      WHERE h.handler_id = d.handler_id AND h.event_id = e.id),
+                              e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id,
+                              e.payload, e.metadata, e.version, e.occurred_at))
+                     FROM skc_deliveries d INDEXED BY skc_deliveries_leased
+                     JOIN skc_events e ON e.seq = d.event_seq
+                     WHERE d.status = 'active' AND d.lease_until = ?2 AND d.lease_owner = ?1",
+                )
+                .bind(&owner)
+                .bind(now.saturating_add(lease_us))
+                .fetch_one(&mut *conn)
                 .await?;
-                tx.commit().await?;
-                rows.iter()
-                    .map(|r| {
-                        let replay: i64 = r.try_get("replay")?;
-                        Ok(Claimed {
-                            delivery_id: r.try_get("delivery_id")?,
-                            handler_id: r.try_get("handler_id")?,
-                            attempt: r.try_get::<i64, _>("attempts")? as u32,
-                            replay,
-                            already_handled: replay == 0 && r.try_get::<bool, _>("handled")?,
-                            event: sqlite_event(r)?,
-                            lease_owner: owner.clone(),
-                        })
-                    })
-                    .collect()
+                drop(conn);
+                claimed_from_json(&claimed, &owner)
             }
             Db::Postgres(pool) => {
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -722,129 +796,64 @@ impl Store {
         }
     }
 
-    /// Marks a claimed delivery done and records that its handler handled the
-    /// event, in one transaction. Returns `false` when the lease was lost (another
-    /// worker has claimed the delivery since); the handled record is kept anyway,
-    /// so that worker will not run the handler again.
+    /// Marks a claimed delivery done: the done delivery, unique per event and
+    /// handler, is the handler's idempotency record, written in the same
+    /// statement. Returns `false` when the lease was lost (another worker has
+    /// claimed the delivery since); the success is then recorded in
+    /// `skc_handled`, so the handler is not run for the event again.
     pub async fn complete(&self, c: &Claimed) -> Result<bool> {
-        match &self.db {
-            Db::Sqlite { write, .. } => {
-                let now = now_us();
-                let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
-                sqlx::query(
-                    "INSERT INTO skc_handled (handler_id, event_id, handled_at) VALUES (?, ?, ?)
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(&c.handler_id)
-                .bind(c.event.event.id.to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                let done = sqlx::query(
-                    "UPDATE skc_deliveries
-                     SET status = 'done', lease_owner = NULL, lease_until = NULL, updated_at = ?
-                     WHERE id = ? AND lease_owner = ? AND status = 'active'",
-                )
-                .bind(now)
-                .bind(c.delivery_id)
-                .bind(&c.lease_owner)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                tx.commit().await?;
-                Ok(done == 1)
-            }
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(
-                    "INSERT INTO skc_handled (handler_id, event_id, handled_at)
-                     VALUES ($1, $2, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(&c.handler_id)
-                .bind(c.event.event.id)
-                .execute(&mut *tx)
-                .await?;
-                let done = sqlx::query(
-                    "UPDATE skc_deliveries
-                     SET status = 'done', lease_owner = NULL, lease_until = NULL,
-                         updated_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
-                     WHERE id = $1 AND lease_owner = $2 AND status = 'active'",
-                )
-                .bind(c.delivery_id)
-                .bind(&c.lease_owner)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                tx.commit().await?;
-                Ok(done == 1)
-            }
-        }
+        Ok(self.complete_many(&[c]).await? == [c.delivery_id])
     }
 
-    /// [`Store::complete`] for many deliveries in one transaction (what workers do
+    /// [`Store::complete`] for many deliveries in one statement (what workers do
     /// with a batch of finished handlers). Returns the ids of the deliveries that
     /// were still held by their lease and are now done.
     pub async fn complete_many(&self, done: &[&Claimed]) -> Result<Vec<i64>> {
         if done.is_empty() {
             return Ok(Vec::new());
         }
-        match &self.db {
-            Db::Sqlite { write, .. } => {
-                let now = now_us();
-                let handled: Vec<(&str, String)> = done
-                    .iter()
-                    .map(|c| (c.handler_id.as_str(), c.event.event.id.to_string()))
-                    .collect();
+        let mut completed: Vec<i64> = match &self.db {
+            Db::Sqlite { writer, .. } => {
                 let leases: Vec<(i64, &str)> = done
                     .iter()
                     .map(|c| (c.delivery_id, c.lease_owner.as_str()))
                     .collect();
-                let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
-                // `WHERE true` keeps SQLite from reading ON CONFLICT as a join clause.
-                sqlx::query(
-                    "INSERT INTO skc_handled (handler_id, event_id, handled_at)
-                     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?2
-                     FROM json_each(?1) WHERE true
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(serde_json::to_string(&handled).unwrap_or_default())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                let ids: Vec<i64> = sqlx::query_scalar(
+                let leases = serde_json::to_string(&leases).unwrap_or_default();
+                let mut conn = writer.lock().await;
+                // The owner stays on the done row (who completed it), so when
+                // fewer rows than asked changed, the ones this call completed can
+                // be told apart; normally all did, and no rows come back.
+                let changed = sqlx::query(
                     "UPDATE skc_deliveries
-                     SET status = 'done', lease_owner = NULL, lease_until = NULL, updated_at = ?2
+                     SET status = 'done', lease_until = NULL, updated_at = ?2
                      FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS owner
                            FROM json_each(?1)) AS u
                      WHERE skc_deliveries.id = u.id AND skc_deliveries.lease_owner = u.owner
-                       AND skc_deliveries.status = 'active'
-                     RETURNING skc_deliveries.id",
+                       AND skc_deliveries.status = 'active'",
                 )
-                .bind(serde_json::to_string(&leases).unwrap_or_default())
-                .bind(now)
-                .fetch_all(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(ids)
+                .bind(&leases)
+                .bind(now_us())
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+                if changed as usize == done.len() {
+                    done.iter().map(|c| c.delivery_id).collect()
+                } else {
+                    sqlx::query_scalar(
+                        "SELECT d.id FROM skc_deliveries d,
+                           (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS owner
+                            FROM json_each(?1)) AS u
+                         WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'done'",
+                    )
+                    .bind(&leases)
+                    .fetch_all(&mut *conn)
+                    .await?
+                }
             }
             Db::Postgres(pool) => {
-                let handlers: Vec<&str> = done.iter().map(|c| c.handler_id.as_str()).collect();
-                let events: Vec<Uuid> = done.iter().map(|c| c.event.event.id).collect();
                 let ids: Vec<i64> = done.iter().map(|c| c.delivery_id).collect();
                 let owners: Vec<&str> = done.iter().map(|c| c.lease_owner.as_str()).collect();
-                let mut tx = pool.begin().await?;
-                sqlx::query(
-                    "INSERT INTO skc_handled (handler_id, event_id, handled_at)
-                     SELECT h, e, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
-                     FROM unnest($1::text[], $2::uuid[]) AS u(h, e)
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(&handlers)
-                .bind(&events)
-                .execute(&mut *tx)
-                .await?;
-                let done_ids: Vec<i64> = sqlx::query_scalar(
+                sqlx::query_scalar(
                     "UPDATE skc_deliveries d
                      SET status = 'done', lease_owner = NULL, lease_until = NULL,
                          updated_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
@@ -854,12 +863,53 @@ impl Store {
                 )
                 .bind(&ids)
                 .bind(&owners)
-                .fetch_all(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(done_ids)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        completed.sort_unstable();
+        // Successes whose lease was lost: the delivery belongs to another worker
+        // now (which may be running it). Record that the handler succeeded, so a
+        // later claim settles it without running the handler again.
+        let lost: Vec<&Claimed> = done
+            .iter()
+            .copied()
+            .filter(|c| completed.binary_search(&c.delivery_id).is_err())
+            .collect();
+        if !lost.is_empty() {
+            let handlers: Vec<&str> = lost.iter().map(|c| c.handler_id.as_str()).collect();
+            let events: Vec<String> = lost.iter().map(|c| c.event.event.id.to_string()).collect();
+            match &self.db {
+                Db::Sqlite { writer, .. } => {
+                    // `WHERE true` keeps SQLite from reading ON CONFLICT as a join clause.
+                    sqlx::query(
+                        "INSERT INTO skc_handled (handler_id, event_id, handled_at)
+                         SELECT h.value, e.value, ?3
+                         FROM json_each(?1) AS h JOIN json_each(?2) AS e ON e.key = h.key
+                         WHERE true
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(serde_json::to_string(&handlers).unwrap_or_default())
+                    .bind(serde_json::to_string(&events).unwrap_or_default())
+                    .bind(now_us())
+                    .execute(&mut *writer.lock().await)
+                    .await?;
+                }
+                Db::Postgres(pool) => {
+                    sqlx::query(
+                        "INSERT INTO skc_handled (handler_id, event_id, handled_at)
+                         SELECT h, e::uuid, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+                         FROM unnest($1::text[], $2::text[]) AS u(h, e)
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&handlers)
+                    .bind(&events)
+                    .execute(pool)
+                    .await?;
+                }
             }
         }
+        Ok(completed)
     }
 
     /// Records a failed attempt: the delivery waits `retry_in` for its next attempt,
@@ -871,7 +921,7 @@ impl Store {
             .map(|d| d.as_micros().min(i64::MAX as u128) as i64)
             .unwrap_or(0);
         let n = match &self.db {
-            Db::Sqlite { write, .. } => {
+            Db::Sqlite { writer, .. } => {
                 let now = now_us();
                 sqlx::query(
                     "UPDATE skc_deliveries
@@ -886,7 +936,7 @@ impl Store {
                 .bind(now)
                 .bind(c.delivery_id)
                 .bind(&c.lease_owner)
-                .execute(write)
+                .execute(&mut *writer.lock().await)
                 .await?
                 .rows_affected()
             }
@@ -1001,10 +1051,10 @@ impl Store {
     // and bind (id).
     async fn exec_id(&self, sqlite: &'static str, pg: &'static str, id: i64) -> Result<u64> {
         Ok(match &self.db {
-            Db::Sqlite { write, .. } => sqlx::query(sqlite)
+            Db::Sqlite { writer, .. } => sqlx::query(sqlite)
                 .bind(now_us())
                 .bind(id)
-                .execute(write)
+                .execute(&mut *writer.lock().await)
                 .await?
                 .rows_affected(),
             Db::Postgres(pool) => sqlx::query(pg)
@@ -1016,15 +1066,19 @@ impl Store {
     }
 
     /// Whether any of these handlers has a delivery not yet finished (waiting,
-    /// retrying or running). An index lookup, cheap enough to poll.
+    /// retrying or running). Reads the partial indexes of unfinished deliveries
+    /// only, cheap enough to poll.
     pub async fn has_pending(&self, handlers: &[&str]) -> Result<bool> {
         let list: Vec<String> = handlers.iter().map(|h| h.to_string()).collect();
         Ok(match &self.db {
             Db::Sqlite { read, .. } => {
                 sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM skc_deliveries
-                     WHERE status IN ('waiting', 'active')
-                       AND handler_id IN (SELECT value FROM json_each(?1)))",
+                    "SELECT EXISTS (SELECT 1 FROM skc_deliveries INDEXED BY skc_deliveries_waiting
+                                    WHERE status = 'waiting'
+                                      AND handler_id IN (SELECT value FROM json_each(?1)))
+                         OR EXISTS (SELECT 1 FROM skc_deliveries INDEXED BY skc_deliveries_leased
+                                    WHERE status = 'active'
+                                      AND handler_id IN (SELECT value FROM json_each(?1)))",
                 )
                 .bind(serde_json::to_string(&list).unwrap_or_default())
                 .fetch_one(read)
@@ -1033,7 +1087,9 @@ impl Store {
             Db::Postgres(pool) => {
                 sqlx::query_scalar(
                     "SELECT EXISTS (SELECT 1 FROM skc_deliveries
-                     WHERE status IN ('waiting', 'active') AND handler_id = ANY($1))",
+                                    WHERE status = 'waiting' AND handler_id = ANY($1))
+                         OR EXISTS (SELECT 1 FROM skc_deliveries
+                                    WHERE status = 'active' AND handler_id = ANY($1))",
                 )
                 .bind(&list)
                 .fetch_one(pool)
@@ -1289,7 +1345,7 @@ impl Store {
     pub async fn replay(&self, handler_id: &str, filter: &ReplayFilter) -> Result<(i64, i64)> {
         let batch = now_us();
         let n = match &self.db {
-            Db::Sqlite { write, .. } => {
+            Db::Sqlite { writer, .. } => {
                 let since = filter.since.as_ref().map(ts_text);
                 sqlx::query(
                     "INSERT INTO skc_deliveries
@@ -1303,7 +1359,7 @@ impl Store {
                 .bind(batch)
                 .bind(filter.event_type.as_deref())
                 .bind(since)
-                .execute(write)
+                .execute(&mut *writer.lock().await)
                 .await?
                 .rows_affected()
             }
@@ -1338,7 +1394,7 @@ impl Store {
             Db::Sqlite { read, .. } => {
                 sqlx::query_as(
                     "SELECT COUNT(*), COALESCE(SUM(status = 'done'), 0), COALESCE(SUM(status = 'dead'), 0)
-                     FROM skc_deliveries WHERE handler_id = ? AND replay = ?",
+                     FROM skc_deliveries WHERE handler_id = ?1 AND replay = ?2 AND replay <> 0",
                 )
                 .bind(handler_id)
                 .bind(batch)
@@ -1350,7 +1406,7 @@ impl Store {
                     "SELECT COUNT(*),
                             COALESCE(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), 0)::bigint,
                             COALESCE(SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END), 0)::bigint
-                     FROM skc_deliveries WHERE handler_id = $1 AND replay = $2",
+                     FROM skc_deliveries WHERE handler_id = $1 AND replay = $2 AND replay <> 0",
                 )
                 .bind(handler_id)
                 .bind(batch)
@@ -1390,6 +1446,10 @@ fn ignore_concurrent_create(e: sqlx::Error) -> Result<sqlx::postgres::PgQueryRes
 /// `pool.begin_with("BEGIN IMMEDIATE")` on [`Store::sqlite_pool`]): the events and
 /// their deliveries commit or roll back with the caller's own writes. Call
 /// [`Store::notify`] after committing to wake local workers at once.
+///
+/// Outside a transaction, up to [`SQLITE_ROWS_PER_INSERT`] events are stored
+/// atomically as well: they are one `INSERT` statement, whose trigger queues the
+/// deliveries.
 pub async fn append_sqlite<'s, F>(
     conn: &mut SqliteConnection,
     events: &[NewEvent],
@@ -1398,55 +1458,75 @@ pub async fn append_sqlite<'s, F>(
 where
     F: Fn(&str) -> Vec<Subscriber<'s>> + ?Sized,
 {
-    let now = now_us();
-    let mut seqs = Vec::with_capacity(events.len());
-    for ev in events {
-        let seq: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO skc_events
-               (id, event_type, aggregate_type, aggregate_id, district_id, payload, metadata, version, occurred_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO NOTHING RETURNING seq",
-        )
-        .bind(ev.id.to_string())
-        .bind(&ev.event_type)
-        .bind(&ev.aggregate_type)
-        .bind(&ev.aggregate_id)
-        .bind(ev.district_id())
-        .bind(ev.payload.to_string())
-        .bind(ev.metadata.to_string())
-        .bind(ev.version as i64)
-        .bind(ts_text(&ev.occurred_at))
-        .fetch_optional(&mut *conn)
-        .await?;
-        // Publishing an event that is already stored (same id) is a no-op: its
-        // deliveries were queued the first time.
-        let Some(seq) = seq else { continue };
-        let subs = subscribers(&ev.event_type);
-        if !subs.is_empty() {
-            // One statement for all of the event's deliveries.
-            let key = format!("{}:{}", ev.aggregate_type, ev.aggregate_id);
-            let rows: Vec<(&str, Option<&str>)> = subs
-                .iter()
-                .map(|s| (s.handler_id, s.ordered.then_some(key.as_str())))
-                .collect();
-            sqlx::query(
-                "INSERT INTO skc_deliveries (event_seq, handler_id, status, available_at, ordering_key, updated_at)
-                 SELECT ?1, json_extract(value, '$[0]'), 'waiting', ?2, json_extract(value, '$[1]'), ?2
-                 FROM json_each(?3)",
-            )
-            .bind(seq)
-            .bind(now)
-            .bind(serde_json::to_string(&rows).unwrap_or_default())
-            .execute(&mut *conn)
-            .await?;
+    let rows = event_rows(events, subscribers);
+    let mut seqs = Vec::with_capacity(rows.len());
+    let refs: Vec<&sqlite_writer::EventRow> = rows.iter().collect();
+    for chunk in refs.chunks(SQLITE_ROWS_PER_INSERT) {
+        for row in sqlite_writer::insert_statement(chunk)
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            seqs.push(row.try_get::<i64, _>(0)?);
         }
-        seqs.push(seq);
     }
+    seqs.sort_unstable();
     Ok(seqs)
 }
 
+/// Events stored by one `INSERT` statement on SQLite (10 bound values each).
+pub const SQLITE_ROWS_PER_INSERT: usize = 100;
+
+fn event_rows<'s, F>(events: &[NewEvent], subscribers: &F) -> Vec<sqlite_writer::EventRow>
+where
+    F: Fn(&str) -> Vec<Subscriber<'s>> + ?Sized,
+{
+    let mut routes = Routes::default();
+    events
+        .iter()
+        .map(|ev| sqlite_writer::EventRow {
+            id: ev.id.to_string(),
+            event_type: ev.event_type.clone(),
+            aggregate_type: ev.aggregate_type.clone(),
+            aggregate_id: ev.aggregate_id.clone(),
+            district_id: ev.district_id().map(str::to_string),
+            payload: ev.payload.to_string(),
+            metadata: ev.metadata.to_string(),
+            version: ev.version as i64,
+            occurred_at: ts_text(&ev.occurred_at),
+            handlers: routes.of(&ev.event_type, subscribers),
+        })
+        .collect()
+}
+
+/// The handlers of each event type as the JSON the store records
+/// (`[[handler_id, ordered], ...]`), built once per type per call.
+#[derive(Default)]
+struct Routes {
+    known: Vec<(String, Option<String>)>,
+}
+
+impl Routes {
+    fn of<'s, F>(&mut self, event_type: &str, subscribers: &F) -> Option<String>
+    where
+        F: Fn(&str) -> Vec<Subscriber<'s>> + ?Sized,
+    {
+        if let Some((_, r)) = self.known.iter().find(|(t, _)| t == event_type) {
+            return r.clone();
+        }
+        let subs = subscribers(event_type);
+        let json = (!subs.is_empty()).then(|| {
+            let list: Vec<(&str, bool)> = subs.iter().map(|s| (s.handler_id, s.ordered)).collect();
+            serde_json::to_string(&list).unwrap_or_default()
+        });
+        self.known.push((event_type.to_string(), json.clone()));
+        json
+    }
+}
+
 /// [`Store::append`] inside the caller's PostgreSQL transaction: the events and
-/// their deliveries commit or roll back with the caller's own writes.
+/// their deliveries commit or roll back with the caller's own writes. One
+/// statement, atomic by itself outside a transaction too; workers in every
+/// process are woken (`NOTIFY`) when it commits.
 pub async fn append_postgres<'s, F>(
     conn: &mut PgConnection,
     events: &[NewEvent],
@@ -1455,55 +1535,75 @@ pub async fn append_postgres<'s, F>(
 where
     F: Fn(&str) -> Vec<Subscriber<'s>> + ?Sized,
 {
-    let mut seqs = Vec::with_capacity(events.len());
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut routes = Routes::default();
+    let n = events.len();
+    let (mut ids, mut types, mut agg_types, mut agg_ids) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut districts, mut payloads, mut metadata, mut versions, mut times, mut handlers) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for ev in events {
-        let seq: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO skc_events
-               (id, event_type, aggregate_type, aggregate_id, district_id, payload, metadata, version, occurred_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (id) DO NOTHING RETURNING seq",
-        )
-        .bind(ev.id)
-        .bind(&ev.event_type)
-        .bind(&ev.aggregate_type)
-        .bind(&ev.aggregate_id)
-        .bind(ev.district_id())
-        .bind(&ev.payload)
-        .bind(&ev.metadata)
-        .bind(ev.version as i32)
-        .bind(ev.occurred_at)
-        .fetch_optional(&mut *conn)
-        .await?;
-        // Publishing an event that is already stored (same id) is a no-op: its
-        // deliveries were queued the first time.
-        let Some(seq) = seq else { continue };
-        let subs = subscribers(&ev.event_type);
-        if !subs.is_empty() {
-            let key = format!("{}:{}", ev.aggregate_type, ev.aggregate_id);
-            let handlers: Vec<&str> = subs.iter().map(|s| s.handler_id).collect();
-            let keys: Vec<Option<&str>> = subs
-                .iter()
-                .map(|s| s.ordered.then_some(key.as_str()))
-                .collect();
-            sqlx::query(
-                "INSERT INTO skc_deliveries (event_seq, handler_id, status, available_at, ordering_key, updated_at)
-                 SELECT $1, h, 'waiting', (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, k,
-                        (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
-                 FROM unnest($2::text[], $3::text[]) AS u(h, k)",
-            )
-            .bind(seq)
-            .bind(&handlers)
-            .bind(&keys)
-            .execute(&mut *conn)
-            .await?;
-        }
-        seqs.push(seq);
+        ids.push(ev.id);
+        types.push(ev.event_type.as_str());
+        agg_types.push(ev.aggregate_type.as_str());
+        agg_ids.push(ev.aggregate_id.as_str());
+        districts.push(ev.district_id());
+        payloads.push(ev.payload.to_string());
+        metadata.push(ev.metadata.to_string());
+        versions.push(ev.version as i32);
+        times.push(ev.occurred_at);
+        handlers.push(routes.of(&ev.event_type, subscribers));
     }
-    // Delivered at commit to every listening worker, in any process.
-    if !events.is_empty() {
-        sqlx::query("SELECT pg_notify('skc_deliveries', '')")
-            .execute(&mut *conn)
-            .await?;
-    }
+    let mut seqs: Vec<i64> = sqlx::query_scalar(
+        "WITH input AS (
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                $6::text[], $7::text[], $8::int[], $9::timestamptz[], $10::text[])
+             WITH ORDINALITY AS i(id, event_type, aggregate_type, aggregate_id, district_id,
+                                  payload, metadata, version, occurred_at, handlers, n)
+         ), stored AS (
+           INSERT INTO skc_events (id, event_type, aggregate_type, aggregate_id, district_id,
+                                   payload, metadata, version, occurred_at, handlers)
+           SELECT id, event_type, aggregate_type, aggregate_id, district_id,
+                  payload::jsonb, metadata::jsonb, version, occurred_at, handlers::jsonb
+           FROM input ORDER BY n
+           ON CONFLICT (id) DO NOTHING
+           RETURNING seq, aggregate_type, aggregate_id, handlers
+         ), queued AS (
+           INSERT INTO skc_deliveries (event_seq, handler_id, status, available_at, ordering_key, updated_at)
+           SELECT s.seq, r.value->>0, 'waiting', c.now,
+                  CASE WHEN (r.value->>1)::boolean THEN s.aggregate_type || ':' || s.aggregate_id END,
+                  c.now
+           FROM stored s
+           CROSS JOIN LATERAL jsonb_array_elements(s.handlers) AS r(value)
+           CROSS JOIN (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now) AS c
+           WHERE s.handlers IS NOT NULL
+         )
+         SELECT seq FROM stored",
+    )
+    .bind(&ids)
+    .bind(&types)
+    .bind(&agg_types)
+    .bind(&agg_ids)
+    .bind(&districts)
+    .bind(&payloads)
+    .bind(&metadata)
+    .bind(&versions)
+    .bind(&times)
+    .bind(&handlers)
+    .fetch_all(&mut *conn)
+    .await?;
+    seqs.sort_unstable();
     Ok(seqs)
 }

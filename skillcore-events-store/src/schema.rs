@@ -55,6 +55,38 @@ CREATE TABLE IF NOT EXISTS skc_handled (
 "#,
     // 2: leases that ran out are found by index, not by scanning the queue.
     "CREATE INDEX IF NOT EXISTS skc_deliveries_lease ON skc_deliveries (status, lease_until, id);",
+    // 3: publishing is one statement. The event row names its handlers (JSON
+    // `[[handler_id, ordered], ...]`, kept as a record of where it was routed) and
+    // a trigger queues their deliveries, so a single-row INSERT stores the event
+    // and its deliveries atomically, in autocommit or in the caller's
+    // transaction. Queue indexes become partial: a delivery is in the index of
+    // its state only, finished deliveries in none of them (every index a row is
+    // in costs pages in each commit that touches it). Per-handler counters
+    // (`queue stats`) count the table instead of keeping an index up to date on
+    // every state change.
+    r#"
+ALTER TABLE skc_events ADD COLUMN handlers TEXT;
+CREATE TRIGGER skc_events_route AFTER INSERT ON skc_events
+WHEN NEW.handlers IS NOT NULL
+BEGIN
+    INSERT INTO skc_deliveries (event_seq, handler_id, status, available_at, ordering_key, updated_at)
+    SELECT NEW.seq, json_extract(r.value, '$[0]'), 'waiting', t.now,
+           CASE WHEN json_extract(r.value, '$[1]') THEN NEW.aggregate_type || ':' || NEW.aggregate_id END,
+           t.now
+    FROM json_each(NEW.handlers) AS r,
+         (SELECT CAST(unixepoch('subsec') * 1000000 AS INTEGER) AS now) AS t;
+END;
+DROP INDEX IF EXISTS skc_deliveries_ready;
+DROP INDEX IF EXISTS skc_deliveries_lease;
+DROP INDEX IF EXISTS skc_deliveries_order;
+DROP INDEX IF EXISTS skc_deliveries_handler;
+CREATE INDEX skc_deliveries_waiting ON skc_deliveries (available_at, id) WHERE status = 'waiting';
+CREATE INDEX skc_deliveries_leased ON skc_deliveries (lease_until, id) WHERE status = 'active';
+CREATE INDEX skc_deliveries_dead ON skc_deliveries (updated_at, id) WHERE status = 'dead';
+CREATE INDEX skc_deliveries_ordered ON skc_deliveries (handler_id, ordering_key, event_seq)
+    WHERE ordering_key IS NOT NULL;
+CREATE INDEX skc_deliveries_replayed ON skc_deliveries (handler_id, replay) WHERE replay <> 0;
+"#,
 ];
 
 /// PostgreSQL. `tx_id` records the writing transaction (`pg_current_xact_id()`):
@@ -111,4 +143,29 @@ CREATE TABLE IF NOT EXISTS skc_handled (
 "#,
     // 2: leases that ran out are found by index, not by scanning the queue.
     "CREATE INDEX IF NOT EXISTS skc_deliveries_lease ON skc_deliveries (status, lease_until, id);",
+    // 3: publishing is one statement (a data-modifying CTE writes the event and
+    // its deliveries); a statement trigger sends the wake-up `NOTIFY` at commit,
+    // so it costs no round trip of its own. Queue indexes become partial, as on
+    // SQLite. `handlers` records where the event was routed, as on SQLite.
+    r#"
+ALTER TABLE skc_events ADD COLUMN IF NOT EXISTS handlers JSONB;
+CREATE OR REPLACE FUNCTION skc_notify_deliveries() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    PERFORM pg_notify('skc_deliveries', '');
+    RETURN NULL;
+END
+$fn$;
+CREATE OR REPLACE TRIGGER skc_deliveries_notify AFTER INSERT ON skc_deliveries
+    FOR EACH STATEMENT EXECUTE FUNCTION skc_notify_deliveries();
+DROP INDEX IF EXISTS skc_deliveries_ready;
+DROP INDEX IF EXISTS skc_deliveries_lease;
+DROP INDEX IF EXISTS skc_deliveries_order;
+DROP INDEX IF EXISTS skc_deliveries_handler;
+CREATE INDEX IF NOT EXISTS skc_deliveries_waiting ON skc_deliveries (available_at, id) WHERE status = 'waiting';
+CREATE INDEX IF NOT EXISTS skc_deliveries_leased ON skc_deliveries (lease_until, id) WHERE status = 'active';
+CREATE INDEX IF NOT EXISTS skc_deliveries_dead ON skc_deliveries (updated_at, id) WHERE status = 'dead';
+CREATE INDEX IF NOT EXISTS skc_deliveries_ordered ON skc_deliveries (handler_id, ordering_key, event_seq)
+    WHERE ordering_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS skc_deliveries_replayed ON skc_deliveries (handler_id, replay) WHERE replay <> 0;
+"#,
 ];
