@@ -118,6 +118,9 @@ fn bus(store: &Store, run_workers: bool, concurrency: usize, lat: Option<Latenci
         DurableOptions {
             run_workers,
             concurrency,
+            prefetch: std::env::var("BENCH_PREFETCH")
+                .ok()
+                .and_then(|v| v.parse().ok()),
             idle_poll: Duration::from_millis(50),
             ..DurableOptions::default()
         },
@@ -213,6 +216,36 @@ async fn drain(backend: Backend, n: u64, concurrency: usize) -> f64 {
     rate
 }
 
+/// Like [`drain`], with `workers` worker loops (each its own bus, as separate
+/// worker processes would be) sharing the database.
+async fn drain_workers(backend: Backend, n: u64, workers: usize, concurrency: usize) -> f64 {
+    let store = backend.fresh().await;
+    {
+        let publisher = bus(&store, false, 1, None);
+        let mut i = 0;
+        while i < n {
+            let batch: Vec<_> = (i..(i + 500).min(n)).map(grade).collect();
+            i += batch.len() as u64;
+            publisher.publish_all(batch).await.unwrap();
+        }
+    }
+    let start = Instant::now();
+    let buses: Vec<EventBus> = (0..workers)
+        .map(|_| bus(&store, true, concurrency, None))
+        .collect();
+    buses[0].idle().await;
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    for b in &buses {
+        b.shutdown(Duration::from_secs(10)).await;
+    }
+    let stats = store.stats().await.unwrap();
+    assert!(
+        stats.iter().all(|s| s.completed == n as i64),
+        "not all handled: {stats:?}"
+    );
+    rate
+}
+
 async fn latency(backend: Backend, rate: u64, seconds: u64) -> (Duration, Duration, usize) {
     let store = backend.fresh().await;
     let lat: Latencies = Arc::default();
@@ -284,6 +317,12 @@ async fn main() {
                     "{name}: drain {drain_n} events x 3 handlers, concurrency {c}: {rate:.0} events/s"
                 );
             }
+        }
+        if wants("drain") && matches!(b, Backend::Postgres) {
+            let rate = drain_workers(b, drain_n, 4, 32).await;
+            println!(
+                "{name}: drain {drain_n} events x 3 handlers, 4 workers of concurrency 32: {rate:.0} events/s"
+            );
         }
         if wants("latency") {
             let (p50, p99, n) = latency(b, 2000, 10).await;

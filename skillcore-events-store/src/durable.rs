@@ -52,6 +52,9 @@ pub struct DurableOptions {
     pub run_workers: bool,
     /// Deliveries run at once by this process (default 32).
     pub concurrency: usize,
+    /// Deliveries claimed ahead of free slots, in the same round trip (default:
+    /// as many as `concurrency`). See [`crate::WorkerBuilder::prefetch`].
+    pub prefetch: Option<usize>,
     /// How long after a handler's timeout a dead worker's lease runs out
     /// (default 10 s).
     pub lease_margin: Duration,
@@ -67,6 +70,7 @@ impl Default for DurableOptions {
         DurableOptions {
             run_workers: true,
             concurrency: 32,
+            prefetch: None,
             lease_margin: Duration::from_secs(10),
             idle_poll: Duration::from_millis(200),
             ordered_handlers: HashSet::new(),
@@ -209,6 +213,9 @@ impl SqlBackend {
             .concurrency(self.options.concurrency)
             .lease_margin(self.options.lease_margin)
             .idle_poll(self.options.idle_poll);
+        if let Some(n) = self.options.prefetch {
+            b = b.prefetch(n);
+        }
         let mut seen = HashSet::new();
         for sub in self.dispatcher.subscribers() {
             if !seen.insert(sub.id) {

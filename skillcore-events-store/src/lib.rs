@@ -295,6 +295,18 @@ enum Db {
 pub struct Store {
     db: Db,
     wake: Arc<tokio::sync::Notify>,
+    analyze: Arc<AnalyzeSchedule>,
+}
+
+/// When to refresh PostgreSQL's planner statistics of the queue. A claim picks
+/// the next deliveries by an ordered index scan only if the planner knows the
+/// queue is big; statistics taken while it was empty make it sort the whole
+/// queue on every claim. Autovacuum corrects that within a minute or so; this
+/// process does it as soon as what it appended doubles the table.
+#[derive(Default)]
+struct AnalyzeSchedule {
+    appended: std::sync::atomic::AtomicU64,
+    next: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for Store {
@@ -483,6 +495,7 @@ impl Store {
                 read,
             },
             wake: Arc::default(),
+            analyze: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -516,6 +529,7 @@ impl Store {
         let store = Store {
             db: Db::Postgres(pool),
             wake: Arc::default(),
+            analyze: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -648,11 +662,39 @@ impl Store {
             Db::Postgres(pool) => {
                 // One statement: atomic without a transaction of its own.
                 let mut conn = pool.acquire().await?;
-                append_postgres(&mut conn, events, &subscribers).await?
+                let seqs = append_postgres(&mut conn, events, &subscribers).await?;
+                self.analyze_when_grown(pool, seqs.len() as u64);
+                seqs
             }
         };
         self.notify();
         Ok(seqs)
+    }
+
+    fn analyze_when_grown(&self, pool: &PgPool, appended: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        const FIRST: u64 = 2_000;
+        let total = self.analyze.appended.fetch_add(appended, Relaxed) + appended;
+        let next = match self.analyze.next.load(Relaxed) {
+            0 => FIRST,
+            n => n,
+        };
+        if total < next
+            || self
+                .analyze
+                .next
+                .compare_exchange(self.analyze.next.load(Relaxed), total * 2, Relaxed, Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            // Best effort: autovacuum does the same later if this fails.
+            let _ = sqlx::raw_sql("ANALYZE skc_deliveries, skc_events")
+                .execute(&pool)
+                .await;
+        });
     }
 
     /// Claims up to `limit` ready deliveries of the given handlers for `worker`,
@@ -733,9 +775,16 @@ impl Store {
                 claimed_from_json(&claimed, &owner)
             }
             Db::Postgres(pool) => {
+                // The claim commits without waiting for its WAL flush
+                // (`synchronous_commit` off for this statement's transaction
+                // only): a claim lost in a server crash leaves the delivery
+                // waiting, as if never claimed, and a success recorded after it
+                // still counts (see `complete_many`). Publishes and completions
+                // stay synchronous.
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "WITH clock AS (
-                       SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now
+                       SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now,
+                              set_config('synchronous_commit', 'off', true) AS relaxed
                      ), waiting AS (
                        SELECT d.id FROM skc_deliveries d, clock
                        WHERE d.status = 'waiting' AND d.available_at <= clock.now
@@ -910,6 +959,56 @@ impl Store {
             }
         }
         Ok(completed)
+    }
+
+    /// Hands claimed deliveries back unstarted (a worker shutting down with
+    /// deliveries claimed ahead): they are waiting again at once, and the claim
+    /// does not count as an attempt. Returns how many were still held.
+    pub async fn release(&self, claimed: &[&Claimed]) -> Result<u64> {
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let n = match &self.db {
+            Db::Sqlite { writer, .. } => {
+                let leases: Vec<(i64, &str)> = claimed
+                    .iter()
+                    .map(|c| (c.delivery_id, c.lease_owner.as_str()))
+                    .collect();
+                sqlx::query(
+                    "UPDATE skc_deliveries
+                     SET status = 'waiting', attempts = MAX(attempts - 1, 0), lease_owner = NULL,
+                         lease_until = NULL, updated_at = ?2
+                     FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS owner
+                           FROM json_each(?1)) AS u
+                     WHERE skc_deliveries.id = u.id AND skc_deliveries.lease_owner = u.owner
+                       AND skc_deliveries.status = 'active'",
+                )
+                .bind(serde_json::to_string(&leases).unwrap_or_default())
+                .bind(now_us())
+                .execute(&mut *writer.lock().await)
+                .await?
+                .rows_affected()
+            }
+            Db::Postgres(pool) => {
+                let ids: Vec<i64> = claimed.iter().map(|c| c.delivery_id).collect();
+                let owners: Vec<&str> = claimed.iter().map(|c| c.lease_owner.as_str()).collect();
+                sqlx::query(
+                    "UPDATE skc_deliveries d
+                     SET status = 'waiting', attempts = GREATEST(d.attempts - 1, 0), lease_owner = NULL,
+                         lease_until = NULL,
+                         updated_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+                     FROM unnest($1::bigint[], $2::text[]) AS u(id, owner)
+                     WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'active'",
+                )
+                .bind(&ids)
+                .bind(&owners)
+                .execute(pool)
+                .await?
+                .rows_affected()
+            }
+        };
+        self.notify();
+        Ok(n)
     }
 
     /// Records a failed attempt: the delivery waits `retry_in` for its next attempt,

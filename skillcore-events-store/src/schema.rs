@@ -167,5 +167,7 @@ CREATE INDEX IF NOT EXISTS skc_deliveries_dead ON skc_deliveries (updated_at, id
 CREATE INDEX IF NOT EXISTS skc_deliveries_ordered ON skc_deliveries (handler_id, ordering_key, event_seq)
     WHERE ordering_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS skc_deliveries_replayed ON skc_deliveries (handler_id, replay) WHERE replay <> 0;
+-- Every delivery row is updated twice: vacuum and analyze the queue early.
+ALTER TABLE skc_deliveries SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02);
 "#,
 ];
