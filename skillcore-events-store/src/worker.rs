@@ -403,7 +403,39 @@ impl Worker {
                 skipped: true,
             });
         }
-        let fut = entry.handler.handle(c.event.clone(), c.attempt);
+        // Build and poll the handler's future once here: a handler that
+        // finishes without waiting (most do, or finish fast) costs no task. One
+        // that has to wait continues in a task of its own, under its timeout.
+        let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut fut = entry.handler.handle(c.event.clone(), c.attempt);
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            match fut.as_mut().poll(&mut cx) {
+                std::task::Poll::Ready(r) => Ok(r),
+                std::task::Poll::Pending => Err(fut),
+            }
+        }));
+        let fut = match first {
+            Ok(Ok(result)) => {
+                return Some(Executed {
+                    claimed: c,
+                    result,
+                    policy: entry.policy,
+                    skipped: false,
+                })
+            }
+            Ok(Err(pending)) => pending,
+            Err(p) => {
+                return Some(Executed {
+                    claimed: c,
+                    result: Err(Failure::Retry(format!(
+                        "handler panicked: {}",
+                        panic_message(p)
+                    ))),
+                    policy: entry.policy,
+                    skipped: false,
+                })
+            }
+        };
         let timeout = entry.policy.timeout;
         let handle = running.set.spawn(async move {
             match tokio::time::timeout(timeout, fut).await {
