@@ -19,8 +19,8 @@
 #![deny(missing_docs)]
 
 mod durable;
+mod group_commit;
 mod schema;
-mod sqlite_writer;
 mod worker;
 
 pub use durable::{
@@ -282,7 +282,7 @@ enum Db {
     Sqlite {
         /// The store's own writes: one connection held for good, so a write is
         /// one hop to SQLite's thread, without a pool checkout.
-        writer: Arc<sqlite_writer::Writer>,
+        writer: Arc<group_commit::GroupCommit<SqliteConnection>>,
         /// For the callers' own transactions ([`append_sqlite`]) and migrations.
         write: SqlitePool,
         read: SqlitePool,
@@ -296,6 +296,8 @@ pub struct Store {
     db: Db,
     wake: Arc<tokio::sync::Notify>,
     analyze: Arc<AnalyzeSchedule>,
+    /// PostgreSQL: group commit of appends (SQLite's is its writer).
+    pg_appends: Option<Arc<group_commit::GroupCommit<PgPool>>>,
 }
 
 /// When to refresh PostgreSQL's planner statistics of the queue. A claim picks
@@ -490,12 +492,16 @@ impl Store {
         let writer = SqliteConnection::connect_with(&options).await?;
         let store = Store {
             db: Db::Sqlite {
-                writer: Arc::new(sqlite_writer::Writer::new(writer)),
+                writer: Arc::new(group_commit::GroupCommit::new(
+                    writer,
+                    group_commit::write_sqlite,
+                )),
                 write,
                 read,
             },
             wake: Arc::default(),
             analyze: Arc::default(),
+            pg_appends: None,
         };
         store.migrate().await?;
         Ok(store)
@@ -527,6 +533,10 @@ impl Store {
             .connect_with(options)
             .await?;
         let store = Store {
+            pg_appends: Some(Arc::new(group_commit::GroupCommit::new(
+                pool.clone(),
+                group_commit::write_postgres,
+            ))),
             db: Db::Postgres(pool),
             wake: Arc::default(),
             analyze: Arc::default(),
@@ -660,9 +670,14 @@ impl Store {
                 writer.append(event_rows(events, &subscribers)).await?
             }
             Db::Postgres(pool) => {
-                // One statement: atomic without a transaction of its own.
-                let mut conn = pool.acquire().await?;
-                let seqs = append_postgres(&mut conn, events, &subscribers).await?;
+                // Group commit, one statement per group: atomic without a
+                // transaction of its own.
+                let seqs = match &self.pg_appends {
+                    Some(appends) => appends.append(event_rows(events, &subscribers)).await?,
+                    None => {
+                        append_postgres(&mut *pool.acquire().await?, events, &subscribers).await?
+                    }
+                };
                 self.analyze_when_grown(pool, seqs.len() as u64);
                 seqs
             }
@@ -1559,9 +1574,9 @@ where
 {
     let rows = event_rows(events, subscribers);
     let mut seqs = Vec::with_capacity(rows.len());
-    let refs: Vec<&sqlite_writer::EventRow> = rows.iter().collect();
+    let refs: Vec<&group_commit::EventRow> = rows.iter().collect();
     for chunk in refs.chunks(SQLITE_ROWS_PER_INSERT) {
-        for row in sqlite_writer::insert_statement(chunk)
+        for row in group_commit::insert_statement(chunk)
             .fetch_all(&mut *conn)
             .await?
         {
@@ -1575,14 +1590,14 @@ where
 /// Events stored by one `INSERT` statement on SQLite (10 bound values each).
 pub const SQLITE_ROWS_PER_INSERT: usize = 100;
 
-fn event_rows<'s, F>(events: &[NewEvent], subscribers: &F) -> Vec<sqlite_writer::EventRow>
+fn event_rows<'s, F>(events: &[NewEvent], subscribers: &F) -> Vec<group_commit::EventRow>
 where
     F: Fn(&str) -> Vec<Subscriber<'s>> + ?Sized,
 {
     let mut routes = Routes::default();
     events
         .iter()
-        .map(|ev| sqlite_writer::EventRow {
+        .map(|ev| group_commit::EventRow {
             id: ev.id.to_string(),
             event_type: ev.event_type.clone(),
             aggregate_type: ev.aggregate_type.clone(),
@@ -1637,72 +1652,14 @@ where
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    let mut routes = Routes::default();
-    let n = events.len();
-    let (mut ids, mut types, mut agg_types, mut agg_ids) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut districts, mut payloads, mut metadata, mut versions, mut times, mut handlers) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for ev in events {
-        ids.push(ev.id);
-        types.push(ev.event_type.as_str());
-        agg_types.push(ev.aggregate_type.as_str());
-        agg_ids.push(ev.aggregate_id.as_str());
-        districts.push(ev.district_id());
-        payloads.push(ev.payload.to_string());
-        metadata.push(ev.metadata.to_string());
-        versions.push(ev.version as i32);
-        times.push(ev.occurred_at);
-        handlers.push(routes.of(&ev.event_type, subscribers));
-    }
-    let mut seqs: Vec<i64> = sqlx::query_scalar(
-        "WITH input AS (
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                $6::text[], $7::text[], $8::int[], $9::timestamptz[], $10::text[])
-             WITH ORDINALITY AS i(id, event_type, aggregate_type, aggregate_id, district_id,
-                                  payload, metadata, version, occurred_at, handlers, n)
-         ), stored AS (
-           INSERT INTO skc_events (id, event_type, aggregate_type, aggregate_id, district_id,
-                                   payload, metadata, version, occurred_at, handlers)
-           SELECT id, event_type, aggregate_type, aggregate_id, district_id,
-                  payload::jsonb, metadata::jsonb, version, occurred_at, handlers::jsonb
-           FROM input ORDER BY n
-           ON CONFLICT (id) DO NOTHING
-           RETURNING seq, aggregate_type, aggregate_id, handlers
-         ), queued AS (
-           INSERT INTO skc_deliveries (event_seq, handler_id, status, available_at, ordering_key, updated_at)
-           SELECT s.seq, r.value->>0, 'waiting', c.now,
-                  CASE WHEN (r.value->>1)::boolean THEN s.aggregate_type || ':' || s.aggregate_id END,
-                  c.now
-           FROM stored s
-           CROSS JOIN LATERAL jsonb_array_elements(s.handlers) AS r(value)
-           CROSS JOIN (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now) AS c
-           WHERE s.handlers IS NOT NULL
-         )
-         SELECT seq FROM stored",
-    )
-    .bind(&ids)
-    .bind(&types)
-    .bind(&agg_types)
-    .bind(&agg_ids)
-    .bind(&districts)
-    .bind(&payloads)
-    .bind(&metadata)
-    .bind(&versions)
-    .bind(&times)
-    .bind(&handlers)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = event_rows(events, subscribers);
+    let refs: Vec<&group_commit::EventRow> = rows.iter().collect();
+    let mut seqs: Vec<i64> = group_commit::postgres_statement(&refs)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()?;
     seqs.sort_unstable();
     Ok(seqs)
 }

@@ -624,3 +624,79 @@ async fn publishing_an_event_twice_stores_and_queues_it_once() {
         assert!(stats.iter().all(|s| s.waiting == 1), "{name}: {stats:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_are_written_together_and_each_caller_gets_its_own_events() {
+    for (name, store) in both().await {
+        // 40 callers at once, 3 events each; one caller re-publishes an event of
+        // another: group commit writes several callers per statement.
+        let shared = event("a.b.posted", "shared", "d", json!({"n": -1}));
+        let mut tasks = tokio::task::JoinSet::new();
+        for caller in 0..40u32 {
+            let store = store.clone();
+            let shared = shared.clone();
+            tasks.spawn(async move {
+                let mut mine: Vec<NewEvent> = (0..3)
+                    .map(|i| {
+                        event(
+                            "a.b.posted",
+                            &format!("c{caller}-{i}"),
+                            "d",
+                            json!({"n": i}),
+                        )
+                    })
+                    .collect();
+                if caller == 7 || caller == 8 {
+                    mine.push(shared);
+                }
+                let seqs = store.append(&mine, subs).await.unwrap();
+                (caller, mine, seqs)
+            });
+        }
+        let mut owner_of_seq = std::collections::HashMap::new();
+        let mut shared_claims = 0;
+        while let Some(r) = tasks.join_next().await {
+            let (caller, mine, seqs) = r.unwrap();
+            let expected = if caller == 7 || caller == 8 {
+                3..=4
+            } else {
+                3..=3
+            };
+            assert!(
+                expected.contains(&seqs.len()),
+                "{name}: caller {caller} got {seqs:?}"
+            );
+            if seqs.len() == 4 {
+                shared_claims += 1;
+            }
+            for s in seqs {
+                assert!(
+                    owner_of_seq.insert(s, mine.clone()).is_none(),
+                    "{name}: seq {s} twice"
+                );
+            }
+        }
+        assert_eq!(
+            shared_claims, 1,
+            "{name}: the shared event is stored once, for one caller"
+        );
+        // Every sequence number belongs to an event its caller published.
+        let (stored, _) = store
+            .read_after(&Scope::AllDistricts, Cursor::default(), 1000)
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 121, "{name}");
+        for e in &stored {
+            let mine = &owner_of_seq[&e.seq];
+            assert!(
+                mine.iter().any(|m| m.id == e.event.id),
+                "{name}: seq {} was reported to a caller that did not publish it",
+                e.seq
+            );
+        }
+        // And every event has its deliveries.
+        let stats = store.stats().await.unwrap();
+        assert_eq!(stats.len(), 2, "{name}");
+        assert!(stats.iter().all(|s| s.waiting == 121), "{name}: {stats:?}");
+    }
+}

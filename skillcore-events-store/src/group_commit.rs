@@ -1,0 +1,260 @@
+//! Group commit of appends, for both backends.
+//!
+//! A commit costs far more than the rows in it: on SQLite every page the
+//! transaction touched is appended to the WAL, on PostgreSQL the commit waits
+//! for its WAL flush. Appends that arrive while a write is in progress are
+//! therefore written together: whoever takes the writer next writes every
+//! append waiting at that moment as one statement (on SQLite, one transaction of
+//! several past [`SQLITE_ROWS_PER_INSERT`] events), and answers each caller
+//! with the sequence numbers of its own events. Each append stays
+//! all-or-nothing: a group fails or commits as a whole, and every caller in it
+//! is told. A lone append is written at once, as before.
+
+use crate::{Result, StoreError, SQLITE_ROWS_PER_INSERT};
+use skillcore_events::BoxFuture;
+use sqlx::{Connection, PgPool, Row, SqliteConnection};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{oneshot, OwnedMutexGuard};
+
+/// One event as the values of its `skc_events` row.
+pub(crate) struct EventRow {
+    pub id: String,
+    pub event_type: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub district_id: Option<String>,
+    pub payload: String,
+    pub metadata: String,
+    pub version: i64,
+    /// RFC 3339, microseconds, `Z`.
+    pub occurred_at: String,
+    /// JSON `[[handler_id, ordered], ...]`; `None` when nobody subscribes.
+    pub handlers: Option<String>,
+}
+
+type Reply = oneshot::Sender<std::result::Result<Vec<i64>, String>>;
+
+struct Request {
+    rows: Vec<EventRow>,
+    reply: Reply,
+}
+
+/// Writes rows on `C`, returning the sequence number of each id stored now.
+pub(crate) type WriteRows<C> =
+    for<'a> fn(&'a mut C, Vec<&'a EventRow>) -> BoxFuture<'a, Result<HashMap<String, i64>>>;
+
+/// The writer of one store: a resource only one write uses at a time (the
+/// SQLite connection; a turn on the PostgreSQL pool) and the appends waiting
+/// for it.
+pub(crate) struct GroupCommit<C> {
+    conn: Arc<tokio::sync::Mutex<C>>,
+    pending: Mutex<Vec<Request>>,
+    write: WriteRows<C>,
+}
+
+impl<C: Send + 'static> GroupCommit<C> {
+    pub fn new(conn: C, write: WriteRows<C>) -> Self {
+        GroupCommit {
+            conn: Arc::new(tokio::sync::Mutex::new(conn)),
+            pending: Mutex::new(Vec::new()),
+            write,
+        }
+    }
+
+    /// The resource, for the store's other writes.
+    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, C> {
+        self.conn.lock().await
+    }
+
+    /// Stores the rows (with the deliveries their handlers get), possibly
+    /// together with other callers' rows; returns the sequence numbers of the
+    /// rows stored now (an id already stored is skipped), in order.
+    pub async fn append(&self, rows: Vec<EventRow>) -> Result<Vec<i64>> {
+        let (reply, mut answer) = oneshot::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Request { rows, reply });
+        let guard = Arc::clone(&self.conn).lock_owned().await;
+        // A writer before us may have written our rows already.
+        if let Ok(r) = answer.try_recv() {
+            return r.map_err(StoreError::Write);
+        }
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if batch.len() == 1 {
+            // Only our own rows: no one else to answer if we are cancelled.
+            write_group(guard, self.write, batch).await;
+        } else {
+            // The group is written by a task of its own, which keeps the writer
+            // until every caller is answered: if this caller gives up waiting
+            // (its future is dropped), the others still get their answers.
+            tokio::spawn(write_group(guard, self.write, batch));
+        }
+        match answer.await {
+            Ok(r) => r.map_err(StoreError::Write),
+            Err(_) => Err(StoreError::Write(
+                "the write was abandoned before it finished".into(),
+            )),
+        }
+    }
+}
+
+async fn write_group<C>(mut conn: OwnedMutexGuard<C>, write: WriteRows<C>, batch: Vec<Request>) {
+    let mut rows: Vec<&EventRow> = Vec::new();
+    for req in &batch {
+        rows.extend(req.rows.iter());
+    }
+    match write(&mut conn, rows).await {
+        Ok(mut by_id) => {
+            for req in batch {
+                // Each id's sequence number goes to the first row that asked for it.
+                let mut seqs: Vec<i64> = req
+                    .rows
+                    .iter()
+                    .filter_map(|r| by_id.remove(r.id.as_str()))
+                    .collect();
+                seqs.sort_unstable();
+                let _ = req.reply.send(Ok(seqs));
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            for req in batch {
+                let _ = req.reply.send(Err(msg.clone()));
+            }
+        }
+    }
+}
+
+/// [`WriteRows`] for SQLite: one statement per [`SQLITE_ROWS_PER_INSERT`] rows,
+/// in a transaction when there are several.
+pub(crate) fn write_sqlite<'a>(
+    conn: &'a mut SqliteConnection,
+    rows: Vec<&'a EventRow>,
+) -> BoxFuture<'a, Result<HashMap<String, i64>>> {
+    Box::pin(async move {
+        if rows.len() <= SQLITE_ROWS_PER_INSERT {
+            // One statement: atomic without a transaction of its own.
+            return sqlite_rows(conn, &rows).await;
+        }
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let stored = sqlite_rows(&mut tx, &rows).await?;
+        tx.commit().await?;
+        Ok(stored)
+    })
+}
+
+/// [`WriteRows`] for PostgreSQL: one statement on a connection of the pool.
+pub(crate) fn write_postgres<'a>(
+    pool: &'a mut PgPool,
+    rows: Vec<&'a EventRow>,
+) -> BoxFuture<'a, Result<HashMap<String, i64>>> {
+    Box::pin(async move {
+        let mut conn = pool.acquire().await?;
+        let mut stored = HashMap::with_capacity(rows.len());
+        for row in postgres_statement(&rows).fetch_all(&mut *conn).await? {
+            stored.insert(row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?);
+        }
+        Ok(stored)
+    })
+}
+
+/// Inserts the rows, [`SQLITE_ROWS_PER_INSERT`] per statement, and returns the
+/// sequence number of each id stored now.
+async fn sqlite_rows(
+    conn: &mut SqliteConnection,
+    rows: &[&EventRow],
+) -> Result<HashMap<String, i64>> {
+    let mut stored = HashMap::with_capacity(rows.len());
+    for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+        for row in insert_statement(chunk).fetch_all(&mut *conn).await? {
+            stored.insert(row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?);
+        }
+    }
+    Ok(stored)
+}
+
+/// `INSERT INTO skc_events ... VALUES (...), ... RETURNING seq, id` for the rows.
+pub(crate) fn insert_statement<'q>(
+    rows: &[&'q EventRow],
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    let mut sql = String::from(
+        "INSERT INTO skc_events (id, event_type, aggregate_type, aggregate_id, district_id, \
+         payload, metadata, version, occurred_at, handlers) VALUES ",
+    );
+    for i in 0..rows.len() {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?,?,?,?,?)");
+    }
+    // An id already stored is skipped, and so the trigger does not queue its
+    // deliveries again: publishing is idempotent.
+    sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING seq, id");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for r in rows {
+        q = q
+            .bind(r.id.as_str())
+            .bind(r.event_type.as_str())
+            .bind(r.aggregate_type.as_str())
+            .bind(r.aggregate_id.as_str())
+            .bind(r.district_id.as_deref())
+            .bind(r.payload.as_str())
+            .bind(r.metadata.as_str())
+            .bind(r.version)
+            .bind(r.occurred_at.as_str())
+            .bind(r.handlers.as_deref());
+    }
+    q
+}
+
+/// The PostgreSQL append for the rows: one statement (a data-modifying CTE
+/// stores the events, then queues their deliveries), atomic by itself; returns
+/// `seq, id::text` of each event stored now.
+pub(crate) fn postgres_statement<'q>(
+    rows: &[&'q EventRow],
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    macro_rules! column {
+        ($f:expr) => {
+            rows.iter().map($f).collect::<Vec<_>>()
+        };
+    }
+    sqlx::query(
+        "WITH input AS (
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[])
+             WITH ORDINALITY AS i(id, event_type, aggregate_type, aggregate_id, district_id,
+                                  payload, metadata, version, occurred_at, handlers, n)
+         ), stored AS (
+           INSERT INTO skc_events (id, event_type, aggregate_type, aggregate_id, district_id,
+                                   payload, metadata, version, occurred_at, handlers)
+           SELECT id::uuid, event_type, aggregate_type, aggregate_id, district_id,
+                  payload::jsonb, metadata::jsonb, version::int, occurred_at::timestamptz,
+                  handlers::jsonb
+           FROM input ORDER BY n
+           ON CONFLICT (id) DO NOTHING
+           RETURNING seq, id, aggregate_type, aggregate_id, handlers
+         ), queued AS (
+           INSERT INTO skc_deliveries (event_seq, handler_id, status, available_at, ordering_key, updated_at)
+           SELECT s.seq, r.value->>0, 'waiting', c.now,
+                  CASE WHEN (r.value->>1)::boolean THEN s.aggregate_type || ':' || s.aggregate_id END,
+                  c.now
+           FROM stored s
+           CROSS JOIN LATERAL jsonb_array_elements(s.handlers) AS r(value)
+           CROSS JOIN (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now) AS c
+           WHERE s.handlers IS NOT NULL
+         )
+         SELECT seq, id::text FROM stored",
+    )
+    .bind(column!(|r| r.id.as_str()))
+    .bind(column!(|r| r.event_type.as_str()))
+    .bind(column!(|r| r.aggregate_type.as_str()))
+    .bind(column!(|r| r.aggregate_id.as_str()))
+    .bind(column!(|r| r.district_id.as_deref()))
+    .bind(column!(|r| r.payload.as_str()))
+    .bind(column!(|r| r.metadata.as_str()))
+    .bind(column!(|r| r.version))
+    .bind(column!(|r| r.occurred_at.as_str()))
+    .bind(column!(|r| r.handlers.as_deref()))
+}
