@@ -294,10 +294,25 @@ enum Db {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
-    wake: Arc<tokio::sync::Notify>,
+    wake: Arc<Wake>,
     analyze: Arc<AnalyzeSchedule>,
     /// PostgreSQL: group commit of appends (SQLite's is its writer).
     pg_appends: Option<Arc<group_commit::GroupCommit<PgPool>>>,
+}
+
+/// Wake-ups of this process's workers, counted, so a worker can tell whether
+/// one came while it was not waiting.
+#[derive(Default)]
+struct Wake {
+    notify: tokio::sync::Notify,
+    count: std::sync::atomic::AtomicU64,
+}
+
+impl Wake {
+    fn notify(&self) {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
 }
 
 /// When to refresh PostgreSQL's planner statistics of the queue. A claim picks
@@ -565,7 +580,7 @@ impl Store {
 
     /// Wakes workers waiting for new deliveries in this process.
     pub fn notify(&self) {
-        self.wake.notify_waiters();
+        self.wake.notify();
     }
 
     /// On PostgreSQL, starts a task that turns `NOTIFY skc_deliveries` (sent when
@@ -585,7 +600,7 @@ impl Store {
                     if listener.listen("skc_deliveries").await.is_ok() {
                         while let Ok(_n) = listener.recv().await {
                             match wake.upgrade() {
-                                Some(w) => w.notify_waiters(),
+                                Some(w) => w.notify(),
                                 None => return,
                             }
                         }
@@ -596,9 +611,16 @@ impl Store {
         });
     }
 
+    /// How many wake-ups ([`Store::notify`], or a `NOTIFY` from another process)
+    /// this store has had: a worker compares it before and after looking for
+    /// work, so a wake-up that came meanwhile is not missed.
+    pub fn wake_count(&self) -> u64 {
+        self.wake.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Waits until [`Store::notify`] is called or `timeout` passes.
     pub async fn wait_for_work(&self, timeout: Duration) {
-        let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
+        let _ = tokio::time::timeout(timeout, self.wake.notify.notified()).await;
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -712,6 +734,146 @@ impl Store {
         });
     }
 
+    /// [`Store::complete_many`] and [`Store::claim_for`] in one go, what a
+    /// worker does between batches. On SQLite both are one statement (one
+    /// commit); on PostgreSQL two, the completions first.
+    pub async fn complete_and_claim(
+        &self,
+        done: &[&Claimed],
+        worker: &str,
+        handlers: &[&str],
+        limit: u32,
+        lease: Duration,
+    ) -> Result<(Vec<i64>, Vec<Claimed>)> {
+        if handlers.is_empty() || limit == 0 || !matches!(self.db, Db::Sqlite { .. }) {
+            let completed = self.complete_many(done).await?;
+            let claimed = self.claim_for(worker, handlers, limit, lease).await?;
+            return Ok((completed, claimed));
+        }
+        let handler_list: Vec<String> = handlers.iter().map(|h| h.to_string()).collect();
+        let lease_us = lease.as_micros().min(i64::MAX as u128) as i64;
+        let owner = format!("{worker}:{}", Uuid::now_v7());
+        self.sqlite_complete_and_claim(done, &owner, &handler_list, limit, lease_us)
+            .await
+    }
+
+    /// One UPDATE marks `done` done (where their leases still hold) and claims
+    /// up to `limit` ready deliveries for `owner`; a SELECT then reads what
+    /// `owner` holds as one row of JSON (one hand-over from SQLite's thread
+    /// however many were claimed). Nobody else can take those before the lease
+    /// runs out, and events never change, so the SELECT needs no transaction
+    /// with the UPDATE. The owner stays on a done row, so when fewer rows than
+    /// asked were completed, the ones this call completed can be told apart.
+    async fn sqlite_complete_and_claim(
+        &self,
+        done: &[&Claimed],
+        owner: &str,
+        handlers: &[String],
+        limit: u32,
+        lease_us: i64,
+    ) -> Result<(Vec<i64>, Vec<Claimed>)> {
+        let Db::Sqlite { writer, .. } = &self.db else {
+            unreachable!("called for SQLite stores only")
+        };
+        let leases: Vec<(i64, &str)> = done
+            .iter()
+            .map(|c| (c.delivery_id, c.lease_owner.as_str()))
+            .collect();
+        let leases = serde_json::to_string(&leases).unwrap_or_default();
+        let now = now_us();
+        let lease_until = now.saturating_add(lease_us);
+        let mut conn = writer.lock().await;
+        let changed = sqlx::query(
+            "UPDATE skc_deliveries
+             SET status = CASE WHEN u.owner IS NULL THEN 'active' ELSE 'done' END,
+                 lease_owner = CASE WHEN u.owner IS NULL THEN ?1 ELSE skc_deliveries.lease_owner END,
+                 lease_until = CASE WHEN u.owner IS NULL THEN ?2 END,
+                 attempts = skc_deliveries.attempts + (u.owner IS NULL),
+                 updated_at = ?3
+             FROM (
+               SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS owner
+               FROM json_each(?6)
+               UNION ALL
+               SELECT id, NULL FROM (
+                 SELECT id FROM (
+                   SELECT d.id FROM skc_deliveries d INDEXED BY skc_deliveries_waiting
+                   WHERE d.status = 'waiting' AND d.available_at <= ?3
+                     AND d.handler_id IN (SELECT value FROM json_each(?5))
+                     AND (d.ordering_key IS NULL OR NOT EXISTS (
+                       SELECT 1 FROM skc_deliveries p
+                       WHERE p.handler_id = d.handler_id AND p.ordering_key = d.ordering_key
+                         AND p.replay = d.replay AND p.event_seq < d.event_seq
+                         AND p.status IN ('waiting', 'active')))
+                   ORDER BY d.available_at, d.id
+                   LIMIT ?4)
+                 UNION ALL
+                 SELECT id FROM (
+                   SELECT d.id FROM skc_deliveries d INDEXED BY skc_deliveries_leased
+                   WHERE d.status = 'active' AND d.lease_until < ?3
+                     AND d.handler_id IN (SELECT value FROM json_each(?5))
+                     AND d.id NOT IN (SELECT json_extract(value, '$[0]') FROM json_each(?6))
+                   ORDER BY d.lease_until, d.id
+                   LIMIT ?4)
+                 LIMIT ?4)
+             ) AS u
+             WHERE skc_deliveries.id = u.id
+               AND (u.owner IS NULL
+                    OR (skc_deliveries.lease_owner = u.owner AND skc_deliveries.status = 'active'))",
+        )
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit as i64)
+        .bind(serde_json::to_string(handlers).unwrap_or_default())
+        .bind(&leases)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected() as usize;
+        let claimed: String = if limit == 0 {
+            "[]".into()
+        } else {
+            sqlx::query_scalar(
+                "SELECT json_group_array(json_array(
+                      d.id, d.handler_id, d.attempts, d.replay,
+                      EXISTS (SELECT 1 FROM skc_handled h
+                              WHERE h.handler_id = d.handler_id AND h.event_id = e.id),
+                      e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id,
+                      e.payload, e.metadata, e.version, e.occurred_at))
+             FROM skc_deliveries d INDEXED BY skc_deliveries_leased
+             JOIN skc_events e ON e.seq = d.event_seq
+             WHERE d.status = 'active' AND d.lease_until = ?2 AND d.lease_owner = ?1",
+            )
+            .bind(owner)
+            .bind(lease_until)
+            .fetch_one(&mut *conn)
+            .await?
+        };
+        let claimed = claimed_from_json(&claimed, owner)?;
+        let completed: Vec<i64> = if changed == done.len() + claimed.len() {
+            done.iter().map(|c| c.delivery_id).collect()
+        } else {
+            sqlx::query_scalar(
+                "SELECT d.id FROM skc_deliveries d,
+                   (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS owner
+                    FROM json_each(?1)) AS u
+                 WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'done'",
+            )
+            .bind(&leases)
+            .fetch_all(&mut *conn)
+            .await?
+        };
+        drop(conn);
+        let mut completed = completed;
+        completed.sort_unstable();
+        let lost: Vec<&Claimed> = done
+            .iter()
+            .copied()
+            .filter(|c| completed.binary_search(&c.delivery_id).is_err())
+            .collect();
+        self.record_handled(&lost).await?;
+        Ok((completed, claimed))
+    }
+
     /// Claims up to `limit` ready deliveries of the given handlers for `worker`,
     /// with a lease of `lease`. Ready: waiting and due, or active with an expired
     /// lease (its worker died). With `ordered` subscriptions, a delivery waits until
@@ -730,65 +892,10 @@ impl Store {
         let lease_us = lease.as_micros().min(i64::MAX as u128) as i64;
         let owner = format!("{worker}:{}", Uuid::now_v7());
         match &self.db {
-            Db::Sqlite { writer, .. } => {
-                let now = now_us();
-                let mut conn = writer.lock().await;
-                // The UPDATE claims (atomic by itself). The SELECT reads what this
-                // claim's owner now holds (nobody else can take it before the
-                // lease runs out; events never change) as one row of JSON: one
-                // hand-over from SQLite's thread however many were claimed.
-                sqlx::query(
-                    "UPDATE skc_deliveries
-                     SET status = 'active', lease_owner = ?1, lease_until = ?2,
-                         attempts = attempts + 1, updated_at = ?3
-                     WHERE id IN (
-                       SELECT id FROM (
-                         SELECT d.id, d.available_at AS due
-                         FROM skc_deliveries d INDEXED BY skc_deliveries_waiting
-                         WHERE d.status = 'waiting' AND d.available_at <= ?3
-                           AND d.handler_id IN (SELECT value FROM json_each(?5))
-                           AND (d.ordering_key IS NULL OR NOT EXISTS (
-                             SELECT 1 FROM skc_deliveries p
-                             WHERE p.handler_id = d.handler_id AND p.ordering_key = d.ordering_key
-                               AND p.replay = d.replay AND p.event_seq < d.event_seq
-                               AND p.status IN ('waiting', 'active')))
-                         ORDER BY d.available_at, d.id
-                         LIMIT ?4)
-                       UNION ALL
-                       SELECT id FROM (
-                         SELECT d.id, d.lease_until AS due
-                         FROM skc_deliveries d INDEXED BY skc_deliveries_leased
-                         WHERE d.status = 'active' AND d.lease_until < ?3
-                           AND d.handler_id IN (SELECT value FROM json_each(?5))
-                         ORDER BY d.lease_until, d.id
-                         LIMIT ?4)
-                       LIMIT ?4)",
-                )
-                .bind(&owner)
-                .bind(now.saturating_add(lease_us))
-                .bind(now)
-                .bind(limit as i64)
-                .bind(serde_json::to_string(&handler_list).unwrap_or_default())
-                .execute(&mut *conn)
-                .await?;
-                let claimed: String = sqlx::query_scalar(
-                    "SELECT json_group_array(json_array(
-                              d.id, d.handler_id, d.attempts, d.replay,
-                              EXISTS (SELECT 1 FROM skc_handled h
-                                      WHERE h.handler_id = d.handler_id AND h.event_id = e.id),
-                              e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id,
-                              e.payload, e.metadata, e.version, e.occurred_at))
-                     FROM skc_deliveries d INDEXED BY skc_deliveries_leased
-                     JOIN skc_events e ON e.seq = d.event_seq
-                     WHERE d.status = 'active' AND d.lease_until = ?2 AND d.lease_owner = ?1",
-                )
-                .bind(&owner)
-                .bind(now.saturating_add(lease_us))
-                .fetch_one(&mut *conn)
-                .await?;
-                drop(conn);
-                claimed_from_json(&claimed, &owner)
-            }
+            Db::Sqlite { .. } => Ok(self
+                .sqlite_complete_and_claim(&[], &owner, &handler_list, limit, lease_us)
+                .await?
+                .1),
             Db::Postgres(pool) => {
                 // The claim commits without waiting for its WAL flush
                 // (`synchronous_commit` off for this statement's transaction
@@ -876,104 +983,72 @@ impl Store {
         if done.is_empty() {
             return Ok(Vec::new());
         }
-        let mut completed: Vec<i64> = match &self.db {
-            Db::Sqlite { writer, .. } => {
-                let leases: Vec<(i64, &str)> = done
-                    .iter()
-                    .map(|c| (c.delivery_id, c.lease_owner.as_str()))
-                    .collect();
-                let leases = serde_json::to_string(&leases).unwrap_or_default();
-                let mut conn = writer.lock().await;
-                // The owner stays on the done row (who completed it), so when
-                // fewer rows than asked changed, the ones this call completed can
-                // be told apart; normally all did, and no rows come back.
-                let changed = sqlx::query(
-                    "UPDATE skc_deliveries
-                     SET status = 'done', lease_until = NULL, updated_at = ?2
-                     FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS owner
-                           FROM json_each(?1)) AS u
-                     WHERE skc_deliveries.id = u.id AND skc_deliveries.lease_owner = u.owner
-                       AND skc_deliveries.status = 'active'",
-                )
-                .bind(&leases)
-                .bind(now_us())
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-                if changed as usize == done.len() {
-                    done.iter().map(|c| c.delivery_id).collect()
-                } else {
-                    sqlx::query_scalar(
-                        "SELECT d.id FROM skc_deliveries d,
-                           (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS owner
-                            FROM json_each(?1)) AS u
-                         WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'done'",
-                    )
-                    .bind(&leases)
-                    .fetch_all(&mut *conn)
-                    .await?
-                }
-            }
-            Db::Postgres(pool) => {
-                let ids: Vec<i64> = done.iter().map(|c| c.delivery_id).collect();
-                let owners: Vec<&str> = done.iter().map(|c| c.lease_owner.as_str()).collect();
-                sqlx::query_scalar(
-                    "UPDATE skc_deliveries d
-                     SET status = 'done', lease_owner = NULL, lease_until = NULL,
-                         updated_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
-                     FROM unnest($1::bigint[], $2::text[]) AS u(id, owner)
-                     WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'active'
-                     RETURNING d.id",
-                )
-                .bind(&ids)
-                .bind(&owners)
-                .fetch_all(pool)
-                .await?
-            }
+        let Db::Postgres(pool) = &self.db else {
+            return Ok(self.sqlite_complete_and_claim(done, "", &[], 0, 0).await?.0);
         };
+        let ids: Vec<i64> = done.iter().map(|c| c.delivery_id).collect();
+        let owners: Vec<&str> = done.iter().map(|c| c.lease_owner.as_str()).collect();
+        let mut completed: Vec<i64> = sqlx::query_scalar(
+            "UPDATE skc_deliveries d
+             SET status = 'done', lease_owner = NULL, lease_until = NULL,
+                 updated_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+             FROM unnest($1::bigint[], $2::text[]) AS u(id, owner)
+             WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'active'
+             RETURNING d.id",
+        )
+        .bind(&ids)
+        .bind(&owners)
+        .fetch_all(pool)
+        .await?;
         completed.sort_unstable();
-        // Successes whose lease was lost: the delivery belongs to another worker
-        // now (which may be running it). Record that the handler succeeded, so a
-        // later claim settles it without running the handler again.
         let lost: Vec<&Claimed> = done
             .iter()
             .copied()
             .filter(|c| completed.binary_search(&c.delivery_id).is_err())
             .collect();
-        if !lost.is_empty() {
-            let handlers: Vec<&str> = lost.iter().map(|c| c.handler_id.as_str()).collect();
-            let events: Vec<String> = lost.iter().map(|c| c.event.event.id.to_string()).collect();
-            match &self.db {
-                Db::Sqlite { writer, .. } => {
-                    // `WHERE true` keeps SQLite from reading ON CONFLICT as a join clause.
-                    sqlx::query(
-                        "INSERT INTO skc_handled (handler_id, event_id, handled_at)
-                         SELECT h.value, e.value, ?3
-                         FROM json_each(?1) AS h JOIN json_each(?2) AS e ON e.key = h.key
-                         WHERE true
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(serde_json::to_string(&handlers).unwrap_or_default())
-                    .bind(serde_json::to_string(&events).unwrap_or_default())
-                    .bind(now_us())
-                    .execute(&mut *writer.lock().await)
-                    .await?;
-                }
-                Db::Postgres(pool) => {
-                    sqlx::query(
-                        "INSERT INTO skc_handled (handler_id, event_id, handled_at)
-                         SELECT h, e::uuid, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
-                         FROM unnest($1::text[], $2::text[]) AS u(h, e)
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(&handlers)
-                    .bind(&events)
-                    .execute(pool)
-                    .await?;
-                }
+        self.record_handled(&lost).await?;
+        Ok(completed)
+    }
+
+    /// Successes whose lease was lost: the delivery belongs to another worker
+    /// now (which may be running it). Records that the handler succeeded, so a
+    /// later claim settles it without running the handler again.
+    async fn record_handled(&self, lost: &[&Claimed]) -> Result<()> {
+        if lost.is_empty() {
+            return Ok(());
+        }
+        let handlers: Vec<&str> = lost.iter().map(|c| c.handler_id.as_str()).collect();
+        let events: Vec<String> = lost.iter().map(|c| c.event.event.id.to_string()).collect();
+        match &self.db {
+            Db::Sqlite { writer, .. } => {
+                // `WHERE true` keeps SQLite from reading ON CONFLICT as a join clause.
+                sqlx::query(
+                    "INSERT INTO skc_handled (handler_id, event_id, handled_at)
+                     SELECT h.value, e.value, ?3
+                     FROM json_each(?1) AS h JOIN json_each(?2) AS e ON e.key = h.key
+                     WHERE true
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(serde_json::to_string(&handlers).unwrap_or_default())
+                .bind(serde_json::to_string(&events).unwrap_or_default())
+                .bind(now_us())
+                .execute(&mut *writer.lock().await)
+                .await?;
+            }
+            Db::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO skc_handled (handler_id, event_id, handled_at)
+                     SELECT h, e::uuid, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+                     FROM unnest($1::text[], $2::text[]) AS u(h, e)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&handlers)
+                .bind(&events)
+                .execute(pool)
+                .await?;
             }
         }
-        Ok(completed)
+        Ok(())
     }
 
     /// Hands claimed deliveries back unstarted (a worker shutting down with

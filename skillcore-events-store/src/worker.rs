@@ -295,20 +295,27 @@ impl Worker {
         let prefetch = self.prefetch();
         let in_hand = self.concurrency + prefetch;
         let lease = self.lease(prefetch);
-        let ids = self.handler_ids();
         let mut pause = Duration::from_millis(50);
         let mut stopping = false;
+        // The database round trip in flight (record outcomes, claim more): it
+        // runs in a task of its own while this loop keeps starting handlers, so
+        // handling one batch overlaps claiming the next.
+        let mut op: Option<tokio::task::JoinHandle<DbStep>> = None;
+        // After a claim that found nothing, the next waits for a wake-up or the
+        // idle poll instead of asking again at once.
+        let mut may_claim = true;
+        let mut wakes = 0;
         loop {
             running.collect_ready(&mut finished);
-            if !finished.is_empty() {
-                if let Err(e) = self.record(std::mem::take(&mut finished)).await {
-                    eprintln!(
-                        "skillcore-events worker {}: cannot record outcomes: {e}",
-                        self.id
-                    );
+            if stopping && op.is_none() {
+                if !finished.is_empty() {
+                    if let Err(e) = self.record(std::mem::take(&mut finished)).await {
+                        eprintln!(
+                            "skillcore-events worker {}: cannot record outcomes: {e}",
+                            self.id
+                        );
+                    }
                 }
-            }
-            if stopping {
                 if !ready.is_empty() {
                     // Not started: hand them back now rather than when their
                     // leases run out.
@@ -328,49 +335,74 @@ impl Worker {
                 }
                 continue;
             }
-            while running.len() < self.concurrency {
-                let Some(c) = ready.pop_front() else { break };
-                if let Some(done) = self.start(c, &mut running) {
-                    finished.push(done);
+            if !stopping {
+                while running.len() < self.concurrency {
+                    let Some(c) = ready.pop_front() else { break };
+                    if let Some(done) = self.start(c, &mut running) {
+                        finished.push(done);
+                    }
                 }
             }
             let held = running.len() + ready.len();
             let want = in_hand.saturating_sub(held);
-            let mut claimed_any = false;
-            // Claim in batches: with most of the deliveries in hand still
-            // running or waiting, wait for more to finish rather than paying a
-            // round trip for a few.
-            if want > 0 && (held == 0 || want * 2 >= in_hand) {
-                match self
-                    .store
-                    .claim_for(&self.id, &ids, want as u32, lease)
-                    .await
-                {
-                    Ok(claimed) => {
-                        pause = Duration::from_millis(50);
-                        claimed_any = !claimed.is_empty();
-                        ready.extend(claimed);
-                    }
-                    Err(e) => {
-                        eprintln!(
-                            "skillcore-events worker {}: cannot claim: {e}; retrying in {pause:?}",
-                            self.id
-                        );
-                        tokio::select! {
-                            _ = &mut shutdown => stopping = true,
-                            _ = tokio::time::sleep(pause) => {}
+            if op.is_none() && !stopping {
+                // Claim in batches: with most of the deliveries in hand still
+                // running or waiting, wait for more to finish rather than paying
+                // a round trip for a few. Outcomes at hand go in the same round
+                // trip as the claim.
+                let claim = may_claim && want > 0 && (held == 0 || want * 2 >= in_hand);
+                if claim || !finished.is_empty() {
+                    let worker = self.clone();
+                    let outcomes = std::mem::take(&mut finished);
+                    let want = if claim { want } else { 0 };
+                    wakes = self.store.wake_count();
+                    op = Some(tokio::spawn(async move {
+                        let recording = !outcomes.is_empty();
+                        let result = worker.record_and_claim(outcomes, want, lease).await;
+                        DbStep {
+                            claimed: want > 0,
+                            recording,
+                            result: result.map(|(_, claimed)| claimed),
                         }
-                        pause = (pause * 2).min(Duration::from_secs(5));
-                        continue;
-                    }
+                    }));
+                    continue;
                 }
             }
-            if claimed_any || !finished.is_empty() {
-                continue;
-            }
             tokio::select! {
-                _ = &mut shutdown => stopping = true,
-                _ = self.store.wait_for_work(self.idle_poll), if running.is_empty() || want > 0 => {}
+                _ = &mut shutdown, if !stopping => stopping = true,
+                step = async { op.as_mut().expect("checked").await }, if op.is_some() => {
+                    op = None;
+                    match step {
+                        Ok(DbStep { result: Ok(claimed), claimed: asked, .. }) => {
+                            pause = Duration::from_millis(50);
+                            if asked && claimed.is_empty() && self.store.wake_count() == wakes {
+                                may_claim = false;
+                            }
+                            ready.extend(claimed);
+                        }
+                        Ok(DbStep { result: Err(e), recording, .. }) => {
+                            // Outcomes not recorded run again once their leases
+                            // run out; nothing is lost.
+                            eprintln!(
+                                "skillcore-events worker {}: cannot {}: {e}; retrying in {pause:?}",
+                                self.id,
+                                if recording { "record outcomes" } else { "claim" }
+                            );
+                            tokio::select! {
+                                _ = &mut shutdown => stopping = true,
+                                _ = tokio::time::sleep(pause) => {}
+                            }
+                            pause = (pause * 2).min(Duration::from_secs(5));
+                        }
+                        Err(e) => eprintln!(
+                            "skillcore-events worker {}: database step failed: {e}",
+                            self.id
+                        ),
+                    }
+                }
+                _ = self.store.wait_for_work(self.idle_poll), if op.is_none() && !may_claim => {
+                    may_claim = true;
+                }
                 Some(done) = running.next(), if !running.is_empty() => {
                     finished.push(done);
                     // Let the other handlers of the batch finish too, so their
@@ -448,15 +480,32 @@ impl Worker {
     }
 
     /// Records what a batch of deliveries came to: every success in one
-    /// transaction, each failure as a retry or a dead letter.
+    /// statement, each failure as a retry or a dead letter.
     async fn record(&self, finished: Vec<Executed>) -> Result<Vec<Outcome>> {
+        Ok(self.record_and_claim(finished, 0, Duration::ZERO).await?.0)
+    }
+
+    /// [`Worker::record`], and claims up to `want` more deliveries in the same
+    /// statement as the successes (on SQLite).
+    async fn record_and_claim(
+        &self,
+        finished: Vec<Executed>,
+        want: usize,
+        lease: Duration,
+    ) -> Result<(Vec<Outcome>, Vec<Claimed>)> {
         let ok: Vec<&Claimed> = finished
             .iter()
             .filter(|e| e.result.is_ok())
             .map(|e| &e.claimed)
             .collect();
-        let completed: std::collections::HashSet<i64> =
-            self.store.complete_many(&ok).await?.into_iter().collect();
+        let (completed, claimed) = if want > 0 {
+            self.store
+                .complete_and_claim(&ok, &self.id, &self.handler_ids(), want as u32, lease)
+                .await?
+        } else {
+            (self.store.complete_many(&ok).await?, Vec::new())
+        };
+        let completed: std::collections::HashSet<i64> = completed.into_iter().collect();
         let mut out = Vec::with_capacity(finished.len());
         for e in finished {
             let c = &e.claimed;
@@ -482,8 +531,18 @@ impl Worker {
                 }
             }
         }
-        Ok(out)
+        Ok((out, claimed))
     }
+}
+
+/// What a database round trip of [`Worker::run`] came to.
+struct DbStep {
+    /// More deliveries were asked for.
+    claimed: bool,
+    /// Outcomes were to be recorded.
+    recording: bool,
+    /// The deliveries claimed.
+    result: Result<Vec<Claimed>>,
 }
 
 /// A delivery whose handler has finished (or was never run).
