@@ -5,11 +5,13 @@
 //! cargo bench -p skillcore-events-store --bench durable -- sqlite  # one backend
 //! ```
 //!
-//! Prints, per backend: publishes per second at one event per transaction and in
-//! batches of 100; end-to-end drain of 50,000 stored events with 3 no-op handlers
-//! each at several worker concurrencies; publish-to-handled latency at a steady
-//! 2,000 events/s offered for 10 s. Publish figures are the median of 3 runs;
-//! each drain runs once (150,000 deliveries). PostgreSQL comes from `SKILLCORE_TEST_PG` (default
+//! Prints, per backend: publishes per second, one event per call (one publisher
+//! awaiting each, and 32 publishers at once) and in batches of 100; end-to-end
+//! drain of 50,000 stored events with 3 no-op handlers each at several worker
+//! concurrencies (and, on PostgreSQL, 4 workers); publish-to-handled latency at a
+//! steady 2,000 events/s offered for 10 s. Publish figures are the median of 3
+//! runs; each drain runs once (150,000 deliveries). `BENCH_ONLY=publish|drain|latency`
+//! runs one part, `BENCH_DRAIN=N` drains N events instead of 50,000. PostgreSQL comes from `SKILLCORE_TEST_PG` (default
 //! `postgres://postgres@127.0.0.1:5432/test`), in a fresh schema.
 
 use skillcore_events::chrono::{TimeZone, Utc};
@@ -87,6 +89,17 @@ type Latencies = Arc<Mutex<Vec<Duration>>>;
 /// A bus with three no-op handlers; `lat` collects publish-to-handled times of
 /// the first one.
 fn bus(store: &Store, run_workers: bool, concurrency: usize, lat: Option<Latencies>) -> EventBus {
+    bus_with(store, run_workers, concurrency, None, lat)
+}
+
+/// [`bus`] with a chosen prefetch (deliveries claimed ahead of free slots).
+fn bus_with(
+    store: &Store,
+    run_workers: bool,
+    concurrency: usize,
+    prefetch: Option<usize>,
+    lat: Option<Latencies>,
+) -> EventBus {
     let opts = HandlerOptions::new();
     let b = EventBus::builder()
         .subscribe_with::<gradebook::GradePosted, _, _>(
@@ -118,9 +131,7 @@ fn bus(store: &Store, run_workers: bool, concurrency: usize, lat: Option<Latenci
         DurableOptions {
             run_workers,
             concurrency,
-            prefetch: std::env::var("BENCH_PREFETCH")
-                .ok()
-                .and_then(|v| v.parse().ok()),
+            prefetch,
             idle_poll: Duration::from_millis(50),
             ..DurableOptions::default()
         },
@@ -192,7 +203,7 @@ async fn publish_batched(backend: Backend, n: u64) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-async fn drain(backend: Backend, n: u64, concurrency: usize) -> f64 {
+async fn drain(backend: Backend, n: u64, concurrency: usize, prefetch: Option<usize>) -> f64 {
     let store = backend.fresh().await;
     {
         let publisher = bus(&store, false, 1, None);
@@ -204,7 +215,7 @@ async fn drain(backend: Backend, n: u64, concurrency: usize) -> f64 {
         }
     }
     let start = Instant::now();
-    let workers = bus(&store, true, concurrency, None);
+    let workers = bus_with(&store, true, concurrency, prefetch, None);
     workers.idle().await;
     let rate = n as f64 / start.elapsed().as_secs_f64();
     workers.shutdown(Duration::from_secs(10)).await;
@@ -312,11 +323,15 @@ async fn main() {
         }
         if wants("drain") {
             for c in [8, 32, 128] {
-                let rate = drain(b, drain_n, c).await;
+                let rate = drain(b, drain_n, c, None).await;
                 println!(
                     "{name}: drain {drain_n} events x 3 handlers, concurrency {c}: {rate:.0} events/s"
                 );
             }
+            let rate = drain(b, drain_n, 128, Some(256)).await;
+            println!(
+                "{name}: drain {drain_n} events x 3 handlers, concurrency 128, prefetch 256: {rate:.0} events/s"
+            );
         }
         if wants("drain") && matches!(b, Backend::Postgres) {
             let rate = drain_workers(b, drain_n, 4, 32).await;

@@ -700,3 +700,113 @@ async fn concurrent_appends_are_written_together_and_each_caller_gets_its_own_ev
         assert!(stats.iter().all(|s| s.waiting == 121), "{name}: {stats:?}");
     }
 }
+
+#[tokio::test]
+async fn complete_and_claim_records_successes_and_claims_the_next_batch_at_once() {
+    for (name, store) in both().await {
+        let h = |_: &str| {
+            vec![Subscriber {
+                handler_id: "h",
+                ordered: false,
+            }]
+        };
+        let evs: Vec<NewEvent> = (0..2)
+            .map(|i| event("a.b.posted", &format!("r{i}"), "d", json!({"i": i})))
+            .collect();
+        store.append(&evs, h).await.unwrap();
+        let first = store
+            .claim_for("w", &["h"], 2, Duration::from_millis(20))
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 2, "{name}");
+        // The leases run out and another worker takes one of the two over.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let thief = store.claim_for("thief", &["h"], 1, LEASE).await.unwrap();
+        assert_eq!(thief.len(), 1, "{name}");
+        let more: Vec<NewEvent> = (2..4)
+            .map(|i| event("a.b.posted", &format!("r{i}"), "d", json!({"i": i})))
+            .collect();
+        store.append(&more, h).await.unwrap();
+        let done: Vec<&Claimed> = first.iter().collect();
+        let (completed, next) = store
+            .complete_and_claim(&done, "w", &["h"], 10, LEASE)
+            .await
+            .unwrap();
+        let kept: Vec<i64> = first
+            .iter()
+            .map(|c| c.delivery_id)
+            .filter(|id| *id != thief[0].delivery_id)
+            .collect();
+        assert_eq!(completed, kept, "{name}: the lost lease is not completed");
+        let mut next_events: Vec<&str> = next
+            .iter()
+            .map(|c| c.event.event.aggregate_id.as_str())
+            .collect();
+        next_events.sort_unstable();
+        assert_eq!(
+            next_events,
+            ["r2", "r3"],
+            "{name}: the new deliveries are claimed, not the one another worker holds"
+        );
+        let stats = &store.stats().await.unwrap()[0];
+        assert_eq!((stats.completed, stats.active), (1, 3), "{name}: {stats:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_hands_back_deliveries_it_claimed_ahead_when_it_stops() {
+    for (name, store) in both().await {
+        let evs: Vec<NewEvent> = (0..6)
+            .map(|i| event("a.b.posted", &format!("r{i}"), "d", json!({"i": i})))
+            .collect();
+        store
+            .append(&evs, |_| {
+                vec![Subscriber {
+                    handler_id: "slow",
+                    ordered: false,
+                }]
+            })
+            .await
+            .unwrap();
+        let started = Arc::new(AtomicU32::new(0));
+        let s = started.clone();
+        let w = Worker::builder(store.clone(), "w")
+            .concurrency(1)
+            .prefetch(4)
+            .handler(
+                "slow",
+                Policy::default(),
+                move |_e: StoredEvent, _a: u32| {
+                    let s = s.clone();
+                    async move {
+                        s.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        Ok(())
+                    }
+                },
+            )
+            .build();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let run = tokio::spawn(async move {
+            w.run(async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let s = &store.stats().await.unwrap()[0];
+        assert_eq!(
+            s.active, 5,
+            "{name}: one running and four claimed ahead: {s:?}"
+        );
+        stop.send(()).unwrap();
+        run.await.unwrap();
+        assert_eq!(started.load(Ordering::SeqCst), 1, "{name}");
+        let s = &store.stats().await.unwrap()[0];
+        assert_eq!(
+            (s.completed, s.active, s.waiting),
+            (1, 0, 5),
+            "{name}: the four claimed ahead are waiting again, as never attempted: {s:?}"
+        );
+    }
+}
