@@ -4,13 +4,16 @@
 //! machines).
 //!
 //! - [`Store::append`] writes events and one delivery row per subscribed handler in
-//!   one transaction; [`append_sqlite`]/[`append_postgres`] do the same inside the
+//!   one statement (atomic by itself; appends of concurrent callers are committed
+//!   together); [`append_sqlite`]/[`append_postgres`] do the same inside the
 //!   caller's own transaction, so a domain write and its events commit or roll back
 //!   together.
 //! - Workers [`Store::claim_for`] deliveries with a lease (`FOR UPDATE SKIP LOCKED` on
-//!   PostgreSQL), run the handler, and [`Store::complete`] the delivery in the same
-//!   transaction as the handler's idempotency record; a dead worker's lease runs out
-//!   and the delivery is claimed again. [`Store::fail`] schedules a retry or moves
+//!   PostgreSQL), run the handler, and [`Store::complete`] the delivery: the done
+//!   delivery, unique per event and handler, is the handler's idempotency record,
+//!   written in the same statement ([`Store::complete_and_claim`] also claims the
+//!   next batch in it); a dead worker's lease runs out and the delivery is claimed
+//!   again. [`Store::fail`] schedules a retry or moves
 //!   the delivery to the dead letters, all stored, so they survive restarts.
 //! - Queries are scoped to one district unless [`Scope::AllDistricts`] is asked for.
 //! - [`Store::read_after`] follows the global order without ever skipping an event,
