@@ -203,33 +203,15 @@ async fn publish_batched(backend: Backend, n: u64) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-async fn drain(backend: Backend, n: u64, concurrency: usize, prefetch: Option<usize>) -> f64 {
-    let store = backend.fresh().await;
-    {
-        let publisher = bus(&store, false, 1, None);
-        let mut i = 0;
-        while i < n {
-            let batch: Vec<_> = (i..(i + 500).min(n)).map(grade).collect();
-            i += batch.len() as u64;
-            publisher.publish_all(batch).await.unwrap();
-        }
-    }
-    let start = Instant::now();
-    let workers = bus_with(&store, true, concurrency, prefetch, None);
-    workers.idle().await;
-    let rate = n as f64 / start.elapsed().as_secs_f64();
-    workers.shutdown(Duration::from_secs(10)).await;
-    let stats = store.stats().await.unwrap();
-    assert!(
-        stats.iter().all(|s| s.completed == n as i64),
-        "not all handled: {stats:?}"
-    );
-    rate
-}
-
-/// Like [`drain`], with `workers` worker loops (each its own bus, as separate
-/// worker processes would be) sharing the database.
-async fn drain_workers(backend: Backend, n: u64, workers: usize, concurrency: usize) -> f64 {
+/// Publishes `n` events, then times `workers` worker loops (each its own bus,
+/// as separate worker processes would be) handling every delivery.
+async fn drain(
+    backend: Backend,
+    n: u64,
+    workers: usize,
+    concurrency: usize,
+    prefetch: Option<usize>,
+) -> f64 {
     let store = backend.fresh().await;
     {
         let publisher = bus(&store, false, 1, None);
@@ -242,7 +224,7 @@ async fn drain_workers(backend: Backend, n: u64, workers: usize, concurrency: us
     }
     let start = Instant::now();
     let buses: Vec<EventBus> = (0..workers)
-        .map(|_| bus(&store, true, concurrency, None))
+        .map(|_| bus_with(&store, true, concurrency, prefetch, None))
         .collect();
     buses[0].idle().await;
     let rate = n as f64 / start.elapsed().as_secs_f64();
@@ -323,18 +305,18 @@ async fn main() {
         }
         if wants("drain") {
             for c in [8, 32, 128] {
-                let rate = drain(b, drain_n, c, None).await;
+                let rate = drain(b, drain_n, 1, c, None).await;
                 println!(
                     "{name}: drain {drain_n} events x 3 handlers, concurrency {c}: {rate:.0} events/s"
                 );
             }
-            let rate = drain(b, drain_n, 128, Some(256)).await;
+            let rate = drain(b, drain_n, 1, 128, Some(256)).await;
             println!(
                 "{name}: drain {drain_n} events x 3 handlers, concurrency 128, prefetch 256: {rate:.0} events/s"
             );
         }
         if wants("drain") && matches!(b, Backend::Postgres) {
-            let rate = drain_workers(b, drain_n, 4, 32).await;
+            let rate = drain(b, drain_n, 4, 32, None).await;
             println!(
                 "{name}: drain {drain_n} events x 3 handlers, 4 workers of concurrency 32: {rate:.0} events/s"
             );

@@ -868,12 +868,7 @@ impl Store {
         drop(conn);
         let mut completed = completed;
         completed.sort_unstable();
-        let lost: Vec<&Claimed> = done
-            .iter()
-            .copied()
-            .filter(|c| completed.binary_search(&c.delivery_id).is_err())
-            .collect();
-        self.record_handled(&lost).await?;
+        self.record_handled(done, &completed).await?;
         Ok((completed, claimed))
     }
 
@@ -1004,19 +999,21 @@ impl Store {
         .fetch_all(pool)
         .await?;
         completed.sort_unstable();
-        let lost: Vec<&Claimed> = done
-            .iter()
-            .copied()
-            .filter(|c| completed.binary_search(&c.delivery_id).is_err())
-            .collect();
-        self.record_handled(&lost).await?;
+        self.record_handled(done, &completed).await?;
         Ok(completed)
     }
 
     /// Successes whose lease was lost: the delivery belongs to another worker
     /// now (which may be running it). Records that the handler succeeded, so a
     /// later claim settles it without running the handler again.
-    async fn record_handled(&self, lost: &[&Claimed]) -> Result<()> {
+    /// `completed` is sorted; the successes in `done` missing from it lost
+    /// their lease.
+    async fn record_handled(&self, done: &[&Claimed], completed: &[i64]) -> Result<()> {
+        let lost: Vec<&Claimed> = done
+            .iter()
+            .copied()
+            .filter(|c| completed.binary_search(&c.delivery_id).is_err())
+            .collect();
         if lost.is_empty() {
             return Ok(());
         }
