@@ -358,11 +358,12 @@ impl Worker {
                     wakes = self.store.wake_count();
                     op = Some(tokio::spawn(async move {
                         let recording = !outcomes.is_empty();
-                        let result = worker.record_and_claim(outcomes, want, lease).await;
+                        let result = worker.record_and_claim(&outcomes, want, lease).await;
                         DbStep {
                             claimed: want > 0,
                             recording,
                             result: result.map(|(_, claimed)| claimed),
+                            outcomes,
                         }
                     }));
                     continue;
@@ -380,9 +381,11 @@ impl Worker {
                             }
                             ready.extend(claimed);
                         }
-                        Ok(DbStep { result: Err(e), recording, .. }) => {
-                            // Outcomes not recorded run again once their leases
-                            // run out; nothing is lost.
+                        Ok(DbStep { result: Err(e), recording, outcomes, .. }) => {
+                            // The outcomes go again with the next step; if this
+                            // process dies first, their deliveries run again once
+                            // their leases run out. Nothing is lost.
+                            finished.extend(outcomes);
                             eprintln!(
                                 "skillcore-events worker {}: cannot {}: {e}; retrying in {pause:?}",
                                 self.id,
@@ -482,14 +485,14 @@ impl Worker {
     /// Records what a batch of deliveries came to: every success in one
     /// statement, each failure as a retry or a dead letter.
     async fn record(&self, finished: Vec<Executed>) -> Result<Vec<Outcome>> {
-        Ok(self.record_and_claim(finished, 0, Duration::ZERO).await?.0)
+        Ok(self.record_and_claim(&finished, 0, Duration::ZERO).await?.0)
     }
 
     /// [`Worker::record`], and claims up to `want` more deliveries in the same
     /// statement as the successes (on SQLite).
     async fn record_and_claim(
         &self,
-        finished: Vec<Executed>,
+        finished: &[Executed],
         want: usize,
         lease: Duration,
     ) -> Result<(Vec<Outcome>, Vec<Claimed>)> {
@@ -509,13 +512,13 @@ impl Worker {
         let mut out = Vec::with_capacity(finished.len());
         for e in finished {
             let c = &e.claimed;
-            match e.result {
+            match &e.result {
                 Ok(()) if !completed.contains(&c.delivery_id) => out.push(Outcome::LeaseLost),
                 Ok(()) if e.skipped => out.push(Outcome::Skipped),
                 Ok(()) => out.push(Outcome::Done),
                 Err(failure) => {
                     let out_of_attempts = c.attempt >= e.policy.max_attempts;
-                    let dead = out_of_attempts || matches!(failure, Failure::Dead(_));
+                    let dead = out_of_attempts || matches!(failure, &Failure::Dead(_));
                     let seed = self
                         .seed
                         .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
@@ -541,6 +544,10 @@ struct DbStep {
     claimed: bool,
     /// Outcomes were to be recorded.
     recording: bool,
+    /// The outcomes sent, handed back: when the step failed they are recorded
+    /// again with the next one (recording twice is harmless: a done or failed
+    /// delivery is no longer held by the lease).
+    outcomes: Vec<Executed>,
     /// The deliveries claimed.
     result: Result<Vec<Claimed>>,
 }
