@@ -128,6 +128,17 @@ pub struct Claimed {
     /// The event.
     pub event: StoredEvent,
     lease_owner: String,
+    unreadable: Option<String>,
+}
+
+impl Claimed {
+    /// Why the stored event could not be read back (for example payload text
+    /// that is no longer JSON), if so: `event` then holds what could be read, and
+    /// a worker sends the delivery to the dead letters with this error instead of
+    /// running the handler.
+    pub fn unreadable(&self) -> Option<&str> {
+        self.unreadable.as_deref()
+    }
 }
 
 /// A delivery that failed every attempt.
@@ -412,37 +423,88 @@ type ClaimRow = (
     String,
 );
 
+/// A stored SQLite event from its columns' text. What does not parse (payload or
+/// metadata that is no longer JSON, a bad id or time) is replaced by a null
+/// value and reported next to the event, so one broken row never fails a whole
+/// batch.
+#[allow(clippy::too_many_arguments)]
+fn event_from_text(
+    seq: i64,
+    id: &str,
+    event_type: String,
+    aggregate_type: String,
+    aggregate_id: String,
+    payload: &str,
+    metadata: &str,
+    version: i64,
+    occurred_at: &str,
+) -> (StoredEvent, Option<String>) {
+    let mut problems = Vec::new();
+    let mut ok = |r: Result<Value>| {
+        r.unwrap_or_else(|e| {
+            problems.push(e.to_string());
+            Value::Null
+        })
+    };
+    let payload = ok(parse_json(payload, "payload"));
+    let metadata = ok(parse_json(metadata, "metadata"));
+    let id = Uuid::parse_str(id).unwrap_or_else(|e| {
+        problems.push(format!("corrupt row in the event store: id `{id}`: {e}"));
+        Uuid::nil()
+    });
+    let occurred_at = parse_ts(occurred_at).unwrap_or_else(|e| {
+        problems.push(e.to_string());
+        DateTime::default()
+    });
+    let event = StoredEvent {
+        seq,
+        event: NewEvent {
+            id,
+            event_type,
+            aggregate_type,
+            aggregate_id,
+            version: version as u32,
+            occurred_at,
+            metadata,
+            payload,
+        },
+    };
+    (event, (!problems.is_empty()).then(|| problems.join("; ")))
+}
+
+/// [`sqlite_event`] that reads a broken row as far as it can (for listings of
+/// dead letters, which must show the rows that broke).
+fn sqlite_event_lenient(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent> {
+    Ok(event_from_text(
+        row.try_get("seq")?,
+        &row.try_get::<String, _>("id")?,
+        row.try_get("event_type")?,
+        row.try_get("aggregate_type")?,
+        row.try_get("aggregate_id")?,
+        &row.try_get::<String, _>("payload")?,
+        &row.try_get::<String, _>("metadata")?,
+        row.try_get("version")?,
+        &row.try_get::<String, _>("occurred_at")?,
+    )
+    .0)
+}
+
 /// The deliveries of a SQLite claim (a JSON array of [`ClaimRow`]s), in event
 /// order; each event's payload and metadata are parsed once.
 fn claimed_from_json(json: &str, owner: &str) -> Result<Vec<Claimed>> {
     let rows: Vec<ClaimRow> =
         serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("claim: {e}")))?;
     let mut out: Vec<Claimed> = Vec::with_capacity(rows.len());
-    let mut events: HashMap<i64, StoredEvent> = HashMap::new();
+    // Each event is parsed once, for all of its deliveries. An event that
+    // cannot be read does not fail the claim: its deliveries carry the error.
+    let mut events: HashMap<i64, (StoredEvent, Option<String>)> = HashMap::new();
     for (delivery_id, handler_id, attempts, replay, handled, seq, id, ty, at, ai, p, m, v, t) in
         rows
     {
-        let event = match events.get(&seq) {
-            Some(e) => e.clone(),
-            None => {
-                let e = StoredEvent {
-                    seq,
-                    event: NewEvent {
-                        id: Uuid::parse_str(&id)
-                            .map_err(|e| StoreError::Corrupt(format!("id `{id}`: {e}")))?,
-                        event_type: ty,
-                        aggregate_type: at,
-                        aggregate_id: ai,
-                        version: v as u32,
-                        occurred_at: parse_ts(&t)?,
-                        metadata: parse_json(&m, "metadata")?,
-                        payload: parse_json(&p, "payload")?,
-                    },
-                };
-                events.insert(seq, e.clone());
-                e
-            }
-        };
+        let (event, unreadable) = events
+            .entry(seq)
+            .or_insert_with(|| event_from_text(seq, &id, ty, at, ai, &p, &m, v, &t))
+            .clone();
         out.push(Claimed {
             delivery_id,
             handler_id,
@@ -451,6 +513,7 @@ fn claimed_from_json(json: &str, owner: &str) -> Result<Vec<Claimed>> {
             already_handled: replay == 0 && handled != 0,
             event,
             lease_owner: owner.to_string(),
+            unreadable,
         });
     }
     out.sort_by_key(|c| (c.event.seq, c.delivery_id));
@@ -958,6 +1021,7 @@ impl Store {
                             already_handled: replay == 0 && r.try_get::<bool, _>("handled")?,
                             event: pg_event(r)?,
                             lease_owner: owner.clone(),
+                            unreadable: None,
                         })
                     })
                     .collect()
@@ -1186,7 +1250,7 @@ impl Store {
                 .bind(limit as i64)
                 .fetch_all(read)
                 .await?;
-                dead_letters_of!(rows, i64, sqlite_event)
+                dead_letters_of!(rows, i64, sqlite_event_lenient)
             }
             Db::Postgres(pool) => {
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -430,6 +430,15 @@ impl Worker {
                 skipped: false,
             });
         };
+        if let Some(why) = c.unreadable() {
+            let why = format!("the stored event cannot be read: {why}");
+            return Some(Executed {
+                claimed: c,
+                result: Err(Failure::Dead(why)),
+                policy: entry.policy,
+                skipped: false,
+            });
+        }
         if c.already_handled {
             return Some(Executed {
                 claimed: c,

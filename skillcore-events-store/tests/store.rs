@@ -810,3 +810,55 @@ async fn a_worker_hands_back_deliveries_it_claimed_ahead_when_it_stops() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_event_stored_as_broken_json_goes_to_the_dead_letters_and_the_rest_is_handled() {
+    // Only SQLite stores payloads as text that can stop being JSON (someone
+    // edits the file by hand); PostgreSQL's jsonb cannot hold broken JSON.
+    let (store, _path) = common::sqlite().await;
+    let h = |_: &str| {
+        vec![Subscriber {
+            handler_id: "h",
+            ordered: false,
+        }]
+    };
+    let good = event("a.b.posted", "good", "d", json!({"n": 1}));
+    let bad = event("a.b.posted", "bad", "d", json!({"n": 2}));
+    store.append(&[good, bad.clone()], h).await.unwrap();
+    sqlx::query("UPDATE skc_events SET payload = '{\"n\": ' WHERE id = ?")
+        .bind(bad.id.to_string())
+        .execute(store.sqlite_pool().unwrap())
+        .await
+        .unwrap();
+    let ran = Arc::new(AtomicU32::new(0));
+    let r = ran.clone();
+    let w = Worker::builder(store.clone(), "w")
+        .handler("h", Policy::default(), move |_e: StoredEvent, _a: u32| {
+            let r = r.clone();
+            async move {
+                r.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        })
+        .build();
+    let outcomes = w.run_once().await.unwrap();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert!(outcomes.contains(&Outcome::Done), "{outcomes:?}");
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        1,
+        "the handler ran for the good event only"
+    );
+    // Listing the dead letters reads the broken row as far as it can.
+    let letters = store.dead_letters(None, 10).await.unwrap();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert!(
+        letters[0].last_error.contains("cannot be read")
+            && letters[0].last_error.contains("payload"),
+        "{letters:?}"
+    );
+    assert_eq!(letters[0].event.event.id, bad.id);
+    assert_eq!(letters[0].event.event.payload, serde_json::Value::Null);
+    let stats = &store.stats().await.unwrap()[0];
+    assert_eq!((stats.completed, stats.dead), (1, 1), "{stats:?}");
+}
