@@ -134,6 +134,16 @@ pub(crate) fn write_sqlite<'a>(
     rows: Vec<&'a EventRow>,
 ) -> BoxFuture<'a, Result<HashMap<String, i64>>> {
     Box::pin(async move {
+        if let [row] = rows[..] {
+            // One row (a lone publish): no RETURNING row to hand back from
+            // SQLite's thread, the result carries the new rowid.
+            let done = insert_statement(&[row], false).execute(conn).await?;
+            let mut stored = HashMap::new();
+            if done.rows_affected() == 1 {
+                stored.insert(row.id.clone(), done.last_insert_rowid());
+            }
+            return Ok(stored);
+        }
         if rows.len() <= SQLITE_ROWS_PER_INSERT {
             // One statement: atomic without a transaction of its own.
             return sqlite_rows(conn, &rows).await;
@@ -168,16 +178,19 @@ async fn sqlite_rows(
 ) -> Result<HashMap<String, i64>> {
     let mut stored = HashMap::with_capacity(rows.len());
     for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
-        for row in insert_statement(chunk).fetch_all(&mut *conn).await? {
+        for row in insert_statement(chunk, true).fetch_all(&mut *conn).await? {
             stored.insert(row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?);
         }
     }
     Ok(stored)
 }
 
-/// `INSERT INTO skc_events ... VALUES (...), ... RETURNING seq, id` for the rows.
+/// `INSERT INTO skc_events ... VALUES (...), ...` for the rows, with `RETURNING
+/// seq, id` when asked. (Without it, the insert's `last_insert_rowid` is the
+/// event's `seq`: the deliveries the trigger inserts do not change it.)
 pub(crate) fn insert_statement<'q>(
     rows: &[&'q EventRow],
+    returning: bool,
 ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
     let mut sql = String::from(
         "INSERT INTO skc_events (id, event_type, aggregate_type, aggregate_id, district_id, \
@@ -191,7 +204,10 @@ pub(crate) fn insert_statement<'q>(
     }
     // An id already stored is skipped, and so the trigger does not queue its
     // deliveries again: publishing is idempotent.
-    sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING seq, id");
+    sql.push_str(" ON CONFLICT (id) DO NOTHING");
+    if returning {
+        sql.push_str(" RETURNING seq, id");
+    }
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for r in rows {
         q = q

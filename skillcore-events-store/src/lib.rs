@@ -1715,7 +1715,7 @@ where
     let mut seqs = Vec::with_capacity(rows.len());
     let refs: Vec<&group_commit::EventRow> = rows.iter().collect();
     for chunk in refs.chunks(SQLITE_ROWS_PER_INSERT) {
-        for row in group_commit::insert_statement(chunk)
+        for row in group_commit::insert_statement(chunk, true)
             .fetch_all(&mut *conn)
             .await?
         {

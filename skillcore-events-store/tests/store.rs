@@ -56,6 +56,10 @@ async fn append_writes_event_and_one_delivery_per_handler() {
             claimed[0].event.event, e,
             "{name}: stored event reads back unchanged"
         );
+        assert_eq!(
+            seqs[0], claimed[0].event.seq,
+            "{name}: append returns the event's sequence number, not a delivery's"
+        );
         assert_eq!(claimed[0].attempt, 1);
         // Nothing left to claim while the lease holds.
         assert!(
