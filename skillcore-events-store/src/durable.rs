@@ -263,7 +263,7 @@ impl SqlBackend {
             return Err(PublishError::ShuttingDown);
         }
         self.start();
-        let mut events = Vec::with_capacity(envs.len());
+        let mut raws = Vec::with_capacity(envs.len());
         for env in &envs {
             let raw = env
                 .to_raw()
@@ -274,14 +274,14 @@ impl SqlBackend {
                     .route(&raw.event_type)
                     .map_or(0, |r| r.len()),
             );
-            events.push(new_event(&raw).map_err(PublishError::Backend)?);
+            raws.push(raw);
         }
         let store = self
             .store()
             .await
             .map_err(|e| PublishError::Backend(e.to_string()))?;
         store
-            .append(&events, |t| self.subscribers(t))
+            .append_raw(&raws, |t| self.subscribers(t))
             .await
             .map_err(|e| PublishError::Backend(e.to_string()))?;
         Ok(())

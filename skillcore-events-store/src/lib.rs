@@ -751,22 +751,58 @@ impl Store {
     where
         F: Fn(&str) -> Vec<Subscriber<'s>>,
     {
-        let seqs = match &self.db {
-            Db::Sqlite { writer, .. } => {
-                // Group commit: written together with the appends of other tasks
-                // that arrive meanwhile, each still all-or-nothing.
-                writer.append(event_rows(events, &subscribers)).await?
-            }
-            Db::Postgres(pool) => {
-                // Group commit, one statement per group: atomic without a
-                // transaction of its own.
-                let seqs = match &self.pg_appends {
-                    Some(appends) => appends.append(event_rows(events, &subscribers)).await?,
-                    None => {
-                        append_postgres(&mut *pool.acquire().await?, events, &subscribers).await?
-                    }
-                };
+        self.append_rows(event_rows(events, &subscribers)).await
+    }
+
+    /// [`Store::append`] for envelopes as the bus hands them over: the payload
+    /// is stored as the JSON text it already is, not parsed and encoded again.
+    pub(crate) async fn append_raw<'s, F>(
+        &self,
+        envelopes: &[skillcore_events::RawEnvelope],
+        subscribers: F,
+    ) -> Result<Vec<i64>>
+    where
+        F: Fn(&str) -> Vec<Subscriber<'s>>,
+    {
+        let mut routes = Routes::default();
+        let mut rows = Vec::with_capacity(envelopes.len());
+        for e in envelopes {
+            rows.push(group_commit::EventRow {
+                id: e.id.to_string(),
+                event_type: e.event_type.clone(),
+                aggregate_type: e.aggregate_type.clone(),
+                aggregate_id: e.aggregate_id.clone(),
+                district_id: Some(e.metadata.district_id.clone()),
+                payload: e.payload.get().to_string(),
+                metadata: serde_json::to_string(&e.metadata)
+                    .map_err(|err| StoreError::Write(format!("metadata: {err}")))?,
+                version: e.version as i64,
+                occurred_at: ts_text(&e.occurred_at),
+                handlers: routes.of(&e.event_type, &subscribers),
+            });
+        }
+        self.append_rows(rows).await
+    }
+
+    async fn append_rows(&self, rows: Vec<group_commit::EventRow>) -> Result<Vec<i64>> {
+        let seqs = match (&self.db, &self.pg_appends) {
+            // Group commit: written together with the appends of other tasks
+            // that arrive meanwhile, each still all-or-nothing, one statement
+            // per group (up to SQLITE_ROWS_PER_INSERT events on SQLite).
+            (Db::Sqlite { writer, .. }, _) => writer.append(rows).await?,
+            (Db::Postgres(pool), Some(appends)) => {
+                let seqs = appends.append(rows).await?;
                 self.analyze_when_grown(pool, seqs.len() as u64);
+                seqs
+            }
+            (Db::Postgres(pool), None) => {
+                let mut pool = pool.clone();
+                let mut seqs: Vec<i64> =
+                    group_commit::write_postgres(&mut pool, rows.iter().collect())
+                        .await?
+                        .into_values()
+                        .collect();
+                seqs.sort_unstable();
                 seqs
             }
         };
