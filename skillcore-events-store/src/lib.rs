@@ -314,6 +314,10 @@ pub struct Store {
     pg_appends: Option<Arc<group_commit::GroupCommit<PgPool>>>,
 }
 
+/// WAL pages after which the SQLite writer checkpoints by itself (normally a
+/// background task checkpoints long before: see `checkpoint_in_background`).
+const WRITER_CHECKPOINT_PAGES: u32 = 20_000;
+
 /// Wake-ups of this process's workers, counted, so a worker can tell whether
 /// one came while it was not waiting.
 #[derive(Default)]
@@ -570,7 +574,17 @@ impl Store {
             .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
-        let writer = SqliteConnection::connect_with(&options).await?;
+        // Checkpoints (copying WAL pages back into the database file, with an
+        // fsync) would otherwise run inside whichever commit crosses the WAL
+        // threshold, on the writer's thread. A task checkpoints from a reader
+        // connection instead; the writer keeps a far threshold of its own, for
+        // when that task cannot run.
+        let writer = SqliteConnection::connect_with(
+            &options
+                .clone()
+                .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string()),
+        )
+        .await?;
         let store = Store {
             db: Db::Sqlite {
                 writer: Arc::new(group_commit::GroupCommit::new(
@@ -585,7 +599,27 @@ impl Store {
             pg_appends: None,
         };
         store.migrate().await?;
+        store.checkpoint_in_background();
         Ok(store)
+    }
+
+    /// SQLite: while the store lives, a task runs a passive checkpoint every
+    /// 50 ms (cheap when the WAL has nothing new), off the writer's thread.
+    fn checkpoint_in_background(&self) {
+        let Db::Sqlite { read, .. } = &self.db else {
+            return;
+        };
+        let read = read.clone();
+        let alive = Arc::downgrade(&self.wake);
+        tokio::spawn(async move {
+            while alive.strong_count() > 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                // Best effort: the writer's own threshold is the fallback.
+                let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&read)
+                    .await;
+            }
+        });
     }
 
     /// Connects to PostgreSQL and applies the migrations. `schema`, when given, is

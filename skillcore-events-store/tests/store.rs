@@ -866,3 +866,37 @@ async fn an_event_stored_as_broken_json_goes_to_the_dead_letters_and_the_rest_is
     let stats = &store.stats().await.unwrap()[0];
     assert_eq!((stats.completed, stats.dead), (1, 1), "{stats:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_checkpoints_run_in_the_background() {
+    // The writer only checkpoints by itself past a far threshold; a background
+    // task copies the WAL back into the database file. Without it the file
+    // would stay at its initial size while the WAL grows.
+    let (store, path) = common::sqlite().await;
+    let before = std::fs::metadata(&path).unwrap().len();
+    let evs: Vec<NewEvent> = (0..1000)
+        .map(|i| {
+            event(
+                "a.b.posted",
+                &format!("r{i}"),
+                "d",
+                json!({"i": i, "pad": "x".repeat(200)}),
+            )
+        })
+        .collect();
+    for chunk in evs.chunks(100) {
+        store.append(chunk, subs).await.unwrap();
+    }
+    let mut after = before;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        after = std::fs::metadata(&path).unwrap().len();
+        if after > before + 500_000 {
+            break;
+        }
+    }
+    assert!(
+        after > before + 500_000,
+        "the database file grew from {before} to {after} bytes only: no checkpoint ran"
+    );
+}
