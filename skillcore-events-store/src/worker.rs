@@ -392,7 +392,7 @@ impl Worker {
                                 if recording { "record outcomes" } else { "claim" }
                             );
                             tokio::select! {
-                                _ = &mut shutdown => stopping = true,
+                                _ = &mut shutdown, if !stopping => stopping = true,
                                 _ = tokio::time::sleep(pause) => {}
                             }
                             pause = (pause * 2).min(Duration::from_secs(5));
