@@ -39,7 +39,6 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Connection, PgConnection, Row, SqliteConnection};
-use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
@@ -408,16 +407,14 @@ fn sqlite_event(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent> {
     })
 }
 
-/// A claimed delivery as the SQLite claim reads it: delivery id, handler,
-/// attempts, replay batch, handled before (0/1), then the event's columns.
-type ClaimRow = (
+/// An event as the SQLite claim reads it: its columns (seq, id, type,
+/// aggregate type and id, payload, metadata, version, time), then the claimed
+/// deliveries of it as (delivery id, handler, attempts, replay batch, handled
+/// before 0/1). Each event comes once, however many of its deliveries were
+/// claimed.
+type ClaimedEventRow = (
     i64,
     String,
-    i64,
-    i64,
-    i64,
-    i64,
-    String,
     String,
     String,
     String,
@@ -425,6 +422,7 @@ type ClaimRow = (
     String,
     i64,
     String,
+    Vec<(i64, String, i64, i64, i64)>,
 );
 
 /// A stored SQLite event from its columns' text. What does not parse (payload or
@@ -496,29 +494,25 @@ fn sqlite_event_lenient(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent> {
 /// The deliveries of a SQLite claim (a JSON array of [`ClaimRow`]s), in event
 /// order; each event's payload and metadata are parsed once.
 fn claimed_from_json(json: &str, owner: &str) -> Result<Vec<Claimed>> {
-    let rows: Vec<ClaimRow> =
+    let rows: Vec<ClaimedEventRow> =
         serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("claim: {e}")))?;
-    let mut out: Vec<Claimed> = Vec::with_capacity(rows.len());
+    let mut out: Vec<Claimed> = Vec::with_capacity(rows.len() * 3);
     // Each event is parsed once, for all of its deliveries. An event that
     // cannot be read does not fail the claim: its deliveries carry the error.
-    let mut events: HashMap<i64, (StoredEvent, Option<String>)> = HashMap::new();
-    for (delivery_id, handler_id, attempts, replay, handled, seq, id, ty, at, ai, p, m, v, t) in
-        rows
-    {
-        let (event, unreadable) = events
-            .entry(seq)
-            .or_insert_with(|| event_from_text(seq, &id, ty, at, ai, &p, &m, v, &t))
-            .clone();
-        out.push(Claimed {
-            delivery_id,
-            handler_id,
-            attempt: attempts as u32,
-            replay,
-            already_handled: replay == 0 && handled != 0,
-            event,
-            lease_owner: owner.to_string(),
-            unreadable,
-        });
+    for (seq, id, ty, at, ai, p, m, v, t, deliveries) in rows {
+        let (event, unreadable) = event_from_text(seq, &id, ty, at, ai, &p, &m, v, &t);
+        for (delivery_id, handler_id, attempts, replay, handled) in deliveries {
+            out.push(Claimed {
+                delivery_id,
+                handler_id,
+                attempt: attempts as u32,
+                replay,
+                already_handled: replay == 0 && handled != 0,
+                event: event.clone(),
+                lease_owner: owner.to_string(),
+                unreadable: unreadable.clone(),
+            });
+        }
     }
     out.sort_by_key(|c| (c.event.seq, c.delivery_id));
     Ok(out)
@@ -970,14 +964,17 @@ impl Store {
         } else {
             sqlx::query_scalar(
                 "SELECT json_group_array(json_array(
-                      d.id, d.handler_id, d.attempts, d.replay,
-                      EXISTS (SELECT 1 FROM skc_handled h
-                              WHERE h.handler_id = d.handler_id AND h.event_id = e.id),
                       e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id,
-                      e.payload, e.metadata, e.version, e.occurred_at))
-             FROM skc_deliveries d INDEXED BY skc_deliveries_leased
-             JOIN skc_events e ON e.seq = d.event_seq
-             WHERE d.status = 'active' AND d.lease_until = ?2 AND d.lease_owner = ?1",
+                      e.payload, e.metadata, e.version, e.occurred_at, json(c.deliveries)))
+             FROM (
+               SELECT d.event_seq AS seq, json_group_array(json_array(
+                        d.id, d.handler_id, d.attempts, d.replay,
+                        EXISTS (SELECT 1 FROM skc_handled h JOIN skc_events he ON he.id = h.event_id
+                                WHERE he.seq = d.event_seq AND h.handler_id = d.handler_id))) AS deliveries
+               FROM skc_deliveries d INDEXED BY skc_deliveries_leased
+               WHERE d.status = 'active' AND d.lease_until = ?2 AND d.lease_owner = ?1
+               GROUP BY d.event_seq
+             ) AS c JOIN skc_events e ON e.seq = c.seq",
             )
             .bind(owner)
             .bind(lease_until)
