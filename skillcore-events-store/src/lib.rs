@@ -842,15 +842,13 @@ impl Store {
         use std::sync::atomic::Ordering::Relaxed;
         const FIRST: u64 = 2_000;
         let total = self.analyze.appended.fetch_add(appended, Relaxed) + appended;
-        let next = match self.analyze.next.load(Relaxed) {
-            0 => FIRST,
-            n => n,
-        };
-        if total < next
+        // 0: nothing analyzed yet, the first threshold applies.
+        let next = self.analyze.next.load(Relaxed);
+        if total < next.max(FIRST)
             || self
                 .analyze
                 .next
-                .compare_exchange(self.analyze.next.load(Relaxed), total * 2, Relaxed, Relaxed)
+                .compare_exchange(next, total * 2, Relaxed, Relaxed)
                 .is_err()
         {
             return;

@@ -4,7 +4,9 @@
 mod common;
 
 use skillcore_events::chrono::{TimeZone, Utc};
-use skillcore_events::{Envelope, EventBus, HandlerError, HandlerOptions, Metadata};
+use skillcore_events::{
+    Envelope, EventBus, EventBusBuilder, HandlerError, HandlerOptions, Metadata,
+};
 use skillcore_events_store::{DurableBus, DurableOptions, Store, Target};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,6 +35,21 @@ fn grade(score_percent: f64, result: u128) -> Envelope<gradebook::GradePosted> {
             comment: None,
         },
         Metadata::new("dst-1", "sch-1"),
+    )
+}
+
+/// A bus builder whose `analytics.update_gpa` handler counts its runs in `runs`.
+fn counting(runs: &Arc<AtomicU32>) -> EventBusBuilder {
+    let runs = runs.clone();
+    EventBus::builder().subscribe::<gradebook::GradePosted, _, _>(
+        "analytics.update_gpa",
+        move |_e, _cx| {
+            let runs = runs.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        },
     )
 }
 
@@ -142,15 +159,7 @@ async fn publish_runs_every_handler_with_retries_and_dead_letters() {
 async fn a_payload_that_no_longer_decodes_goes_to_the_dead_letters() {
     for (name, store) in targets().await {
         let ran = Arc::new(AtomicU32::new(0));
-        let r = ran.clone();
-        let bus = EventBus::builder()
-            .subscribe::<gradebook::GradePosted, _, _>("analytics.update_gpa", move |_e, _cx| {
-                let r = r.clone();
-                async move {
-                    r.fetch_add(1, Ordering::SeqCst);
-                    Ok(())
-                }
-            })
+        let bus = counting(&ran)
             .durable(Target::Open(store.clone()), DurableOptions::default())
             .build()
             .unwrap();
@@ -194,18 +203,7 @@ async fn the_sqlite_builder_opens_the_file_and_state_survives_a_restart() {
     let path = dir.join("events.db");
     let counter = Arc::new(AtomicU32::new(0));
     for round in 0..2 {
-        let c = counter.clone();
-        let bus = EventBus::builder()
-            .subscribe::<gradebook::GradePosted, _, _>("analytics.update_gpa", move |_e, _cx| {
-                let c = c.clone();
-                async move {
-                    c.fetch_add(1, Ordering::SeqCst);
-                    Ok(())
-                }
-            })
-            .sqlite(&path)
-            .build()
-            .unwrap();
+        let bus = counting(&counter).sqlite(&path).build().unwrap();
         bus.publish(grade(50.0 + round as f64, 10 + round))
             .await
             .unwrap();
@@ -236,15 +234,7 @@ async fn publish_in_commits_or_rolls_back_with_the_callers_transaction() {
     use skillcore_events_store::PublishIn;
     for (name, store) in targets().await {
         let handled = Arc::new(AtomicU32::new(0));
-        let h = handled.clone();
-        let bus = EventBus::builder()
-            .subscribe::<gradebook::GradePosted, _, _>("analytics.update_gpa", move |_e, _cx| {
-                let h = h.clone();
-                async move {
-                    h.fetch_add(1, Ordering::SeqCst);
-                    Ok(())
-                }
-            })
+        let bus = counting(&handled)
             .durable(Target::Open(store.clone()), DurableOptions::default())
             .build()
             .unwrap();

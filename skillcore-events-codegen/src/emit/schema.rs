@@ -222,6 +222,18 @@ pub fn envelope_schema(catalog: &Catalog, settings: &Settings) -> Json {
         format!("{base}/{ENVELOPE_FILE}")
     };
     let string = |d: &str| Json::obj().with("type", "string").with("description", d);
+    // An optional metadata field: a string (of a format) or null.
+    let nullable = |format: Option<&str>, d: &str| {
+        let t = Json::obj().with(
+            "type",
+            Json::Arr(vec![Json::str("string"), Json::str("null")]),
+        );
+        match format {
+            Some(f) => t.with("format", f),
+            None => t,
+        }
+        .with("description", d)
+    };
     let formatted = |f: &str, d: &str| {
         Json::obj()
             .with("type", "string")
@@ -273,37 +285,21 @@ pub fn envelope_schema(catalog: &Catalog, settings: &Settings) -> Json {
                 .with("schoolId", string("The school within the district."))
                 .with(
                     "userId",
-                    Json::obj()
-                        .with(
-                            "type",
-                            Json::Arr(vec![Json::str("string"), Json::str("null")]),
-                        )
-                        .with(
-                            "description",
-                            "The person whose action raised the event; absent for system events.",
-                        ),
+                    nullable(
+                        None,
+                        "The person whose action raised the event; absent for system events.",
+                    ),
                 )
                 .with(
                     "correlationId",
-                    Json::obj()
-                        .with(
-                            "type",
-                            Json::Arr(vec![Json::str("string"), Json::str("null")]),
-                        )
-                        .with(
-                            "description",
-                            "Shared by every event of one chain (a request, a workflow).",
-                        ),
+                    nullable(
+                        None,
+                        "Shared by every event of one chain (a request, a workflow).",
+                    ),
                 )
                 .with(
                     "causationId",
-                    Json::obj()
-                        .with(
-                            "type",
-                            Json::Arr(vec![Json::str("string"), Json::str("null")]),
-                        )
-                        .with("format", "uuid")
-                        .with("description", "The id of the event that caused this one."),
+                    nullable(Some("uuid"), "The id of the event that caused this one."),
                 ),
         )
         .with(
