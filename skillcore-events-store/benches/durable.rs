@@ -11,7 +11,8 @@
 //! concurrencies (and, on PostgreSQL, 4 workers); publish-to-handled latency at a
 //! steady 2,000 events/s offered for 10 s. Publish figures are the median of 3
 //! runs; each drain runs once (150,000 deliveries). `BENCH_ONLY=publish|drain|latency`
-//! runs one part, `BENCH_DRAIN=N` drains N events instead of 50,000. PostgreSQL comes from `SKILLCORE_TEST_PG` (default
+//! runs one part (`single`: only the awaited single publishes), `BENCH_DRAIN=N` drains N events instead of 50,000,
+//! `BENCH_CONCURRENCY=8,32,128` chooses the drain concurrencies. PostgreSQL comes from `SKILLCORE_TEST_PG` (default
 //! `postgres://postgres@127.0.0.1:5432/test`), in a fresh schema.
 
 use skillcore_events::chrono::{TimeZone, Utc};
@@ -69,6 +70,7 @@ impl Backend {
                     skillcore_events::uuid::Uuid::now_v7().simple()
                 ));
                 std::fs::create_dir_all(&dir).unwrap();
+                DIRS.lock().unwrap().push(dir.clone());
                 Store::sqlite(dir.join("events.db")).await.unwrap()
             }
             Backend::Postgres => {
@@ -78,9 +80,39 @@ impl Backend {
                     "skc_bench_{}",
                     skillcore_events::uuid::Uuid::now_v7().simple()
                 );
-                Store::postgres(&url, Some(&schema)).await.unwrap()
+                let store = Store::postgres(&url, Some(&schema)).await.unwrap();
+                SCHEMAS.lock().unwrap().push(schema);
+                store
             }
         }
+    }
+}
+
+/// PostgreSQL schemas and SQLite folders made by this run, removed at its end.
+static SCHEMAS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static DIRS: Mutex<Vec<std::path::PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes the run's SQLite folders and PostgreSQL schemas.
+async fn clean_up() {
+    for dir in std::mem::take(&mut *DIRS.lock().unwrap()) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let schemas = std::mem::take(&mut *SCHEMAS.lock().unwrap());
+    if schemas.is_empty() {
+        return;
+    }
+    let url = std::env::var("SKILLCORE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let Ok(admin) = Store::postgres(&url, None).await else {
+        return;
+    };
+    let pool = admin.postgres_pool().expect("a PostgreSQL store");
+    for schema in schemas {
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+        )))
+        .execute(pool)
+        .await;
     }
 }
 
@@ -279,7 +311,7 @@ async fn main() {
         .unwrap_or(50_000);
     for b in backends {
         let name = b.name();
-        if wants("publish") {
+        if wants("publish") || part == "single" {
             let single = median(vec![
                 publish_single(b, 3000).await,
                 publish_single(b, 3000).await,
@@ -288,6 +320,8 @@ async fn main() {
             println!(
                 "{name}: publish, 1 event per call, one publisher awaiting each: {single:.0} events/s (median of 3)"
             );
+        }
+        if wants("publish") {
             let concurrent = median(vec![
                 publish_concurrent(b, 10_000, 32).await,
                 publish_concurrent(b, 10_000, 32).await,
@@ -304,7 +338,11 @@ async fn main() {
             println!("{name}: publish, batches of 100: {batched:.0} events/s (median of 3)");
         }
         if wants("drain") {
-            for c in [8, 32, 128] {
+            let concurrencies: Vec<usize> = std::env::var("BENCH_CONCURRENCY")
+                .ok()
+                .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
+                .unwrap_or_else(|| vec![8, 32, 128]);
+            for c in concurrencies {
                 let rate = drain(b, drain_n, 1, c, None).await;
                 println!(
                     "{name}: drain {drain_n} events x 3 handlers, concurrency {c}: {rate:.0} events/s"
@@ -328,4 +366,5 @@ async fn main() {
             );
         }
     }
+    clean_up().await;
 }

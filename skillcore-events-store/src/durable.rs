@@ -16,6 +16,7 @@
 
 use crate::worker::{Failure, Policy, Worker};
 use crate::{Durability, NewEvent, Store, StoreError, StoredEvent, Subscriber};
+use serde::Deserialize;
 use skillcore_events::{
     Backend, BoxFuture, BusError, DeadLetter, Dispatcher, DynEnvelope, EventBusBuilder,
     HandlerContext, Metadata, PublishError, RawEnvelope, ShutdownReport,
@@ -306,7 +307,7 @@ pub fn new_event(raw: &RawEnvelope) -> Result<NewEvent, String> {
 /// A stored event as the bus's raw envelope.
 pub fn raw_envelope(e: &StoredEvent) -> Result<RawEnvelope, String> {
     let ev = &e.event;
-    let metadata: Metadata = serde_json::from_value(ev.metadata.clone())
+    let metadata = Metadata::deserialize(&ev.metadata)
         .map_err(|err| format!("stored metadata does not decode: {err}"))?;
     let payload = serde_json::value::to_raw_value(&ev.payload).map_err(|err| err.to_string())?;
     Ok(RawEnvelope {

@@ -317,6 +317,9 @@ pub struct Store {
 /// background task checkpoints long before: see `checkpoint_in_background`).
 const WRITER_CHECKPOINT_PAGES: u32 = 20_000;
 
+/// A pooled PostgreSQL connection idle this long is pinged before it is used.
+const PG_PING_AFTER_IDLE: Duration = Duration::from_secs(5);
+
 /// Wake-ups of this process's workers, counted, so a worker can tell whether
 /// one came while it was not waiting.
 #[derive(Default)]
@@ -501,14 +504,24 @@ fn claimed_from_json(json: &str, owner: &str) -> Result<Vec<Claimed>> {
     // cannot be read does not fail the claim: its deliveries carry the error.
     for (seq, id, ty, at, ai, p, m, v, t, deliveries) in rows {
         let (event, unreadable) = event_from_text(seq, &id, ty, at, ai, &p, &m, v, &t);
-        for (delivery_id, handler_id, attempts, replay, handled) in deliveries {
+        // Each delivery gets its own copy of the event; the last takes it.
+        let mut event = Some(event);
+        let last = deliveries.len().saturating_sub(1);
+        for (i, (delivery_id, handler_id, attempts, replay, handled)) in
+            deliveries.into_iter().enumerate()
+        {
+            let event = if i == last {
+                event.take()
+            } else {
+                event.clone()
+            };
             out.push(Claimed {
                 delivery_id,
                 handler_id,
                 attempt: attempts as u32,
                 replay,
                 already_handled: replay == 0 && handled != 0,
-                event: event.clone(),
+                event: event.expect("taken by the last delivery only"),
                 lease_owner: owner.to_string(),
                 unreadable: unreadable.clone(),
             });
@@ -639,6 +652,20 @@ impl Store {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection it hands out by default: a round trip
+            // before every statement. A connection in steady use is known to be
+            // alive; only one that sat idle for a while is checked. (One that
+            // died meanwhile fails its statement, which workers retry and a
+            // publish reports; the pool then drops it.)
+            .test_before_acquire(std::env::var("SKC_PING").is_ok())
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PG_PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         let store = Store {
@@ -957,15 +984,18 @@ impl Store {
         .execute(&mut *conn)
         .await?
         .rows_affected() as usize;
-        let claimed: String = if limit == 0 {
-            "[]".into()
+        // The JSON is parsed after the writer is handed back, so the next
+        // statement (another step of this worker's) runs meanwhile.
+        let (claimed, claimed_n): (String, i64) = if limit == 0 {
+            ("[]".into(), 0)
         } else {
-            sqlx::query_scalar(
+            sqlx::query_as(
                 "SELECT json_group_array(json_array(
                       e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id,
-                      e.payload, e.metadata, e.version, e.occurred_at, json(c.deliveries)))
+                      e.payload, e.metadata, e.version, e.occurred_at, json(c.deliveries))),
+                    coalesce(sum(c.n), 0)
              FROM (
-               SELECT d.event_seq AS seq, json_group_array(json_array(
+               SELECT d.event_seq AS seq, count(*) AS n, json_group_array(json_array(
                         d.id, d.handler_id, d.attempts, d.replay,
                         EXISTS (SELECT 1 FROM skc_handled h JOIN skc_events he ON he.id = h.event_id
                                 WHERE he.seq = d.event_seq AND h.handler_id = d.handler_id))) AS deliveries
@@ -979,8 +1009,7 @@ impl Store {
             .fetch_one(&mut *conn)
             .await?
         };
-        let claimed = claimed_from_json(&claimed, owner)?;
-        let completed: Vec<i64> = if changed == done.len() + claimed.len() {
+        let completed: Vec<i64> = if changed == done.len() + claimed_n as usize {
             done.iter().map(|c| c.delivery_id).collect()
         } else {
             sqlx::query_scalar(
@@ -994,6 +1023,7 @@ impl Store {
             .await?
         };
         drop(conn);
+        let claimed = claimed_from_json(&claimed, owner)?;
         let mut completed = completed;
         completed.sort_unstable();
         self.record_handled(done, &completed).await?;

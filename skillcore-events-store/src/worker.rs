@@ -297,17 +297,31 @@ impl Worker {
         let lease = self.lease(prefetch);
         let mut pause = Duration::from_millis(50);
         let mut stopping = false;
-        // The database round trip in flight (record outcomes, claim more): it
-        // runs in a task of its own while this loop keeps starting handlers, so
-        // handling one batch overlaps claiming the next.
-        let mut op: Option<tokio::task::JoinHandle<DbStep>> = None;
+        // The database round trips in flight (record outcomes, claim more):
+        // each runs in a task of its own while this loop keeps starting
+        // handlers. When half of what this worker may hold is still a sizeable
+        // batch, two are in flight, each claiming at most that half, so the
+        // database works on the next step while this side reads and starts the
+        // previous one's deliveries (on SQLite the two queue on the one writer;
+        // on PostgreSQL they run side by side on two connections). Below that,
+        // a step's fixed cost outweighs the overlap: one step, whole batches.
+        let (depth, batch) = if in_hand / 2 >= PIPELINE_MIN_BATCH {
+            (2, in_hand.div_ceil(2))
+        } else {
+            (1, in_hand)
+        };
+        let mut ops: tokio::task::JoinSet<DbStep> = tokio::task::JoinSet::new();
+        // Deliveries asked for by the steps in flight.
+        let mut asking = 0usize;
+        let mut asked_by: std::collections::HashMap<tokio::task::Id, usize> =
+            std::collections::HashMap::new();
         // After a claim that found nothing, the next waits for a wake-up or the
         // idle poll instead of asking again at once.
         let mut may_claim = true;
         let mut wakes = 0;
         loop {
             running.collect_ready(&mut finished);
-            if stopping && op.is_none() {
+            if stopping && ops.is_empty() {
                 if !finished.is_empty() {
                     if let Err(e) = self.record(std::mem::take(&mut finished)).await {
                         eprintln!(
@@ -343,40 +357,47 @@ impl Worker {
                     }
                 }
             }
-            let held = running.len() + ready.len();
-            let want = in_hand.saturating_sub(held);
-            if op.is_none() && !stopping {
+            let held = running.len() + ready.len() + asking;
+            let want = in_hand.saturating_sub(held).min(batch);
+            if ops.len() < depth && !stopping {
                 // Claim in batches: with most of the deliveries in hand still
-                // running or waiting, wait for more to finish rather than paying
-                // a round trip for a few. Outcomes at hand go in the same round
-                // trip as the claim.
-                let claim = may_claim && want > 0 && (held == 0 || want * 2 >= in_hand);
-                if claim || !finished.is_empty() {
+                // running, waiting or being claimed, wait for more to finish
+                // rather than paying a round trip for a few. Outcomes at hand go
+                // in the same round trip as the claim.
+                let claim = may_claim && want > 0 && (held == 0 || want * 2 >= batch);
+                // A second step only claims; outcomes alone wait for the first.
+                if claim || (!finished.is_empty() && ops.is_empty()) {
                     let worker = self.clone();
                     let outcomes = std::mem::take(&mut finished);
                     let want = if claim { want } else { 0 };
+                    asking += want;
                     wakes = self.store.wake_count();
-                    op = Some(tokio::spawn(async move {
+                    let step = ops.spawn(async move {
                         let recording = !outcomes.is_empty();
                         let result = worker.record_and_claim(&outcomes, want, lease).await;
                         DbStep {
-                            claimed: want > 0,
+                            asked: want,
                             recording,
                             result: result.map(|(_, claimed)| claimed),
                             outcomes,
                         }
-                    }));
+                    });
+                    asked_by.insert(step.id(), want);
                     continue;
                 }
             }
             tokio::select! {
                 _ = &mut shutdown, if !stopping => stopping = true,
-                step = async { op.as_mut().expect("checked").await }, if op.is_some() => {
-                    op = None;
-                    match step {
-                        Ok(DbStep { result: Ok(claimed), claimed: asked, .. }) => {
+                Some(step) = ops.join_next_with_id(), if !ops.is_empty() => {
+                    let id = match &step {
+                        Ok((id, _)) => *id,
+                        Err(e) => e.id(),
+                    };
+                    asking -= asked_by.remove(&id).unwrap_or(0);
+                    match step.map(|(_, s)| s) {
+                        Ok(DbStep { result: Ok(claimed), asked, .. }) => {
                             pause = Duration::from_millis(50);
-                            if asked && claimed.is_empty() && self.store.wake_count() == wakes {
+                            if asked > 0 && claimed.is_empty() && self.store.wake_count() == wakes {
                                 may_claim = false;
                             }
                             ready.extend(claimed);
@@ -403,7 +424,7 @@ impl Worker {
                         ),
                     }
                 }
-                _ = self.store.wait_for_work(self.idle_poll), if op.is_none() && !may_claim => {
+                _ = self.store.wait_for_work(self.idle_poll), if ops.is_empty() && !may_claim => {
                     may_claim = true;
                 }
                 Some(done) = running.next(), if !running.is_empty() => {
@@ -547,10 +568,14 @@ impl Worker {
     }
 }
 
+/// The smallest claim worth a database step of its own: [`Worker::run`] keeps
+/// two steps in flight only when each can claim at least this many.
+const PIPELINE_MIN_BATCH: usize = 32;
+
 /// What a database round trip of [`Worker::run`] came to.
 struct DbStep {
-    /// More deliveries were asked for.
-    claimed: bool,
+    /// How many more deliveries were asked for.
+    asked: usize,
     /// Outcomes were to be recorded.
     recording: bool,
     /// The outcomes sent, handed back: when the step failed they are recorded

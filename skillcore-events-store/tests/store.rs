@@ -900,3 +900,103 @@ async fn sqlite_checkpoints_run_in_the_background() {
         "the database file grew from {before} to {after} bytes only: no checkpoint ran"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_two_claims_in_flight_runs_each_delivery_once() {
+    // Concurrency 32 (64 in hand) is where the worker keeps two database steps
+    // in flight, each claiming half. Neither may claim what the other holds, nor
+    // lose an outcome: every delivery runs once, a failed first attempt once more.
+    const EVENTS: usize = 400;
+    let handlers = ["inline", "yields", "flaky"];
+    for (name, store) in both().await {
+        let evs: Vec<NewEvent> = (0..EVENTS)
+            .map(|i| event("a.b.posted", &format!("r{i}"), "d", json!({ "i": i })))
+            .collect();
+        for chunk in evs.chunks(100) {
+            store
+                .append(chunk, |_| {
+                    handlers
+                        .iter()
+                        .map(|h| Subscriber {
+                            handler_id: h,
+                            ordered: false,
+                        })
+                        .collect()
+                })
+                .await
+                .unwrap();
+        }
+        let runs: Arc<std::sync::Mutex<std::collections::HashMap<(String, i64), u32>>> =
+            Arc::default();
+        let fast = Policy {
+            backoff: Duration::from_millis(1),
+            ..Policy::default()
+        };
+        let counting = |id: &'static str| {
+            let runs = runs.clone();
+            move |e: StoredEvent, attempt: u32| {
+                let runs = runs.clone();
+                async move {
+                    *runs
+                        .lock()
+                        .unwrap()
+                        .entry((id.to_string(), e.seq))
+                        .or_default() += 1;
+                    match id {
+                        "yields" => tokio::task::yield_now().await,
+                        "flaky" if e.seq % 10 == 0 && attempt == 1 => {
+                            return Err(Failure::Retry("first attempt fails".into()))
+                        }
+                        _ => {}
+                    }
+                    Ok(())
+                }
+            }
+        };
+        let w = Worker::builder(store.clone(), "w")
+            .concurrency(32)
+            .idle_poll(Duration::from_millis(10))
+            .handler("inline", fast, counting("inline"))
+            .handler("yields", fast, counting("yields"))
+            .handler("flaky", fast, counting("flaky"))
+            .build();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let run = tokio::spawn(async move {
+            w.run(async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let stats = store.stats().await.unwrap();
+            if stats.len() == 3 && stats.iter().all(|s| s.completed == EVENTS as i64) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name}: not all handled within 60 s: {stats:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.send(()).unwrap();
+        run.await.unwrap();
+        let runs = runs.lock().unwrap().clone();
+        assert_eq!(runs.len(), 3 * EVENTS, "{name}: every delivery ran");
+        for ((handler, seq), n) in runs.iter() {
+            let expected = if handler == "flaky" && seq % 10 == 0 {
+                2
+            } else {
+                1
+            };
+            assert_eq!(*n, expected, "{name}: {handler} ran event {seq} {n} times");
+        }
+        for s in store.stats().await.unwrap() {
+            assert_eq!(
+                (s.waiting, s.active, s.failed, s.dead),
+                (0, 0, 0, 0),
+                "{name}: {s:?}"
+            );
+        }
+    }
+}
