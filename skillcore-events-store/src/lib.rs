@@ -547,6 +547,92 @@ fn pg_event(row: &sqlx::postgres::PgRow) -> Result<StoredEvent> {
     })
 }
 
+fn pg_claimed(r: &sqlx::postgres::PgRow, owner: &str) -> Result<Claimed> {
+    let replay: i64 = r.try_get("replay")?;
+    Ok(Claimed {
+        delivery_id: r.try_get("delivery_id")?,
+        handler_id: r.try_get("handler_id")?,
+        attempt: r.try_get::<i32, _>("attempts")? as u32,
+        replay,
+        already_handled: replay == 0 && r.try_get::<bool, _>("handled")?,
+        event: pg_event(r)?,
+        lease_owner: owner.to_string(),
+        unreadable: None,
+    })
+}
+
+/// The PostgreSQL claim: up to `$3` ready deliveries of the handlers `$4` for
+/// owner `$1` with a lease of `$2` microseconds, returned with their events.
+/// With `completing`, the same statement first marks done the deliveries
+/// `$5` held by owners `$6` (what a worker finished), and also returns a row
+/// per delivery it completed, with `completed` set and the rest NULL. Without
+/// it, the claim commits without waiting for its WAL flush.
+fn pg_claim_sql(completing: bool) -> String {
+    let (relaxed, done, not_done, completed) = if completing {
+        (
+            "",
+            "done AS (
+               UPDATE skc_deliveries d
+               SET status = 'done', lease_owner = NULL, lease_until = NULL, updated_at = clock.now
+               FROM unnest($5::bigint[], $6::text[]) AS u(id, owner), clock
+               WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'active'
+               RETURNING d.id
+             ),",
+            "AND d.id <> ALL($5)",
+            "UNION ALL
+             SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, id
+             FROM done",
+        )
+    } else {
+        (
+            ", set_config('synchronous_commit', 'off', true) AS relaxed",
+            "",
+            "",
+            "",
+        )
+    };
+    format!(
+        "WITH clock AS (
+           SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now{relaxed}
+         ), {done} waiting AS (
+           SELECT d.id FROM skc_deliveries d, clock
+           WHERE d.status = 'waiting' AND d.available_at <= clock.now
+             AND d.handler_id = ANY($4)
+             AND (d.ordering_key IS NULL OR NOT EXISTS (
+               SELECT 1 FROM skc_deliveries p
+               WHERE p.handler_id = d.handler_id AND p.ordering_key = d.ordering_key
+                 AND p.replay = d.replay AND p.event_seq < d.event_seq
+                 AND p.status IN ('waiting', 'active')))
+           ORDER BY d.available_at, d.id
+           LIMIT $3
+           FOR UPDATE OF d SKIP LOCKED
+         ), expired AS (
+           SELECT d.id FROM skc_deliveries d, clock
+           WHERE d.status = 'active' AND d.lease_until < clock.now
+             AND d.handler_id = ANY($4) {not_done}
+           ORDER BY d.lease_until, d.id
+           LIMIT $3
+           FOR UPDATE OF d SKIP LOCKED
+         ), next AS (
+           SELECT id FROM waiting UNION ALL SELECT id FROM expired LIMIT $3
+         ), claimed AS (
+           UPDATE skc_deliveries d
+           SET status = 'active', lease_owner = $1, lease_until = clock.now + $2,
+               attempts = d.attempts + 1, updated_at = clock.now
+           FROM next, clock
+           WHERE d.id = next.id
+           RETURNING d.id, d.handler_id, d.attempts, d.replay, d.event_seq
+         )
+         SELECT c.id AS delivery_id, c.handler_id, c.attempts, c.replay,
+                EXISTS (SELECT 1 FROM skc_handled h
+                        WHERE h.handler_id = c.handler_id AND h.event_id = e.id) AS handled,
+                {PG_EVENT_COLS}, NULL::bigint AS completed
+         FROM claimed c JOIN skc_events e ON e.seq = c.event_seq
+         {completed}
+         ORDER BY seq, delivery_id"
+    )
+}
+
 impl Store {
     /// Opens (creating if needed) a SQLite store in one file, in WAL mode with
     /// `synchronous=NORMAL`, and applies the migrations.
@@ -890,8 +976,8 @@ impl Store {
     }
 
     /// [`Store::complete_many`] and [`Store::claim_for`] in one go, what a
-    /// worker does between batches. On SQLite both are one statement (one
-    /// commit); on PostgreSQL two, the completions first.
+    /// worker does between batches: one commit on both backends (on SQLite one
+    /// UPDATE; on PostgreSQL one statement whose first part completes).
     pub async fn complete_and_claim(
         &self,
         done: &[&Claimed],
@@ -900,7 +986,8 @@ impl Store {
         limit: u32,
         lease: Duration,
     ) -> Result<(Vec<i64>, Vec<Claimed>)> {
-        if handlers.is_empty() || limit == 0 || !matches!(self.db, Db::Sqlite { .. }) {
+        let postgres = matches!(self.db, Db::Postgres(_));
+        if handlers.is_empty() || limit == 0 || (postgres && done.is_empty()) {
             let completed = self.complete_many(done).await?;
             let claimed = self.claim_for(worker, handlers, limit, lease).await?;
             return Ok((completed, claimed));
@@ -908,8 +995,36 @@ impl Store {
         let handler_list: Vec<String> = handlers.iter().map(|h| h.to_string()).collect();
         let lease_us = lease.as_micros().min(i64::MAX as u128) as i64;
         let owner = format!("{worker}:{}", Uuid::now_v7());
-        self.sqlite_complete_and_claim(done, &owner, &handler_list, limit, lease_us)
-            .await
+        match &self.db {
+            Db::Sqlite { .. } => {
+                self.sqlite_complete_and_claim(done, &owner, &handler_list, limit, lease_us)
+                    .await
+            }
+            Db::Postgres(pool) => {
+                let ids: Vec<i64> = done.iter().map(|c| c.delivery_id).collect();
+                let owners: Vec<&str> = done.iter().map(|c| c.lease_owner.as_str()).collect();
+                let rows = sqlx::query(sqlx::AssertSqlSafe(pg_claim_sql(true)))
+                    .bind(&owner)
+                    .bind(lease_us)
+                    .bind(limit as i64)
+                    .bind(&handler_list)
+                    .bind(&ids)
+                    .bind(&owners)
+                    .fetch_all(pool)
+                    .await?;
+                let mut completed = Vec::with_capacity(done.len());
+                let mut claimed = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    match r.try_get::<Option<i64>, _>("completed")? {
+                        Some(id) => completed.push(id),
+                        None => claimed.push(pg_claimed(r, &owner)?),
+                    }
+                }
+                completed.sort_unstable();
+                self.record_handled(done, &completed).await?;
+                Ok((completed, claimed))
+            }
+        }
     }
 
     /// One UPDATE marks `done` done (where their leases still hold) and claims
@@ -927,7 +1042,7 @@ impl Store {
         limit: u32,
         lease_us: i64,
     ) -> Result<(Vec<i64>, Vec<Claimed>)> {
-        let Db::Sqlite { writer, .. } = &self.db else {
+        let Db::Sqlite { writer, read, .. } = &self.db else {
             unreachable!("called for SQLite stores only")
         };
         let leases: Vec<(i64, &str)> = done
@@ -984,8 +1099,11 @@ impl Store {
         .execute(&mut *conn)
         .await?
         .rows_affected() as usize;
-        // The JSON is parsed after the writer is handed back, so the next
-        // statement (another step of this worker's) runs meanwhile.
+        // The rest only reads rows this owner now holds (or has finished), which
+        // nobody else changes: it runs on a reader connection, on a thread of
+        // its own, while the writer takes the next step's UPDATE. The UPDATE
+        // has committed, so the reader sees it.
+        drop(conn);
         let (claimed, claimed_n): (String, i64) = if limit == 0 {
             ("[]".into(), 0)
         } else {
@@ -1006,7 +1124,7 @@ impl Store {
             )
             .bind(owner)
             .bind(lease_until)
-            .fetch_one(&mut *conn)
+            .fetch_one(read)
             .await?
         };
         let completed: Vec<i64> = if changed == done.len() + claimed_n as usize {
@@ -1019,10 +1137,9 @@ impl Store {
                  WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'done'",
             )
             .bind(&leases)
-            .fetch_all(&mut *conn)
+            .fetch_all(read)
             .await?
         };
-        drop(conn);
         let claimed = claimed_from_json(&claimed, owner)?;
         let mut completed = completed;
         completed.sort_unstable();
@@ -1059,67 +1176,14 @@ impl Store {
                 // waiting, as if never claimed, and a success recorded after it
                 // still counts (see `complete_many`). Publishes and completions
                 // stay synchronous.
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "WITH clock AS (
-                       SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now,
-                              set_config('synchronous_commit', 'off', true) AS relaxed
-                     ), waiting AS (
-                       SELECT d.id FROM skc_deliveries d, clock
-                       WHERE d.status = 'waiting' AND d.available_at <= clock.now
-                         AND d.handler_id = ANY($4)
-                         AND (d.ordering_key IS NULL OR NOT EXISTS (
-                           SELECT 1 FROM skc_deliveries p
-                           WHERE p.handler_id = d.handler_id AND p.ordering_key = d.ordering_key
-                             AND p.replay = d.replay AND p.event_seq < d.event_seq
-                             AND p.status IN ('waiting', 'active')))
-                       ORDER BY d.available_at, d.id
-                       LIMIT $3
-                       FOR UPDATE OF d SKIP LOCKED
-                     ), expired AS (
-                       SELECT d.id FROM skc_deliveries d, clock
-                       WHERE d.status = 'active' AND d.lease_until < clock.now
-                         AND d.handler_id = ANY($4)
-                       ORDER BY d.lease_until, d.id
-                       LIMIT $3
-                       FOR UPDATE OF d SKIP LOCKED
-                     ), next AS (
-                       SELECT id FROM waiting UNION ALL SELECT id FROM expired LIMIT $3
-                     ), claimed AS (
-                       UPDATE skc_deliveries d
-                       SET status = 'active', lease_owner = $1, lease_until = clock.now + $2,
-                           attempts = d.attempts + 1, updated_at = clock.now
-                       FROM next, clock
-                       WHERE d.id = next.id
-                       RETURNING d.id, d.handler_id, d.attempts, d.replay, d.event_seq
-                     )
-                     SELECT c.id AS delivery_id, c.handler_id, c.attempts, c.replay,
-                            EXISTS (SELECT 1 FROM skc_handled h
-                                    WHERE h.handler_id = c.handler_id AND h.event_id = e.id) AS handled,
-                            {PG_EVENT_COLS}
-                     FROM claimed c JOIN skc_events e ON e.seq = c.event_seq
-                     ORDER BY e.seq, c.id"
-                )))
-                .bind(&owner)
-                .bind(lease_us)
-                .bind(limit as i64)
-                .bind(&handler_list)
-                .fetch_all(pool)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        let replay: i64 = r.try_get("replay")?;
-                        Ok(Claimed {
-                            delivery_id: r.try_get("delivery_id")?,
-                            handler_id: r.try_get("handler_id")?,
-                            attempt: r.try_get::<i32, _>("attempts")? as u32,
-                            replay,
-                            already_handled: replay == 0 && r.try_get::<bool, _>("handled")?,
-                            event: pg_event(r)?,
-                            lease_owner: owner.clone(),
-                            unreadable: None,
-                        })
-                    })
-                    .collect()
+                let rows = sqlx::query(sqlx::AssertSqlSafe(pg_claim_sql(false)))
+                    .bind(&owner)
+                    .bind(lease_us)
+                    .bind(limit as i64)
+                    .bind(&handler_list)
+                    .fetch_all(pool)
+                    .await?;
+                rows.iter().map(|r| pg_claimed(r, &owner)).collect()
             }
         }
     }

@@ -685,10 +685,7 @@ async fn concurrent_appends_are_written_together_and_each_caller_gets_its_own_ev
             "{name}: the shared event is stored once, for one caller"
         );
         // Every sequence number belongs to an event its caller published.
-        let (stored, _) = store
-            .read_after(&Scope::AllDistricts, Cursor::default(), 1000)
-            .await
-            .unwrap();
+        let stored = common::read_all_eventually(&store, 121).await;
         assert_eq!(stored.len(), 121, "{name}");
         for e in &stored {
             let mine = &owner_of_seq[&e.seq];

@@ -72,3 +72,29 @@ pub fn event(
         payload,
     }
 }
+
+/// Every event of the store in the global order, once `expected` are readable.
+/// On PostgreSQL the reader holds back events of transactions newer than the
+/// oldest one still open anywhere in the database (other tests' too), so it is
+/// polled for up to 10 s; what it hands out over the calls is returned.
+pub async fn read_all_eventually(
+    store: &Store,
+    expected: usize,
+) -> Vec<skillcore_events_store::StoredEvent> {
+    use skillcore_events_store::{Cursor, Scope};
+    let mut events = Vec::new();
+    let mut cursor = Cursor::default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (batch, next) = store
+            .read_after(&Scope::AllDistricts, cursor, 1000)
+            .await
+            .expect("read_after");
+        cursor = next;
+        events.extend(batch);
+        if events.len() >= expected || std::time::Instant::now() > deadline {
+            return events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
