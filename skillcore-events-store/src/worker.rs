@@ -300,11 +300,14 @@ impl Worker {
         // The database round trips in flight (record outcomes, claim more):
         // each runs in a task of its own while this loop keeps starting
         // handlers. When half of what this worker may hold is still a sizeable
-        // batch, two are in flight, each claiming at most that half, so the
-        // database works on the next step while this side reads and starts the
-        // previous one's deliveries (on SQLite the two queue on the one writer;
-        // on PostgreSQL they run side by side on two connections). Below that,
-        // a step's fixed cost outweighs the overlap: one step, whole batches.
+        // batch, and the last claim came back full (there is a backlog), two
+        // are in flight, each claiming at most that half, so the database works
+        // on the next step while this side reads and starts the previous one's
+        // deliveries (on SQLite the two queue on the one writer; on PostgreSQL
+        // they run side by side on two connections). Below that, a step's
+        // fixed cost outweighs the overlap: one step, whole batches. Without a
+        // backlog a second step would mostly claim nothing, and hold up the
+        // next publish and claim.
         let (depth, batch) = if in_hand / 2 >= PIPELINE_MIN_BATCH {
             (2, in_hand.div_ceil(2))
         } else {
@@ -319,6 +322,8 @@ impl Worker {
         // idle poll instead of asking again at once.
         let mut may_claim = true;
         let mut wakes = 0;
+        // The last claim got all it asked for.
+        let mut backlog = false;
         loop {
             running.collect_ready(&mut finished);
             if stopping && ops.is_empty() {
@@ -359,7 +364,8 @@ impl Worker {
             }
             let held = running.len() + ready.len() + asking;
             let want = in_hand.saturating_sub(held).min(batch);
-            if ops.len() < depth && !stopping {
+            let room = ops.is_empty() || (ops.len() < depth && backlog);
+            if room && !stopping {
                 // Claim in batches: with most of the deliveries in hand still
                 // running, waiting or being claimed, wait for more to finish
                 // rather than paying a round trip for a few. Outcomes at hand go
@@ -399,6 +405,9 @@ impl Worker {
                             pause = Duration::from_millis(50);
                             if asked > 0 && claimed.is_empty() && self.store.wake_count() == wakes {
                                 may_claim = false;
+                            }
+                            if asked > 0 {
+                                backlog = claimed.len() >= asked;
                             }
                             ready.extend(claimed);
                         }
