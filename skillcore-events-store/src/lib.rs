@@ -547,26 +547,13 @@ fn pg_event(row: &sqlx::postgres::PgRow) -> Result<StoredEvent> {
     })
 }
 
-fn pg_claimed(r: &sqlx::postgres::PgRow, owner: &str) -> Result<Claimed> {
-    let replay: i64 = r.try_get("replay")?;
-    Ok(Claimed {
-        delivery_id: r.try_get("delivery_id")?,
-        handler_id: r.try_get("handler_id")?,
-        attempt: r.try_get::<i32, _>("attempts")? as u32,
-        replay,
-        already_handled: replay == 0 && r.try_get::<bool, _>("handled")?,
-        event: pg_event(r)?,
-        lease_owner: owner.to_string(),
-        unreadable: None,
-    })
-}
-
 /// The PostgreSQL claim: up to `$3` ready deliveries of the handlers `$4` for
-/// owner `$1` with a lease of `$2` microseconds, returned with their events.
-/// With `completing`, the same statement first marks done the deliveries
-/// `$5` held by owners `$6` (what a worker finished), and also returns a row
-/// per delivery it completed, with `completed` set and the rest NULL. Without
-/// it, the claim commits without waiting for its WAL flush.
+/// owner `$1` with a lease of `$2` microseconds. One row: `claimed`, the claimed
+/// events as JSON text, each event once with its deliveries nested (the shape
+/// [`claimed_from_json`] reads, as on SQLite), and `completed`. With
+/// `completing`, the same statement first marks done the deliveries `$5` held
+/// by owners `$6` (what a worker finished); `completed` lists those it marked.
+/// Without it, the claim commits without waiting for its WAL flush.
 fn pg_claim_sql(completing: bool) -> String {
     let (relaxed, done, not_done, completed) = if completing {
         (
@@ -579,16 +566,14 @@ fn pg_claim_sql(completing: bool) -> String {
                RETURNING d.id
              ),",
             "AND d.id <> ALL($5)",
-            "UNION ALL
-             SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, id
-             FROM done",
+            "(SELECT array_agg(id) FROM done)",
         )
     } else {
         (
             ", set_config('synchronous_commit', 'off', true) AS relaxed",
             "",
             "",
-            "",
+            "NULL::bigint[]",
         )
     };
     format!(
@@ -622,14 +607,22 @@ fn pg_claim_sql(completing: bool) -> String {
            FROM next, clock
            WHERE d.id = next.id
            RETURNING d.id, d.handler_id, d.attempts, d.replay, d.event_seq
+         ), grouped AS (
+           SELECT c.event_seq AS seq, json_agg(json_build_array(
+                    c.id, c.handler_id, c.attempts, c.replay,
+                    EXISTS (SELECT 1 FROM skc_handled h JOIN skc_events he ON he.id = h.event_id
+                            WHERE he.seq = c.event_seq AND h.handler_id = c.handler_id)::int)
+                    ORDER BY c.id) AS deliveries
+           FROM claimed c GROUP BY c.event_seq
          )
-         SELECT c.id AS delivery_id, c.handler_id, c.attempts, c.replay,
-                EXISTS (SELECT 1 FROM skc_handled h
-                        WHERE h.handler_id = c.handler_id AND h.event_id = e.id) AS handled,
-                {PG_EVENT_COLS}, NULL::bigint AS completed
-         FROM claimed c JOIN skc_events e ON e.seq = c.event_seq
-         {completed}
-         ORDER BY seq, delivery_id"
+         SELECT coalesce((
+                  SELECT json_agg(json_build_array(
+                           e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id,
+                           e.payload::text, e.metadata::text, e.version,
+                           to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+                           g.deliveries) ORDER BY e.seq)
+                  FROM grouped g JOIN skc_events e ON e.seq = g.seq)::text, '[]') AS claimed,
+                {completed} AS completed"
     )
 }
 
@@ -1003,23 +996,18 @@ impl Store {
             Db::Postgres(pool) => {
                 let ids: Vec<i64> = done.iter().map(|c| c.delivery_id).collect();
                 let owners: Vec<&str> = done.iter().map(|c| c.lease_owner.as_str()).collect();
-                let rows = sqlx::query(sqlx::AssertSqlSafe(pg_claim_sql(true)))
-                    .bind(&owner)
-                    .bind(lease_us)
-                    .bind(limit as i64)
-                    .bind(&handler_list)
-                    .bind(&ids)
-                    .bind(&owners)
-                    .fetch_all(pool)
-                    .await?;
-                let mut completed = Vec::with_capacity(done.len());
-                let mut claimed = Vec::with_capacity(rows.len());
-                for r in &rows {
-                    match r.try_get::<Option<i64>, _>("completed")? {
-                        Some(id) => completed.push(id),
-                        None => claimed.push(pg_claimed(r, &owner)?),
-                    }
-                }
+                let (claimed, completed): (String, Option<Vec<i64>>) =
+                    sqlx::query_as(sqlx::AssertSqlSafe(pg_claim_sql(true)))
+                        .bind(&owner)
+                        .bind(lease_us)
+                        .bind(limit as i64)
+                        .bind(&handler_list)
+                        .bind(&ids)
+                        .bind(&owners)
+                        .fetch_one(pool)
+                        .await?;
+                let claimed = claimed_from_json(&claimed, &owner)?;
+                let mut completed = completed.unwrap_or_default();
                 completed.sort_unstable();
                 self.record_handled(done, &completed).await?;
                 Ok((completed, claimed))
@@ -1176,14 +1164,14 @@ impl Store {
                 // waiting, as if never claimed, and a success recorded after it
                 // still counts (see `complete_many`). Publishes and completions
                 // stay synchronous.
-                let rows = sqlx::query(sqlx::AssertSqlSafe(pg_claim_sql(false)))
+                let claimed: String = sqlx::query_scalar(sqlx::AssertSqlSafe(pg_claim_sql(false)))
                     .bind(&owner)
                     .bind(lease_us)
                     .bind(limit as i64)
                     .bind(&handler_list)
-                    .fetch_all(pool)
+                    .fetch_one(pool)
                     .await?;
-                rows.iter().map(|r| pg_claimed(r, &owner)).collect()
+                claimed_from_json(&claimed, &owner)
             }
         }
     }
