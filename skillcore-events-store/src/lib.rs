@@ -390,6 +390,19 @@ fn check_field(field: &str) -> Result<()> {
 
 const SQLITE_EVENT_COLS: &str =
     "e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id, e.payload, e.metadata, e.version, e.occurred_at";
+/// The claim condition of ordered deliveries (`d`), the same in both dialects:
+/// no earlier event of the same aggregate is still waiting or running for the
+/// handler (in the same replay batch).
+macro_rules! order_clear {
+    () => {
+        "(d.ordering_key IS NULL OR NOT EXISTS (
+           SELECT 1 FROM skc_deliveries p
+           WHERE p.handler_id = d.handler_id AND p.ordering_key = d.ordering_key
+             AND p.replay = d.replay AND p.event_seq < d.event_seq
+             AND p.status IN ('waiting', 'active')))"
+    };
+}
+
 const PG_EVENT_COLS: &str =
     "e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id, e.payload, e.metadata, e.version, e.occurred_at, e.tx_id::text::bigint AS tx";
 
@@ -576,6 +589,7 @@ fn pg_claim_sql(completing: bool) -> String {
             "NULL::bigint[]",
         )
     };
+    const ORDER_CLEAR: &str = order_clear!();
     format!(
         "WITH clock AS (
            SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now{relaxed}
@@ -583,11 +597,7 @@ fn pg_claim_sql(completing: bool) -> String {
            SELECT d.id FROM skc_deliveries d, clock
            WHERE d.status = 'waiting' AND d.available_at <= clock.now
              AND d.handler_id = ANY($4)
-             AND (d.ordering_key IS NULL OR NOT EXISTS (
-               SELECT 1 FROM skc_deliveries p
-               WHERE p.handler_id = d.handler_id AND p.ordering_key = d.ordering_key
-                 AND p.replay = d.replay AND p.event_seq < d.event_seq
-                 AND p.status IN ('waiting', 'active')))
+             AND {ORDER_CLEAR}
            ORDER BY d.available_at, d.id
            LIMIT $3
            FOR UPDATE OF d SKIP LOCKED
@@ -1041,7 +1051,7 @@ impl Store {
         let now = now_us();
         let lease_until = now.saturating_add(lease_us);
         let mut conn = writer.lock().await;
-        let changed = sqlx::query(
+        let changed = sqlx::query(concat!(
             "UPDATE skc_deliveries
              SET status = CASE WHEN u.owner IS NULL THEN 'active' ELSE 'done' END,
                  lease_owner = CASE WHEN u.owner IS NULL THEN ?1 ELSE skc_deliveries.lease_owner END,
@@ -1057,11 +1067,7 @@ impl Store {
                    SELECT d.id FROM skc_deliveries d INDEXED BY skc_deliveries_waiting
                    WHERE d.status = 'waiting' AND d.available_at <= ?3
                      AND d.handler_id IN (SELECT value FROM json_each(?5))
-                     AND (d.ordering_key IS NULL OR NOT EXISTS (
-                       SELECT 1 FROM skc_deliveries p
-                       WHERE p.handler_id = d.handler_id AND p.ordering_key = d.ordering_key
-                         AND p.replay = d.replay AND p.event_seq < d.event_seq
-                         AND p.status IN ('waiting', 'active')))
+                     AND ", order_clear!(), "
                    ORDER BY d.available_at, d.id
                    LIMIT ?4)
                  UNION ALL
@@ -1077,7 +1083,7 @@ impl Store {
              WHERE skc_deliveries.id = u.id
                AND (u.owner IS NULL
                     OR (skc_deliveries.lease_owner = u.owner AND skc_deliveries.status = 'active'))",
-        )
+        ))
         .bind(owner)
         .bind(lease_until)
         .bind(now)

@@ -11,6 +11,34 @@ use std::time::Duration;
 
 const LEASE: Duration = Duration::from_secs(30);
 
+/// Runs the worker in a task until `stop` is sent; `run` ends when it has.
+fn run_in_background(
+    w: Worker,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(async move {
+        w.run(async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    (stop, run)
+}
+
+/// The handlers, none of them ordered.
+fn unordered(handlers: &[&'static str]) -> Vec<Subscriber<'static>> {
+    handlers
+        .iter()
+        .map(|h| Subscriber {
+            handler_id: h,
+            ordered: false,
+        })
+        .collect()
+}
+
 fn subs(_: &str) -> Vec<Subscriber<'static>> {
     vec![
         Subscriber {
@@ -523,13 +551,7 @@ async fn worker_retries_isolates_panics_times_out_and_dead_letters() {
         };
         store
             .append(&[event("a.b.posted", "x", "d", json!({}))], |_| {
-                ["flaky", "panics", "slow", "undecodable"]
-                    .iter()
-                    .map(|h| Subscriber {
-                        handler_id: h,
-                        ordered: false,
-                    })
-                    .collect()
+                unordered(&["flaky", "panics", "slow", "undecodable"])
             })
             .await
             .unwrap();
@@ -787,13 +809,7 @@ async fn a_worker_hands_back_deliveries_it_claimed_ahead_when_it_stops() {
                 },
             )
             .build();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let run = tokio::spawn(async move {
-            w.run(async {
-                let _ = stopped.await;
-            })
-            .await
-        });
+        let (stop, run) = run_in_background(w);
         tokio::time::sleep(Duration::from_millis(100)).await;
         let s = &store.stats().await.unwrap()[0];
         assert_eq!(
@@ -910,18 +926,7 @@ async fn a_worker_with_two_claims_in_flight_runs_each_delivery_once() {
             .map(|i| event("a.b.posted", &format!("r{i}"), "d", json!({ "i": i })))
             .collect();
         for chunk in evs.chunks(100) {
-            store
-                .append(chunk, |_| {
-                    handlers
-                        .iter()
-                        .map(|h| Subscriber {
-                            handler_id: h,
-                            ordered: false,
-                        })
-                        .collect()
-                })
-                .await
-                .unwrap();
+            store.append(chunk, |_| unordered(&handlers)).await.unwrap();
         }
         let runs: Arc<std::sync::Mutex<std::collections::HashMap<(String, i64), u32>>> =
             Arc::default();
@@ -957,13 +962,7 @@ async fn a_worker_with_two_claims_in_flight_runs_each_delivery_once() {
             .handler("yields", fast, counting("yields"))
             .handler("flaky", fast, counting("flaky"))
             .build();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let run = tokio::spawn(async move {
-            w.run(async {
-                let _ = stopped.await;
-            })
-            .await
-        });
+        let (stop, run) = run_in_background(w);
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             let stats = store.stats().await.unwrap();
