@@ -281,7 +281,10 @@ impl Worker {
 
     /// Runs until `shutdown` completes, then waits for the deliveries in flight.
     /// Finished deliveries are recorded in batches (one transaction for all the
-    /// successes at hand). Database errors (a lost connection, the server
+    /// successes at hand, which also claims the next batch). Under a backlog,
+    /// with `concurrency + prefetch` of 64 or more, two such database steps are
+    /// in flight at once, each claiming half, so the database and this process
+    /// work at the same time. Database errors (a lost connection, the server
     /// restarting) are logged to stderr and retried after a pause: the worker
     /// carries on when the database is back, and deliveries whose outcome could
     /// not be recorded run again once their lease runs out.
