@@ -209,7 +209,13 @@ impl SqlBackend {
     }
 
     fn worker(&self, store: Store) -> Worker {
-        let id = format!("{}-{}", std::process::id(), Uuid::now_v7().simple());
+        // Short (every claimed row carries it) and unique among processes: the
+        // process id and 32 random bits.
+        let id = format!(
+            "{}-{:08x}",
+            std::process::id(),
+            Uuid::now_v7().as_u64_pair().1 as u32
+        );
         let mut b = Worker::builder(store, id)
             .concurrency(self.options.concurrency)
             .lease_margin(self.options.lease_margin)

@@ -390,6 +390,18 @@ fn check_field(field: &str) -> Result<()> {
 
 const SQLITE_EVENT_COLS: &str =
     "e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id, e.payload, e.metadata, e.version, e.occurred_at";
+/// A lease owner for one claim: the worker's id and a number unique in this
+/// process (starting at a random point, so that two processes mistakenly
+/// sharing a worker id still do not share owners). Every claimed row carries
+/// it, so it is kept short.
+fn claim_owner(worker: &str) -> String {
+    static NEXT: std::sync::OnceLock<std::sync::atomic::AtomicU64> = std::sync::OnceLock::new();
+    let n = NEXT
+        .get_or_init(|| std::sync::atomic::AtomicU64::new(Uuid::now_v7().as_u64_pair().1 >> 16))
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{worker}:{n:x}")
+}
+
 /// The claim condition of ordered deliveries (`d`), the same in both dialects:
 /// no earlier event of the same aggregate is still waiting or running for the
 /// handler (in the same replay batch).
@@ -997,7 +1009,7 @@ impl Store {
         }
         let handler_list: Vec<String> = handlers.iter().map(|h| h.to_string()).collect();
         let lease_us = lease.as_micros().min(i64::MAX as u128) as i64;
-        let owner = format!("{worker}:{}", Uuid::now_v7());
+        let owner = claim_owner(worker);
         match &self.db {
             Db::Sqlite { .. } => {
                 self.sqlite_complete_and_claim(done, &owner, &handler_list, limit, lease_us)
@@ -1157,7 +1169,7 @@ impl Store {
         }
         let handler_list: Vec<String> = handlers.iter().map(|h| h.to_string()).collect();
         let lease_us = lease.as_micros().min(i64::MAX as u128) as i64;
-        let owner = format!("{worker}:{}", Uuid::now_v7());
+        let owner = claim_owner(worker);
         match &self.db {
             Db::Sqlite { .. } => Ok(self
                 .sqlite_complete_and_claim(&[], &owner, &handler_list, limit, lease_us)
