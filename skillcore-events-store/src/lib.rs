@@ -435,7 +435,7 @@ fn sqlite_event(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent> {
     })
 }
 
-/// An event as the SQLite claim reads it: its columns (seq, id, type,
+/// An event as a claim reads it (one JSON array, on both backends): its columns (seq, id, type,
 /// aggregate type and id, payload, metadata, version, time), then the claimed
 /// deliveries of it as (delivery id, handler, attempts, replay batch, handled
 /// before 0/1). Each event comes once, however many of its deliveries were
@@ -453,7 +453,8 @@ type ClaimedEventRow = (
     Vec<(i64, String, i64, i64, i64)>,
 );
 
-/// A stored SQLite event from its columns' text. What does not parse (payload or
+/// A stored event from its columns' text (SQLite rows, and claims on both
+/// backends). What does not parse (payload or
 /// metadata that is no longer JSON, a bad id or time) is replaced by a null
 /// value and reported next to the event, so one broken row never fails a whole
 /// batch.
@@ -530,23 +531,17 @@ fn claimed_from_json(json: &str, owner: &str) -> Result<Vec<Claimed>> {
     for (seq, id, ty, at, ai, p, m, v, t, deliveries) in rows {
         let (event, unreadable) = event_from_text(seq, &id, ty, at, ai, &p, &m, v, &t);
         // Each delivery gets its own copy of the event; the last takes it.
-        let mut event = Some(event);
-        let last = deliveries.len().saturating_sub(1);
-        for (i, (delivery_id, handler_id, attempts, replay, handled)) in
-            deliveries.into_iter().enumerate()
+        let copies = std::iter::repeat_n(event, deliveries.len());
+        for ((delivery_id, handler_id, attempts, replay, handled), event) in
+            deliveries.into_iter().zip(copies)
         {
-            let event = if i == last {
-                event.take()
-            } else {
-                event.clone()
-            };
             out.push(Claimed {
                 delivery_id,
                 handler_id,
                 attempt: attempts as u32,
                 replay,
                 already_handled: replay == 0 && handled != 0,
-                event: event.expect("taken by the last delivery only"),
+                event,
                 lease_owner: owner.to_string(),
                 unreadable: unreadable.clone(),
             });

@@ -317,10 +317,9 @@ impl Worker {
             (1, in_hand)
         };
         let mut ops: tokio::task::JoinSet<DbStep> = tokio::task::JoinSet::new();
-        // Deliveries asked for by the steps in flight.
-        let mut asking = 0usize;
-        let mut asked_by: std::collections::HashMap<tokio::task::Id, usize> =
-            std::collections::HashMap::new();
+        // Deliveries asked for by each step in flight (kept here rather than in
+        // the step, so a step that panicked still gives its share back).
+        let mut asked_by: HashMap<tokio::task::Id, usize> = HashMap::new();
         // After a claim that found nothing, the next waits for a wake-up or the
         // idle poll instead of asking again at once.
         let mut may_claim = true;
@@ -365,7 +364,7 @@ impl Worker {
                     }
                 }
             }
-            let held = running.len() + ready.len() + asking;
+            let held = running.len() + ready.len() + asked_by.values().sum::<usize>();
             let want = in_hand.saturating_sub(held).min(batch);
             let room = ops.is_empty() || (ops.len() < depth && backlog);
             if room && !stopping {
@@ -379,13 +378,11 @@ impl Worker {
                     let worker = self.clone();
                     let outcomes = std::mem::take(&mut finished);
                     let want = if claim { want } else { 0 };
-                    asking += want;
                     wakes = self.store.wake_count();
                     let step = ops.spawn(async move {
                         let recording = !outcomes.is_empty();
                         let result = worker.record_and_claim(&outcomes, want, lease).await;
                         DbStep {
-                            asked: want,
                             recording,
                             result: result.map(|(_, claimed)| claimed),
                             outcomes,
@@ -402,9 +399,9 @@ impl Worker {
                         Ok((id, _)) => *id,
                         Err(e) => e.id(),
                     };
-                    asking -= asked_by.remove(&id).unwrap_or(0);
+                    let asked = asked_by.remove(&id).unwrap_or(0);
                     match step.map(|(_, s)| s) {
-                        Ok(DbStep { result: Ok(claimed), asked, .. }) => {
+                        Ok(DbStep { result: Ok(claimed), .. }) => {
                             pause = Duration::from_millis(50);
                             if asked > 0 && claimed.is_empty() && self.store.wake_count() == wakes {
                                 may_claim = false;
@@ -531,7 +528,7 @@ impl Worker {
     }
 
     /// [`Worker::record`], and claims up to `want` more deliveries in the same
-    /// statement as the successes (on SQLite).
+    /// statement as the successes.
     async fn record_and_claim(
         &self,
         finished: &[Executed],
@@ -586,8 +583,6 @@ const PIPELINE_MIN_BATCH: usize = 32;
 
 /// What a database round trip of [`Worker::run`] came to.
 struct DbStep {
-    /// How many more deliveries were asked for.
-    asked: usize,
     /// Outcomes were to be recorded.
     recording: bool,
     /// The outcomes sent, handed back: when the step failed they are recorded

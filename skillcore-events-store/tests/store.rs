@@ -40,16 +40,7 @@ fn unordered(handlers: &[&'static str]) -> Vec<Subscriber<'static>> {
 }
 
 fn subs(_: &str) -> Vec<Subscriber<'static>> {
-    vec![
-        Subscriber {
-            handler_id: "analytics.update_gpa",
-            ordered: false,
-        },
-        Subscriber {
-            handler_id: "notifications.send",
-            ordered: false,
-        },
-    ]
+    unordered(&["analytics.update_gpa", "notifications.send"])
 }
 
 #[tokio::test]
@@ -132,10 +123,7 @@ async fn failures_retry_then_become_dead_letters_that_can_be_retried_or_discarde
     for (name, store) in both().await {
         store
             .append(&[event("a.b.posted", "x", "d", json!({}))], |_| {
-                vec![Subscriber {
-                    handler_id: "h.one",
-                    ordered: false,
-                }]
+                unordered(&["h.one"])
             })
             .await
             .unwrap();
@@ -176,10 +164,7 @@ async fn failures_retry_then_become_dead_letters_that_can_be_retried_or_discarde
             // Pull it forward by retrying: emulate "out of attempts" on a claimed one.
             store
                 .append(&[event("a.b.posted", "y", "d", json!({}))], |_| {
-                    vec![Subscriber {
-                        handler_id: "h.two",
-                        ordered: false,
-                    }]
+                    unordered(&["h.two"])
                 })
                 .await
                 .unwrap();
@@ -237,10 +222,7 @@ async fn an_expired_lease_is_claimed_again_and_the_old_owner_cannot_complete() {
     for (name, store) in both().await {
         store
             .append(&[event("a.b.posted", "x", "d", json!({}))], |_| {
-                vec![Subscriber {
-                    handler_id: "h",
-                    ordered: false,
-                }]
+                unordered(&["h"])
             })
             .await
             .unwrap();
@@ -270,10 +252,7 @@ async fn a_redelivered_event_is_not_handled_twice() {
     for (name, store) in both().await {
         store
             .append(&[event("a.b.posted", "x", "d", json!({}))], |_| {
-                vec![Subscriber {
-                    handler_id: "h",
-                    ordered: false,
-                }]
+                unordered(&["h"])
             })
             .await
             .unwrap();
@@ -490,12 +469,7 @@ async fn ordered_handlers_get_one_aggregate_in_order() {
 #[tokio::test]
 async fn replay_redelivers_matching_events_to_one_handler() {
     for (name, store) in both().await {
-        let h = |_: &str| {
-            vec![Subscriber {
-                handler_id: "proj",
-                ordered: false,
-            }]
-        };
+        let h = |_: &str| unordered(&["proj"]);
         store
             .append(&[event("a.b.posted", "1", "d", json!({}))], h)
             .await
@@ -727,12 +701,7 @@ async fn concurrent_appends_are_written_together_and_each_caller_gets_its_own_ev
 #[tokio::test]
 async fn complete_and_claim_records_successes_and_claims_the_next_batch_at_once() {
     for (name, store) in both().await {
-        let h = |_: &str| {
-            vec![Subscriber {
-                handler_id: "h",
-                ordered: false,
-            }]
-        };
+        let h = |_: &str| unordered(&["h"]);
         let evs: Vec<NewEvent> = (0..2)
             .map(|i| event("a.b.posted", &format!("r{i}"), "d", json!({"i": i})))
             .collect();
@@ -782,15 +751,7 @@ async fn a_worker_hands_back_deliveries_it_claimed_ahead_when_it_stops() {
         let evs: Vec<NewEvent> = (0..6)
             .map(|i| event("a.b.posted", &format!("r{i}"), "d", json!({"i": i})))
             .collect();
-        store
-            .append(&evs, |_| {
-                vec![Subscriber {
-                    handler_id: "slow",
-                    ordered: false,
-                }]
-            })
-            .await
-            .unwrap();
+        store.append(&evs, |_| unordered(&["slow"])).await.unwrap();
         let started = Arc::new(AtomicU32::new(0));
         let s = started.clone();
         let w = Worker::builder(store.clone(), "w")
@@ -833,12 +794,7 @@ async fn an_event_stored_as_broken_json_goes_to_the_dead_letters_and_the_rest_is
     // Only SQLite stores payloads as text that can stop being JSON (someone
     // edits the file by hand); PostgreSQL's jsonb cannot hold broken JSON.
     let (store, _path) = common::sqlite().await;
-    let h = |_: &str| {
-        vec![Subscriber {
-            handler_id: "h",
-            ordered: false,
-        }]
-    };
+    let h = |_: &str| unordered(&["h"]);
     let good = event("a.b.posted", "good", "d", json!({"n": 1}));
     let bad = event("a.b.posted", "bad", "d", json!({"n": 2}));
     store.append(&[good, bad.clone()], h).await.unwrap();
