@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Prints, per backend: publishes per second, one event per call (one publisher
-//! awaiting each, and 32 publishers at once) and in batches of 100; end-to-end
+//! awaiting each, and 32 publishers at once; on PostgreSQL the awaited ones also
+//! with asynchronous commit) and in batches of 100; end-to-end
 //! drain of 50,000 stored events with 3 no-op handlers each at several worker
 //! concurrencies (and, on PostgreSQL, 4 workers of concurrency 32 and 128); publish-to-handled latency at a
 //! steady 2,000 events/s offered for 10 s. Publish figures are the median of 3
@@ -17,7 +18,7 @@
 
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::{Envelope, EventBus, HandlerOptions, Metadata};
-use skillcore_events_store::{DurableBus, DurableOptions, Store, Target};
+use skillcore_events_store::{DurableBus, DurableOptions, PostgresCommit, Store, Target};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,6 +52,9 @@ fn grade(n: u64) -> Envelope<gradebook::GradePosted> {
 enum Backend {
     Sqlite,
     Postgres,
+    /// PostgreSQL with [`PostgresCommit::Asynchronous`]: for the awaited single
+    /// publish only.
+    PostgresAsync,
 }
 
 impl Backend {
@@ -58,6 +62,7 @@ impl Backend {
         match self {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
+            Backend::PostgresAsync => "postgres, asynchronous commit",
         }
     }
 
@@ -73,14 +78,20 @@ impl Backend {
                 DIRS.lock().unwrap().push(dir.clone());
                 Store::sqlite(dir.join("events.db")).await.unwrap()
             }
-            Backend::Postgres => {
+            Backend::Postgres | Backend::PostgresAsync => {
                 let url = std::env::var("SKILLCORE_TEST_PG")
                     .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
                 let schema = format!(
                     "skc_bench_{}",
                     skillcore_events::uuid::Uuid::now_v7().simple()
                 );
-                let store = Store::postgres(&url, Some(&schema)).await.unwrap();
+                let commit = match self {
+                    Backend::PostgresAsync => PostgresCommit::Asynchronous,
+                    _ => PostgresCommit::Flushed,
+                };
+                let store = Store::postgres_with(&url, Some(&schema), commit)
+                    .await
+                    .unwrap();
                 SCHEMAS.lock().unwrap().push(schema);
                 store
             }
@@ -320,6 +331,18 @@ async fn main() {
             println!(
                 "{name}: publish, 1 event per call, one publisher awaiting each: {single:.0} events/s (median of 3)"
             );
+            if let Backend::Postgres = b {
+                let a = Backend::PostgresAsync;
+                let single = median(vec![
+                    publish_single(a, 3000).await,
+                    publish_single(a, 3000).await,
+                    publish_single(a, 3000).await,
+                ]);
+                println!(
+                    "{}: publish, 1 event per call, one publisher awaiting each: {single:.0} events/s (median of 3)",
+                    a.name()
+                );
+            }
         }
         if wants("publish") {
             let concurrent = median(vec![

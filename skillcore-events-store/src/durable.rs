@@ -15,7 +15,7 @@
 //! ```
 
 use crate::worker::{Failure, Policy, Worker};
-use crate::{Durability, NewEvent, Store, StoreError, StoredEvent, Subscriber};
+use crate::{Durability, NewEvent, PostgresCommit, Store, StoreError, StoredEvent, Subscriber};
 use serde::Deserialize;
 use skillcore_events::{
     Backend, BoxFuture, BusError, DeadLetter, Dispatcher, DynEnvelope, EventBusBuilder,
@@ -40,6 +40,8 @@ pub enum Target {
         url: String,
         /// Schema to use (created when missing).
         schema: Option<String>,
+        /// How commits are made durable ([`PostgresCommit::Flushed`] by default).
+        commit: PostgresCommit,
     },
     /// A store already open.
     Open(Store),
@@ -103,6 +105,7 @@ impl DurableBus for EventBusBuilder {
             Target::Postgres {
                 url: url.into(),
                 schema: schema.map(str::to_string),
+                commit: PostgresCommit::Flushed,
             },
             DurableOptions::default(),
         )
@@ -157,9 +160,11 @@ impl SqlBackend {
             .get_or_try_init(|| async {
                 match &self.target {
                     Target::Sqlite(path, d) => Store::sqlite_with(path, *d).await,
-                    Target::Postgres { url, schema } => {
-                        Store::postgres(url, schema.as_deref()).await
-                    }
+                    Target::Postgres {
+                        url,
+                        schema,
+                        commit,
+                    } => Store::postgres_with(url, schema.as_deref(), *commit).await,
                     Target::Open(store) => Ok(store.clone()),
                 }
             })

@@ -952,3 +952,41 @@ async fn a_worker_with_two_claims_in_flight_runs_each_delivery_once() {
         }
     }
 }
+
+/// `PostgresCommit::Asynchronous` turns `synchronous_commit` off on the store's
+/// connections, and only there; the store works the same in either mode.
+#[tokio::test]
+async fn postgres_commit_mode_is_set_on_the_stores_connections() {
+    for (commit, expected) in [
+        (PostgresCommit::Flushed, "on"),
+        (PostgresCommit::Asynchronous, "off"),
+    ] {
+        let schema = common::unique("skc_commit");
+        let store = Store::postgres_with(&common::pg_url(), Some(&schema), commit)
+            .await
+            .unwrap();
+        let pool = store.postgres_pool().unwrap();
+        let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(setting, expected, "{commit:?}");
+
+        let e = event("gradebook.grade.posted", "r-1", "d-1", json!({"score": 1}));
+        let seqs = store
+            .append(std::slice::from_ref(&e), |_| unordered(&["h"]))
+            .await
+            .unwrap();
+        assert_eq!(seqs.len(), 1, "{commit:?}");
+        let claimed = store.claim_for("w", &["h"], 10, LEASE).await.unwrap();
+        assert_eq!(claimed.len(), 1, "{commit:?}");
+        assert_eq!(claimed[0].event.event, e, "{commit:?}");
+        assert!(store.complete(&claimed[0]).await.unwrap(), "{commit:?}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA \"{schema}\" CASCADE"
+        )))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+}
