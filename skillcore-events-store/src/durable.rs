@@ -248,7 +248,7 @@ impl SqlBackend {
             b = b.handler(
                 handler_id,
                 policy,
-                move |event: StoredEvent, attempt: u32| {
+                move |event: Arc<StoredEvent>, attempt: u32| {
                     let dispatcher = Arc::clone(&dispatcher);
                     async move { run_delivery(&dispatcher, handler_id, event, attempt).await }
                 },
@@ -336,7 +336,7 @@ pub fn raw_envelope(e: &StoredEvent) -> Result<RawEnvelope, String> {
 async fn run_delivery(
     dispatcher: &Dispatcher,
     handler_id: &'static str,
-    event: StoredEvent,
+    event: Arc<StoredEvent>,
     attempt: u32,
 ) -> Result<(), Failure> {
     let Some(sub) = dispatcher

@@ -124,8 +124,8 @@ pub struct Claimed {
     /// The handler already succeeded for this event (a redelivery): complete it
     /// without running the handler again. Never set for replays.
     pub already_handled: bool,
-    /// The event.
-    pub event: StoredEvent,
+    /// The event, shared by the deliveries of it claimed together.
+    pub event: Arc<StoredEvent>,
     lease_owner: String,
     unreadable: Option<String>,
 }
@@ -566,7 +566,8 @@ fn claimed_from_json(json: &str, owner: &str) -> Result<Vec<Claimed>> {
     // cannot be read does not fail the claim: its deliveries carry the error.
     for (seq, id, ty, at, ai, p, m, v, t, deliveries) in rows {
         let (event, unreadable) = event_from_text(seq, &id, ty, at, ai, &p, &m, v, &t);
-        // Each delivery gets its own copy of the event; the last takes it.
+        // The deliveries of one event share it.
+        let event = Arc::new(event);
         let copies = std::iter::repeat_n(event, deliveries.len());
         for ((delivery_id, handler_id, attempts, replay, handled), event) in
             deliveries.into_iter().zip(copies)

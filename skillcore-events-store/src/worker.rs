@@ -31,18 +31,19 @@ impl Failure {
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>>;
 
 /// A handler the worker can run. Implemented for closures
-/// `Fn(StoredEvent, u32) -> impl Future<Output = Result<(), Failure>>`.
+/// `Fn(Arc<StoredEvent>, u32) -> impl Future<Output = Result<(), Failure>>`.
+/// The event is shared with the other handlers it was claimed for.
 pub trait DeliveryHandler: Send + Sync + 'static {
     /// Handles one delivery; `attempt` is 1 for the first try.
-    fn handle(&self, event: StoredEvent, attempt: u32) -> HandlerFuture;
+    fn handle(&self, event: Arc<StoredEvent>, attempt: u32) -> HandlerFuture;
 }
 
 impl<F, Fut> DeliveryHandler for F
 where
-    F: Fn(StoredEvent, u32) -> Fut + Send + Sync + 'static,
+    F: Fn(Arc<StoredEvent>, u32) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), Failure>> + Send + 'static,
 {
-    fn handle(&self, event: StoredEvent, attempt: u32) -> HandlerFuture {
+    fn handle(&self, event: Arc<StoredEvent>, attempt: u32) -> HandlerFuture {
         Box::pin(self(event, attempt))
     }
 }

@@ -482,7 +482,7 @@ async fn replay_redelivers_matching_events_to_one_handler() {
             .handler(
                 "proj",
                 Policy::default(),
-                |_e: StoredEvent, _a: u32| async { Ok(()) },
+                |_e: Arc<StoredEvent>, _a: u32| async { Ok(()) },
             )
             .build();
         assert_eq!(w.drain().await.unwrap(), 2, "{name}");
@@ -530,7 +530,7 @@ async fn worker_retries_isolates_panics_times_out_and_dead_letters() {
             .await
             .unwrap();
         let w = Worker::builder(store.clone(), "w")
-            .handler("flaky", fast, move |_e: StoredEvent, attempt: u32| {
+            .handler("flaky", fast, move |_e: Arc<StoredEvent>, attempt: u32| {
                 let f = f.clone();
                 async move {
                     f.fetch_add(1, Ordering::SeqCst);
@@ -541,14 +541,14 @@ async fn worker_retries_isolates_panics_times_out_and_dead_letters() {
                     }
                 }
             })
-            .handler("panics", fast, |_e: StoredEvent, _a: u32| async {
+            .handler("panics", fast, |_e: Arc<StoredEvent>, _a: u32| async {
                 panic!("handler bug")
             })
-            .handler("slow", fast, |_e: StoredEvent, _a: u32| async {
+            .handler("slow", fast, |_e: Arc<StoredEvent>, _a: u32| async {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 Ok(())
             })
-            .handler("undecodable", fast, |_e: StoredEvent, _a: u32| async {
+            .handler("undecodable", fast, |_e: Arc<StoredEvent>, _a: u32| async {
                 Err(Failure::Dead("missing field `resultId`".into()))
             })
             .build();
@@ -760,7 +760,7 @@ async fn a_worker_hands_back_deliveries_it_claimed_ahead_when_it_stops() {
             .handler(
                 "slow",
                 Policy::default(),
-                move |_e: StoredEvent, _a: u32| {
+                move |_e: Arc<StoredEvent>, _a: u32| {
                     let s = s.clone();
                     async move {
                         s.fetch_add(1, Ordering::SeqCst);
@@ -806,13 +806,17 @@ async fn an_event_stored_as_broken_json_goes_to_the_dead_letters_and_the_rest_is
     let ran = Arc::new(AtomicU32::new(0));
     let r = ran.clone();
     let w = Worker::builder(store.clone(), "w")
-        .handler("h", Policy::default(), move |_e: StoredEvent, _a: u32| {
-            let r = r.clone();
-            async move {
-                r.fetch_add(1, Ordering::SeqCst);
-                Ok(())
-            }
-        })
+        .handler(
+            "h",
+            Policy::default(),
+            move |_e: Arc<StoredEvent>, _a: u32| {
+                let r = r.clone();
+                async move {
+                    r.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            },
+        )
         .build();
     let outcomes = w.run_once().await.unwrap();
     assert_eq!(outcomes.len(), 2, "{outcomes:?}");
@@ -892,7 +896,7 @@ async fn a_worker_with_two_claims_in_flight_runs_each_delivery_once() {
         };
         let counting = |id: &'static str| {
             let runs = runs.clone();
-            move |e: StoredEvent, attempt: u32| {
+            move |e: Arc<StoredEvent>, attempt: u32| {
                 let runs = runs.clone();
                 async move {
                     *runs
