@@ -13,7 +13,7 @@
 //! steady 2,000 events/s offered for 10 s. Publish figures are the median of 3
 //! runs; each drain runs once (150,000 deliveries). `BENCH_ONLY=publish|drain|latency`
 //! runs one part (`single`: only the awaited single publishes), `BENCH_DRAIN=N` drains N events instead of 50,000,
-//! `BENCH_CONCURRENCY=8,32,128` chooses the drain concurrencies. PostgreSQL comes from `SKILLCORE_TEST_PG` (default
+//! `BENCH_CONCURRENCY=8,32,128` chooses the drain concurrencies, `BENCH_PREFETCH=N` their prefetch. PostgreSQL comes from `SKILLCORE_TEST_PG` (default
 //! `postgres://postgres@127.0.0.1:5432/test`), in a fresh schema.
 
 use skillcore_events::chrono::{TimeZone, Utc};
@@ -365,10 +365,16 @@ async fn main() {
                 .ok()
                 .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
                 .unwrap_or_else(|| vec![8, 32, 128]);
+            let prefetch: Option<usize> = std::env::var("BENCH_PREFETCH")
+                .ok()
+                .and_then(|p| p.parse().ok());
+            let with = prefetch
+                .map(|p| format!(", prefetch {p}"))
+                .unwrap_or_default();
             for c in concurrencies {
-                let rate = drain(b, drain_n, 1, c, None).await;
+                let rate = drain(b, drain_n, 1, c, prefetch).await;
                 println!(
-                    "{name}: drain {drain_n} events x 3 handlers, concurrency {c}: {rate:.0} events/s"
+                    "{name}: drain {drain_n} events x 3 handlers, concurrency {c}{with}: {rate:.0} events/s"
                 );
             }
             let rate = drain(b, drain_n, 1, 128, Some(256)).await;
