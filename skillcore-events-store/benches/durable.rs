@@ -13,7 +13,7 @@
 //! steady 2,000 events/s offered for 10 s. Publish figures are the median of 3
 //! runs; each drain runs once (150,000 deliveries). `BENCH_ONLY=publish|drain|latency`
 //! runs one part (`single`: only the awaited single publishes), `BENCH_DRAIN=N` drains N events instead of 50,000,
-//! `BENCH_CONCURRENCY=8,32,128` chooses the drain concurrencies, `BENCH_PREFETCH=N` their prefetch. PostgreSQL comes from `SKILLCORE_TEST_PG` (default
+//! `BENCH_CONCURRENCY=8,32,128` chooses the drain concurrencies, `BENCH_PREFETCH=N` their prefetch, `BENCH_SINGLE=N` the number of awaited single publishes (3,000). PostgreSQL comes from `SKILLCORE_TEST_PG` (default
 //! `postgres://postgres@127.0.0.1:5432/test`), in a fresh schema.
 
 use skillcore_events::chrono::{TimeZone, Utc};
@@ -320,13 +320,17 @@ async fn main() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(50_000);
+    let single_n: u64 = std::env::var("BENCH_SINGLE")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3000);
     for b in backends {
         let name = b.name();
         if wants("publish") || part == "single" {
             let single = median(vec![
-                publish_single(b, 3000).await,
-                publish_single(b, 3000).await,
-                publish_single(b, 3000).await,
+                publish_single(b, single_n).await,
+                publish_single(b, single_n).await,
+                publish_single(b, single_n).await,
             ]);
             println!(
                 "{name}: publish, 1 event per call, one publisher awaiting each: {single:.0} events/s (median of 3)"
@@ -334,9 +338,9 @@ async fn main() {
             if let Backend::Postgres = b {
                 let a = Backend::PostgresAsync;
                 let single = median(vec![
-                    publish_single(a, 3000).await,
-                    publish_single(a, 3000).await,
-                    publish_single(a, 3000).await,
+                    publish_single(a, single_n).await,
+                    publish_single(a, single_n).await,
+                    publish_single(a, single_n).await,
                 ]);
                 println!(
                     "{}: publish, 1 event per call, one publisher awaiting each: {single:.0} events/s (median of 3)",
