@@ -173,7 +173,7 @@ async fn replay_queues_events_and_follows_a_worker_to_the_end() {
         .handler(
             "analytics.update_gpa",
             Policy::default(),
-            |_e: StoredEvent, _a: u32| async { Ok(()) },
+            |_e: std::sync::Arc<StoredEvent>, _a: u32| async { Ok(()) },
         )
         .idle_poll(Duration::from_millis(20))
         .build();

@@ -18,6 +18,13 @@
 //! - Queries are scoped to one district unless [`Scope::AllDistricts`] is asked for.
 //! - [`Store::read_after`] follows the global order without ever skipping an event,
 //!   also on PostgreSQL where sequence numbers are not assigned in commit order.
+//!
+//! The tables (`skc_events`, `skc_deliveries`, `skc_handled`) are created and
+//! migrated by the store. The store never deletes rows. If you prune old events
+//! yourself, delete their deliveries first and never delete the newest event:
+//! on SQLite a new row takes the largest id + 1, so deleting the newest event
+//! would let the next one reuse its sequence number, which readers following
+//! the global order have already passed.
 
 #![deny(missing_docs)]
 
