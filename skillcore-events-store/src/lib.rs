@@ -2130,7 +2130,6 @@ mod migration_tests {
                 "skc_deliveries_replayed",
                 "skc_deliveries_waiting",
                 "skc_events_aggregate",
-                "skc_events_district",
                 "skc_events_occurred",
                 "skc_events_route",
                 "skc_events_type",
