@@ -225,6 +225,38 @@ pub(crate) fn insert_statement<'q>(
     q
 }
 
+/// The PostgreSQL append statement: `$input` (CTEs the rows come from, if
+/// any) and `$rows` (the `VALUES` or `SELECT` of the new event rows) wrapped in
+/// the CTE that stores them and the one that queues their deliveries; returns
+/// `seq, id::text` of each event stored now.
+macro_rules! pg_append {
+    ($input:literal, $rows:literal) => {
+        concat!(
+            "WITH ",
+            $input,
+            " stored AS (
+               INSERT INTO skc_events (id, event_type, aggregate_type, aggregate_id, district_id,
+                                       payload, metadata, version, occurred_at, handlers)
+               ",
+            $rows,
+            "
+               ON CONFLICT (id) DO NOTHING
+               RETURNING seq, id, aggregate_type, aggregate_id, handlers
+             ), queued AS (
+               INSERT INTO skc_deliveries (event_seq, handler_id, status, available_at, ordering_key, updated_at)
+               SELECT s.seq, r.value->>0, 'waiting', c.now,
+                      CASE WHEN (r.value->>1)::boolean THEN s.aggregate_type || ':' || s.aggregate_id END,
+                      c.now
+               FROM stored s
+               CROSS JOIN LATERAL jsonb_array_elements(s.handlers) AS r(value)
+               CROSS JOIN (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now) AS c
+               WHERE s.handlers IS NOT NULL
+             )
+             SELECT seq, id::text FROM stored"
+        )
+    };
+}
+
 /// The PostgreSQL append for the rows: one statement (a data-modifying CTE
 /// stores the events, then queues their deliveries), atomic by itself; returns
 /// `seq, id::text` of each event stored now.
@@ -239,33 +271,18 @@ pub(crate) fn postgres_statement<'q>(
             rows.iter().map($f).collect::<Vec<_>>()
         };
     }
-    sqlx::query(
-        "WITH input AS (
+    sqlx::query(pg_append!(
+        "input AS (
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                                 $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[])
              WITH ORDINALITY AS i(id, event_type, aggregate_type, aggregate_id, district_id,
                                   payload, metadata, version, occurred_at, handlers, n)
-         ), stored AS (
-           INSERT INTO skc_events (id, event_type, aggregate_type, aggregate_id, district_id,
-                                   payload, metadata, version, occurred_at, handlers)
-           SELECT id::uuid, event_type, aggregate_type, aggregate_id, district_id,
-                  payload::jsonb, metadata::jsonb, version::int, occurred_at::timestamptz,
-                  handlers::jsonb
-           FROM input ORDER BY n
-           ON CONFLICT (id) DO NOTHING
-           RETURNING seq, id, aggregate_type, aggregate_id, handlers
-         ), queued AS (
-           INSERT INTO skc_deliveries (event_seq, handler_id, status, available_at, ordering_key, updated_at)
-           SELECT s.seq, r.value->>0, 'waiting', c.now,
-                  CASE WHEN (r.value->>1)::boolean THEN s.aggregate_type || ':' || s.aggregate_id END,
-                  c.now
-           FROM stored s
-           CROSS JOIN LATERAL jsonb_array_elements(s.handlers) AS r(value)
-           CROSS JOIN (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now) AS c
-           WHERE s.handlers IS NOT NULL
-         )
-         SELECT seq, id::text FROM stored",
-    )
+         ),",
+        "SELECT id::uuid, event_type, aggregate_type, aggregate_id, district_id,
+                payload::jsonb, metadata::jsonb, version::int, occurred_at::timestamptz,
+                handlers::jsonb
+         FROM input ORDER BY n"
+    ))
     .bind(column!(|r| r.id.as_str()))
     .bind(column!(|r| r.event_type.as_str()))
     .bind(column!(|r| r.aggregate_type.as_str()))
@@ -280,30 +297,15 @@ pub(crate) fn postgres_statement<'q>(
 
 /// [`postgres_statement`] for one event (a lone publish, the common case): the
 /// values bound as scalars instead of arrays to unnest, which the server plans
-/// and runs in about four fifths of the time.
+/// and runs faster (awaited single publishes about 5 % faster).
 fn postgres_single<'q>(
     row: &'q EventRow,
 ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    sqlx::query(
-        "WITH stored AS (
-           INSERT INTO skc_events (id, event_type, aggregate_type, aggregate_id, district_id,
-                                   payload, metadata, version, occurred_at, handlers)
-           VALUES ($1::text::uuid, $2, $3, $4, $5, $6::text::jsonb, $7::text::jsonb, $8::int,
-                   $9::text::timestamptz, $10::text::jsonb)
-           ON CONFLICT (id) DO NOTHING
-           RETURNING seq, id, aggregate_type, aggregate_id, handlers
-         ), queued AS (
-           INSERT INTO skc_deliveries (event_seq, handler_id, status, available_at, ordering_key, updated_at)
-           SELECT s.seq, r.value->>0, 'waiting', c.now,
-                  CASE WHEN (r.value->>1)::boolean THEN s.aggregate_type || ':' || s.aggregate_id END,
-                  c.now
-           FROM stored s
-           CROSS JOIN LATERAL jsonb_array_elements(s.handlers) AS r(value)
-           CROSS JOIN (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now) AS c
-           WHERE s.handlers IS NOT NULL
-         )
-         SELECT seq, id::text FROM stored",
-    )
+    sqlx::query(pg_append!(
+        "",
+        "VALUES ($1::text::uuid, $2, $3, $4, $5, $6::text::jsonb, $7::text::jsonb, $8::int,
+                 $9::text::timestamptz, $10::text::jsonb)"
+    ))
     .bind(row.id.as_str())
     .bind(row.event_type.as_str())
     .bind(row.aggregate_type.as_str())
