@@ -86,7 +86,10 @@ pub trait DurableBus: Sized {
     /// Events and deliveries in a SQLite file (WAL, `synchronous=NORMAL`), the
     /// embedded default.
     fn sqlite(self, path: impl Into<PathBuf>) -> Self;
-    /// Events and deliveries in PostgreSQL, shared by any number of processes.
+    /// Events and deliveries in PostgreSQL, shared by any number of processes,
+    /// every commit flushed ([`PostgresCommit::Flushed`]; for
+    /// [`PostgresCommit::Asynchronous`], use [`DurableBus::durable`] with
+    /// [`Target::Postgres`]).
     fn postgres(self, url: impl Into<String>, schema: Option<&str>) -> Self;
     /// Any target, with options.
     fn durable(self, target: Target, options: DurableOptions) -> Self;
