@@ -6,7 +6,6 @@
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 use skillcore_events_store::{NewEvent, Store};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use uuid::Uuid;
 
 /// The PostgreSQL server the tests use; `.ci/run` makes sure it answers.
@@ -15,17 +14,8 @@ pub fn pg_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-static N: AtomicUsize = AtomicUsize::new(0);
-
-/// A name unique to this test process and call.
-pub fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed),
-        Utc::now().timestamp_micros() % 1_000_000
-    )
-}
+mod leftovers;
+pub use leftovers::unique;
 
 pub async fn sqlite() -> (Store, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(unique("skc_store"));
@@ -35,6 +25,7 @@ pub async fn sqlite() -> (Store, std::path::PathBuf) {
 }
 
 pub async fn postgres() -> (Store, String) {
+    leftovers::sweep_schemas(&pg_url()).await;
     let schema = unique("skc_test");
     let store = Store::postgres(&pg_url(), Some(&schema))
         .await

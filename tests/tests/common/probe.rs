@@ -12,18 +12,9 @@ pub fn pg_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-pub fn unique(prefix: &str) -> String {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    format!(
-        "{prefix}_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_micros()
-    )
-}
+#[path = "../../../skillcore-events-store/tests/common/leftovers.rs"]
+mod leftovers;
+pub use leftovers::unique;
 
 /// A fresh database for one test: the store plus the probe's tables.
 pub struct Db {
@@ -54,6 +45,7 @@ impl Db {
     }
 
     pub async fn postgres() -> Db {
+        leftovers::sweep_schemas(&pg_url()).await;
         let schema = unique("skc_rel");
         let store = Store::postgres(&pg_url(), Some(&schema))
             .await
