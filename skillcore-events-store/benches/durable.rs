@@ -79,8 +79,7 @@ impl Backend {
                 Store::sqlite(dir.join("events.db")).await.unwrap()
             }
             Backend::Postgres | Backend::PostgresAsync => {
-                let url = std::env::var("SKILLCORE_TEST_PG")
-                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+                let url = pg_url();
                 let schema = format!(
                     "skc_bench_{}",
                     skillcore_events::uuid::Uuid::now_v7().simple()
@@ -99,6 +98,12 @@ impl Backend {
     }
 }
 
+/// The PostgreSQL server: `SKILLCORE_TEST_PG`, or the local one.
+fn pg_url() -> String {
+    std::env::var("SKILLCORE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
 /// PostgreSQL schemas and SQLite folders made by this run, removed at its end.
 static SCHEMAS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static DIRS: Mutex<Vec<std::path::PathBuf>> = Mutex::new(Vec::new());
@@ -112,9 +117,7 @@ async fn clean_up() {
     if schemas.is_empty() {
         return;
     }
-    let url = std::env::var("SKILLCORE_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let Ok(admin) = Store::postgres(&url, None).await else {
+    let Ok(admin) = Store::postgres(&pg_url(), None).await else {
         return;
     };
     let pool = admin.postgres_pool().expect("a PostgreSQL store");
@@ -327,24 +330,20 @@ async fn main() {
     for b in backends {
         let name = b.name();
         if wants("publish") || part == "single" {
-            let single = median(vec![
-                publish_single(b, single_n).await,
-                publish_single(b, single_n).await,
-                publish_single(b, single_n).await,
-            ]);
-            println!(
-                "{name}: publish, 1 event per call, one publisher awaiting each: {single:.0} events/s (median of 3)"
-            );
-            if let Backend::Postgres = b {
-                let a = Backend::PostgresAsync;
+            // On PostgreSQL, also with asynchronous commit.
+            let modes: &[Backend] = match b {
+                Backend::Postgres => &[Backend::Postgres, Backend::PostgresAsync],
+                _ => &[b],
+            };
+            for &m in modes {
                 let single = median(vec![
-                    publish_single(a, single_n).await,
-                    publish_single(a, single_n).await,
-                    publish_single(a, single_n).await,
+                    publish_single(m, single_n).await,
+                    publish_single(m, single_n).await,
+                    publish_single(m, single_n).await,
                 ]);
                 println!(
                     "{}: publish, 1 event per call, one publisher awaiting each: {single:.0} events/s (median of 3)",
-                    a.name()
+                    m.name()
                 );
             }
         }

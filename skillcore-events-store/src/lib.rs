@@ -2046,7 +2046,13 @@ mod migration_tests {
     /// and the migrated tables work as before.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_migration_4_keeps_rows_and_ids() {
-        let dir = std::env::temp_dir().join(format!("skc_mig4_{}", Uuid::now_v7().simple()));
+        // Named like the integration tests' folders (`skc_…_{pid}_{n}_{micros}`),
+        // so their sweep removes it if this test fails before cleaning up.
+        let dir = std::env::temp_dir().join(format!(
+            "skc_mig4_{}_0_{}",
+            std::process::id(),
+            Utc::now().timestamp_subsec_micros()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("events.db");
         let options = SqliteConnectOptions::new()
