@@ -14,6 +14,7 @@
 mod new_event;
 mod output;
 mod queue;
+mod term;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use skillcore_events_codegen::diag::{self, Diagnostic, Rule, Style};
