@@ -108,6 +108,10 @@ pub struct FieldInfo {
     pub pii: bool,
     /// The catalog's description, or empty.
     pub description: &'static str,
+    /// The fields of the field's struct type (for `Guardian`, `Guardian[]?`),
+    /// empty for every other type. The catalog forbids recursive types, so
+    /// this tree is finite.
+    pub fields: &'static [FieldInfo],
 }
 
 impl FieldInfo {
@@ -128,6 +132,30 @@ impl FieldInfo {
             optional,
             pii,
             description,
+            fields: &[],
         }
+    }
+
+    /// The same entry with the fields of its struct type (generated code).
+    #[doc(hidden)]
+    pub const fn with_fields(mut self, fields: &'static [FieldInfo]) -> Self {
+        self.fields = fields;
+        self
+    }
+
+    /// The type without lists and `?`: `Guardian` for `Guardian[]?`.
+    pub fn base_type(&self) -> &'static str {
+        self.ty.trim_end_matches('?').trim_end_matches("[]")
+    }
+
+    /// How many `[]` the type has: 1 for `Guardian[]?`.
+    pub fn list_depth(&self) -> usize {
+        let t = self.ty.trim_end_matches('?');
+        (t.len() - t.trim_end_matches("[]").len()) / 2
+    }
+
+    /// A field of this field's struct type by wire name.
+    pub fn field(&self, name: &str) -> Option<&'static FieldInfo> {
+        self.fields.iter().find(|f| f.name == name)
     }
 }

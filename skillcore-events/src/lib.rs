@@ -104,6 +104,7 @@ mod decode;
 mod envelope;
 mod event;
 mod handler;
+pub mod redact;
 
 pub use bus::{
     AttemptOutcome, Backend, BackendFactory, BuildError, BusError, CatalogReport, DeadLetter,
@@ -141,6 +142,7 @@ pub mod __private {
     pub use uuid::Uuid;
 
     pub use crate::handler::HANDLERS;
+    pub use crate::redact::CATALOGS;
     pub use linkme;
 
     /// Byte-wise string equality usable in constants (the handler macro checks

@@ -455,6 +455,51 @@ impl Emitter<'_> {
         );
     }
 
+    /// One `FieldInfo` entry; `fields` is the path prefix of the struct types'
+    /// field lists (see [`Self::struct_fields`]).
+    fn field_info(&mut self, f: &Field, fields: &str) {
+        let _ = write!(
+            self.out,
+            "{}::FieldInfo::new({}, {}, {}, {}, {}, {})",
+            self.rt,
+            Lit(&f.name),
+            Lit(f.ident.trim_start_matches("r#")),
+            Lit(&f.ty.to_string()),
+            f.ty.optional,
+            f.pii,
+            Lit(f.description.as_deref().unwrap_or("")),
+        );
+        if let BaseType::Named(n) = &f.ty.base {
+            if let Some(NamedType {
+                kind: TypeKind::Struct(_),
+                ident,
+                ..
+            }) = self.catalog.named_type(n)
+            {
+                let _ = write!(self.out, ".with_fields({fields}{ident})");
+            }
+        }
+        self.w(",");
+    }
+
+    /// The runtime field list of every struct type, one constant each named as
+    /// the type, so `FieldInfo`s of struct-typed fields can nest them (the
+    /// catalog forbids recursive types: the constants form no cycle).
+    fn struct_fields(&mut self) {
+        let rt = self.rt.clone();
+        self.w("#[doc(hidden)] #[allow(non_upper_case_globals)] pub mod __skc_fields {");
+        for t in &self.catalog.types {
+            if let TypeKind::Struct(fields) = &t.kind {
+                let _ = write!(self.out, "pub const {}: &[{rt}::FieldInfo] = &[", t.ident);
+                for f in fields {
+                    self.field_info(f, "");
+                }
+                self.w("];");
+            }
+        }
+        self.w("}");
+    }
+
     fn event_infos(&mut self) {
         let rt = self.rt.clone();
         let _ = write!(
@@ -475,16 +520,7 @@ impl Emitter<'_> {
                 Lit(&e.description),
             );
             for f in &e.fields {
-                let _ = write!(
-                    self.out,
-                    "{rt}::FieldInfo::new({}, {}, {}, {}, {}, {}),",
-                    Lit(&f.name),
-                    Lit(f.ident.trim_start_matches("r#")),
-                    Lit(&f.ty.to_string()),
-                    f.ty.optional,
-                    f.pii,
-                    Lit(f.description.as_deref().unwrap_or("")),
-                );
+                self.field_info(f, "__skc_fields::");
             }
             self.w("], handlers: &[");
             for h in &e.handlers {
@@ -497,8 +533,12 @@ impl Emitter<'_> {
             "];\
              #[doc = \" Looks an event up in [`EVENTS`] by name.\"]\
              pub fn event_info(name: &str) -> ::core::option::Option<&'static {rt}::EventInfo> {{\
-             EVENTS.binary_search_by(|e| e.name.cmp(name)).ok().map(|i| &EVENTS[i]) }}"
+             EVENTS.binary_search_by(|e| e.name.cmp(name)).ok().map(|i| &EVENTS[i]) }}\
+             #[{rt}::__private::linkme::distributed_slice({rt}::__private::CATALOGS)]\
+             #[linkme(crate = {rt}::__private::linkme)]\
+             static __SKC_CATALOG: fn() -> &'static [{rt}::EventInfo] = || EVENTS;"
         );
+        self.struct_fields();
     }
 }
 
