@@ -1,9 +1,12 @@
 //! Text bound for an operator's terminal.
 //!
 //! Producers and catalogs control much of what the CLI prints (enum values in
-//! decode errors, catalog names, handler ids). A control character among them
-//! could retitle the window, clear the screen or rewrite earlier lines, so every
-//! string from those sources goes through [`escape`] before it is printed.
+//! decode errors, catalog names, handler ids, file names). A control character
+//! among them could retitle the window, clear the screen or rewrite earlier
+//! lines, so every string from those sources goes through [`escape`] before it
+//! is printed. The rules are the codegen crate's
+//! ([`skillcore_events_codegen::text`]), which its diagnostic renderer applies
+//! too, so `check` and `catalog!` escape alike.
 
 use std::borrow::Cow;
 
@@ -15,43 +18,13 @@ use std::borrow::Cow;
 /// assert_eq!(escape("a\u{1b}]0;x\u{7}b"), r"a\u{1b}]0;x\u{7}b");
 /// ```
 pub fn escape(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if needs_escape(c) {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    skillcore_events_codegen::text::escape(text)
 }
 
 /// Like [`escape`], for text printed on a single line: newlines and tabs are
 /// escaped too.
 pub fn escape_line(text: &str) -> Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| needs_escape(c) || c == '\n' || c == '\t')
-    {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
-}
-
-fn needs_escape(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || c == '\u{2028}' || c == '\u{2029}'
+    skillcore_events_codegen::text::escape_line(text)
 }
 
 #[cfg(test)]

@@ -5,7 +5,14 @@
 //! across threads, turned into `compile_error!` by the macro, printed with colours by
 //! the CLI or serialized to JSON for editors.
 
+use crate::text::{bound_message, escape, escaped_width};
 use std::fmt::{self, Write as _};
+
+/// Most characters of a source line a rendered snippet shows; a longer line is
+/// cut to a window around the column, marked `…` where text was left out.
+pub const SNIPPET_CHARS: usize = 120;
+/// How many characters before the column a cut snippet keeps.
+pub const SNIPPET_BEFORE: usize = 40;
 
 /// The stable identifier of a validation rule, printed as `error[RULE-ID]`.
 ///
@@ -125,8 +132,14 @@ pub struct Location {
     pub column: u32,
     /// Length of the offending text in characters (at least 1 for the caret).
     pub len: u32,
-    /// The whole source line, without its line break (empty when unknown).
+    /// The source line without its line break (empty when unknown), or, for a
+    /// long line, a window of it around `column` (see `source_skip`).
     pub source_line: String,
+    /// How many characters of the real line precede `source_line` (0 unless the
+    /// line was cut to a window).
+    pub source_skip: u32,
+    /// `true` when the real line goes on after `source_line`.
+    pub source_more: bool,
 }
 
 impl fmt::Display for Location {
@@ -184,10 +197,35 @@ impl Diagnostic {
 
     /// The first line, `FILE:LINE:COL: error[RULE]: message`.
     pub fn headline(&self) -> String {
+        let message = shown(&self.message);
         match &self.location {
-            Some(loc) => format!("{loc}: error[{}]: {}", self.rule, self.message),
-            None => format!("error[{}]: {}", self.rule, self.message),
+            Some(loc) => format!(
+                "{}: error[{}]: {message}",
+                shown(&loc.to_string()),
+                self.rule
+            ),
+            None => format!("error[{}]: {message}", self.rule),
         }
+    }
+
+    /// The diagnostic with every message, help and note bounded: quoted values
+    /// cut to [`crate::text::MAX_QUOTE_CHARS`] characters, each text to
+    /// [`crate::text::MAX_MESSAGE_CHARS`]. The compiler applies it to every
+    /// diagnostic it returns, so a 200 KB key is never copied into a message.
+    pub fn bounded(mut self) -> Self {
+        fn b(s: &mut String) {
+            if let std::borrow::Cow::Owned(o) = bound_message(s) {
+                *s = o;
+            }
+        }
+        b(&mut self.message);
+        if let Some(h) = &mut self.help {
+            b(h);
+        }
+        for (_, n) in &mut self.notes {
+            b(n);
+        }
+        self
     }
 
     /// Renders the diagnostic as plain text: headline, source line with a caret, help
@@ -198,28 +236,33 @@ impl Diagnostic {
     }
 
     /// Renders with the given style (the CLI passes ANSI colours on a terminal).
+    ///
+    /// Every text taken from the catalog (messages, file names, the source line)
+    /// is bounded and has its control characters escaped, so the result is safe
+    /// to print on a terminal whatever the catalog holds.
     pub fn render_with(&self, style: &Style) -> String {
         let mut out = String::new();
+        let message = shown(&self.message);
         match &self.location {
             Some(loc) => {
                 let _ = write!(
                     out,
-                    "{}{loc}{}: {}error[{}]{}: {}{}{}",
+                    "{}{}{}: {}error[{}]{}: {}{message}{}",
                     style.path,
+                    shown(&loc.to_string()),
                     style.reset,
                     style.error,
                     self.rule,
                     style.reset,
                     style.bold,
-                    self.message,
                     style.reset
                 );
             }
             None => {
                 let _ = write!(
                     out,
-                    "{}error[{}]{}: {}{}{}",
-                    style.error, self.rule, style.reset, style.bold, self.message, style.reset
+                    "{}error[{}]{}: {}{message}{}",
+                    style.error, self.rule, style.reset, style.bold, style.reset
                 );
             }
         }
@@ -227,6 +270,7 @@ impl Diagnostic {
             snippet(&mut out, loc, style);
         }
         if let Some(help) = &self.help {
+            let help = shown(help);
             let pad = self.gutter_width();
             let _ = write!(
                 out,
@@ -238,8 +282,14 @@ impl Diagnostic {
             let pad = self.gutter_width();
             let _ = write!(
                 out,
-                "\n{:pad$} {}={} note: {note}: {}{at}{}",
-                "", style.gutter, style.reset, style.path, style.reset
+                "\n{:pad$} {}={} note: {}: {}{}{}",
+                "",
+                style.gutter,
+                style.reset,
+                shown(note),
+                style.path,
+                shown(&at.to_string()),
+                style.reset
             );
         }
         out
@@ -260,24 +310,30 @@ impl fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
+/// `text` bounded and escaped for a reader.
+fn shown(text: &str) -> String {
+    escape(&bound_message(text)).into_owned()
+}
+
 fn snippet(out: &mut String, loc: &Location, style: &Style) {
     if loc.source_line.is_empty() && loc.line == 0 {
         return;
     }
     let num = loc.line.to_string();
     let pad = num.len();
-    // Tabs would make the caret line up wrongly; show them as one space each.
-    let text: String = loc
-        .source_line
-        .chars()
-        .map(|c| if c == '\t' { ' ' } else { c })
-        .collect();
-    let width = text.chars().count() as u32;
-    let start = loc.column.saturating_sub(1);
-    let len = loc.len.max(1).min(width.saturating_sub(start).max(1));
+    let w = Window::of(loc);
+    let text: String = w.chars.iter().map(|&c| shown_char(c)).collect();
+    let before: usize = w.chars[..w.caret].iter().map(|&c| char_width(c)).sum();
+    let under: usize = w.chars[w.caret..w.caret + w.len]
+        .iter()
+        .map(|&c| char_width(c))
+        .sum();
+    let lead = if w.cut_before { "…" } else { "" };
+    let tail = if w.cut_after { "…" } else { "" };
+    // Padding is built by hand: `{:width$}` panics past 65,535.
     let _ = write!(
         out,
-        "\n{:pad$} {}|{}\n{}{num} |{} {text}\n{:pad$} {}|{} {:start$}{}{}{}",
+        "\n{:pad$} {}|{}\n{}{num} |{} {lead}{text}{tail}\n{:pad$} {}|{} {}{}{}{}",
         "",
         style.gutter,
         style.reset,
@@ -286,12 +342,86 @@ fn snippet(out: &mut String, loc: &Location, style: &Style) {
         "",
         style.gutter,
         style.reset,
-        "",
+        " ".repeat(before + lead.chars().count()),
         style.error,
-        "^".repeat(len as usize),
+        "^".repeat(under.max(1)),
         style.reset,
-        start = start as usize,
     );
+}
+
+/// Tabs would make the caret line up wrongly: one space each. Control
+/// characters are shown escaped.
+fn shown_char(c: char) -> String {
+    if c == '\t' {
+        " ".into()
+    } else {
+        escape(c.encode_utf8(&mut [0; 4])).into_owned()
+    }
+}
+
+fn char_width(c: char) -> usize {
+    if c == '\t' {
+        1
+    } else {
+        escaped_width(c)
+    }
+}
+
+/// The part of a source line a snippet shows, and where its caret goes.
+struct Window {
+    chars: Vec<char>,
+    /// Index in `chars` of the first character under the caret (may be
+    /// `chars.len()`: the column just past the end).
+    caret: usize,
+    /// How many characters the caret covers (0 past the end).
+    len: usize,
+    cut_before: bool,
+    cut_after: bool,
+}
+
+impl Window {
+    fn of(loc: &Location) -> Window {
+        let line: Vec<char> = loc.source_line.chars().collect();
+        let col = (loc.column.saturating_sub(1) as usize).saturating_sub(loc.source_skip as usize);
+        let col = col.min(line.len());
+        let (start, end) = if line.len() <= SNIPPET_CHARS {
+            (0, line.len())
+        } else {
+            let start = col
+                .saturating_sub(SNIPPET_BEFORE)
+                .min(line.len() - SNIPPET_CHARS);
+            (start, start + SNIPPET_CHARS)
+        };
+        let caret = col - start;
+        let len = (loc.len.max(1) as usize).min(end.saturating_sub(col));
+        Window {
+            chars: line[start..end].to_vec(),
+            caret,
+            len,
+            cut_before: start > 0 || loc.source_skip > 0,
+            cut_after: end < line.len() || loc.source_more,
+        }
+    }
+}
+
+/// Cuts a long source line to the window a snippet at `column` (1-based, in
+/// characters) can show, so a diagnostic never holds a 10 MB line. Returns the
+/// kept text, how many characters precede it, and whether more follow.
+pub fn source_window(line: &str, column: u32) -> (String, u32, bool) {
+    // Keep a window wider than the snippet's, so a renderer with other limits
+    // still has context; the exact count does not matter.
+    let keep = 2 * SNIPPET_CHARS;
+    if line.len() <= keep {
+        return (line.to_string(), 0, false);
+    }
+    let total = line.chars().count();
+    if total <= keep {
+        return (line.to_string(), 0, false);
+    }
+    let col = (column.saturating_sub(1) as usize).min(total);
+    let start = col.saturating_sub(2 * SNIPPET_BEFORE).min(total - keep);
+    let text: String = line.chars().skip(start).take(keep).collect();
+    (text, start as u32, start + keep < total)
 }
 
 /// Escape sequences used by [`Diagnostic::render_with`]; empty strings for plain text.
@@ -374,6 +504,8 @@ mod tests {
             column: 3,
             len: 20,
             source_line: "  gradebook.grade.post:".into(),
+            source_skip: 0,
+            source_more: false,
         }
     }
 
@@ -406,6 +538,38 @@ mod tests {
         };
         let last = d.render().lines().last().unwrap().to_string();
         assert_eq!(last, format!("   | {}{}", " ".repeat(19), "^".repeat(4)));
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_column() {
+        let mut l = loc();
+        l.source_line = format!("{}bogus{}", "a".repeat(1_000), "b".repeat(1_000));
+        l.column = 1_001;
+        l.len = 5;
+        let d = Diagnostic {
+            rule: Rule::UnknownKey,
+            location: Some(l),
+            message: "m".into(),
+            help: None,
+            notes: vec![],
+        };
+        let before = "a".repeat(SNIPPET_BEFORE);
+        let after = "b".repeat(SNIPPET_CHARS - SNIPPET_BEFORE - 5);
+        let pad = " ".repeat(SNIPPET_BEFORE + 1);
+        assert_eq!(
+            d.render(),
+            format!("catalog/events.yaml:42:1001: error[unknown-key]: m\n   |\n42 | …{before}bogus{after}…\n   | {pad}^^^^^")
+        );
+    }
+
+    #[test]
+    fn source_window_keeps_the_column_and_says_what_was_cut() {
+        let line = format!("{}X{}", "a".repeat(10_000), "b".repeat(10_000));
+        let (text, skip, more) = source_window(&line, 10_001);
+        assert!(more);
+        assert_eq!(text.chars().nth(10_000 - skip as usize), Some('X'));
+        assert_eq!(text.chars().count(), 2 * SNIPPET_CHARS);
+        assert_eq!(source_window("short", 3), ("short".to_string(), 0, false));
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub mod model;
 pub mod naming;
 pub mod settings;
 pub mod source;
+pub mod text;
 pub mod validate;
 pub mod yaml;
 pub mod yaml_fast;
@@ -94,6 +95,8 @@ pub fn compile_sources(sources: Sources, fallback_name: &str) -> Compiled {
         .collect();
     let (catalog, mut found) = validate::build(&sources, &files, fallback_name);
     diagnostics.append(&mut found);
+    let mut diagnostics: Vec<Diagnostic> =
+        diagnostics.into_iter().map(Diagnostic::bounded).collect();
     diag::sort(&mut diagnostics);
     diagnostics.dedup();
     Compiled {
@@ -149,7 +152,7 @@ fn load_uncached(path: &Path, base: &Path) -> Compiled {
                 types: Vec::new(),
                 events: Vec::new(),
             },
-            diagnostics: vec![d],
+            diagnostics: vec![d.bounded()],
         },
     }
 }

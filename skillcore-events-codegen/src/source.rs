@@ -151,14 +151,20 @@ impl Sources {
                 column: span.col,
                 len: span.len,
                 source_line: String::new(),
+                source_skip: 0,
+                source_more: false,
             };
         };
+        let (source_line, source_skip, source_more) =
+            crate::diag::source_window(file.line(span.line), span.col);
         Location {
             file: file.display.clone(),
             line: span.line,
             column: span.col,
             len: span.len,
-            source_line: file.line(span.line).to_string(),
+            source_line,
+            source_skip,
+            source_more,
         }
     }
 
