@@ -40,7 +40,9 @@ fn store_err(e: skillcore_events_store::StoreError) -> Failure {
 /// `queue stats`: the counters per handler, as a table or JSON.
 pub fn stats(db: &str, schema: Option<&str>, json: bool) -> Outcome {
     let (rt, store) = open(db, schema)?;
-    let stats = rt.block_on(store.stats()).map_err(store_err)?;
+    let stats = rt
+        .block_on(store.stats(&skillcore_events_store::Scope::AllDistricts))
+        .map_err(store_err)?;
     let mut out = String::new();
     if json {
         let rows: Vec<serde_json::Value> = stats
@@ -83,7 +85,7 @@ pub fn stats(db: &str, schema: Option<&str>, json: bool) -> Outcome {
 pub fn list_dead(db: &str, schema: Option<&str>, handler: Option<&str>) -> Outcome {
     let (rt, store) = open(db, schema)?;
     let dead = rt
-        .block_on(store.dead_letters(handler, 1000))
+        .block_on(store.dead_letters(&skillcore_events_store::Scope::AllDistricts, handler, 1000))
         .map_err(store_err)?;
     let mut out = String::new();
     for d in &dead {
@@ -112,9 +114,13 @@ pub fn act_on_dead(db: &str, schema: Option<&str>, id: i64, retry: bool) -> Outc
     let done = rt
         .block_on(async {
             if retry {
-                store.retry_dead(id).await
+                store
+                    .retry_dead(&skillcore_events_store::Scope::AllDistricts, id)
+                    .await
             } else {
-                store.discard_dead(id).await
+                store
+                    .discard_dead(&skillcore_events_store::Scope::AllDistricts, id)
+                    .await
             }
         })
         .map_err(store_err)?;
@@ -162,7 +168,11 @@ pub fn replay(a: ReplayArgs<'_>) -> Outcome {
         since,
     };
     let (batch, total) = rt
-        .block_on(store.replay(a.handler, &filter))
+        .block_on(store.replay(
+            &skillcore_events_store::Scope::AllDistricts,
+            a.handler,
+            &filter,
+        ))
         .map_err(store_err)?;
     eprintln!(
         "replaying {total} event{} to `{}` (batch {batch})",
@@ -179,7 +189,11 @@ pub fn replay(a: ReplayArgs<'_>) -> Outcome {
     let mut hinted = false;
     loop {
         let p = rt
-            .block_on(store.replay_progress(a.handler, batch))
+            .block_on(store.replay_progress(
+                &skillcore_events_store::Scope::AllDistricts,
+                a.handler,
+                batch,
+            ))
             .map_err(store_err)?;
         if p != last {
             last = p;

@@ -3,7 +3,7 @@
 use serde_json::json;
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::uuid::Uuid;
-use skillcore_events_store::{NewEvent, Policy, Store, StoredEvent, Subscriber, Worker};
+use skillcore_events_store::{NewEvent, Policy, Scope, Store, StoredEvent, Subscriber, Worker};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -121,7 +121,11 @@ async fn dead_letters_can_be_listed_retried_and_discarded() {
 
     let out = run(&["dead-letters", "retry", "--db", &db, &id]);
     assert!(out.status.success(), "{:?}", text(&out));
-    assert!(store.dead_letters(None, 10).await.unwrap().is_empty());
+    assert!(store
+        .dead_letters(&Scope::AllDistricts, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
     let out = run(&["dead-letters", "retry", "--db", &db, &id]);
     assert_eq!(out.status.code(), Some(2), "not dead any more");
     assert!(text(&out).1.contains("no dead letter"), "{:?}", text(&out));
@@ -133,12 +137,19 @@ async fn dead_letters_can_be_listed_retried_and_discarded() {
     for c in &c {
         store.fail(c, "again", None).await.unwrap();
     }
-    let listed = store.dead_letters(None, 10).await.unwrap();
+    let listed = store
+        .dead_letters(&Scope::AllDistricts, None, 10)
+        .await
+        .unwrap();
     let id = listed[0].delivery_id.to_string();
     let out = run(&["dead-letters", "discard", "--db", &db, &id]);
     assert!(out.status.success(), "{:?}", text(&out));
     assert_eq!(
-        store.dead_letters(None, 10).await.unwrap().len(),
+        store
+            .dead_letters(&Scope::AllDistricts, None, 10)
+            .await
+            .unwrap()
+            .len(),
         listed.len() - 1
     );
 }

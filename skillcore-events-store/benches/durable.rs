@@ -18,7 +18,7 @@
 
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::{Envelope, EventBus, HandlerOptions, Metadata};
-use skillcore_events_store::{DurableBus, DurableOptions, PostgresCommit, Store, Target};
+use skillcore_events_store::{DurableBus, DurableOptions, PostgresCommit, Scope, Store, Target};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -277,7 +277,7 @@ async fn drain(
     for b in &buses {
         b.shutdown(Duration::from_secs(10)).await;
     }
-    let stats = store.stats().await.unwrap();
+    let stats = store.stats(&Scope::AllDistricts).await.unwrap();
     assert!(
         stats.iter().all(|s| s.completed == n as i64),
         "not all handled: {stats:?}"

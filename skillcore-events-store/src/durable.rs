@@ -15,7 +15,9 @@
 //! ```
 
 use crate::worker::{Failure, Policy, Worker};
-use crate::{Durability, NewEvent, PostgresCommit, Store, StoreError, StoredEvent, Subscriber};
+use crate::{
+    Durability, NewEvent, PostgresCommit, Scope, Store, StoreError, StoredEvent, Subscriber,
+};
 use serde::Deserialize;
 use skillcore_events::{
     Backend, BoxFuture, BusError, DeadLetter, Dispatcher, DynEnvelope, EventBusBuilder,
@@ -391,11 +393,12 @@ impl Backend for SqlBackend {
         })
     }
 
-    fn dead_letters(&self) -> BoxFuture<'_, Result<Vec<DeadLetter>, BusError>> {
+    fn dead_letters(&self, scope: &Scope) -> BoxFuture<'_, Result<Vec<DeadLetter>, BusError>> {
+        let scope = scope.clone();
         Box::pin(async move {
             let store = self.store().await.map_err(backend_err)?;
             let letters = store
-                .dead_letters(None, 10_000)
+                .dead_letters(&scope, None, 10_000)
                 .await
                 .map_err(backend_err)?;
             letters
@@ -414,12 +417,12 @@ impl Backend for SqlBackend {
         })
     }
 
-    fn retry_dead_letter(&self, id: Uuid) -> BoxFuture<'_, Result<(), BusError>> {
-        Box::pin(self.dead_letter_op(id, true))
+    fn retry_dead_letter(&self, scope: &Scope, id: Uuid) -> BoxFuture<'_, Result<(), BusError>> {
+        Box::pin(self.dead_letter_op(scope.clone(), id, true))
     }
 
-    fn discard_dead_letter(&self, id: Uuid) -> BoxFuture<'_, Result<(), BusError>> {
-        Box::pin(self.dead_letter_op(id, false))
+    fn discard_dead_letter(&self, scope: &Scope, id: Uuid) -> BoxFuture<'_, Result<(), BusError>> {
+        Box::pin(self.dead_letter_op(scope.clone(), id, false))
     }
 
     fn idle(&self) -> BoxFuture<'_, ()> {
@@ -467,12 +470,13 @@ fn backend_err(e: StoreError) -> BusError {
 }
 
 impl SqlBackend {
-    /// Retries (`retry`) or discards a dead letter addressed by its bus UUID.
-    async fn dead_letter_op(&self, id: Uuid, retry: bool) -> Result<(), BusError> {
+    /// Retries (`retry`) or discards a dead letter addressed by its bus UUID,
+    /// if it is one of an event in `scope`.
+    async fn dead_letter_op(&self, scope: Scope, id: Uuid, retry: bool) -> Result<(), BusError> {
         let store = self.store().await.map_err(backend_err)?;
         let found = match delivery_id(id) {
-            Some(d) if retry => store.retry_dead(d).await.map_err(backend_err)?,
-            Some(d) => store.discard_dead(d).await.map_err(backend_err)?,
+            Some(d) if retry => store.retry_dead(&scope, d).await.map_err(backend_err)?,
+            Some(d) => store.discard_dead(&scope, d).await.map_err(backend_err)?,
             None => false,
         };
         if found {

@@ -7,8 +7,13 @@
 //! append waiting at that moment as one statement (on SQLite, one transaction of
 //! several past [`SQLITE_ROWS_PER_INSERT`] events), and answers each caller
 //! with the sequence numbers of its own events. Each append stays
-//! all-or-nothing: a group fails or commits as a whole, and every caller in it
-//! is told. A lone append is written at once, as before.
+//! all-or-nothing, and succeeds or fails on its own merits: when a group's
+//! statement fails, nothing of it was stored, and its appends are written
+//! again one by one, so only the one at fault fails (an event no backend can
+//! store never gets this far: see `validate`). When a lone write finds the
+//! database unreachable, the appends not yet retried get that error without
+//! trying (each would wait for the same server). A lone append is written at
+//! once, as before.
 
 use crate::{Result, StoreError, SQLITE_ROWS_PER_INSERT};
 use skillcore_events::BoxFuture;
@@ -33,7 +38,7 @@ pub(crate) struct EventRow {
     pub handlers: Option<String>,
 }
 
-type Reply = oneshot::Sender<std::result::Result<Vec<i64>, String>>;
+type Reply = oneshot::Sender<Result<Vec<i64>>>;
 
 struct Request {
     rows: Vec<EventRow>,
@@ -79,7 +84,7 @@ impl<C: Send + 'static> GroupCommit<C> {
         let guard = Arc::clone(&self.conn).lock_owned().await;
         // A writer before us may have written our rows already.
         if let Ok(r) = answer.try_recv() {
-            return r.map_err(StoreError::Write);
+            return r;
         }
         let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         if batch.len() == 1 {
@@ -92,7 +97,7 @@ impl<C: Send + 'static> GroupCommit<C> {
             tokio::spawn(write_group(guard, self.write, batch));
         }
         match answer.await {
-            Ok(r) => r.map_err(StoreError::Write),
+            Ok(r) => r,
             Err(_) => Err(StoreError::Write(
                 "the write was abandoned before it finished".into(),
             )),
@@ -105,26 +110,52 @@ async fn write_group<C>(mut conn: OwnedMutexGuard<C>, write: WriteRows<C>, batch
     for req in &batch {
         rows.extend(req.rows.iter());
     }
-    match write(&mut conn, rows).await {
+    let error = match write(&mut conn, rows).await {
         Ok(mut by_id) => {
             for req in batch {
-                // Each id's sequence number goes to the first row that asked for it.
-                let mut seqs: Vec<i64> = req
-                    .rows
-                    .iter()
-                    .filter_map(|r| by_id.remove(r.id.as_str()))
-                    .collect();
-                seqs.sort_unstable();
-                let _ = req.reply.send(Ok(seqs));
+                let _ = req.reply.send(Ok(seqs_of(&req.rows, &mut by_id)));
             }
+            return;
         }
-        Err(e) => {
-            let msg = e.to_string();
-            for req in batch {
-                let _ = req.reply.send(Err(msg.clone()));
-            }
+        Err(e) => e,
+    };
+    let mut batch = batch.into_iter();
+    if batch.len() == 1 {
+        if let Some(req) = batch.next() {
+            let _ = req.reply.send(Err(error));
         }
+        return;
     }
+    // The group's statement failed as a whole, so nothing of it was stored:
+    // each append is written again alone and gets its own answer.
+    let mut unreachable: Option<String> = None;
+    for req in batch {
+        if let Some(why) = &unreachable {
+            let _ = req.reply.send(Err(StoreError::Write(why.clone())));
+            continue;
+        }
+        let result = match write(&mut conn, req.rows.iter().collect()).await {
+            Ok(mut by_id) => Ok(seqs_of(&req.rows, &mut by_id)),
+            Err(e) => {
+                if e.is_unreachable() {
+                    unreachable = Some(e.to_string());
+                }
+                Err(e)
+            }
+        };
+        let _ = req.reply.send(result);
+    }
+}
+
+/// The sequence numbers of `rows` stored now, in order. Each id's sequence
+/// number goes to the first row that asked for it.
+fn seqs_of(rows: &[EventRow], by_id: &mut HashMap<String, i64>) -> Vec<i64> {
+    let mut seqs: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| by_id.remove(r.id.as_str()))
+        .collect();
+    seqs.sort_unstable();
+    seqs
 }
 
 /// [`WriteRows`] for SQLite: one statement per [`SQLITE_ROWS_PER_INSERT`] rows,
@@ -155,13 +186,20 @@ pub(crate) fn write_sqlite<'a>(
     })
 }
 
+/// The PostgreSQL writer: a turn on the pool, and the server it connects to
+/// (so that an unreachable server fails a publish at once, by name).
+pub(crate) struct PgWriter {
+    pub pool: PgPool,
+    pub server: crate::connect::PgServer,
+}
+
 /// [`WriteRows`] for PostgreSQL: one statement on a connection of the pool.
 pub(crate) fn write_postgres<'a>(
-    pool: &'a mut PgPool,
+    writer: &'a mut PgWriter,
     rows: Vec<&'a EventRow>,
 ) -> BoxFuture<'a, Result<HashMap<String, i64>>> {
     Box::pin(async move {
-        let mut conn = pool.acquire().await?;
+        let mut conn = writer.server.acquire(&writer.pool).await?;
         let mut stored = HashMap::with_capacity(rows.len());
         for row in postgres_statement(&rows).fetch_all(&mut *conn).await? {
             stored.insert(row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?);

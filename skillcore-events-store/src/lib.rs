@@ -99,16 +99,16 @@ pub struct Subscriber<'a> {
     pub ordered: bool,
 }
 
-/// Which tenants a query may see.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// One district (tenant): the normal case.
-    District(String),
-    /// Every district: for administrators and maintenance jobs only.
-    AllDistricts,
+/// Which tenants a query may see (the bus's type, so one scope serves the
+/// bus's dead letters and the store's queries alike).
+pub use skillcore_events::Scope;
+
+/// A scope as the two binds of `(? OR district_id = ?)`.
+trait ScopeParts {
+    fn parts(&self) -> (bool, &str);
 }
 
-impl Scope {
+impl ScopeParts for Scope {
     fn parts(&self) -> (bool, &str) {
         match self {
             Scope::District(d) => (false, d.as_str()),
@@ -1433,8 +1433,16 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Dead letters, oldest first, optionally of one handler.
-    pub async fn dead_letters(&self, handler: Option<&str>, limit: u32) -> Result<Vec<DeadLetter>> {
+    /// Dead letters of the events in `scope`, oldest first, optionally of one
+    /// handler. Each holds its whole event: a caller working for one district
+    /// passes that district's scope.
+    pub async fn dead_letters(
+        &self,
+        scope: &Scope,
+        handler: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DeadLetter>> {
+        let (all, district) = scope.parts();
         // The same rows in both dialects; only the integer width differs.
         macro_rules! dead_letters_of {
             ($rows:expr, $int:ty, $event:ident) => {
@@ -1461,10 +1469,13 @@ impl Store {
                     "SELECT d.id AS delivery_id, d.handler_id, d.attempts, d.last_error, d.updated_at, {SQLITE_EVENT_COLS}
                      FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
                      WHERE d.status = 'dead' AND (?1 IS NULL OR d.handler_id = ?1)
+                       AND (?3 OR e.district_id = ?4)
                      ORDER BY d.updated_at, d.id LIMIT ?2"
                 )))
                 .bind(handler)
                 .bind(limit as i64)
+                .bind(all)
+                .bind(district)
                 .fetch_all(read)
                 .await?;
                 dead_letters_of!(rows, i64, sqlite_event_lenient)
@@ -1474,10 +1485,13 @@ impl Store {
                     "SELECT d.id AS delivery_id, d.handler_id, d.attempts, d.last_error, d.updated_at, {PG_EVENT_COLS}
                      FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
                      WHERE d.status = 'dead' AND ($1::text IS NULL OR d.handler_id = $1)
+                       AND ($3 OR e.district_id = $4)
                      ORDER BY d.updated_at, d.id LIMIT $2"
                 )))
                 .bind(handler)
                 .bind(limit as i64)
+                .bind(all)
+                .bind(district)
                 .fetch_all(pool)
                 .await?;
                 dead_letters_of!(rows, i32, pg_event)
@@ -1486,16 +1500,18 @@ impl Store {
     }
 
     /// Puts a dead letter back in the queue with a fresh set of attempts.
-    /// Returns `false` if it is not a dead letter (any more).
-    pub async fn retry_dead(&self, delivery_id: i64) -> Result<bool> {
+    /// Returns `false` if it is not a dead letter (any more), or not one of an
+    /// event in `scope`.
+    pub async fn retry_dead(&self, scope: &Scope, delivery_id: i64) -> Result<bool> {
         let n = self
-            .exec_id(
+            .exec_dead(
                 "UPDATE skc_deliveries SET status = 'waiting', attempts = 0, available_at = ?1, updated_at = ?1
-                 WHERE id = ?2 AND status = 'dead'",
+                 WHERE id = ?2 AND status = 'dead' AND ",
                 "UPDATE skc_deliveries SET status = 'waiting', attempts = 0,
                    available_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
                    updated_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
-                 WHERE id = $1 AND status = 'dead'",
+                 WHERE id = $1 AND status = 'dead' AND ",
+                scope,
                 delivery_id,
             )
             .await?;
@@ -1503,35 +1519,57 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Drops a dead letter for good (the row stays, marked `discarded`, for audit).
-    pub async fn discard_dead(&self, delivery_id: i64) -> Result<bool> {
+    /// Drops a dead letter for good (the row stays, marked `discarded`, for
+    /// audit). Returns `false` if it is not a dead letter (any more), or not one
+    /// of an event in `scope`.
+    pub async fn discard_dead(&self, scope: &Scope, delivery_id: i64) -> Result<bool> {
         let n = self
-            .exec_id(
-                "UPDATE skc_deliveries SET status = 'discarded', updated_at = ?1 WHERE id = ?2 AND status = 'dead'",
+            .exec_dead(
+                "UPDATE skc_deliveries SET status = 'discarded', updated_at = ?1
+                 WHERE id = ?2 AND status = 'dead' AND ",
                 "UPDATE skc_deliveries SET status = 'discarded',
                    updated_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
-                 WHERE id = $1 AND status = 'dead'",
+                 WHERE id = $1 AND status = 'dead' AND ",
+                scope,
                 delivery_id,
             )
             .await?;
         Ok(n == 1)
     }
 
-    // SQLite statements bind (now, id); PostgreSQL ones read the database clock
-    // and bind (id).
-    async fn exec_id(&self, sqlite: &'static str, pg: &'static str, id: i64) -> Result<u64> {
+    // An update of one dead letter, in `scope`: the statements end in `AND `,
+    // and the scope's condition on the letter's event follows. SQLite ones bind
+    // (now, id); PostgreSQL ones read the database clock and bind (id).
+    async fn exec_dead(
+        &self,
+        sqlite: &'static str,
+        pg: &'static str,
+        scope: &Scope,
+        id: i64,
+    ) -> Result<u64> {
+        let (all, district) = scope.parts();
         Ok(match &self.db {
-            Db::Sqlite { writer, .. } => sqlx::query(sqlite)
-                .bind(now_us())
-                .bind(id)
-                .execute(&mut *writer.lock().await)
-                .await?
-                .rows_affected(),
-            Db::Postgres(pool) => sqlx::query(pg)
-                .bind(id)
-                .execute(pool)
-                .await?
-                .rows_affected(),
+            Db::Sqlite { writer, .. } => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{sqlite}(?3 OR EXISTS (SELECT 1 FROM skc_events e
+                                 WHERE e.seq = skc_deliveries.event_seq AND e.district_id = ?4))"
+            )))
+            .bind(now_us())
+            .bind(id)
+            .bind(all)
+            .bind(district)
+            .execute(&mut *writer.lock().await)
+            .await?
+            .rows_affected(),
+            Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{pg}($2 OR EXISTS (SELECT 1 FROM skc_events e
+                             WHERE e.seq = skc_deliveries.event_seq AND e.district_id = $3))"
+            )))
+            .bind(id)
+            .bind(all)
+            .bind(district)
+            .execute(pool)
+            .await?
+            .rows_affected(),
         })
     }
 
@@ -1568,15 +1606,34 @@ impl Store {
         })
     }
 
-    /// Queue counters per handler, sorted by handler id.
-    pub async fn stats(&self) -> Result<Vec<HandlerStats>> {
-        const SQL: &str = "SELECT handler_id,
-              CAST(SUM(CASE WHEN status = 'waiting' AND attempts = 0 THEN 1 ELSE 0 END) AS BIGINT) AS waiting,
-              CAST(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) AS BIGINT) AS active,
-              CAST(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS BIGINT) AS completed,
-              CAST(SUM(CASE WHEN status = 'waiting' AND attempts > 0 THEN 1 ELSE 0 END) AS BIGINT) AS failed,
-              CAST(SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END) AS BIGINT) AS dead
-            FROM skc_deliveries GROUP BY handler_id ORDER BY handler_id";
+    /// Queue counters per handler of the deliveries of events in `scope`,
+    /// sorted by handler id.
+    pub async fn stats(&self, scope: &Scope) -> Result<Vec<HandlerStats>> {
+        const COUNTS: &str = "SELECT d.handler_id,
+              CAST(SUM(CASE WHEN d.status = 'waiting' AND d.attempts = 0 THEN 1 ELSE 0 END) AS BIGINT) AS waiting,
+              CAST(SUM(CASE WHEN d.status = 'active' THEN 1 ELSE 0 END) AS BIGINT) AS active,
+              CAST(SUM(CASE WHEN d.status = 'done' THEN 1 ELSE 0 END) AS BIGINT) AS completed,
+              CAST(SUM(CASE WHEN d.status = 'waiting' AND d.attempts > 0 THEN 1 ELSE 0 END) AS BIGINT) AS failed,
+              CAST(SUM(CASE WHEN d.status = 'dead' THEN 1 ELSE 0 END) AS BIGINT) AS dead
+            FROM skc_deliveries d";
+        // All districts count the table alone; one district joins each
+        // delivery's event for its district (an event's deliveries carry none).
+        let sql = match scope {
+            Scope::AllDistricts => format!("{COUNTS} GROUP BY d.handler_id ORDER BY d.handler_id"),
+            Scope::District(_) => format!(
+                "{COUNTS} JOIN skc_events e ON e.seq = d.event_seq WHERE e.district_id = {}
+                 GROUP BY d.handler_id ORDER BY d.handler_id",
+                if self.postgres_pool().is_some() {
+                    "$1"
+                } else {
+                    "?1"
+                }
+            ),
+        };
+        let district = match scope {
+            Scope::District(d) => Some(d.as_str()),
+            Scope::AllDistricts => None,
+        };
         macro_rules! stats_of {
             ($rows:expr) => {
                 $rows
@@ -1595,8 +1652,20 @@ impl Store {
             };
         }
         match &self.db {
-            Db::Sqlite { read, .. } => stats_of!(sqlx::query(SQL).fetch_all(read).await?),
-            Db::Postgres(pool) => stats_of!(sqlx::query(SQL).fetch_all(pool).await?),
+            Db::Sqlite { read, .. } => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                if let Some(d) = district {
+                    q = q.bind(d);
+                }
+                stats_of!(q.fetch_all(read).await?)
+            }
+            Db::Postgres(pool) => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                if let Some(d) = district {
+                    q = q.bind(d);
+                }
+                stats_of!(q.fetch_all(pool).await?)
+            }
         }
     }
 
@@ -1808,12 +1877,18 @@ impl Store {
         }
     }
 
-    /// Queues the stored events matching `filter` (all districts) again for one
+    /// Queues the stored events in `scope` matching `filter` again for one
     /// handler, as a replay batch that bypasses the idempotency record (the handler
     /// is rebuilding its projection). Returns the batch id and the number of
     /// deliveries queued; follow it with [`Store::replay_progress`].
-    pub async fn replay(&self, handler_id: &str, filter: &ReplayFilter) -> Result<(i64, i64)> {
+    pub async fn replay(
+        &self,
+        scope: &Scope,
+        handler_id: &str,
+        filter: &ReplayFilter,
+    ) -> Result<(i64, i64)> {
         let batch = now_us();
+        let (all, district) = scope.parts();
         let n = match &self.db {
             Db::Sqlite { writer, .. } => {
                 let since = filter.since.as_ref().map(ts_text);
@@ -1823,12 +1898,15 @@ impl Store {
                      SELECT e.seq, ?1, 'waiting', ?2, ?2, e.aggregate_type || ':' || e.aggregate_id, ?2
                      FROM skc_events e
                      WHERE (?3 IS NULL OR e.event_type = ?3) AND (?4 IS NULL OR e.occurred_at >= ?4)
+                       AND (?5 OR e.district_id = ?6)
                      ORDER BY e.seq",
                 )
                 .bind(handler_id)
                 .bind(batch)
                 .bind(filter.event_type.as_deref())
                 .bind(since)
+                .bind(all)
+                .bind(district)
                 .execute(&mut *writer.lock().await)
                 .await?
                 .rows_affected()
@@ -1843,12 +1921,15 @@ impl Store {
                      FROM skc_events e
                      WHERE ($3::text IS NULL OR e.event_type = $3)
                        AND ($4::timestamptz IS NULL OR e.occurred_at >= $4)
+                       AND ($5 OR e.district_id = $6)
                      ORDER BY e.tx_id, e.seq",
                 )
                 .bind(handler_id)
                 .bind(batch)
                 .bind(filter.event_type.as_deref())
                 .bind(filter.since)
+                .bind(all)
+                .bind(district)
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -1858,28 +1939,43 @@ impl Store {
         Ok((batch, n as i64))
     }
 
-    /// Progress of a replay batch of one handler.
-    pub async fn replay_progress(&self, handler_id: &str, batch: i64) -> Result<ReplayProgress> {
+    /// Progress of a replay batch of one handler, counting the deliveries of
+    /// events in `scope`.
+    pub async fn replay_progress(
+        &self,
+        scope: &Scope,
+        handler_id: &str,
+        batch: i64,
+    ) -> Result<ReplayProgress> {
+        let (all, district) = scope.parts();
         let (total, done, dead): (i64, i64, i64) = match &self.db {
             Db::Sqlite { read, .. } => {
                 sqlx::query_as(
-                    "SELECT COUNT(*), COALESCE(SUM(status = 'done'), 0), COALESCE(SUM(status = 'dead'), 0)
-                     FROM skc_deliveries WHERE handler_id = ?1 AND replay = ?2 AND replay <> 0",
+                    "SELECT COUNT(*), COALESCE(SUM(d.status = 'done'), 0), COALESCE(SUM(d.status = 'dead'), 0)
+                     FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
+                     WHERE d.handler_id = ?1 AND d.replay = ?2 AND d.replay <> 0
+                       AND (?3 OR e.district_id = ?4)",
                 )
                 .bind(handler_id)
                 .bind(batch)
+                .bind(all)
+                .bind(district)
                 .fetch_one(read)
                 .await?
             }
             Db::Postgres(pool) => {
                 sqlx::query_as(
                     "SELECT COUNT(*),
-                            COALESCE(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), 0)::bigint,
-                            COALESCE(SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END), 0)::bigint
-                     FROM skc_deliveries WHERE handler_id = $1 AND replay = $2 AND replay <> 0",
+                            COALESCE(SUM(CASE WHEN d.status = 'done' THEN 1 ELSE 0 END), 0)::bigint,
+                            COALESCE(SUM(CASE WHEN d.status = 'dead' THEN 1 ELSE 0 END), 0)::bigint
+                     FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
+                     WHERE d.handler_id = $1 AND d.replay = $2 AND d.replay <> 0
+                       AND ($3 OR e.district_id = $4)",
                 )
                 .bind(handler_id)
                 .bind(batch)
+                .bind(all)
+                .bind(district)
                 .fetch_one(pool)
                 .await?
             }

@@ -7,7 +7,7 @@ use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::{
     Envelope, EventBus, EventBusBuilder, HandlerError, HandlerOptions, Metadata,
 };
-use skillcore_events_store::{DurableBus, DurableOptions, Store, Target};
+use skillcore_events_store::{DurableBus, DurableOptions, Scope, Store, Target};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -125,7 +125,7 @@ async fn publish_runs_every_handler_with_retries_and_dead_letters() {
             2,
             "{name}: one retry, then success"
         );
-        let dead = bus.dead_letters().await.unwrap();
+        let dead = bus.dead_letters(&Scope::AllDistricts).await.unwrap();
         assert_eq!(dead.len(), 1, "{name}");
         assert_eq!(dead[0].handler_id, "broken.always");
         assert_eq!(dead[0].attempts, 3, "{name}: retries(2) = 3 attempts");
@@ -144,10 +144,20 @@ async fn publish_runs_every_handler_with_retries_and_dead_letters() {
         assert_eq!(stored.len(), 1, "{name}");
         assert_eq!(stored[0].event.payload["scorePercent"], 85.0);
 
-        bus.discard_dead_letter(dead[0].id).await.unwrap();
-        assert!(bus.dead_letters().await.unwrap().is_empty(), "{name}");
+        bus.discard_dead_letter(&Scope::AllDistricts, dead[0].id)
+            .await
+            .unwrap();
         assert!(
-            bus.discard_dead_letter(dead[0].id).await.is_err(),
+            bus.dead_letters(&Scope::AllDistricts)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+        assert!(
+            bus.discard_dead_letter(&Scope::AllDistricts, dead[0].id)
+                .await
+                .is_err(),
             "{name}: gone"
         );
         let report = bus.shutdown(Duration::from_secs(5)).await;
@@ -181,7 +191,7 @@ async fn a_payload_that_no_longer_decodes_goes_to_the_dead_letters() {
             1,
             "{name}: the good event ran, the bad one did not"
         );
-        let dead = bus.dead_letters().await.unwrap();
+        let dead = bus.dead_letters(&Scope::AllDistricts).await.unwrap();
         assert_eq!(dead.len(), 1, "{name}");
         assert_eq!(
             dead[0].attempts, 1,

@@ -50,7 +50,7 @@ async fn a_rolled_back_sqlite_transaction_leaves_neither_domain_row_nor_event() 
         "the event rolled back with the domain write"
     );
     assert!(
-        store.stats().await.unwrap().is_empty(),
+        store.stats(&Scope::AllDistricts).await.unwrap().is_empty(),
         "and so did its deliveries"
     );
 
@@ -72,7 +72,10 @@ async fn a_rolled_back_sqlite_transaction_leaves_neither_domain_row_nor_event() 
         .await
         .unwrap();
     assert_eq!(events.len(), 1, "committed together");
-    assert_eq!(store.stats().await.unwrap()[0].waiting, 1);
+    assert_eq!(
+        store.stats(&Scope::AllDistricts).await.unwrap()[0].waiting,
+        1
+    );
 }
 
 #[tokio::test]
@@ -107,7 +110,7 @@ async fn a_rolled_back_postgres_transaction_leaves_neither_domain_row_nor_event(
         .unwrap()
         .0
         .is_empty());
-    assert!(store.stats().await.unwrap().is_empty());
+    assert!(store.stats(&Scope::AllDistricts).await.unwrap().is_empty());
 }
 
 /// On PostgreSQL a sequence value is taken at insert, not at commit: transaction A

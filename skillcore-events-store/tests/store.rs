@@ -54,7 +54,7 @@ async fn append_writes_event_and_one_delivery_per_handler() {
         );
         let seqs = store.append(std::slice::from_ref(&e), subs).await.unwrap();
         assert_eq!(seqs.len(), 1, "{name}");
-        let stats = store.stats().await.unwrap();
+        let stats = store.stats(&Scope::AllDistricts).await.unwrap();
         assert_eq!(stats.len(), 2, "{name}: {stats:?}");
         assert!(
             stats.iter().all(|s| s.waiting == 1 && s.completed == 0),
@@ -92,7 +92,7 @@ async fn append_writes_event_and_one_delivery_per_handler() {
         for c in &claimed {
             assert!(store.complete(c).await.unwrap(), "{name}");
         }
-        let stats = store.stats().await.unwrap();
+        let stats = store.stats(&Scope::AllDistricts).await.unwrap();
         assert!(
             stats
                 .iter()
@@ -136,7 +136,7 @@ async fn failures_retry_then_become_dead_letters_that_can_be_retried_or_discarde
             .fail(&c, "boom 1", Some(Duration::ZERO))
             .await
             .unwrap());
-        let s = &store.stats().await.unwrap()[0];
+        let s = &store.stats(&Scope::AllDistricts).await.unwrap()[0];
         assert_eq!((s.waiting, s.failed, s.dead), (0, 1, 0), "{name}");
 
         let c = store
@@ -178,36 +178,59 @@ async fn failures_retry_then_become_dead_letters_that_can_be_retried_or_discarde
             .fail(&c2, "payload no longer decodes", None)
             .await
             .unwrap());
-        let dead = store.dead_letters(None, 10).await.unwrap();
+        let dead = store
+            .dead_letters(&Scope::AllDistricts, None, 10)
+            .await
+            .unwrap();
         assert_eq!(dead.len(), 1, "{name}");
         assert_eq!(dead[0].handler_id, "h.two");
         assert_eq!(dead[0].last_error, "payload no longer decodes");
         assert_eq!(dead[0].attempts, 1);
         assert_eq!(
-            store.dead_letters(Some("h.one"), 10).await.unwrap().len(),
+            store
+                .dead_letters(&Scope::AllDistricts, Some("h.one"), 10)
+                .await
+                .unwrap()
+                .len(),
             0
         );
 
         assert!(
-            store.retry_dead(dead[0].delivery_id).await.unwrap(),
+            store
+                .retry_dead(&Scope::AllDistricts, dead[0].delivery_id)
+                .await
+                .unwrap(),
             "{name}"
         );
         assert!(
-            !store.retry_dead(dead[0].delivery_id).await.unwrap(),
+            !store
+                .retry_dead(&Scope::AllDistricts, dead[0].delivery_id)
+                .await
+                .unwrap(),
             "{name}: no longer dead"
         );
         let again = store.claim_for("w", &["h.two"], 1, LEASE).await.unwrap();
         assert_eq!(again.len(), 1, "{name}: a retried dead letter is claimable");
         assert_eq!(again[0].attempt, 1, "{name}: with a fresh set of attempts");
         assert!(store.fail(&again[0], "still broken", None).await.unwrap());
-        let dead = store.dead_letters(None, 10).await.unwrap();
-        assert!(store.discard_dead(dead[0].delivery_id).await.unwrap());
+        let dead = store
+            .dead_letters(&Scope::AllDistricts, None, 10)
+            .await
+            .unwrap();
+        assert!(store
+            .discard_dead(&Scope::AllDistricts, dead[0].delivery_id)
+            .await
+            .unwrap());
         assert!(
-            store.dead_letters(None, 10).await.unwrap().is_empty(),
+            store
+                .dead_letters(&Scope::AllDistricts, None, 10)
+                .await
+                .unwrap()
+                .is_empty(),
             "{name}"
         );
         let two = store
-            .stats()
+            .stats(&Scope::AllDistricts)
             .await
             .unwrap()
             .into_iter()
@@ -488,6 +511,7 @@ async fn replay_redelivers_matching_events_to_one_handler() {
         assert_eq!(w.drain().await.unwrap(), 2, "{name}");
         let (batch, n) = store
             .replay(
+                &Scope::AllDistricts,
                 "proj",
                 &ReplayFilter {
                     event_type: Some("a.b.posted".into()),
@@ -497,7 +521,10 @@ async fn replay_redelivers_matching_events_to_one_handler() {
             .await
             .unwrap();
         assert_eq!(n, 1, "{name}");
-        let p = store.replay_progress("proj", batch).await.unwrap();
+        let p = store
+            .replay_progress(&Scope::AllDistricts, "proj", batch)
+            .await
+            .unwrap();
         assert_eq!((p.total, p.done), (1, 0));
         let outcomes = w.run_once().await.unwrap();
         assert_eq!(
@@ -506,7 +533,7 @@ async fn replay_redelivers_matching_events_to_one_handler() {
             "{name}: a replay runs the handler again"
         );
         assert!(store
-            .replay_progress("proj", batch)
+            .replay_progress(&Scope::AllDistricts, "proj", batch)
             .await
             .unwrap()
             .finished());
@@ -561,7 +588,7 @@ async fn worker_retries_isolates_panics_times_out_and_dead_letters() {
             2,
             "{name}: flaky ran twice"
         );
-        let stats = store.stats().await.unwrap();
+        let stats = store.stats(&Scope::AllDistricts).await.unwrap();
         let get = |h: &str| stats.iter().find(|s| s.handler_id == h).cloned().unwrap();
         assert_eq!(get("flaky").completed, 1, "{name}");
         assert_eq!(
@@ -571,7 +598,10 @@ async fn worker_retries_isolates_panics_times_out_and_dead_letters() {
         );
         assert_eq!(get("slow").dead, 1, "{name}: 3 timeouts, then dead");
         assert_eq!(get("undecodable").dead, 1, "{name}");
-        let dead = store.dead_letters(None, 10).await.unwrap();
+        let dead = store
+            .dead_letters(&Scope::AllDistricts, None, 10)
+            .await
+            .unwrap();
         let err = |h: &str| dead.iter().find(|d| d.handler_id == h).unwrap().clone();
         assert!(err("panics").last_error.contains("handler bug"), "{name}");
         assert_eq!(err("panics").attempts, 3);
@@ -620,7 +650,7 @@ async fn publishing_an_event_twice_stores_and_queues_it_once() {
             again.is_empty(),
             "{name}: the second publish stores nothing"
         );
-        let stats = store.stats().await.unwrap();
+        let stats = store.stats(&Scope::AllDistricts).await.unwrap();
         assert!(stats.iter().all(|s| s.waiting == 1), "{name}: {stats:?}");
     }
 }
@@ -692,7 +722,7 @@ async fn concurrent_appends_are_written_together_and_each_caller_gets_its_own_ev
             );
         }
         // And every event has its deliveries.
-        let stats = store.stats().await.unwrap();
+        let stats = store.stats(&Scope::AllDistricts).await.unwrap();
         assert_eq!(stats.len(), 2, "{name}");
         assert!(stats.iter().all(|s| s.waiting == 121), "{name}: {stats:?}");
     }
@@ -740,7 +770,7 @@ async fn complete_and_claim_records_successes_and_claims_the_next_batch_at_once(
             ["r2", "r3"],
             "{name}: the new deliveries are claimed, not the one another worker holds"
         );
-        let stats = &store.stats().await.unwrap()[0];
+        let stats = &store.stats(&Scope::AllDistricts).await.unwrap()[0];
         assert_eq!((stats.completed, stats.active), (1, 3), "{name}: {stats:?}");
     }
 }
@@ -772,7 +802,7 @@ async fn a_worker_hands_back_deliveries_it_claimed_ahead_when_it_stops() {
             .build();
         let (stop, run) = run_in_background(w);
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let s = &store.stats().await.unwrap()[0];
+        let s = &store.stats(&Scope::AllDistricts).await.unwrap()[0];
         assert_eq!(
             s.active, 5,
             "{name}: one running and four claimed ahead: {s:?}"
@@ -780,7 +810,7 @@ async fn a_worker_hands_back_deliveries_it_claimed_ahead_when_it_stops() {
         stop.send(()).unwrap();
         run.await.unwrap();
         assert_eq!(started.load(Ordering::SeqCst), 1, "{name}");
-        let s = &store.stats().await.unwrap()[0];
+        let s = &store.stats(&Scope::AllDistricts).await.unwrap()[0];
         assert_eq!(
             (s.completed, s.active, s.waiting),
             (1, 0, 5),
@@ -827,7 +857,10 @@ async fn an_event_stored_as_broken_json_goes_to_the_dead_letters_and_the_rest_is
         "the handler ran for the good event only"
     );
     // Listing the dead letters reads the broken row as far as it can.
-    let letters = store.dead_letters(None, 10).await.unwrap();
+    let letters = store
+        .dead_letters(&Scope::AllDistricts, None, 10)
+        .await
+        .unwrap();
     assert_eq!(letters.len(), 1, "{letters:?}");
     assert!(
         letters[0].last_error.contains("cannot be read")
@@ -836,7 +869,7 @@ async fn an_event_stored_as_broken_json_goes_to_the_dead_letters_and_the_rest_is
     );
     assert_eq!(letters[0].event.event.id, bad.id);
     assert_eq!(letters[0].event.event.payload, serde_json::Value::Null);
-    let stats = &store.stats().await.unwrap()[0];
+    let stats = &store.stats(&Scope::AllDistricts).await.unwrap()[0];
     assert_eq!((stats.completed, stats.dead), (1, 1), "{stats:?}");
 }
 
@@ -925,7 +958,7 @@ async fn a_worker_with_two_claims_in_flight_runs_each_delivery_once() {
         let (stop, run) = run_in_background(w);
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let stats = store.stats().await.unwrap();
+            let stats = store.stats(&Scope::AllDistricts).await.unwrap();
             if stats.len() == 3 && stats.iter().all(|s| s.completed == EVENTS as i64) {
                 break;
             }
@@ -947,7 +980,7 @@ async fn a_worker_with_two_claims_in_flight_runs_each_delivery_once() {
             };
             assert_eq!(*n, expected, "{name}: {handler} ran event {seq} {n} times");
         }
-        for s in store.stats().await.unwrap() {
+        for s in store.stats(&Scope::AllDistricts).await.unwrap() {
             assert_eq!(
                 (s.waiting, s.active, s.failed, s.dead),
                 (0, 0, 0, 0),

@@ -104,6 +104,7 @@ mod decode;
 mod envelope;
 mod event;
 mod handler;
+mod scope;
 pub mod redact;
 
 pub use bus::{
@@ -121,6 +122,7 @@ pub use handler::{
     EnvelopeHeader, HandlerContext, HandlerError, HandlerOptions, HandlerRegistration,
     MissingState, StateType, States,
 };
+pub use scope::Scope;
 pub use skillcore_events_macros::{catalog, handler};
 
 /// Re-exported so users can build payloads without depending on these crates.

@@ -3,6 +3,7 @@
 //! Timing tests run on Tokio's paused clock, so they are exact and instant.
 
 use skillcore_events::uuid::Uuid;
+use skillcore_events::Scope;
 use skillcore_events::{
     BusError, Envelope, EventBus, HandlerContext, HandlerError, HandlerOptions, Metadata,
     PublishError, RawEnvelope, RetryPolicy,
@@ -114,7 +115,7 @@ async fn a_panic_or_failure_in_one_handler_affects_neither_the_others_nor_the_pu
         .expect("publisher unaffected");
     bus.idle().await;
     assert_eq!(ok.get(), 1);
-    let mut dead = bus.dead_letters().await.unwrap();
+    let mut dead = bus.dead_letters(&Scope::AllDistricts).await.unwrap();
     dead.sort_by(|a, b| a.handler_id.cmp(&b.handler_id));
     assert_eq!(dead.len(), 2);
     assert_eq!(dead[0].handler_id, "x.fails");
@@ -166,7 +167,11 @@ async fn only_the_failing_handler_is_retried() {
     assert_eq!(flaky.get(), 3);
     assert_eq!(steady.get(), 1, "the succeeding handler must not re-run");
     assert_eq!(*attempts_seen.lock().unwrap(), vec![1, 2, 3]);
-    assert!(bus.dead_letters().await.unwrap().is_empty());
+    assert!(bus
+        .dead_letters(&Scope::AllDistricts)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test(start_paused = true)]
@@ -197,7 +202,7 @@ async fn retries_and_backoff_are_configurable_per_handler() {
         .map(|w| (w[1] - w[0]).as_millis())
         .collect();
     assert_eq!(gaps, vec![100, 200, 400], "exponential backoff from 100 ms");
-    let dead = bus.dead_letters().await.unwrap();
+    let dead = bus.dead_letters(&Scope::AllDistricts).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].attempts, 4);
 }
@@ -297,7 +302,11 @@ async fn a_timeout_counts_as_a_failed_attempt() {
         Duration::from_millis(60),
         "50 ms timeout + 10 ms backoff"
     );
-    assert!(bus.dead_letters().await.unwrap().is_empty());
+    assert!(bus
+        .dead_letters(&Scope::AllDistricts)
+        .await
+        .unwrap()
+        .is_empty());
 
     // Always too slow: dead-lettered with the timeout as the error.
     let bus = builder()
@@ -315,7 +324,7 @@ async fn a_timeout_counts_as_a_failed_attempt() {
         .unwrap();
     bus.publish(grade(50.0)).await.unwrap();
     bus.idle().await;
-    let dead = bus.dead_letters().await.unwrap();
+    let dead = bus.dead_letters(&Scope::AllDistricts).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].attempts, 2);
     assert_eq!(dead[0].last_error, "timed out after 50ms");
@@ -352,7 +361,7 @@ async fn dead_letters_can_be_listed_retried_and_discarded() {
     let first = bus.publish(grade(40.0)).await.unwrap();
     let second = bus.publish(grade(45.0)).await.unwrap();
     bus.idle().await;
-    let dead = bus.dead_letters().await.unwrap();
+    let dead = bus.dead_letters(&Scope::AllDistricts).await.unwrap();
     assert_eq!(dead.len(), 2);
     assert_eq!(calls.get(), 4);
     let letter = dead.iter().find(|d| d.envelope.id == first).unwrap();
@@ -365,21 +374,29 @@ async fn dead_letters_can_be_listed_retried_and_discarded() {
 
     // Fixed: retry the first, discard the second.
     broken.store(false, Ordering::SeqCst);
-    bus.retry_dead_letter(letter.id).await.unwrap();
+    bus.retry_dead_letter(&Scope::AllDistricts, letter.id)
+        .await
+        .unwrap();
     bus.idle().await;
     assert_eq!(calls.get(), 5);
     let other = dead.iter().find(|d| d.envelope.id == second).unwrap();
-    bus.discard_dead_letter(other.id).await.unwrap();
-    assert!(bus.dead_letters().await.unwrap().is_empty());
+    bus.discard_dead_letter(&Scope::AllDistricts, other.id)
+        .await
+        .unwrap();
+    assert!(bus
+        .dead_letters(&Scope::AllDistricts)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(calls.get(), 5, "a discarded letter is not run");
 
     let unknown = Uuid::now_v7();
     assert_eq!(
-        bus.retry_dead_letter(unknown).await,
+        bus.retry_dead_letter(&Scope::AllDistricts, unknown).await,
         Err(BusError::NotFound(unknown))
     );
     assert_eq!(
-        bus.discard_dead_letter(unknown).await,
+        bus.discard_dead_letter(&Scope::AllDistricts, unknown).await,
         Err(BusError::NotFound(unknown))
     );
 }
@@ -484,7 +501,7 @@ async fn a_raw_envelope_that_does_not_decode_is_dead_lettered_at_once() {
         serde_json::value::RawValue::from_string(r#"{"resultId":"nope"}"#.into()).unwrap();
     bus.publish_raw(raw).await.unwrap();
     bus.idle().await;
-    let dead = bus.dead_letters().await.unwrap();
+    let dead = bus.dead_letters(&Scope::AllDistricts).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(
         dead[0].attempts, 1,
@@ -531,7 +548,7 @@ async fn shutdown_waits_for_in_flight_handlers_up_to_a_deadline() {
         1,
         "the quick handler finished within the deadline"
     );
-    let dead = bus.dead_letters().await.unwrap();
+    let dead = bus.dead_letters(&Scope::AllDistricts).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].handler_id, "x.stuck");
     assert_eq!(dead[0].envelope.id, id);

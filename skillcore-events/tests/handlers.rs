@@ -1,6 +1,7 @@
 //! `#[handler]` end to end: registration through the link-time table, state
 //! injection, the attempt number, `verify_catalog`, and build errors.
 
+use skillcore_events::Scope;
 use skillcore_events::{
     handler, BuildError, Envelope, EventBus, HandlerContext, HandlerError, Metadata,
 };
@@ -148,7 +149,11 @@ async fn register_all_runs_them_with_their_state_and_attempt_numbers() {
     assert_eq!(outbox.sent.load(Ordering::SeqCst), 1);
     assert_eq!(*outbox.attempts_seen.lock().unwrap(), vec![1, 2]);
     assert_eq!(MARKS.load(Ordering::SeqCst), 1);
-    assert!(bus.dead_letters().await.unwrap().is_empty());
+    assert!(bus
+        .dead_letters(&Scope::AllDistricts)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[test]

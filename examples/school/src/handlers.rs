@@ -264,12 +264,12 @@ async fn async_run() -> Result<(), Box<dyn std::error::Error>> {
     bus.idle().await;
     println!("  no handler ran again: each one already succeeded for this event");
 
-    let dead = bus.dead_letters().await?;
+    let scope = Scope::District("dst-222".into());
+    let dead = bus.dead_letters(&scope).await?;
     let report = bus.shutdown(Duration::from_secs(1)).await;
 
     // The store keeps every event: a second run shows this run's too.
     let store = Store::sqlite(&db).await?;
-    let scope = Scope::District("dst-222".into());
     let mut stored = Vec::new();
     let mut cursor = Default::default();
     loop {
@@ -294,7 +294,7 @@ async fn async_run() -> Result<(), Box<dyn std::error::Error>> {
             e.event.payload["scorePercent"],
         );
     }
-    let stats = store.stats().await?;
+    let stats = store.stats(&scope).await?;
     for s in &stats {
         println!(
             "  queue {:<40} completed {:>3}, waiting {}, dead {}",

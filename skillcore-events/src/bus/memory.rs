@@ -9,6 +9,7 @@ use super::{
 };
 use crate::envelope::RawEnvelope;
 use crate::handler::{BoxFuture, DynEnvelope, HandlerContext};
+use crate::Scope;
 use chrono::Utc;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::{poll_fn, Future};
@@ -93,6 +94,12 @@ struct Letter {
     public: DeadLetter,
     env: DynEnvelope,
     sub: Arc<Subscriber>,
+}
+
+impl Letter {
+    fn in_scope(&self, scope: &Scope) -> bool {
+        scope.admits(&self.public.envelope.metadata.district_id)
+    }
 }
 
 struct Core {
@@ -394,7 +401,7 @@ impl Core {
         dead.push_back(letter);
     }
 
-    fn retry(self: &Arc<Self>, id: Uuid) -> Result<(), BusError> {
+    fn retry(self: &Arc<Self>, scope: &Scope, id: Uuid) -> Result<(), BusError> {
         if self.closed.load(Ordering::Acquire) {
             return Err(BusError::ShuttingDown);
         }
@@ -404,7 +411,7 @@ impl Core {
             let mut dead = lock(&self.dead);
             let pos = dead
                 .iter()
-                .position(|l| l.public.id == id)
+                .position(|l| l.public.id == id && l.in_scope(scope))
                 .ok_or(BusError::NotFound(id))?;
             dead.remove(pos).ok_or(BusError::NotFound(id))?
         };
@@ -515,21 +522,25 @@ impl Backend for MemoryBackend {
         Box::pin(std::future::ready(r))
     }
 
-    fn dead_letters(&self) -> BoxFuture<'_, Result<Vec<DeadLetter>, BusError>> {
+    fn dead_letters(&self, scope: &Scope) -> BoxFuture<'_, Result<Vec<DeadLetter>, BusError>> {
         let list = lock(&self.core.dead)
             .iter()
+            .filter(|l| l.in_scope(scope))
             .map(|l| l.public.clone())
             .collect();
         Box::pin(std::future::ready(Ok(list)))
     }
 
-    fn retry_dead_letter(&self, id: Uuid) -> BoxFuture<'_, Result<(), BusError>> {
-        Box::pin(std::future::ready(self.core.retry(id)))
+    fn retry_dead_letter(&self, scope: &Scope, id: Uuid) -> BoxFuture<'_, Result<(), BusError>> {
+        Box::pin(std::future::ready(self.core.retry(scope, id)))
     }
 
-    fn discard_dead_letter(&self, id: Uuid) -> BoxFuture<'_, Result<(), BusError>> {
+    fn discard_dead_letter(&self, scope: &Scope, id: Uuid) -> BoxFuture<'_, Result<(), BusError>> {
         let mut dead = lock(&self.core.dead);
-        let r = match dead.iter().position(|l| l.public.id == id) {
+        let r = match dead
+            .iter()
+            .position(|l| l.public.id == id && l.in_scope(scope))
+        {
             Some(pos) => {
                 dead.remove(pos);
                 Ok(())

@@ -28,7 +28,7 @@ use crate::handler::{
     handler_fn, registered_handlers, BoxFuture, BoxHandler, DynEnvelope, HandlerContext,
     HandlerError, HandlerOptions, HandlerRegistration, States,
 };
-use crate::{Event, EventInfo, EventSet};
+use crate::{Event, EventInfo, EventSet, Scope};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::fmt;
@@ -239,15 +239,17 @@ pub trait Backend: Send + Sync + 'static {
         })
     }
 
-    /// The dead letters, oldest first.
-    fn dead_letters(&self) -> BoxFuture<'_, Result<Vec<DeadLetter>, BusError>>;
+    /// The dead letters of the events in `scope` (by their metadata's
+    /// district), oldest first.
+    fn dead_letters(&self, scope: &Scope) -> BoxFuture<'_, Result<Vec<DeadLetter>, BusError>>;
 
     /// Runs a dead letter's handler again (with a fresh set of attempts) and
-    /// removes it from the dead letters.
-    fn retry_dead_letter(&self, id: Uuid) -> BoxFuture<'_, Result<(), BusError>>;
+    /// removes it from the dead letters. A letter outside `scope` is
+    /// [`BusError::NotFound`], as if it did not exist.
+    fn retry_dead_letter(&self, scope: &Scope, id: Uuid) -> BoxFuture<'_, Result<(), BusError>>;
 
-    /// Drops a dead letter.
-    fn discard_dead_letter(&self, id: Uuid) -> BoxFuture<'_, Result<(), BusError>>;
+    /// Drops a dead letter. A letter outside `scope` is [`BusError::NotFound`].
+    fn discard_dead_letter(&self, scope: &Scope, id: Uuid) -> BoxFuture<'_, Result<(), BusError>>;
 
     /// Resolves when no delivery is in flight (including retries waiting).
     fn idle(&self) -> BoxFuture<'_, ()>;
@@ -1033,19 +1035,23 @@ impl EventBus {
         Ok(id)
     }
 
-    /// The dead letters, oldest first.
-    pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, BusError> {
-        self.backend.dead_letters().await
+    /// The dead letters of the events of `scope`'s district (all districts
+    /// only with [`Scope::AllDistricts`]), oldest first. Each holds its whole
+    /// event: never hand another district's letters to a caller.
+    pub async fn dead_letters(&self, scope: &Scope) -> Result<Vec<DeadLetter>, BusError> {
+        self.backend.dead_letters(scope).await
     }
 
-    /// Runs a dead letter's handler again, with a fresh set of attempts.
-    pub async fn retry_dead_letter(&self, id: Uuid) -> Result<(), BusError> {
-        self.backend.retry_dead_letter(id).await
+    /// Runs a dead letter's handler again, with a fresh set of attempts. A
+    /// letter of another district than `scope`'s is [`BusError::NotFound`].
+    pub async fn retry_dead_letter(&self, scope: &Scope, id: Uuid) -> Result<(), BusError> {
+        self.backend.retry_dead_letter(scope, id).await
     }
 
-    /// Drops a dead letter.
-    pub async fn discard_dead_letter(&self, id: Uuid) -> Result<(), BusError> {
-        self.backend.discard_dead_letter(id).await
+    /// Drops a dead letter. A letter of another district than `scope`'s is
+    /// [`BusError::NotFound`].
+    pub async fn discard_dead_letter(&self, scope: &Scope, id: Uuid) -> Result<(), BusError> {
+        self.backend.discard_dead_letter(scope, id).await
     }
 
     /// Resolves when nothing is in flight: every handler of every published
