@@ -28,10 +28,15 @@
 
 #![deny(missing_docs)]
 
+mod connect;
 mod durable;
 mod group_commit;
 mod schema;
+mod validate;
 mod worker;
+
+pub use connect::DEFAULT_CONNECT_TIMEOUT;
+pub use validate::Refused;
 
 pub use durable::{
     new_event, raw_envelope, DurableBus, DurableOptions, Outbox, PublishIn, SqlBackend, Target,
@@ -41,14 +46,13 @@ pub use worker::{DeliveryHandler, Failure, HandlerFuture, Outcome, Policy, Worke
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Connection, PgConnection, Row, SqliteConnection};
 use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -223,6 +227,14 @@ pub struct Cursor {
 pub enum StoreError {
     /// The database reported an error.
     Database(sqlx::Error),
+    /// The PostgreSQL server could not be reached (refused, no answer within
+    /// the connect timeout, the login refused).
+    Connect {
+        /// `host:port` (or the socket path) that was tried.
+        address: String,
+        /// What connecting failed with (an I/O error for a refused connection).
+        source: sqlx::Error,
+    },
     /// A payload field name that cannot be a catalog field (only letters and digits).
     InvalidField(String),
     /// A stored row could not be read back (for example JSON that no longer parses).
@@ -231,6 +243,9 @@ pub enum StoreError {
     Write(String),
     /// A query named an event the catalog does not declare.
     UnknownEvent(String),
+    /// An event no backend can store as it is (a NUL character in a string):
+    /// nothing of the append was stored.
+    Refused(Refused),
     /// A query named a payload field the event does not have.
     UnknownField {
         /// The event.
@@ -246,6 +261,11 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::Database(e) => write!(f, "database error: {e}"),
+            StoreError::Connect { address, source } => write!(
+                f,
+                "cannot connect to PostgreSQL at {address}: {}",
+                connect::reason(source)
+            ),
             StoreError::InvalidField(name) => write!(
                 f,
                 "`{name}` is not a payload field name (lowerCamelCase letters and digits)"
@@ -253,6 +273,7 @@ impl fmt::Display for StoreError {
             StoreError::Corrupt(what) => write!(f, "corrupt row in the event store: {what}"),
             StoreError::Write(e) => write!(f, "database error, nothing was stored: {e}"),
             StoreError::UnknownEvent(e) => write!(f, "the catalog has no event `{e}`"),
+            StoreError::Refused(r) => write!(f, "{r}"),
             StoreError::UnknownField {
                 event,
                 field,
@@ -270,6 +291,7 @@ impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StoreError::Database(e) => Some(e),
+            StoreError::Connect { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -353,7 +375,7 @@ pub struct Store {
     wake: Arc<Wake>,
     analyze: Arc<AnalyzeSchedule>,
     /// PostgreSQL: group commit of appends (SQLite's is its writer).
-    pg_appends: Option<Arc<group_commit::GroupCommit<PgPool>>>,
+    pg_appends: Option<Arc<group_commit::GroupCommit<group_commit::PgWriter>>>,
 }
 
 /// WAL pages after which the SQLite writer checkpoints by itself (normally a
@@ -772,6 +794,11 @@ impl Store {
     /// Connects to PostgreSQL and applies the migrations. `schema`, when given, is
     /// created if missing and used as the search path (tests give each run its own).
     /// Commits are flushed ([`PostgresCommit::Flushed`]).
+    ///
+    /// A server that cannot be reached fails at once (a refused connection) or
+    /// after the URL's `connect_timeout` (seconds, as libpq reads it; by default
+    /// [`DEFAULT_CONNECT_TIMEOUT`]) with [`StoreError::Connect`], which names
+    /// the address; so does a publish that finds the server gone later.
     pub async fn postgres(url: &str, schema: Option<&str>) -> Result<Store> {
         Store::postgres_with(url, schema, PostgresCommit::Flushed).await
     }
@@ -782,29 +809,33 @@ impl Store {
         schema: Option<&str>,
         commit: PostgresCommit,
     ) -> Result<Store> {
-        let mut options = PgConnectOptions::from_str(url)?;
+        let server = connect::PgServer::from_url(url)?;
+        let mut options = server.options.clone();
         if let Some(schema) = schema {
             check_schema_name(schema)?;
-            // Create the schema on a plain connection first.
-            let admin = PgPoolOptions::new()
-                .max_connections(1)
-                .connect_with(options.clone())
-                .await?;
+        }
+        // One connection of our own first: an unreachable server fails here at
+        // once, in its own words, not after the pool's timeout. It creates the
+        // schema.
+        let mut admin = server.connect(&options).await?;
+        if let Some(schema) = schema {
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                 "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
             )))
-            .execute(&admin)
+            .execute(&mut admin)
             .await
             .or_else(ignore_concurrent_create)?;
-            admin.close().await;
             options = options.options([("search_path", schema)]);
         }
+        let _ = admin.close().await;
         if commit == PostgresCommit::Asynchronous {
             options = options.options([("synchronous_commit", "off")]);
         }
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
+            // Waiting for a busy pool; an unreachable server is found out
+            // sooner (`PgServer::acquire`).
+            .acquire_timeout((server.timeout * 2).max(Duration::from_secs(10)))
             // sqlx pings every connection it hands out by default: a round trip
             // before every statement. A connection in steady use is known to be
             // alive; only one that sat idle for a while is checked. (One that
@@ -819,11 +850,14 @@ impl Store {
                     Ok(true)
                 })
             })
-            .connect_with(options)
-            .await?;
+            .connect_lazy_with(options.clone());
+        let server = connect::PgServer { options, ..server };
         let store = Store {
             pg_appends: Some(Arc::new(group_commit::GroupCommit::new(
-                pool.clone(),
+                group_commit::PgWriter {
+                    pool: pool.clone(),
+                    server,
+                },
                 group_commit::write_postgres,
             ))),
             db: Db::Postgres(pool),
@@ -993,6 +1027,9 @@ impl Store {
     }
 
     async fn append_rows(&self, rows: Vec<group_commit::EventRow>) -> Result<Vec<i64>> {
+        // Before grouping: an event that cannot be stored fails its own append,
+        // never a group it would have joined.
+        validate::check_rows(&rows)?;
         let seqs = match (&self.db, &self.pg_appends) {
             // Group commit: written together with the appends of other tasks
             // that arrive meanwhile, each still all-or-nothing, one statement
@@ -1003,15 +1040,8 @@ impl Store {
                 self.analyze_when_grown(pool, seqs.len() as u64);
                 seqs
             }
-            (Db::Postgres(pool), None) => {
-                let mut pool = pool.clone();
-                let mut seqs: Vec<i64> =
-                    group_commit::write_postgres(&mut pool, rows.iter().collect())
-                        .await?
-                        .into_values()
-                        .collect();
-                seqs.sort_unstable();
-                seqs
+            (Db::Postgres(_), None) => {
+                unreachable!("a PostgreSQL store is opened with its group commit")
             }
         };
         self.notify();
@@ -1726,7 +1756,10 @@ impl Store {
 
     /// The events of one type whose payload field `field` equals `value` (compared
     /// as text: `payload->>'studentId' = 'student-123'`). The caller checks that the
-    /// field exists in the catalog; the value is always a bound parameter.
+    /// field exists in the catalog; the value is always a bound parameter. The
+    /// text of a value is the same on both backends: a boolean is `true` or
+    /// `false` (SQLite's `json_extract` would give `1` or `0`), a string is
+    /// itself, without quotes.
     pub async fn events_by_field(
         &self,
         scope: &Scope,
@@ -1738,7 +1771,10 @@ impl Store {
         let path = format!("$.{field}");
         self.select_events(
             scope,
-            "e.event_type = ?3 AND CAST(json_extract(e.payload, ?4) AS TEXT) = ?5",
+            "e.event_type = ?3
+             AND CASE json_type(e.payload, ?4)
+                   WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
+                   ELSE CAST(json_extract(e.payload, ?4) AS TEXT) END = ?5",
             "e.event_type = $3 AND e.payload->>$4 = $5",
             &[
                 event_type,
@@ -2025,6 +2061,7 @@ where
     F: Fn(&str) -> Vec<Subscriber<'s>> + ?Sized,
 {
     let rows = event_rows(events, subscribers);
+    validate::check_rows(&rows)?;
     let mut seqs = Vec::with_capacity(rows.len());
     let refs: Vec<&group_commit::EventRow> = rows.iter().collect();
     for chunk in refs.chunks(SQLITE_ROWS_PER_INSERT) {
@@ -2105,6 +2142,7 @@ where
         return Ok(Vec::new());
     }
     let rows = event_rows(events, subscribers);
+    validate::check_rows(&rows)?;
     let refs: Vec<&group_commit::EventRow> = rows.iter().collect();
     let mut seqs: Vec<i64> = group_commit::postgres_statement(&refs)
         .fetch_all(&mut *conn)
