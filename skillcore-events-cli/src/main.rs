@@ -177,15 +177,30 @@ enum Command {
     },
 }
 
-/// Which event store.
+/// Which event store, and which of its districts.
 #[derive(clap::Args, Debug)]
 struct DbArgs {
-    /// The store: `sqlite:PATH` (or a path) or `postgres://user@host/db`.
+    /// The store: `sqlite:PATH` (or a path) or `postgres://user@host/db`. It
+    /// must exist: these commands never create or migrate a store.
     #[arg(long, value_name = "URL")]
     db: String,
     /// PostgreSQL schema holding the tables (default: the search path).
     #[arg(long, value_name = "SCHEMA")]
     schema: Option<String>,
+    #[command(flatten)]
+    scope: ScopeArgs,
+}
+
+/// Which districts (tenants) a queue command sees: one of the two is required.
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+struct ScopeArgs {
+    /// Only the events and deliveries of this district (tenant).
+    #[arg(long, value_name = "D")]
+    district: Option<String>,
+    /// Every district's: for administrators only.
+    #[arg(long)]
+    all_districts: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -333,17 +348,11 @@ fn run(cli: Cli) -> Outcome {
         } => new_event::run(&name, &catalog, aggregate.as_deref()),
         Command::Queue {
             command: QueueCommand::Stats { db, format },
-        } => queue::stats(&db.db, db.schema.as_deref(), format == CheckFormat::Json),
+        } => queue::stats(&db, format == CheckFormat::Json),
         Command::DeadLetters { command } => match command {
-            DeadCommand::List { db, handler } => {
-                queue::list_dead(&db.db, db.schema.as_deref(), handler.as_deref())
-            }
-            DeadCommand::Retry { db, id } => {
-                queue::act_on_dead(&db.db, db.schema.as_deref(), id, true)
-            }
-            DeadCommand::Discard { db, id } => {
-                queue::act_on_dead(&db.db, db.schema.as_deref(), id, false)
-            }
+            DeadCommand::List { db, handler } => queue::list_dead(&db, handler.as_deref()),
+            DeadCommand::Retry { db, id } => queue::act_on_dead(&db, id, true),
+            DeadCommand::Discard { db, id } => queue::act_on_dead(&db, id, false),
         },
         Command::Replay {
             db,
@@ -353,8 +362,7 @@ fn run(cli: Cli) -> Outcome {
             no_wait,
             timeout,
         } => queue::replay(queue::ReplayArgs {
-            db: &db.db,
-            schema: db.schema.as_deref(),
+            db: &db,
             handler: &handler,
             event_type,
             since,

@@ -1,50 +1,99 @@
 //! Commands on a durable store: queue statistics, dead letters, replay.
+//!
+//! They open a store that must exist ([`Store::open_sqlite`] /
+//! [`Store::open_postgres`]): `queue stats` and `dead-letters list` read only
+//! and change no byte; `retry`, `discard` and `replay` change rows, and none of
+//! them creates or migrates a store. Each acts on one district, or on every
+//! district only when `--all-districts` says so. Every string that comes from
+//! the store (handler ids, event types, errors) is escaped for the terminal.
 
-use crate::{Failure, Outcome, FINDINGS, OK};
-use skillcore_events_store::{ReplayFilter, ReplayProgress, Store};
+use crate::term::{escape, escape_line};
+use crate::{DbArgs, Failure, Outcome, FINDINGS, OK};
+use skillcore_events_store::{Access, ReplayFilter, ReplayProgress, Scope, Store};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-/// `--db`: `sqlite:PATH`, a path to a `.db` file, or `postgres://…`.
-pub fn open(db: &str, schema: Option<&str>) -> Result<(tokio::runtime::Runtime, Store), Failure> {
+impl DbArgs {
+    /// The scope the flags ask for (clap requires exactly one of them).
+    fn scope(&self) -> Scope {
+        match &self.scope.district {
+            Some(d) if !self.scope.all_districts => Scope::District(d.clone()),
+            _ => Scope::AllDistricts,
+        }
+    }
+
+    /// `district `D`` / `all districts`, for messages.
+    fn scope_text(&self) -> String {
+        match self.scope() {
+            Scope::District(d) => format!("district `{}`", escape_line(&d)),
+            Scope::AllDistricts => "all districts".into(),
+        }
+    }
+}
+
+/// `--db`: `sqlite:PATH`, a path to a `.db` file, or `postgres://…`; the
+/// store must exist (and be of this build's schema version).
+pub fn open(db: &DbArgs, access: Access) -> Result<(tokio::runtime::Runtime, Store), Failure> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::usage(format!("cannot start the async runtime: {e}")))?;
+    let url = db.db.as_str();
     let store = rt.block_on(async {
-        if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-            Store::postgres(db, schema).await
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Store::open_postgres(url, db.schema.as_deref(), access)
+                .await
+                .map_err(Some)
         } else {
-            let path = db
-                .strip_prefix("sqlite://")
-                .or_else(|| db.strip_prefix("sqlite:"))
-                .unwrap_or(db);
-            if !std::path::Path::new(path).exists() {
-                return Err(skillcore_events_store::StoreError::Corrupt(format!(
-                    "no event store at `{path}` (give --db sqlite:PATH of an existing file, or postgres://…)"
-                )));
+            if db.schema.is_some() {
+                return Err(None);
             }
-            Store::sqlite(path).await
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            Store::open_sqlite(path, access).await.map_err(Some)
         }
     });
     match store {
         Ok(s) => Ok((rt, s)),
-        Err(e) => Err(Failure::usage(format!("cannot open `{db}`: {e}"))),
+        Err(None) => Err(Failure::usage(
+            "--schema is for PostgreSQL stores; a SQLite store is one file (--db sqlite:PATH)",
+        )),
+        Err(Some(e)) => Err(Failure::usage(format!(
+            "cannot open `{}`: {}",
+            escape_line(&without_password(url)),
+            escape(&e.to_string())
+        ))),
+    }
+}
+
+/// The URL with the password of its user info, if any, replaced by `***`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
     }
 }
 
 fn store_err(e: skillcore_events_store::StoreError) -> Failure {
-    Failure::usage(format!("event store: {e}"))
+    Failure::usage(format!("event store: {}", escape(&e.to_string())))
 }
 
 /// `queue stats`: the counters per handler, as a table or JSON.
-pub fn stats(db: &str, schema: Option<&str>, json: bool) -> Outcome {
-    let (rt, store) = open(db, schema)?;
-    let stats = rt
-        .block_on(store.stats(&skillcore_events_store::Scope::AllDistricts))
-        .map_err(store_err)?;
+pub fn stats(db: &DbArgs, json: bool) -> Outcome {
+    let (rt, store) = open(db, Access::ReadOnly)?;
+    let stats = rt.block_on(store.stats(&db.scope())).map_err(store_err)?;
     let mut out = String::new();
     if json {
+        // JSON escapes control characters itself.
         let rows: Vec<serde_json::Value> = stats
             .iter()
             .map(|s| {
@@ -57,9 +106,10 @@ pub fn stats(db: &str, schema: Option<&str>, json: bool) -> Outcome {
         out.push_str(&serde_json::to_string_pretty(&rows).unwrap_or_default());
         out.push('\n');
     } else {
-        let width = stats
+        let names: Vec<_> = stats.iter().map(|s| escape_line(&s.handler_id)).collect();
+        let width = names
             .iter()
-            .map(|s| s.handler_id.len())
+            .map(|n| n.chars().count())
             .max()
             .unwrap_or(0)
             .max("handler".len());
@@ -67,14 +117,14 @@ pub fn stats(db: &str, schema: Option<&str>, json: bool) -> Outcome {
             "{:<width$}  {:>9}  {:>7}  {:>10}  {:>7}  {:>5}\n",
             "handler", "waiting", "active", "completed", "failed", "dead"
         ));
-        for s in &stats {
+        for (s, name) in stats.iter().zip(&names) {
             out.push_str(&format!(
                 "{:<width$}  {:>9}  {:>7}  {:>10}  {:>7}  {:>5}\n",
-                s.handler_id, s.waiting, s.active, s.completed, s.failed, s.dead
+                name, s.waiting, s.active, s.completed, s.failed, s.dead
             ));
         }
         if stats.is_empty() {
-            out.push_str("(no deliveries yet)\n");
+            out.push_str(&format!("(no deliveries yet in {})\n", db.scope_text()));
         }
     }
     crate::print_stdout(&out)?;
@@ -82,10 +132,10 @@ pub fn stats(db: &str, schema: Option<&str>, json: bool) -> Outcome {
 }
 
 /// `dead-letters list`.
-pub fn list_dead(db: &str, schema: Option<&str>, handler: Option<&str>) -> Outcome {
-    let (rt, store) = open(db, schema)?;
+pub fn list_dead(db: &DbArgs, handler: Option<&str>) -> Outcome {
+    let (rt, store) = open(db, Access::ReadOnly)?;
     let dead = rt
-        .block_on(store.dead_letters(&skillcore_events_store::Scope::AllDistricts, handler, 1000))
+        .block_on(store.dead_letters(&db.scope(), handler, 1000))
         .map_err(store_err)?;
     let mut out = String::new();
     for d in &dead {
@@ -93,40 +143,38 @@ pub fn list_dead(db: &str, schema: Option<&str>, handler: Option<&str>) -> Outco
             "{}  {}  {}  event {} ({}) after {} attempt{}: {}\n",
             d.delivery_id,
             d.failed_at.format("%Y-%m-%dT%H:%M:%SZ"),
-            d.handler_id,
+            escape_line(&d.handler_id),
             d.event.event.id,
-            d.event.event.event_type,
+            escape_line(&d.event.event.event_type),
             d.attempts,
             if d.attempts == 1 { "" } else { "s" },
-            d.last_error
+            escape_line(&d.last_error)
         ));
     }
     if dead.is_empty() {
-        out.push_str("no dead letters\n");
+        out.push_str(&format!("no dead letters in {}\n", db.scope_text()));
     }
     crate::print_stdout(&out)?;
     Ok(OK)
 }
 
-/// `dead-letters retry|discard ID`.
-pub fn act_on_dead(db: &str, schema: Option<&str>, id: i64, retry: bool) -> Outcome {
-    let (rt, store) = open(db, schema)?;
+/// `dead-letters retry|discard ID`: only a letter of the scope's district.
+pub fn act_on_dead(db: &DbArgs, id: i64, retry: bool) -> Outcome {
+    let (rt, store) = open(db, Access::ReadWrite)?;
+    let scope = db.scope();
     let done = rt
         .block_on(async {
             if retry {
-                store
-                    .retry_dead(&skillcore_events_store::Scope::AllDistricts, id)
-                    .await
+                store.retry_dead(&scope, id).await
             } else {
-                store
-                    .discard_dead(&skillcore_events_store::Scope::AllDistricts, id)
-                    .await
+                store.discard_dead(&scope, id).await
             }
         })
         .map_err(store_err)?;
     if !done {
         return Err(Failure::usage(format!(
-            "no dead letter {id} (see `skillcore-events dead-letters list`)"
+            "no dead letter {id} in {} (see `skillcore-events dead-letters list`)",
+            db.scope_text()
         )));
     }
     println!(
@@ -138,8 +186,7 @@ pub fn act_on_dead(db: &str, schema: Option<&str>, id: i64, retry: bool) -> Outc
 
 /// What `replay` was asked.
 pub struct ReplayArgs<'a> {
-    pub db: &'a str,
-    pub schema: Option<&'a str>,
+    pub db: &'a DbArgs,
     pub handler: &'a str,
     pub event_type: Option<String>,
     pub since: Option<String>,
@@ -147,8 +194,8 @@ pub struct ReplayArgs<'a> {
     pub timeout: Option<Duration>,
 }
 
-/// `replay`: queues the matching events for one handler and follows the
-/// progress the service's workers make, with a progress bar.
+/// `replay`: queues the matching events of the scope for one handler and
+/// follows the progress the service's workers make, with a progress bar.
 pub fn replay(a: ReplayArgs<'_>) -> Outcome {
     let since = match &a.since {
         None => None,
@@ -156,28 +203,27 @@ pub fn replay(a: ReplayArgs<'_>) -> Outcome {
             skillcore_events::chrono::DateTime::parse_from_rfc3339(t)
                 .map_err(|e| {
                     Failure::usage(format!(
-                        "--since `{t}` is not an RFC 3339 time ({e}); for example 2025-11-17T00:00:00Z"
+                        "--since `{}` is not an RFC 3339 time ({e}); for example 2025-11-17T00:00:00Z",
+                        escape_line(t)
                     ))
                 })?
                 .with_timezone(&skillcore_events::chrono::Utc),
         ),
     };
-    let (rt, store) = open(a.db, a.schema)?;
+    let (rt, store) = open(a.db, Access::ReadWrite)?;
+    let scope = a.db.scope();
     let filter = ReplayFilter {
         event_type: a.event_type.clone(),
         since,
     };
     let (batch, total) = rt
-        .block_on(store.replay(
-            &skillcore_events_store::Scope::AllDistricts,
-            a.handler,
-            &filter,
-        ))
+        .block_on(store.replay(&scope, a.handler, &filter))
         .map_err(store_err)?;
     eprintln!(
-        "replaying {total} event{} to `{}` (batch {batch})",
+        "replaying {total} event{} of {} to `{}` (batch {batch})",
         if total == 1 { "" } else { "s" },
-        a.handler
+        a.db.scope_text(),
+        escape_line(a.handler)
     );
     if !a.wait || total == 0 {
         return Ok(OK);
@@ -189,11 +235,7 @@ pub fn replay(a: ReplayArgs<'_>) -> Outcome {
     let mut hinted = false;
     loop {
         let p = rt
-            .block_on(store.replay_progress(
-                &skillcore_events_store::Scope::AllDistricts,
-                a.handler,
-                batch,
-            ))
+            .block_on(store.replay_progress(&scope, a.handler, batch))
             .map_err(store_err)?;
         if p != last {
             last = p;
@@ -216,7 +258,7 @@ pub fn replay(a: ReplayArgs<'_>) -> Outcome {
             hinted = true;
             eprintln!(
                 "\nno progress for 10 s: is a worker with handler `{}` running against this database?",
-                a.handler
+                escape_line(a.handler)
             );
         }
         if a.timeout.is_some_and(|t| started.elapsed() > t) {

@@ -85,7 +85,7 @@ async fn store_with_work() -> (PathBuf, Store) {
 async fn queue_stats_shows_the_counters_per_handler() {
     let (path, _store) = store_with_work().await;
     let db = format!("sqlite:{}", path.display());
-    let out = run(&["queue", "stats", "--db", &db]);
+    let out = run(&["queue", "stats", "--db", &db, "--district", "d-1"]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
@@ -103,7 +103,7 @@ async fn queue_stats_shows_the_counters_per_handler() {
         "{stdout}"
     );
 
-    let out = run(&["queue", "stats", "--db", &db, "--format", "json"]);
+    let out = run(&["queue", "stats", "--db", &db, "--all-districts", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[1]["handler"], "notifications.send");
     assert_eq!(v[1]["dead"], 1);
@@ -113,20 +113,20 @@ async fn queue_stats_shows_the_counters_per_handler() {
 async fn dead_letters_can_be_listed_retried_and_discarded() {
     let (path, store) = store_with_work().await;
     let db = format!("sqlite:{}", path.display());
-    let out = run(&["dead-letters", "list", "--db", &db]);
+    let out = run(&["dead-letters", "list", "--db", &db, "--district", "d-1"]);
     let (stdout, _) = text(&out);
     assert!(stdout.contains("notifications.send"), "{stdout}");
     assert!(stdout.contains("smtp refused"), "{stdout}");
     let id = stdout.split_whitespace().next().unwrap().to_string();
 
-    let out = run(&["dead-letters", "retry", "--db", &db, &id]);
+    let out = run(&["dead-letters", "retry", "--db", &db, "--district", "d-1", &id]);
     assert!(out.status.success(), "{:?}", text(&out));
     assert!(store
         .dead_letters(&Scope::AllDistricts, None, 10)
         .await
         .unwrap()
         .is_empty());
-    let out = run(&["dead-letters", "retry", "--db", &db, &id]);
+    let out = run(&["dead-letters", "retry", "--db", &db, "--district", "d-1", &id]);
     assert_eq!(out.status.code(), Some(2), "not dead any more");
     assert!(text(&out).1.contains("no dead letter"), "{:?}", text(&out));
 
@@ -142,7 +142,7 @@ async fn dead_letters_can_be_listed_retried_and_discarded() {
         .await
         .unwrap();
     let id = listed[0].delivery_id.to_string();
-    let out = run(&["dead-letters", "discard", "--db", &db, &id]);
+    let out = run(&["dead-letters", "discard", "--db", &db, "--all-districts", &id]);
     assert!(out.status.success(), "{:?}", text(&out));
     assert_eq!(
         store
@@ -164,6 +164,8 @@ async fn replay_queues_events_and_follows_a_worker_to_the_end() {
         "replay",
         "--db",
         &db,
+        "--district",
+        "d-1",
         "--handler",
         "analytics.update_gpa",
         "--type",
@@ -174,7 +176,7 @@ async fn replay_queues_events_and_follows_a_worker_to_the_end() {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("replaying 1 event to `analytics.update_gpa`"),
+        stderr.contains("replaying 1 event of district `d-1` to `analytics.update_gpa`"),
         "{stderr}"
     );
     assert!(stderr.contains("gave up waiting"), "{stderr}");
@@ -202,6 +204,7 @@ async fn replay_queues_events_and_follows_a_worker_to_the_end() {
             "replay",
             "--db",
             &db2,
+            "--all-districts",
             "--handler",
             "analytics.update_gpa",
             "--timeout",
@@ -225,6 +228,8 @@ async fn replay_queues_events_and_follows_a_worker_to_the_end() {
         "replay",
         "--db",
         &db,
+        "--district",
+        "d-1",
         "--handler",
         "x.y",
         "--since",
@@ -236,7 +241,13 @@ async fn replay_queues_events_and_follows_a_worker_to_the_end() {
         "{:?}",
         text(&out)
     );
-    let out = run(&["queue", "stats", "--db", "sqlite:/nonexistent/dir/x.db"]);
+    let out = run(&[
+        "queue",
+        "stats",
+        "--db",
+        "sqlite:/nonexistent/dir/x.db",
+        "--all-districts",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains("no event store"), "{:?}", text(&out));
 }

@@ -31,11 +31,13 @@
 mod connect;
 mod durable;
 mod group_commit;
+mod open;
 mod schema;
 mod validate;
 mod worker;
 
 pub use connect::DEFAULT_CONNECT_TIMEOUT;
+pub use open::Access;
 pub use validate::Refused;
 
 pub use durable::{
@@ -243,6 +245,23 @@ pub enum StoreError {
     Write(String),
     /// A query named an event the catalog does not declare.
     UnknownEvent(String),
+    /// [`Store::open_sqlite`] / [`Store::open_postgres`]: there is no event
+    /// store where one was asked for. The text says where and what was found
+    /// there instead (no such file, another application's database, a schema
+    /// that does not exist, with the nearest names that do).
+    NoStore(String),
+    /// An existing event store of another schema version than this build
+    /// uses; nothing was changed.
+    SchemaVersion {
+        /// Where: the file or the PostgreSQL schema.
+        place: String,
+        /// The store's schema version.
+        found: i64,
+        /// This build's.
+        supported: i64,
+    },
+    /// A PostgreSQL schema name the store does not accept.
+    InvalidSchemaName(String),
     /// An event no backend can store as it is (a NUL character in a string):
     /// nothing of the append was stored.
     Refused(Refused),
@@ -273,6 +292,31 @@ impl fmt::Display for StoreError {
             StoreError::Corrupt(what) => write!(f, "corrupt row in the event store: {what}"),
             StoreError::Write(e) => write!(f, "database error, nothing was stored: {e}"),
             StoreError::UnknownEvent(e) => write!(f, "the catalog has no event `{e}`"),
+            StoreError::NoStore(what) => f.write_str(what),
+            StoreError::SchemaVersion {
+                place,
+                found,
+                supported,
+            } if found > supported => write!(
+                f,
+                "the event store at {place} is at schema version {found}, newer than this \
+                 build of skillcore-events knows (version {supported}): use a newer build"
+            ),
+            StoreError::SchemaVersion {
+                place,
+                found,
+                supported,
+            } => write!(
+                f,
+                "the event store at {place} is at schema version {found}; this build uses \
+                 version {supported}: start the service (or `Store::sqlite`/`Store::postgres`) \
+                 once to migrate it, then run this again"
+            ),
+            StoreError::InvalidSchemaName(name) => write!(
+                f,
+                "`{name}` is not a PostgreSQL schema name the store accepts (1 to 63 ASCII \
+                 letters, digits and `_`)"
+            ),
             StoreError::Refused(r) => write!(f, "{r}"),
             StoreError::UnknownField {
                 event,
@@ -728,6 +772,15 @@ impl Store {
             })
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        let store = Store::sqlite_on(options).await?;
+        store.migrate().await?;
+        store.checkpoint_in_background();
+        Ok(store)
+    }
+
+    /// The store's connections to one SQLite file, as `options` open it;
+    /// nothing is created or migrated here.
+    pub(crate) async fn sqlite_on(options: SqliteConnectOptions) -> Result<Store> {
         // SQLite has one writer at a time. The store writes through one
         // connection it holds; callers' transactions use a pool of one more
         // (transactions start with BEGIN IMMEDIATE, so writers queue on the busy
@@ -754,7 +807,7 @@ impl Store {
                 .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string()),
         )
         .await?;
-        let store = Store {
+        Ok(Store {
             db: Db::Sqlite {
                 writer: Arc::new(group_commit::GroupCommit::new(
                     writer,
@@ -766,10 +819,7 @@ impl Store {
             wake: Arc::default(),
             analyze: Arc::default(),
             pg_appends: None,
-        };
-        store.migrate().await?;
-        store.checkpoint_in_background();
-        Ok(store)
+        })
     }
 
     /// SQLite: while the store lives, a task runs a passive checkpoint every
@@ -2029,7 +2079,7 @@ fn check_schema_name(schema: &str) -> Result<()> {
     {
         Ok(())
     } else {
-        Err(StoreError::InvalidField(schema.to_string()))
+        Err(StoreError::InvalidSchemaName(schema.to_string()))
     }
 }
 
