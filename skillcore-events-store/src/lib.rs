@@ -28,14 +28,18 @@
 
 #![deny(missing_docs)]
 
+mod bounded;
 mod connect;
+mod debug;
 mod durable;
 mod group_commit;
 mod open;
+mod poison;
 mod schema;
 mod validate;
 mod worker;
 
+pub use bounded::MAX_ERROR_BYTES;
 pub use connect::DEFAULT_CONNECT_TIMEOUT;
 pub use open::Access;
 pub use validate::Refused;
@@ -60,7 +64,8 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// An event to store: the envelope's columns, payload and metadata as JSON.
-#[derive(Clone, Debug, PartialEq)]
+/// `Debug` prints the payload with pii redacted (`skillcore_events::redact`).
+#[derive(Clone, PartialEq)]
 pub struct NewEvent {
     /// Event id (UUID v7 by convention).
     pub id: Uuid,
@@ -87,8 +92,8 @@ impl NewEvent {
     }
 }
 
-/// An event read back from the store.
-#[derive(Clone, Debug, PartialEq)]
+/// An event read back from the store (`Debug` redacts pii).
+#[derive(Clone, PartialEq)]
 pub struct StoredEvent {
     /// Position in the global order of the store (assigned at insert).
     pub seq: i64,
@@ -123,8 +128,8 @@ impl ScopeParts for Scope {
     }
 }
 
-/// A delivery claimed by a worker.
-#[derive(Clone, Debug, PartialEq)]
+/// A delivery claimed by a worker (`Debug` redacts pii).
+#[derive(Clone, PartialEq)]
 pub struct Claimed {
     /// Delivery row id.
     pub delivery_id: i64,
@@ -141,9 +146,18 @@ pub struct Claimed {
     pub event: Arc<StoredEvent>,
     lease_owner: String,
     unreadable: Option<String>,
+    expired_leases: u32,
 }
 
 impl Claimed {
+    /// How many times a lease on this delivery ran out before an outcome was
+    /// recorded, this claim's takeover included: its worker died (or stalled
+    /// past the lease) while the delivery was in flight. A delivery that keeps
+    /// killing its worker has as many as it had attempts.
+    pub fn expired_leases(&self) -> u32 {
+        self.expired_leases
+    }
+
     /// Why the stored event could not be read back (for example payload text
     /// that is no longer JSON), if so: `event` then holds what could be read, and
     /// a worker sends the delivery to the dead letters with this error instead of
@@ -153,8 +167,8 @@ impl Claimed {
     }
 }
 
-/// A delivery that failed every attempt.
-#[derive(Clone, Debug, PartialEq)]
+/// A delivery that failed every attempt (`Debug` redacts pii).
+#[derive(Clone, PartialEq)]
 pub struct DeadLetter {
     /// Delivery row id (use it to retry or discard).
     pub delivery_id: i64,
@@ -547,7 +561,7 @@ fn sqlite_event(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent> {
 /// An event as a claim reads it (one JSON array, on both backends): its columns (seq, id, type,
 /// aggregate type and id, payload, metadata, version, time), then the claimed
 /// deliveries of it as (delivery id, handler, attempts, replay batch, handled
-/// before 0/1). Each event comes once, however many of its deliveries were
+/// before 0/1, expired leases). Each event comes once, however many of its deliveries were
 /// claimed.
 type ClaimedEventRow = (
     i64,
@@ -559,7 +573,7 @@ type ClaimedEventRow = (
     String,
     i64,
     String,
-    Vec<(i64, String, i64, i64, i64)>,
+    Vec<(i64, String, i64, i64, i64, i64)>,
 );
 
 /// A stored event from its columns' text (SQLite rows, and claims on both
@@ -642,7 +656,7 @@ fn claimed_from_json(json: &str, owner: &str) -> Result<Vec<Claimed>> {
         // The deliveries of one event share it.
         let event = Arc::new(event);
         let copies = std::iter::repeat_n(event, deliveries.len());
-        for ((delivery_id, handler_id, attempts, replay, handled), event) in
+        for ((delivery_id, handler_id, attempts, replay, handled, expired), event) in
             deliveries.into_iter().zip(copies)
         {
             out.push(Claimed {
@@ -654,6 +668,7 @@ fn claimed_from_json(json: &str, owner: &str) -> Result<Vec<Claimed>> {
                 event,
                 lease_owner: owner.to_string(),
                 unreadable: unreadable.clone(),
+                expired_leases: expired as u32,
             });
         }
     }
@@ -730,15 +745,17 @@ fn pg_claim_sql(completing: bool) -> String {
          ), claimed AS (
            UPDATE skc_deliveries d
            SET status = 'active', lease_owner = $1, lease_until = clock.now + $2,
-               attempts = d.attempts + 1, updated_at = clock.now
+               attempts = d.attempts + 1, updated_at = clock.now,
+               expired_leases = d.expired_leases + CASE WHEN d.status = 'active' THEN 1 ELSE 0 END
            FROM next, clock
            WHERE d.id = next.id
-           RETURNING d.id, d.handler_id, d.attempts, d.replay, d.event_seq
+           RETURNING d.id, d.handler_id, d.attempts, d.replay, d.event_seq, d.expired_leases
          ), grouped AS (
            SELECT c.event_seq AS seq, json_agg(json_build_array(
                     c.id, c.handler_id, c.attempts, c.replay,
                     EXISTS (SELECT 1 FROM skc_handled h JOIN skc_events he ON he.id = h.event_id
-                            WHERE he.seq = c.event_seq AND h.handler_id = c.handler_id)::int)
+                            WHERE he.seq = c.event_seq AND h.handler_id = c.handler_id)::int,
+                    c.expired_leases)
                     ORDER BY c.id) AS deliveries
            FROM claimed c GROUP BY c.event_seq
          )
@@ -1201,6 +1218,8 @@ impl Store {
                  lease_owner = CASE WHEN u.owner IS NULL THEN ?1 ELSE skc_deliveries.lease_owner END,
                  lease_until = CASE WHEN u.owner IS NULL THEN ?2 END,
                  attempts = skc_deliveries.attempts + (u.owner IS NULL),
+                 expired_leases = skc_deliveries.expired_leases
+                   + (u.owner IS NULL AND skc_deliveries.status = 'active'),
                  updated_at = ?3
              FROM (
                SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS owner
@@ -1254,7 +1273,8 @@ impl Store {
                SELECT d.event_seq AS seq, count(*) AS n, json_group_array(json_array(
                         d.id, d.handler_id, d.attempts, d.replay,
                         EXISTS (SELECT 1 FROM skc_handled h JOIN skc_events he ON he.id = h.event_id
-                                WHERE he.seq = d.event_seq AND h.handler_id = d.handler_id))) AS deliveries
+                                WHERE he.seq = d.event_seq AND h.handler_id = d.handler_id),
+                        d.expired_leases)) AS deliveries
                FROM skc_deliveries d INDEXED BY skc_deliveries_leased
                WHERE d.status = 'active' AND d.lease_until = ?2 AND d.lease_owner = ?1
                GROUP BY d.event_seq
@@ -1464,8 +1484,11 @@ impl Store {
 
     /// Records a failed attempt: the delivery waits `retry_in` for its next attempt,
     /// or, with `retry_in = None`, becomes a dead letter. Returns `false` when the
-    /// lease was lost.
+    /// lease was lost. At most [`MAX_ERROR_BYTES`] of `error` are stored, cut at
+    /// a character boundary with a note of its full length.
     pub async fn fail(&self, c: &Claimed, error: &str, retry_in: Option<Duration>) -> Result<bool> {
+        // At most `MAX_ERROR_BYTES` of it are kept.
+        let error = bounded::error_text(error);
         let dead = retry_in.is_none();
         let delay = retry_in
             .map(|d| d.as_micros().min(i64::MAX as u128) as i64)
@@ -1482,7 +1505,7 @@ impl Store {
                 )
                 .bind(dead)
                 .bind(now.saturating_add(delay))
-                .bind(error)
+                .bind(error.as_ref())
                 .bind(now)
                 .bind(c.delivery_id)
                 .bind(&c.lease_owner)
@@ -1503,7 +1526,7 @@ impl Store {
             )
             .bind(dead)
             .bind(delay)
-            .bind(error)
+            .bind(error.as_ref())
             .bind(c.delivery_id)
             .bind(&c.lease_owner)
             .execute(pool)
@@ -2209,14 +2232,23 @@ mod migration_tests {
     use super::*;
     use sqlx::{Connection, SqliteConnection};
 
-    /// Every row of a table as text, in id order: what a migration must keep.
-    async fn dump(conn: &mut SqliteConnection, table: &str, key: &str) -> Vec<String> {
-        let columns: String =
-            sqlx::query_scalar("SELECT group_concat(name, ', ') FROM pragma_table_info(?)")
-                .bind(table)
-                .fetch_one(&mut *conn)
-                .await
-                .unwrap();
+    /// The columns of a table, as a list for a SELECT.
+    async fn columns(conn: &mut SqliteConnection, table: &str) -> String {
+        sqlx::query_scalar("SELECT group_concat(name, ', ') FROM pragma_table_info(?)")
+            .bind(table)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+    }
+
+    /// Every row of a table as text (the given columns), in id order: what a
+    /// migration must keep.
+    async fn dump(
+        conn: &mut SqliteConnection,
+        table: &str,
+        columns: &str,
+        key: &str,
+    ) -> Vec<String> {
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT json_array({columns}) FROM {table} ORDER BY {key}"
         )))
@@ -2283,15 +2315,24 @@ mod migration_tests {
         .execute(&mut old)
         .await
         .unwrap();
-        let events = dump(&mut old, "skc_events", "seq").await;
-        let deliveries = dump(&mut old, "skc_deliveries", "id").await;
+        // Later migrations may add columns: the ones there were are compared.
+        let event_columns = columns(&mut old, "skc_events").await;
+        let delivery_columns = columns(&mut old, "skc_deliveries").await;
+        let events = dump(&mut old, "skc_events", &event_columns, "seq").await;
+        let deliveries = dump(&mut old, "skc_deliveries", &delivery_columns, "id").await;
         assert_eq!((events.len(), deliveries.len()), (5, 10));
         old.close().await.unwrap();
 
         let store = Store::sqlite(&path).await.expect("the migration applies");
         let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
-        assert_eq!(dump(&mut conn, "skc_events", "seq").await, events);
-        assert_eq!(dump(&mut conn, "skc_deliveries", "id").await, deliveries);
+        assert_eq!(
+            dump(&mut conn, "skc_events", &event_columns, "seq").await,
+            events
+        );
+        assert_eq!(
+            dump(&mut conn, "skc_deliveries", &delivery_columns, "id").await,
+            deliveries
+        );
         let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM skc_schema_version")
             .fetch_one(&mut conn)
             .await

@@ -165,6 +165,11 @@ BEGIN
          (SELECT CAST(unixepoch('subsec') * 1000000 AS INTEGER) AS now) AS t;
 END;
 "#,
+    // 5: how many times a delivery's lease ran out before its outcome was
+    // recorded (its worker died or stalled): a claim that takes over an
+    // expired lease counts it, so a worker can tell a delivery that keeps
+    // killing its process and send it to the dead letters.
+    "ALTER TABLE skc_deliveries ADD COLUMN expired_leases INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// PostgreSQL. `tx_id` records the writing transaction (`pg_current_xact_id()`):
@@ -256,4 +261,6 @@ ALTER TABLE skc_deliveries SET (autovacuum_vacuum_scale_factor = 0.02, autovacuu
     // store deletes no events; the claim joins the event, so a delivery whose
     // event someone deleted by hand is never handed out.
     "ALTER TABLE skc_deliveries DROP CONSTRAINT IF EXISTS skc_deliveries_event_seq_fkey;",
+    // 5: leases that ran out, as on SQLite (no table rewrite: a constant default).
+    "ALTER TABLE skc_deliveries ADD COLUMN IF NOT EXISTS expired_leases INTEGER NOT NULL DEFAULT 0;",
 ];

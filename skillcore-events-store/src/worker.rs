@@ -243,6 +243,18 @@ impl Worker {
     fn handler_ids(&self) -> Vec<&str> {
         self.handlers.keys().map(String::as_str).collect()
     }
+
+    /// A delivery that was in flight when a worker died and still has attempts
+    /// left: [`Worker::run`] runs it alone.
+    fn suspect(&self, c: &Claimed) -> bool {
+        c.expired_leases() > 0
+            && !c.already_handled
+            && c.unreadable().is_none()
+            && self
+                .handlers
+                .get(&c.handler_id)
+                .is_some_and(|e| c.attempt <= e.policy.max_attempts)
+    }
     /// Claims and runs one batch of up to `concurrency` deliveries; returns their
     /// outcomes (empty when there was nothing to do).
     pub async fn run_once(&self) -> Result<Vec<Outcome>> {
@@ -359,12 +371,39 @@ impl Worker {
             }
             if !stopping {
                 while running.len() < self.concurrency {
+                    let Some(front) = ready.front() else { break };
+                    if self.suspect(front) {
+                        // It was in flight when a worker died: it runs alone,
+                        // so that if it kills this worker too, no other
+                        // delivery is caught with it (and charged an attempt).
+                        // It waits for what runs and what is being recorded;
+                        // what else is held goes back to the queue.
+                        if !running.is_empty() || !ops.is_empty() || !finished.is_empty() {
+                            break;
+                        }
+                        let Some(c) = ready.pop_front() else { break };
+                        let others: Vec<Claimed> = ready.drain(..).collect();
+                        if let Err(e) = self.store.release(&others.iter().collect::<Vec<_>>()).await
+                        {
+                            eprintln!(
+                                "skillcore-events worker {}: cannot release deliveries: {e}",
+                                self.id
+                            );
+                        }
+                        if let Some(done) = self.start(c, &mut running) {
+                            finished.push(done);
+                        }
+                        break;
+                    }
                     let Some(c) = ready.pop_front() else { break };
                     if let Some(done) = self.start(c, &mut running) {
                         finished.push(done);
                     }
                 }
             }
+            // While a suspect waits for its turn or runs, nothing more is claimed.
+            let alone = ready.front().is_some_and(|c| self.suspect(c))
+                || running.claims.values().any(|(c, _)| self.suspect(c));
             let held = running.len() + ready.len() + asked_by.values().sum::<usize>();
             let want = in_hand.saturating_sub(held).min(batch);
             let room = ops.is_empty() || (ops.len() < depth && backlog);
@@ -373,7 +412,7 @@ impl Worker {
                 // running, waiting or being claimed, wait for more to finish
                 // rather than paying a round trip for a few. Outcomes at hand go
                 // in the same round trip as the claim.
-                let claim = may_claim && want > 0 && (held == 0 || want * 2 >= batch);
+                let claim = may_claim && !alone && want > 0 && (held == 0 || want * 2 >= batch);
                 // A second step only claims; outcomes alone wait for the first.
                 if claim || (!finished.is_empty() && ops.is_empty()) {
                     let worker = self.clone();
@@ -459,6 +498,7 @@ impl Worker {
                 result: Err(Failure::Retry(msg)),
                 policy: Policy::default(),
                 skipped: false,
+                unrun: false,
             });
         };
         if let Some(why) = c.unreadable() {
@@ -468,6 +508,7 @@ impl Worker {
                 result: Err(Failure::Dead(why)),
                 policy: entry.policy,
                 skipped: false,
+                unrun: false,
             });
         }
         if c.already_handled {
@@ -476,6 +517,20 @@ impl Worker {
                 result: Ok(()),
                 policy: entry.policy,
                 skipped: true,
+                unrun: false,
+            });
+        }
+        if c.expired_leases() > 0 && c.attempt > entry.policy.max_attempts {
+            // Its attempts were used up by workers that died with it in flight
+            // (each claim counts one): running it again would most likely kill
+            // this worker too.
+            let why = crate::poison::reason(&c, entry.policy.max_attempts);
+            return Some(Executed {
+                claimed: c,
+                result: Err(Failure::Dead(why)),
+                policy: entry.policy,
+                skipped: false,
+                unrun: true,
             });
         }
         // Build and poll the handler's future once here: a handler that
@@ -496,6 +551,7 @@ impl Worker {
                     result,
                     policy: entry.policy,
                     skipped: false,
+                    unrun: false,
                 })
             }
             Ok(Err(pending)) => pending,
@@ -508,6 +564,7 @@ impl Worker {
                     ))),
                     policy: entry.policy,
                     skipped: false,
+                    unrun: false,
                 })
             }
         };
@@ -565,7 +622,24 @@ impl Worker {
                         ^ c.delivery_id as u64;
                     let retry_in = (!dead).then(|| e.policy.delay_after(c.attempt, seed));
                     let msg = failure.message().to_string();
-                    let recorded = self.store.fail(c, &msg, retry_in).await?;
+                    let recorded = if e.unrun {
+                        let recorded = self.store.dead_letter_unrun(c, &msg).await?;
+                        if recorded {
+                            tracing::error!(
+                                worker = %self.id,
+                                handler = %c.handler_id,
+                                delivery_id = c.delivery_id,
+                                event_id = %c.event.event.id,
+                                event_type = %c.event.event.event_type,
+                                expired_leases = c.expired_leases(),
+                                max_attempts = e.policy.max_attempts,
+                                "delivery sent to the dead letters without running it: {msg}"
+                            );
+                        }
+                        recorded
+                    } else {
+                        self.store.fail(c, &msg, retry_in).await?
+                    };
                     out.push(match (recorded, dead) {
                         (false, _) => Outcome::LeaseLost,
                         (true, true) => Outcome::Dead(msg),
@@ -600,6 +674,9 @@ struct Executed {
     result: std::result::Result<(), Failure>,
     policy: Policy,
     skipped: bool,
+    /// Sent to the dead letters without running the handler: the attempts were
+    /// used up by workers that died with it in flight.
+    unrun: bool,
 }
 
 /// Handler tasks in flight, with the delivery each one runs.
@@ -643,6 +720,7 @@ impl Running {
             result,
             policy,
             skipped: false,
+            unrun: false,
         })
     }
 
