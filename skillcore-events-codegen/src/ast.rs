@@ -25,7 +25,7 @@ pub struct Spanned<T> {
 
 /// One catalog file, as written.
 #[derive(Clone, Debug, Default)]
-pub struct RawFile<'a> {
+pub struct RawFile {
     /// `catalog:`.
     pub catalog: Option<Spanned<String>>,
     /// `naming.past_tense`.
@@ -35,7 +35,7 @@ pub struct RawFile<'a> {
     /// `types:`, in file order.
     pub types: Vec<RawType>,
     /// `events:`, in file order (duplicates kept).
-    pub events: Vec<RawEvent<'a>>,
+    pub events: Vec<RawEvent>,
 }
 
 /// A named type as written.
@@ -62,7 +62,7 @@ pub enum RawTypeDef {
 
 /// An event as written.
 #[derive(Clone, Debug)]
-pub struct RawEvent<'a> {
+pub struct RawEvent {
     /// Its key.
     pub name: Spanned<String>,
     /// `description`.
@@ -79,7 +79,7 @@ pub struct RawEvent<'a> {
     pub handlers: Vec<Spanned<String>>,
     /// `examples`, as YAML nodes of the file's tree (checked against the payload
     /// later).
-    pub examples: Vec<&'a Node>,
+    pub examples: Vec<Node>,
 }
 
 /// A field as written, in short (`name: type`) or long form.
@@ -250,7 +250,7 @@ impl Reader<'_> {
             .help = Some(format!("add `{key}: {example}`"));
     }
 
-    fn file<'n>(&mut self, root: &'n Node) -> RawFile<'n> {
+    fn file(&mut self, root: &Node) -> RawFile {
         let mut file = RawFile::default();
         let Some(pairs) = self.mapping(root, format_args!("a catalog file")) else {
             return file;
@@ -371,7 +371,7 @@ impl Reader<'_> {
         Some(t)
     }
 
-    fn event<'n>(&mut self, k: &Node, body: &'n Node) -> Option<RawEvent<'n>> {
+    fn event(&mut self, k: &Node, body: &Node) -> Option<RawEvent> {
         let name = self.key_text(k, format_args!("`events`"))?.to_string();
         let whose = format!("event `{name}`");
         let whose = format_args!("{whose}");
@@ -414,7 +414,7 @@ impl Reader<'_> {
                     e.handlers = self.text_list(v, format_args!("the handlers of {whose}"))
                 }
                 "examples" => match &v.kind {
-                    Kind::Seq(items) => e.examples = items.iter().collect(),
+                    Kind::Seq(items) => e.examples = items.clone(),
                     _ if v.is_null() => {}
                     _ => {
                         self.err(
@@ -532,11 +532,10 @@ fn quoted_list(keys: &[&str]) -> String {
 }
 
 /// Reads the syntax of one parsed file, appending problems to `diags`.
-pub fn read_file<'n>(
-    sources: &Sources,
-    root: &'n Node,
-    diags: &mut Vec<Diagnostic>,
-) -> RawFile<'n> {
+///
+/// The result owns its data (examples are copied out of the tree), so the tree
+/// can be dropped before the next file is parsed.
+pub fn read_file(sources: &Sources, root: &Node, diags: &mut Vec<Diagnostic>) -> RawFile {
     Reader { sources, diags }.file(root)
 }
 
@@ -544,11 +543,11 @@ pub fn read_file<'n>(
 mod tests {
     use super::*;
 
-    fn read(src: &str) -> (RawFile<'static>, Vec<Diagnostic>) {
+    fn read(src: &str) -> (RawFile, Vec<Diagnostic>) {
         let s = Sources::single("t.yaml", src);
-        let root: &'static Node = Box::leak(Box::new(crate::yaml::parse(&s, 0).unwrap().unwrap()));
+        let root = crate::yaml::parse(&s, 0).unwrap().unwrap();
         let mut d = Vec::new();
-        let f = read_file(&s, root, &mut d);
+        let f = read_file(&s, &root, &mut d);
         (f, d)
     }
 

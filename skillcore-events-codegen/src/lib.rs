@@ -81,18 +81,16 @@ impl Compiled {
 /// Parses and validates catalog files already in memory.
 pub fn compile_sources(sources: Sources, fallback_name: &str) -> Compiled {
     let mut diagnostics = Vec::new();
-    let mut roots = Vec::with_capacity(sources.files.len());
+    // One file at a time: its tree is dropped as soon as its syntax is read, so
+    // memory holds one tree at most (the tree costs several times the text).
+    let mut files = Vec::with_capacity(sources.files.len());
     for id in 0..sources.files.len() {
         match yaml::parse(&sources, id as u32) {
-            Ok(Some(root)) => roots.push(root),
+            Ok(Some(root)) => files.push(ast::read_file(&sources, &root, &mut diagnostics)),
             Ok(None) => {}
             Err(d) => diagnostics.push(d),
         }
     }
-    let files: Vec<ast::RawFile<'_>> = roots
-        .iter()
-        .map(|root| ast::read_file(&sources, root, &mut diagnostics))
-        .collect();
     let (catalog, mut found) = validate::build(&sources, &files, fallback_name);
     diagnostics.append(&mut found);
     let mut diagnostics: Vec<Diagnostic> =
@@ -120,30 +118,39 @@ pub fn compile_str(display: &str, text: &str) -> Compiled {
 /// process-wide cache, so many macro invocations in one compilation parse the
 /// catalog once.
 pub fn load(path: &Path, base: &Path) -> Arc<Compiled> {
+    load_from(path, base, source::BaseDir::Manifest)
+}
+
+/// [`load`], saying in messages about unreadable paths what `base` is (the CLI
+/// passes [`source::BaseDir::WorkingDir`]).
+pub fn load_from(path: &Path, base: &Path, base_is: source::BaseDir) -> Arc<Compiled> {
     let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let stamp = Stamp::take(&key);
     if let Some(stamp) = &stamp {
         let cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((s, base_seen, c)) = cache.get(&key) {
-            if s == stamp && base_seen == base {
+            if s == stamp && base_seen.0 == base && base_seen.1 == base_is {
                 return Arc::clone(c);
             }
         }
     }
-    let compiled = Arc::new(load_uncached(path, base));
+    let compiled = Arc::new(load_uncached(path, base, base_is));
     if let Some(stamp) = stamp {
         let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        cache.insert(key, (stamp, base.to_path_buf(), Arc::clone(&compiled)));
+        cache.insert(
+            key,
+            (stamp, (base.to_path_buf(), base_is), Arc::clone(&compiled)),
+        );
     }
     compiled
 }
 
-fn load_uncached(path: &Path, base: &Path) -> Compiled {
+fn load_uncached(path: &Path, base: &Path, base_is: source::BaseDir) -> Compiled {
     let fallback = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "catalog".into());
-    match Sources::read(path, base) {
+    match Sources::read_from(path, base, base_is) {
         Ok(sources) => compile_sources(sources, &fallback),
         Err(d) => Compiled {
             sources: Sources::default(),
@@ -157,7 +164,7 @@ fn load_uncached(path: &Path, base: &Path) -> Compiled {
     }
 }
 
-type CacheEntry = (Stamp, PathBuf, Arc<Compiled>);
+type CacheEntry = (Stamp, (PathBuf, source::BaseDir), Arc<Compiled>);
 
 // Keyed by canonical path; validated by the size and modification time of every
 // file (and the directory listing). Never caches tokens, which are not `Send`.

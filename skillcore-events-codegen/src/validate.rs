@@ -92,7 +92,7 @@ impl Validator<'_> {
 
     /// Rule `invalid-value`: the files of one catalog agree on its name.
     /// Bad: `catalog: skillcore` in one file, `catalog: school` in another.
-    fn check_catalog_name(&mut self, files: &[RawFile<'_>]) -> Option<String> {
+    fn check_catalog_name(&mut self, files: &[RawFile]) -> Option<String> {
         let mut first: Option<&Spanned<String>> = None;
         for f in files {
             let Some(c) = &f.catalog else { continue };
@@ -119,7 +119,7 @@ impl Validator<'_> {
 
     /// Rule `duplicate-type`: a type name is declared once across all files.
     /// Bad: `LetterGrade` under `types:` in both `gradebook.yaml` and `shared.yaml`.
-    fn check_duplicate_types<'f>(&mut self, files: &'f [RawFile<'_>]) -> Vec<&'f RawType> {
+    fn check_duplicate_types<'f>(&mut self, files: &'f [RawFile]) -> Vec<&'f RawType> {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         let mut out = Vec::new();
         for t in files.iter().flat_map(|f| &f.types) {
@@ -142,10 +142,7 @@ impl Validator<'_> {
 
     /// Rule `duplicate-event`: an event name is declared once across all files.
     /// Bad: `gradebook.grade.posted` twice under `events:`, or in two files.
-    fn check_duplicate_events<'f, 'n>(
-        &mut self,
-        files: &'f [RawFile<'n>],
-    ) -> Vec<&'f RawEvent<'n>> {
+    fn check_duplicate_events<'f>(&mut self, files: &'f [RawFile]) -> Vec<&'f RawEvent> {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         let mut out = Vec::new();
         for e in files.iter().flat_map(|f| &f.events) {
@@ -475,7 +472,7 @@ impl Validator<'_> {
         }
     }
 
-    fn event(&mut self, e: &RawEvent<'_>, types: &[NamedType]) -> Option<EventDef> {
+    fn event(&mut self, e: &RawEvent, types: &[NamedType]) -> Option<EventDef> {
         let name = &e.name.value;
         let whose = format!("event `{name}`");
         let parts = self.check_name_format(&e.name);
@@ -690,7 +687,7 @@ impl Validator<'_> {
     /// type (formats and enum values included).
     fn check_examples(
         &mut self,
-        examples: &[&Node],
+        examples: &[Node],
         fields: &[Field],
         types: &[NamedType],
         event: &str,
