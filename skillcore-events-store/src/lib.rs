@@ -13,7 +13,8 @@
 //!   delivery, unique per event and handler, is the handler's idempotency record,
 //!   written in the same statement ([`Store::complete_and_claim`] also claims the
 //!   next batch in it); a dead worker's lease runs out and the delivery is claimed
-//!   again. [`Store::fail`] schedules a retry or moves
+//!   again (a delivery that keeps killing its worker ends in the dead letters
+//!   once its attempts are used up). [`Store::fail`] schedules a retry or moves
 //!   the delivery to the dead letters, all stored, so they survive restarts.
 //! - Queries are scoped to one district unless [`Scope::AllDistricts`] is asked for.
 //! - [`Store::read_after`] follows the global order without ever skipping an event,

@@ -301,6 +301,12 @@ impl Worker {
     /// restarting) are logged to stderr and retried after a pause: the worker
     /// carries on when the database is back, and deliveries whose outcome could
     /// not be recorded run again once their lease runs out.
+    ///
+    /// A delivery that was in flight when a worker died (its lease ran out)
+    /// runs alone, nothing else held meanwhile, so that if it kills this worker
+    /// too no other delivery dies with it; once such deaths have used up its
+    /// attempts it goes to the dead letters without running (see
+    /// [`Claimed::expired_leases`]).
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         self.store.listen();
