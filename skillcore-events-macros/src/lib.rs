@@ -100,6 +100,11 @@ impl Parse for CatalogArgs {
 /// `catalog = "path"` relative to Cargo.toml) and against the payload type, at
 /// compile time; without a name the payload type decides the event. See the
 /// `skillcore-events` crate documentation.
+///
+/// A handler must not block its thread: `timeout` can only cut off an attempt
+/// that is waiting, and one that blocked past it is recorded as timed out
+/// (failed) even when it returned `Ok`. Run blocking or CPU-heavy work with
+/// `tokio::task::spawn_blocking` and await it.
 #[proc_macro_attribute]
 pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
     skillcore_events_codegen::handler::expand(args.into(), item.into(), None).into()

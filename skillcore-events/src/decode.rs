@@ -1,6 +1,9 @@
 //! Decoding payloads by event name.
 
+use crate::quote;
 use std::fmt;
+
+mod explain;
 
 /// Why a payload could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,7 +23,9 @@ pub enum DecodeError {
         /// Path of the offending field (`letterGrade`, `scores[2]`), empty for
         /// the payload as a whole.
         field: String,
-        /// What was wrong, from the JSON decoder.
+        /// What was wrong: the catalog type expected and what was found. It
+        /// never quotes the value of a pii field (one marked `pii: true`, or
+        /// inside one), and of other values at most a short, escaped prefix.
         message: String,
     },
     /// The envelope around the payload is malformed: bad JSON, a missing or
@@ -48,17 +53,30 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
-    /// An unknown-event error, with a suggestion from `known`.
+    /// An unknown-event error, with a suggestion from `known`. The name is
+    /// kept as a bounded, escaped prefix.
     pub fn unknown_event(name: &str, known: &'static [&'static str]) -> Self {
-        let suggestion = known
-            .iter()
-            .map(|k| (strsim::damerau_levenshtein(name, k), *k))
-            .filter(|(d, k)| *d <= (k.len() / 3).max(1))
-            .min()
-            .map(|(_, k)| k);
+        let suggestion = if name.len() > 256 {
+            None
+        } else {
+            known
+                .iter()
+                .map(|k| (strsim::damerau_levenshtein(name, k), *k))
+                .filter(|(d, k)| *d <= (k.len() / 3).max(1))
+                .min()
+                .map(|(_, k)| k)
+        };
         DecodeError::UnknownEvent {
-            name: name.to_string(),
+            name: quote::short(name),
             suggestion,
+        }
+    }
+
+    /// A wrong-event error; the name found is kept as a bounded, escaped prefix.
+    pub fn wrong_event(expected: &'static str, found: &str) -> Self {
+        DecodeError::WrongEvent {
+            expected,
+            found: quote::short(found),
         }
     }
 }
@@ -105,26 +123,6 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-fn invalid<T: crate::Event>(
-    path: &serde_path_to_error::Path,
-    e: &serde_json::Error,
-) -> DecodeError {
-    let field = path.to_string();
-    DecodeError::InvalidPayload {
-        event: T::NAME,
-        field: if field == "." { String::new() } else { field },
-        message: strip_position(&e.to_string()),
-    }
-}
-
-// serde_json appends " at line 1 column 17"; the path says more.
-fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
-    }
-}
-
 /// Decodes a payload; on failure decodes again, tracking the path, to name the
 /// field (the fast path stays free of that bookkeeping).
 pub fn decode_json<T: crate::Event>(json: &str) -> Result<T, DecodeError> {
@@ -132,14 +130,20 @@ pub fn decode_json<T: crate::Event>(json: &str) -> Result<T, DecodeError> {
         Ok(v) => Ok(v),
         Err(first) => {
             let de = &mut serde_json::Deserializer::from_str(json);
-            match serde_path_to_error::deserialize::<_, T>(de) {
-                Err(e) => Err(invalid::<T>(e.path(), e.inner())),
-                Ok(_) => Err(DecodeError::InvalidPayload {
-                    event: T::NAME,
-                    field: String::new(),
-                    message: strip_position(&first.to_string()),
-                }),
-            }
+            let tracked = serde_path_to_error::deserialize::<_, T>(de).err();
+            // Without a tracked error only the end of the text failed (trailing
+            // characters).
+            let (path, err) = match &tracked {
+                Some(e) => (Some(e.path()), e.inner()),
+                None => (None, &first),
+            };
+            // The value at the path says what was found; only on this error path.
+            let value = if err.is_data() {
+                serde_json::from_str::<serde_json::Value>(json).ok()
+            } else {
+                None
+            };
+            Err(explain::explain(T::info(), path, err, value.as_ref()))
         }
     }
 }
@@ -149,13 +153,13 @@ pub fn decode_value<T: crate::Event>(value: serde_json::Value) -> Result<T, Deco
     // Deserializing from `&Value` keeps the value for the second, path-tracking pass.
     match T::deserialize(&value) {
         Ok(v) => Ok(v),
-        Err(first) => match serde_path_to_error::deserialize::<_, T>(&value) {
-            Err(e) => Err(invalid::<T>(e.path(), e.inner())),
-            Ok(_) => Err(DecodeError::InvalidPayload {
-                event: T::NAME,
-                field: String::new(),
-                message: strip_position(&first.to_string()),
-            }),
-        },
+        Err(first) => {
+            let tracked = serde_path_to_error::deserialize::<_, T>(&value).err();
+            let (path, err) = match &tracked {
+                Some(e) => (Some(e.path()), e.inner()),
+                None => (None, &first),
+            };
+            Err(explain::explain(T::info(), path, err, Some(&value)))
+        }
     }
 }

@@ -2,6 +2,8 @@
 //! context and time around the typed payload; its JSON forms (the original
 //! `EventStore` row and CloudEvents 1.0); and the type-erased [`RawEnvelope`].
 
+use crate::quote;
+use crate::redact::RedactedPayload;
 use crate::{DecodeError, Event, EventSet};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -310,7 +312,10 @@ impl<'de, E: Event> Deserialize<'de> for Envelope<E> {
 ///
 /// (De)serializes as the `EventStore` row: `id`, `eventType`, `aggregateId`,
 /// `aggregateType`, `payload`, `metadata`, `version`, `occurredAt`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+///
+/// `Debug` shows the payload redacted by the linked catalogs (see
+/// [`crate::redact`]): no pii value, no field the catalog does not know.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawEnvelope {
     /// Unique id.
@@ -360,6 +365,24 @@ fn same_json(a: &str, b: &str) -> bool {
         )
 }
 
+impl core::fmt::Debug for RawEnvelope {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RawEnvelope")
+            .field("id", &self.id)
+            .field("event_type", &self.event_type)
+            .field("aggregate_id", &self.aggregate_id)
+            .field("aggregate_type", &self.aggregate_type)
+            .field(
+                "payload",
+                &RedactedPayload::new(&self.event_type, self.payload.get()),
+            )
+            .field("metadata", &self.metadata)
+            .field("version", &self.version)
+            .field("occurred_at", &self.occurred_at)
+            .finish()
+    }
+}
+
 fn invalid_envelope(message: impl Into<String>) -> DecodeError {
     DecodeError::InvalidEnvelope {
         message: message.into(),
@@ -369,7 +392,8 @@ fn invalid_envelope(message: impl Into<String>) -> DecodeError {
 impl RawEnvelope {
     /// Parses an `EventStore` row JSON.
     pub fn from_json(json: &str) -> Result<Self, DecodeError> {
-        serde_json::from_str(json).map_err(|e| invalid_envelope(e.to_string()))
+        serde_json::from_str(json)
+            .map_err(|e| invalid_envelope(quote::bounded(&e.to_string(), 200)))
     }
 
     /// The row JSON.
@@ -381,10 +405,7 @@ impl RawEnvelope {
     /// `E::NAME`, the version is not `E::VERSION`, or the payload does not match.
     pub fn decode<E: Event>(&self) -> Result<Envelope<E>, DecodeError> {
         if self.event_type != E::NAME {
-            return Err(DecodeError::WrongEvent {
-                expected: E::NAME,
-                found: self.event_type.clone(),
-            });
+            return Err(DecodeError::wrong_event(E::NAME, &self.event_type));
         }
         if self.version != E::VERSION {
             return Err(DecodeError::VersionMismatch {
@@ -523,25 +544,34 @@ impl RawEnvelope {
         let spec = text("specversion")?;
         if spec != "1.0" {
             return Err(invalid_envelope(format!(
-                "unsupported CloudEvents specversion `{spec}` (expected `1.0`)"
+                "unsupported CloudEvents specversion `{}` (expected `1.0`)",
+                quote::short(spec)
             )));
         }
         text("source")?;
-        let id = Uuid::parse_str(text("id")?)
-            .map_err(|e| invalid_envelope(format!("CloudEvent `id` is not a UUID: {e}")))?;
+        let id = Uuid::parse_str(text("id")?).map_err(|e| {
+            invalid_envelope(format!(
+                "CloudEvent `id` is not a UUID: {}",
+                quote::short(&e.to_string())
+            ))
+        })?;
         let event_type = text("type")?.to_string();
         let aggregate_id = text("subject")?.to_string();
         let time = text("time")?;
         let occurred_at = DateTime::parse_from_rfc3339(time)
             .map_err(|e| {
-                invalid_envelope(format!("CloudEvent `time` is not RFC 3339 (`{time}`): {e}"))
+                invalid_envelope(format!(
+                    "CloudEvent `time` is not RFC 3339 (`{}`): {e}",
+                    quote::short(time)
+                ))
             })?
             .with_timezone(&Utc);
         if let Some(ct) = opt_text("datacontenttype")? {
             let base = ct.split(';').next().unwrap_or("").trim();
             if base != "application/json" && !base.ends_with("+json") {
                 return Err(invalid_envelope(format!(
-                    "CloudEvent `datacontenttype` `{ct}` is not JSON"
+                    "CloudEvent `datacontenttype` `{}` is not JSON",
+                    quote::short(&ct)
                 )));
             }
         }
@@ -556,14 +586,18 @@ impl RawEnvelope {
         let version = match opt_text("dataschema")? {
             Some(schema) => version_from_schema(&schema).ok_or_else(|| {
                 invalid_envelope(format!(
-                    "CloudEvent `dataschema` `{schema}` does not end in `.v<N>.schema.json`"
+                    "CloudEvent `dataschema` `{}` does not end in `.v<N>.schema.json`",
+                    quote::short(&schema)
                 ))
             })?,
             None => 1,
         };
         let causation_id = match opt_text("causationid")? {
             Some(c) => Some(Uuid::parse_str(&c).map_err(|e| {
-                invalid_envelope(format!("CloudEvent `causationid` is not a UUID: {e}"))
+                invalid_envelope(format!(
+                    "CloudEvent `causationid` is not a UUID: {}",
+                    quote::short(&e.to_string())
+                ))
             })?),
             None => None,
         };

@@ -3,6 +3,7 @@
 //! `#[handler]` fills.
 
 use crate::envelope::{Envelope, Metadata, RawEnvelope};
+use crate::redact::RedactedValue;
 use crate::{DecodeError, Event, EventInfo};
 use chrono::{DateTime, Utc};
 use std::any::{Any, TypeId};
@@ -122,6 +123,8 @@ impl HandlerContext {
 
 /// Per-handler settings; `None` takes the bus default.
 ///
+/// Handlers must not block their thread; see [`HandlerOptions::timeout`].
+///
 /// ```
 /// use skillcore_events::HandlerOptions;
 /// use std::time::Duration;
@@ -137,7 +140,16 @@ pub struct HandlerOptions {
     pub retries: Option<u32>,
     /// Delay before the first retry; doubled for each further retry.
     pub backoff: Option<Duration>,
-    /// Longest one attempt may run; longer counts as a failed attempt.
+    /// Longest one attempt may run; longer counts as a failed attempt
+    /// (retried like any failure), however the attempt finished: an attempt
+    /// that returns `Ok` after its timeout is recorded as timed out, not as a
+    /// success.
+    ///
+    /// The timer can only cut off a handler that is waiting (`.await`ing). A
+    /// handler must never block its thread (CPU-heavy work, `std::thread::sleep`,
+    /// blocking I/O or locks held for long): that stalls every other handler on
+    /// the thread and cannot be interrupted. Run such work with
+    /// `tokio::task::spawn_blocking` and await its handle.
     pub timeout: Option<Duration>,
 }
 
@@ -313,10 +325,7 @@ impl DynEnvelope {
         if let Some(raw) = self.0.as_any().downcast_ref::<RawEnvelope>() {
             return raw.decode::<E>().map(Arc::new);
         }
-        Err(DecodeError::WrongEvent {
-            expected: E::NAME,
-            found: self.event_type().to_string(),
-        })
+        Err(DecodeError::wrong_event(E::NAME, self.event_type()))
     }
 }
 
@@ -327,7 +336,21 @@ impl fmt::Debug for DynEnvelope {
             .field("id", &h.id)
             .field("event_type", &h.event_type)
             .field("aggregate_id", &h.aggregate_id)
-            .finish_non_exhaustive()
+            .field("metadata", h.metadata)
+            .field("payload", &RedactedDynPayload(self))
+            .finish()
+    }
+}
+
+/// The payload of a [`DynEnvelope`], redacted by the linked catalogs.
+struct RedactedDynPayload<'a>(&'a DynEnvelope);
+
+impl fmt::Debug for RedactedDynPayload<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.payload_value() {
+            Ok(v) => fmt::Debug::fmt(&RedactedValue::new(self.0.event_type(), &v), f),
+            Err(_) => f.write_str("\"[redacted: a payload that does not serialize]\""),
+        }
     }
 }
 

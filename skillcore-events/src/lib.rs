@@ -91,9 +91,20 @@
 //! in-process [`MemoryBackend`] is the default; a durable store plugs in behind
 //! the same API through [`Backend`].
 //!
+//! Handlers must not block their thread (use `tokio::task::spawn_blocking`
+//! for blocking or CPU-heavy work): a timeout can only cut off a handler that
+//! is waiting, and an attempt that ran past its timeout is recorded as timed
+//! out however it finished.
+//!
 //! `LOG_EVENTS=1` and `LOG_EVENT_HANDLERS=1` turn on the per-event and
 //! per-handler info lines (through `tracing`); payloads are logged only at
-//! debug level and with every pii field replaced by `"[redacted]"`.
+//! debug level, with every pii value (at any depth) replaced by
+//! `"[redacted]"` and the fields the catalog does not know left out.
+//!
+//! pii never leaves through this crate's errors or `Debug`: a
+//! [`DecodeError`] names the field path and the catalog type, never a pii
+//! value (and of other values a short, escaped prefix), and every type that
+//! holds payload JSON prints it through [`redact`].
 
 #![deny(missing_docs)]
 
@@ -104,8 +115,10 @@ mod decode;
 mod envelope;
 mod event;
 mod handler;
-mod scope;
+mod objects;
+mod quote;
 pub mod redact;
+mod scope;
 
 pub use bus::{
     AttemptOutcome, Backend, BackendFactory, BuildError, BusError, CatalogReport, DeadLetter,
@@ -144,6 +157,7 @@ pub mod __private {
     pub use uuid::Uuid;
 
     pub use crate::handler::HANDLERS;
+    pub use crate::objects::ObjectsOnly;
     pub use crate::redact::CATALOGS;
     pub use linkme;
 

@@ -75,7 +75,22 @@ pub fn event_infos(event: &str) -> Vec<&'static EventInfo> {
 /// The payload of `event` with every pii value replaced by `"[redacted]"` and
 /// every field the linked catalogs do not know dropped (see the module docs).
 pub fn redact_value(event: &str, payload: &Value) -> Value {
-    let infos = event_infos(event);
+    redact_with(event, payload, None)
+}
+
+/// [`redact_value`] also counting `extra` (an entry the caller holds) as one
+/// of the catalogs.
+pub(crate) fn redact_with(
+    event: &str,
+    payload: &Value,
+    extra: Option<&'static EventInfo>,
+) -> Value {
+    let mut infos = event_infos(event);
+    if let Some(e) = extra.filter(|e| e.name == event) {
+        if !infos.iter().any(|i| std::ptr::eq(*i, e)) {
+            infos.push(e);
+        }
+    }
     if infos.is_empty() {
         return unknown_event_note(payload);
     }

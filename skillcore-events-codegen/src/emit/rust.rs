@@ -143,13 +143,51 @@ impl Emitter<'_> {
         }
     }
 
-    /// The derive and crate attributes of every generated struct and enum.
-    fn derives(&mut self, up: &str, extra: &str) {
+    /// The derive and crate attributes of every generated struct and enum
+    /// (structs get their `Deserialize` from [`Self::objects_only`]).
+    fn derives(&mut self, up: &str, extra: &str, deserialize: bool) {
+        let p = format!("{up}{PRIVATE}");
+        let de = if deserialize {
+            format!("{p}::Deserialize, ")
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            self.out,
+            "#[derive(::core::clone::Clone, ::core::cmp::PartialEq, {extra}{p}::Serialize, {de}{p}::JsonSchema)]\
+             #[serde(crate = \"{up}{PRIVATE}::serde\")]#[schemars(crate = \"{up}{PRIVATE}::schemars\")]"
+        );
+    }
+
+    /// `Deserialize` for a struct that accepts JSON objects only. serde's
+    /// derive also takes a struct from a sequence, by position; here it is
+    /// derived on a private mirror with the same fields (`remote`, so it builds
+    /// the struct itself), called through a deserializer that refuses
+    /// sequences. The struct keeps its derived `Serialize` and `JsonSchema`,
+    /// so the exported schema does not change.
+    fn objects_only(&mut self, name: &str, fields: &[Field], up: &str) {
         let p = format!("{up}{PRIVATE}");
         let _ = write!(
             self.out,
-            "#[derive(::core::clone::Clone, ::core::cmp::PartialEq, {extra}{p}::Serialize, {p}::Deserialize, {p}::JsonSchema)]\
-             #[serde(crate = \"{up}{PRIVATE}::serde\")]#[schemars(crate = \"{up}{PRIVATE}::schemars\")]"
+            "#[derive({p}::Deserialize)]#[allow(dead_code)]\
+             #[serde(crate = \"{p}::serde\", remote = \"{name}\", rename = {})]\
+             struct __SkcDe{name} {{",
+            Lit(name)
+        );
+        for f in fields {
+            let _ = write!(self.out, "#[serde(rename = {}", Lit(&f.name));
+            if f.ty.optional {
+                self.w(", default");
+            }
+            let _ = write!(self.out, ")] {}: ", f.ident);
+            self.ty(&f.ty, up);
+            self.w(",");
+        }
+        let _ = write!(
+            self.out,
+            "}} #[automatically_derived] impl<'de> {p}::Deserialize<'de> for {name} {{\
+             fn deserialize<D: {p}::serde::Deserializer<'de>>(d: D) -> ::core::result::Result<Self, D::Error> {{\
+             __SkcDe{name}::deserialize({p}::ObjectsOnly(d)) }} }}"
         );
     }
 
@@ -157,7 +195,7 @@ impl Emitter<'_> {
         let has_pii = fields.iter().any(|f| f.pii);
         self.doc(doc);
         // Without pii a derived Debug does; with pii a hand-written one redacts.
-        self.derives(up, if has_pii { "" } else { "::core::fmt::Debug, " });
+        self.derives(up, if has_pii { "" } else { "::core::fmt::Debug, " }, false);
         self.w(extra_attrs);
         let _ = write!(self.out, "pub struct {name} {{");
         for f in fields {
@@ -180,6 +218,7 @@ impl Emitter<'_> {
             self.w(",");
         }
         self.w("}");
+        self.objects_only(name, fields, up);
         if has_pii {
             let _ = write!(
                 self.out,
@@ -209,6 +248,7 @@ impl Emitter<'_> {
                 self.derives(
                     "",
                     "::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::Eq, ::core::hash::Hash, ::core::cmp::PartialOrd, ::core::cmp::Ord, ",
+                    true,
                 );
                 // No doc comments on variants: schemars would then describe the enum
                 // as a `oneOf` of constants instead of a plain `enum` list.

@@ -20,8 +20,18 @@ pub enum AttemptOutcome {
     Failed(HandlerError),
     /// The handler panicked; the message is kept.
     Panicked(String),
-    /// The attempt ran longer than the handler's timeout.
+    /// The attempt ran longer than the handler's timeout (the limit) and was
+    /// cut off.
     TimedOut(Duration),
+    /// The attempt finished (whatever its result) only after its timeout:
+    /// the handler blocked its thread, so the timer could not cut it off.
+    /// A failed attempt like [`AttemptOutcome::TimedOut`].
+    Overran {
+        /// The handler's timeout.
+        limit: Duration,
+        /// How long the attempt ran.
+        elapsed: Duration,
+    },
 }
 
 impl AttemptOutcome {
@@ -39,9 +49,15 @@ impl AttemptOutcome {
     pub fn error_text(&self) -> String {
         match self {
             AttemptOutcome::Succeeded => String::new(),
-            AttemptOutcome::Failed(e) => e.to_string(),
-            AttemptOutcome::Panicked(m) => format!("panicked: {m}"),
+            AttemptOutcome::Failed(e) => crate::quote::bounded(&e.to_string(), 4096),
+            AttemptOutcome::Panicked(m) => format!("panicked: {}", crate::quote::bounded(m, 4096)),
             AttemptOutcome::TimedOut(d) => format!("timed out after {}", super::fmt_duration(*d)),
+            AttemptOutcome::Overran { limit, elapsed } => format!(
+                "timed out after {}: the attempt returned after {} (a handler must not block its \
+                 thread; run blocking work with tokio::task::spawn_blocking)",
+                super::fmt_duration(*limit),
+                super::fmt_duration(*elapsed)
+            ),
         }
     }
 }
@@ -64,10 +80,12 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
 
 /// A timeout whose timer is only created when the future does not finish on
 /// its first poll: a handler that completes at once never touches the timer
-/// wheel (the limit then runs from that first poll). `None`: no limit.
+/// wheel. The deadline runs from `start` (before the handler was called), so a
+/// first poll that blocked its thread past the limit ends the attempt at once.
+/// `None`: no limit.
 struct LazyTimeout<F> {
     fut: F,
-    limit: Option<Duration>,
+    limit: Option<(Duration, tokio::time::Instant)>,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
@@ -78,12 +96,12 @@ impl<F: Future + Unpin> Future for LazyTimeout<F> {
         if let Poll::Ready(v) = Pin::new(&mut self.fut).poll(cx) {
             return Poll::Ready(Some(v));
         }
-        let Some(limit) = self.limit else {
+        let Some((limit, start)) = self.limit else {
             return Poll::Pending;
         };
         let sleep = self
             .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(start + limit)));
         match sleep.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
@@ -101,27 +119,61 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+/// When the attempt began, on both clocks: the wall clock sees a handler that
+/// blocked its thread, Tokio's clock (which tests may pause) sees the timers.
+#[derive(Clone, Copy)]
+struct Start {
+    wall: std::time::Instant,
+    tokio: tokio::time::Instant,
+}
+
+impl Start {
+    fn now() -> Self {
+        Start {
+            wall: std::time::Instant::now(),
+            tokio: tokio::time::Instant::now(),
+        }
+    }
+
+    /// How long the attempt ran, when that is longer than `limit`.
+    fn overran(&self, limit: Duration) -> Option<Duration> {
+        let elapsed = self.wall.elapsed().max(self.tokio.elapsed());
+        (elapsed > limit).then_some(elapsed)
+    }
+}
+
 /// Runs one attempt of `sub` on `envelope`: calls the handler (a panic while
 /// building or polling its future is caught), bounded by its timeout.
+///
+/// An attempt that ran longer than its timeout is timed out however it
+/// finished: a handler that blocks its thread cannot be interrupted (only a
+/// pending future can), so it may return `Ok` after the limit, and that late
+/// result is not taken as a success.
 pub async fn run_attempt(
     sub: &Subscriber,
     envelope: &DynEnvelope,
     cx: HandlerContext,
 ) -> AttemptOutcome {
+    let limit = sub.policy.timeout;
+    let start = limit.map(|l| (l, Start::now()));
     let started = catch_unwind(AssertUnwindSafe(|| sub.handler.call(envelope, cx)));
     let fut = match started {
         Ok(f) => f,
         Err(p) => return AttemptOutcome::Panicked(panic_message(&*p)),
     };
-    let limit = sub.policy.timeout;
     let guarded = LazyTimeout {
         fut: CatchUnwind(fut),
-        limit,
+        limit: start.map(|(l, s)| (l, s.tokio)),
         sleep: None,
     };
     let Some(result) = guarded.await else {
         return AttemptOutcome::TimedOut(limit.unwrap_or_default());
     };
+    if let Some((limit, start)) = start {
+        if let Some(elapsed) = start.overran(limit) {
+            return AttemptOutcome::Overran { limit, elapsed };
+        }
+    }
     match result {
         Ok(Ok(())) => AttemptOutcome::Succeeded,
         Ok(Err(e)) => AttemptOutcome::Failed(e),

@@ -1,8 +1,8 @@
 //! Spans and log lines. Spans always exist (and cost next to nothing without a
 //! subscriber); the info lines of the original system are opt-in through
 //! `LOG_EVENTS` and `LOG_EVENT_HANDLERS`. Payloads are logged only with every
-//! pii field replaced by `"[redacted]"`, and only when the event's catalog
-//! entry is known (otherwise not at all).
+//! pii value (at any depth) replaced by `"[redacted]"` and the fields the
+//! catalog does not know dropped; an event no catalog knows shows no field.
 
 use super::exec::{self, AttemptOutcome};
 use super::Subscriber;
@@ -108,23 +108,12 @@ impl LogConfig {
     }
 }
 
-/// The payload JSON with every pii field of the catalog entry replaced; `None`
-/// info (an event the bus knows nothing about) logs no payload at all.
+/// The payload JSON with every pii value (at any depth) replaced and every
+/// field the catalogs do not know dropped: [`crate::redact`] by the linked
+/// catalogs and the bus's own entry for the event.
 pub(crate) fn redacted_payload(env: &DynEnvelope, info: Option<&'static EventInfo>) -> String {
-    let Some(info) = info else {
-        return "[not logged: event not in the catalog]".into();
-    };
-    let Ok(mut value) = env.payload_value() else {
+    let Ok(value) = env.payload_value() else {
         return "[not logged: payload does not serialize]".into();
     };
-    if let Some(obj) = value.as_object_mut() {
-        for f in info.fields.iter().filter(|f| f.pii) {
-            if let Some(v) = obj.get_mut(f.name) {
-                *v = serde_json::Value::String("[redacted]".into());
-            }
-        }
-    } else {
-        return "[not logged: payload is not an object]".into();
-    }
-    value.to_string()
+    crate::redact::redact_with(env.event_type(), &value, info).to_string()
 }
