@@ -376,6 +376,38 @@ async fn a_refusing_postgres_fails_fast_and_says_so() {
     bus.shutdown(Duration::from_secs(2)).await;
 }
 
+/// A server that accepts connections and never answers: opening fails after
+/// the URL's `connect_timeout`, saying so, with a timed-out I/O error as its
+/// source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_postgres_fails_after_the_connect_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        loop {
+            if let Ok((s, _)) = listener.accept().await {
+                sockets.push(s);
+            }
+        }
+    });
+    let url = format!("postgres://postgres@127.0.0.1:{port}/test?connect_timeout=1");
+    let start = Instant::now();
+    let err = Store::postgres(&url, None).await.expect_err("no answer");
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "took {took:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("127.0.0.1:{port}")) && msg.contains("no answer within 1s"),
+        "{msg}"
+    );
+    assert!(reaches_io(&err, std::io::ErrorKind::TimedOut), "{err:?}");
+    held.abort();
+}
+
 /// A TCP proxy to the test server that can be stopped (its listener closed and
 /// every connection through it cut) and started again on the same port.
 struct Proxy {
