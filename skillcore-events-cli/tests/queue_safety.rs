@@ -212,8 +212,26 @@ async fn a_read_only_store_can_be_inspected_and_no_byte_changes() {
             );
         }
     }
-    chmod(&quiet, 0o755);
-    chmod(&hot, 0o755);
+    // A log without its index in a read-only directory cannot be read:
+    // an error that says so, not rows silently left out.
+    let no_index = dir.join("no_index");
+    std::fs::create_dir_all(&no_index).unwrap();
+    for name in ["events.db", "events.db-wal"] {
+        std::fs::copy(hot.join(name), no_index.join(name)).unwrap();
+    }
+    chmod(&no_index, 0o555);
+    let before = snapshot(&no_index);
+    let db = format!("sqlite:{}", no_index.join("events.db").display());
+    let (code, _, stderr) = run_unprivileged(&["queue", "stats", "--db", &db, "--all-districts"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("cannot be read without its `-shm` index"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&no_index), before);
+    for d in [&quiet, &hot, &no_index] {
+        chmod(d, 0o755);
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

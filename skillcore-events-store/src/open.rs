@@ -80,8 +80,11 @@ impl Store {
         let read_only = read_only_options(path);
         let mut check = SqliteConnection::connect_with(&read_only)
             .await
-            .map_err(|e| not_sqlite(&shown, e))?;
-        let found = sqlite_version(&mut check, &shown).await;
+            .map_err(|e| not_sqlite(&shown, e))
+            .map_err(|e| unreadable_log(path, e))?;
+        let found = sqlite_version(&mut check, &shown)
+            .await
+            .map_err(|e| unreadable_log(path, e));
         let _ = check.close().await;
         expect_version(found?, schema::SQLITE.len(), &shown)?;
         let options = match access {
@@ -171,6 +174,27 @@ fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// A `-wal` without its `-shm` index in a directory SQLite may not write:
+/// the log cannot be read (SQLite's "unable to open database file"), and an
+/// `immutable` open would silently leave out the log's transactions.
+fn unreadable_log(path: &Path, e: StoreError) -> StoreError {
+    let cannot_open = matches!(&e, StoreError::Database(sqlx::Error::Database(d))
+        if d.code().as_deref() == Some("14"));
+    if cannot_open && sidecar(path, "-wal").exists() && !sidecar(path, "-shm").exists() {
+        StoreError::Database(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "the write-ahead log `{}-wal` cannot be read without its `-shm` index, \
+                 which cannot be created there: copy the database and its -wal to a \
+                 writable directory, or run as a user who may write there",
+                path.display()
+            ),
+        )))
+    } else {
+        e
+    }
+}
+
 fn not_sqlite(shown: &str, e: sqlx::Error) -> StoreError {
     let not_a_database =
         matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("26"));
@@ -224,8 +248,9 @@ async fn postgres_version(conn: &mut PgConnection, schema: Option<&str>) -> Resu
                 "SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                  WHERE c.oid = to_regclass('skc_schema_version')",
             )
-            .fetch_one(&mut *conn)
-            .await?;
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
             match found {
                 Some(s) => s,
                 None => {

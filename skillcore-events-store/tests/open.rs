@@ -364,6 +364,32 @@ async fn postgres_a_mistyped_schema_is_not_created_and_the_store_is_suggested() 
 }
 
 #[tokio::test]
+async fn postgres_without_a_schema_the_search_path_must_hold_a_store() {
+    let (store, schema) = common::postgres().await;
+    let url = format!(
+        "{}?options=-c%20search_path%3D{}",
+        pg_url(),
+        unique("skc_nowhere")
+    );
+    let text = no_store(
+        Store::open_postgres(&url, None, Access::ReadOnly)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        text.contains("no event store on the search path of database"),
+        "{text}"
+    );
+    assert!(text.contains("schemas with an event store"), "{text}");
+    let url = format!("{}?options=-c%20search_path%3D{schema}", pg_url());
+    let found = Store::open_postgres(&url, None, Access::ReadOnly)
+        .await
+        .unwrap();
+    assert_eq!(inspect(&found).await, inspect(&store).await);
+    drop_schema(&schema).await;
+}
+
+#[tokio::test]
 async fn postgres_read_only_open_reads_and_cannot_write() {
     let (store, schema) = common::postgres().await;
     fill(&store).await;
