@@ -20,6 +20,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use skillcore_events_codegen::diag::{self, Diagnostic, Rule, Style};
 use skillcore_events_codegen::emit::json::Json;
 use skillcore_events_codegen::emit::{asyncapi, docs, example, schema};
+use skillcore_events_codegen::source::BaseDir;
 use skillcore_events_codegen::{naming, Compiled, Settings};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -261,10 +262,12 @@ struct Failure {
 }
 
 impl Failure {
+    /// A usage or I/O error. The message is escaped for the terminal: it may
+    /// quote paths and names from the catalog or the command line.
     fn usage(message: impl Into<String>) -> Self {
         Failure {
             code: USAGE_OR_IO,
-            message: format!("error: {}", message.into()),
+            message: format!("error: {}", term::escape(&message.into())),
         }
     }
 
@@ -338,7 +341,10 @@ fn run(cli: Cli) -> Outcome {
             let compiled = load_valid(&settings)?;
             let site = docs::site(&compiled.catalog, &compiled.sources, &settings);
             let code = output::write_or_check(&out, site, false, "docs")?;
-            println!("open {}", out.join("index.html").display());
+            println!(
+                "open {}",
+                term::escape_line(&out.join("index.html").display().to_string())
+            );
             Ok(code)
         }
         Command::New {
@@ -397,7 +403,7 @@ fn settings_for(path: &Path) -> Result<Settings, Failure> {
 /// Loads the catalog; `Err` when it cannot be read.
 fn load(settings: &Settings) -> Result<Arc<Compiled>, Failure> {
     let path = settings.resolved_catalog().map_err(Failure::usage)?;
-    let compiled = skillcore_events_codegen::load(&path, &settings.base_dir);
+    let compiled = load_compiled(&path, settings);
     if let Some(d) = compiled
         .diagnostics
         .iter()
@@ -409,6 +415,11 @@ fn load(settings: &Settings) -> Result<Arc<Compiled>, Failure> {
         });
     }
     Ok(compiled)
+}
+
+/// The codegen's (cached) load, with messages that speak of the working directory.
+fn load_compiled(path: &Path, settings: &Settings) -> Arc<Compiled> {
+    skillcore_events_codegen::load_from(path, &settings.base_dir, BaseDir::WorkingDir)
 }
 
 /// Loads the catalog and insists that it is valid (exports of a broken catalog
@@ -453,7 +464,7 @@ fn check(path: &Path, format: CheckFormat) -> Outcome {
         // JSON consumers get I/O problems in the array too, with exit code 2.
         CheckFormat::Json => {
             let p = settings.resolved_catalog().map_err(Failure::usage)?;
-            skillcore_events_codegen::load(&p, &settings.base_dir)
+            load_compiled(&p, &settings)
         }
     };
     let io = compiled
@@ -469,7 +480,7 @@ fn check(path: &Path, format: CheckFormat) -> Outcome {
             let c = &compiled.catalog;
             print_stdout(&format!(
                 "ok: catalog `{}`: {} events in {} contexts, {} types, {} files\n",
-                c.name,
+                term::escape_line(&c.name),
                 c.events.len(),
                 c.contexts().len(),
                 c.types.len(),

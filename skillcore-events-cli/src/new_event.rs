@@ -7,9 +7,10 @@
 //! tense, duplicates, collisions, PascalCase aggregate), and what it writes is
 //! known to compile.
 
-use crate::{stderr_style, Failure, Outcome, FINDINGS, OK};
+use crate::term::escape_line;
+use crate::{stderr_style, Failure, Outcome, FINDINGS, OK, USAGE_OR_IO};
 use skillcore_events_codegen::diag::{Diagnostic, Rule};
-use skillcore_events_codegen::source::{display_path, SourceFile, Sources};
+use skillcore_events_codegen::source::{display_path, BaseDir, SourceFile, Sources};
 use skillcore_events_codegen::{compile_sources, naming};
 use std::path::Path;
 
@@ -21,9 +22,15 @@ pub fn run(name: &str, file: &Path, aggregate: Option<&str>) -> Outcome {
     } else {
         cwd.join(file)
     };
-    let original = match std::fs::read(&file_abs) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map_err(|_| Failure::usage(format!("`{}` is not UTF-8 text", file.display())))?,
+    let original = match std::fs::metadata(&file_abs) {
+        // The codegen's reader: regular files only, within the size limit.
+        Ok(_) => {
+            Sources::read_from(&file_abs, &cwd, BaseDir::WorkingDir)
+                .map_err(io_failure)?
+                .files
+                .remove(0)
+                .text
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(Failure::io("read", file, e)),
     };
@@ -55,8 +62,9 @@ pub fn run(name: &str, file: &Path, aggregate: Option<&str>) -> Outcome {
             msg.push_str("\n\n");
         }
         msg.push_str(&format!(
-            "error: `{name}` was not added; nothing was written to `{}`",
-            file.display()
+            "error: `{}` was not added; nothing was written to `{}`",
+            escape_line(name),
+            escape_line(&file.display().to_string())
         ));
         return Err(Failure {
             code: FINDINGS,
@@ -66,23 +74,40 @@ pub fn run(name: &str, file: &Path, aggregate: Option<&str>) -> Outcome {
     if let Some(parent) = file_abs.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Failure::io("create directory", parent, e))?;
     }
-    std::fs::write(&file_abs, &edit.text).map_err(|e| Failure::io("write", file, e))?;
+    crate::output::write_atomic(&file_abs, edit.text.as_bytes())
+        .map_err(|e| Failure::io("write", file, e))?;
     println!(
-        "added `{name}` to {} at line {}: fill in its description and payload, then run `skillcore-events check`",
-        file.display(),
+        "added `{}` to {} at line {}: fill in its description and payload, then run `skillcore-events check`",
+        escape_line(name),
+        escape_line(&file.display().to_string()),
         edit.entry_line
     );
     Ok(OK)
+}
+
+/// A catalog that cannot be read, shown as `check` shows it.
+fn io_failure(d: Diagnostic) -> Failure {
+    Failure {
+        code: USAGE_OR_IO,
+        message: d.render_with(&stderr_style()),
+    }
 }
 
 /// The catalog FILE belongs to: the `*.yaml` files of its directory (when FILE is
 /// one of them or would be), with FILE's text as given. Returns FILE's index.
 fn catalog_sources(file_abs: &Path, cwd: &Path, text: &str) -> Result<(Sources, usize), Failure> {
     let dir = file_abs.parent().unwrap_or(Path::new("."));
-    let mut sources = match Sources::read(dir, cwd) {
+    let mut sources = match Sources::read_from(dir, cwd, BaseDir::WorkingDir) {
         Ok(s) => s,
-        Err(d) if d.rule == Rule::CatalogIo => Sources::default(),
-        Err(d) => return Err(Failure::usage(d.render())),
+        // A new file in a new or empty directory; any other problem (an
+        // unreadable entry, a catalog over the size limit) is reported.
+        Err(d)
+            if d.rule == Rule::CatalogIo
+                && (!dir.exists() || d.message.ends_with("holds no `*.yaml` file")) =>
+        {
+            Sources::default()
+        }
+        Err(d) => return Err(io_failure(d)),
     };
     let same = |p: &Path| {
         std::fs::canonicalize(p).ok() == std::fs::canonicalize(file_abs).ok()

@@ -1,8 +1,47 @@
 //! Writing generated files: only those whose content changed, or, with `--check`,
 //! comparing with what is on disk and naming the files that drifted.
 
+use crate::term::escape_line;
 use crate::{Failure, Outcome, FINDINGS, OK};
+use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A path as printed: control characters in file names escaped.
+fn shown(path: &Path) -> String {
+    escape_line(&path.display().to_string()).into_owned()
+}
+
+/// Writes `content` to `path` all or nothing: into a temporary file beside it
+/// (same directory, so same file system), then renamed over `path`. A failed
+/// write (a full disk, a file size limit) removes the temporary file and leaves
+/// `path` as it was, never a truncated page. Not synced to disk: this guards
+/// against failed writes, not power loss, and exported files can be made again.
+pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(content).and_then(|_| f.flush()))
+        .and_then(|_| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
 
 /// What happened to one file.
 #[derive(Debug, PartialEq, Eq)]
@@ -50,7 +89,7 @@ pub fn write_or_check(
             std::fs::create_dir_all(parent)
                 .map_err(|e| Failure::io("create directory", parent, e))?;
         }
-        std::fs::write(&path, content).map_err(|e| Failure::io("write", &path, e))?;
+        write_atomic(&path, content.as_bytes()).map_err(|e| Failure::io("write", &path, e))?;
         written += 1;
     }
     note_strangers(dir, &files, what);
@@ -59,7 +98,7 @@ pub fn write_or_check(
     }
     println!(
         "{what}: {total} files in {}, {written} written, {} unchanged",
-        dir.display(),
+        shown(dir),
         total - written
     );
     Ok(OK)
@@ -71,11 +110,21 @@ fn note_strangers(dir: &Path, files: &[(String, String)], what: &str) {
     if what != "schema" {
         return;
     }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            eprintln!("note: cannot list {}: {e}", shown(dir));
+            return;
+        }
     };
     let mut strangers: Vec<String> = entries
-        .flatten()
+        .filter_map(|e| match e {
+            Ok(e) => Some(e),
+            Err(err) => {
+                eprintln!("note: cannot list {}: {err}", shown(dir));
+                None
+            }
+        })
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".schema.json") && !files.iter().any(|(f, _)| f == n))
         .collect();
@@ -83,7 +132,7 @@ fn note_strangers(dir: &Path, files: &[(String, String)], what: &str) {
     for n in strangers {
         eprintln!(
             "note: {} is not produced by this catalog (an old version or a removed event?); delete it if no consumer needs it",
-            dir.join(n).display()
+            shown(&dir.join(n))
         );
     }
 }
@@ -99,10 +148,10 @@ pub fn write_or_check_file(path: &Path, content: &str, check: bool) -> Outcome {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Failure::io("create directory", parent, e))?;
         }
-        std::fs::write(path, content).map_err(|e| Failure::io("write", path, e))?;
-        println!("wrote {}", path.display());
+        write_atomic(path, content.as_bytes()).map_err(|e| Failure::io("write", path, e))?;
+        println!("wrote {}", shown(path));
     } else {
-        println!("{} is up to date", path.display());
+        println!("{} is up to date", shown(path));
     }
     Ok(OK)
 }
@@ -121,7 +170,7 @@ fn report_drift(drifted: &[(std::path::PathBuf, State)], total: usize, what: &st
             State::Missing => "missing",
             _ => "differs from the catalog",
         };
-        eprintln!("drift: {} ({why})", path.display());
+        eprintln!("drift: {} ({why})", shown(path));
     }
     eprintln!(
         "error: {} of {total} exported files drifted from the catalog; run the same command without --check to update them",

@@ -217,7 +217,8 @@ fn json_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
+            // C0, DEL, C1 (a terminal obeys U+009B as CSI) and the line separators.
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
@@ -367,6 +368,15 @@ mod tests {
             "{\n  \"b\": 1,\n  \"a\": [\n    null,\n    true\n  ],\n  \"e\": {}\n}\n"
         );
         let back: serde_json::Value = serde_json::from_str(&j.to_json_pretty()).unwrap();
+        assert_eq!(back, j.to_value());
+    }
+
+    #[test]
+    fn control_characters_are_escaped_c1_included() {
+        let j = Json::str("a\u{1b}[2J\u{9b}1m\u{85}\u{7f}");
+        let text = j.to_json_pretty();
+        assert_eq!(text.trim_end(), r#""a\u001b[2J\u009b1m\u0085\u007f""#);
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, j.to_value());
     }
 
