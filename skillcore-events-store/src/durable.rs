@@ -293,14 +293,16 @@ impl SqlBackend {
             );
             raws.push(raw);
         }
+        // The store's error stays the source (down to a refused connection's
+        // I/O error).
         let store = self
             .store()
             .await
-            .map_err(|e| PublishError::Backend(e.to_string()))?;
+            .map_err(|e| PublishError::BackendError(Box::new(e)))?;
         store
             .append_raw(&raws, |t| self.subscribers(t))
             .await
-            .map_err(|e| PublishError::Backend(e.to_string()))?;
+            .map_err(|e| PublishError::BackendError(Box::new(e)))?;
         Ok(())
     }
 }
@@ -586,7 +588,7 @@ impl PublishIn for skillcore_events::EventBus {
             };
             conn.append_events(std::slice::from_ref(&event), &subscribers)
                 .await
-                .map_err(|e| PublishError::Backend(e.to_string()))?;
+                .map_err(|e| PublishError::BackendError(Box::new(e)))?;
             Ok(id)
         })
     }

@@ -372,6 +372,10 @@ async fn a_refusing_postgres_fails_fast_and_says_so() {
             msg.contains("connection refused") && msg.contains(&format!("127.0.0.1:{port}")),
             "{msg}"
         );
+        assert!(
+            reaches_io(&err, std::io::ErrorKind::ConnectionRefused),
+            "the bus keeps the store's error as the source: {err:?}"
+        );
     }
     bus.shutdown(Duration::from_secs(2)).await;
 }

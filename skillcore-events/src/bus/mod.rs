@@ -272,6 +272,11 @@ pub enum PublishError {
     NoRuntime,
     /// The backend failed (a durable store's I/O error).
     Backend(String),
+    /// The backend failed with this error, kept as the [`source`] (a durable
+    /// store's error, which leads to the I/O error of a refused connection).
+    ///
+    /// [`source`]: std::error::Error::source
+    BackendError(Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl fmt::Display for PublishError {
@@ -282,11 +287,19 @@ impl fmt::Display for PublishError {
                 f.write_str("the event bus must be used inside a Tokio runtime")
             }
             PublishError::Backend(m) => write!(f, "event backend failed: {m}"),
+            PublishError::BackendError(e) => write!(f, "event backend failed: {e}"),
         }
     }
 }
 
-impl std::error::Error for PublishError {}
+impl std::error::Error for PublishError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PublishError::BackendError(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
 
 /// A dead-letter operation failed.
 #[derive(Debug, PartialEq, Eq)]
