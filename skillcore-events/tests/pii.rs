@@ -259,7 +259,10 @@ fn missing_fields_and_a_wrong_payload_kind_name_what_was_expected() {
     let (f, m, _) = payload_error(&v);
     assert_eq!(
         (f.as_str(), m.as_str()),
-        ("guardians[0].relation", "is missing; expected `string`")
+        (
+            "guardians[0].relation",
+            "missing field `relation`, expected `string`"
+        )
     );
     let (f, m, _) = payload_error(&json!("SECRET-whole"));
     assert_eq!(f, "");
@@ -267,6 +270,14 @@ fn missing_fields_and_a_wrong_payload_kind_name_what_was_expected() {
         m,
         "expected an object (the payload of `student.record.updated`), found a string (value hidden: pii)"
     );
+    let twice = r#"{"studentId":"s-1","studentId":"SECRET","score":1,"level":"low","tags":[]}"#;
+    match AnyEvent::from_json(EVENT, twice).unwrap_err() {
+        DecodeError::InvalidPayload { field, message, .. } => {
+            assert_eq!(field, "studentId");
+            assert_eq!(message, "duplicate field `studentId`, expected `string`");
+        }
+        other => panic!("{other:?}"),
+    }
     let bad = AnyEvent::from_json(EVENT, "{\"comment\": \"SECRET").unwrap_err();
     assert_clean("syntax error", &bad.to_string());
 }

@@ -145,16 +145,15 @@ pub(super) fn explain(
     }
     let site = resolve(info, &segments);
     let msg = err.to_string();
-    for (prefix, what) in [
-        ("missing field `", "is missing"),
-        ("duplicate field `", "appears more than once"),
-    ] {
-        if let Some(name) = quoted_name(&msg, prefix) {
+    // The field is named by its full path, and in the message as serde does.
+    for what in ["missing field", "duplicate field"] {
+        if let Some(name) = quoted_name(&msg, &format!("{what} `")) {
             let name = quote::short(name);
-            return match site.fields.iter().find(|f| f.name == name) {
-                Some(f) => invalid(join(&field, &name), format!("{what}; expected `{}`", f.ty)),
-                None => invalid(join(&field, &name), what.to_string()),
+            let message = match site.fields.iter().find(|f| f.name == name) {
+                Some(f) => format!("{what} `{name}`, expected `{}`", f.ty),
+                None => format!("{what} `{name}`"),
             };
+            return invalid(join(&field, &name), message);
         }
     }
     let expected = match (site.field, site.beyond) {
