@@ -83,6 +83,22 @@ fn without_password(url: &str) -> String {
     }
 }
 
+/// JSON text with the characters JSON leaves raw but a terminal may obey
+/// (DEL, the C1 controls such as U+009B CSI, U+2028/U+2029) written as
+/// `\uXXXX` escapes: the same JSON value, harmless on a terminal. (JSON
+/// escapes C0 controls itself; these only occur inside strings.)
+fn json_for_terminal(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}') {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn store_err(e: skillcore_events_store::StoreError) -> Failure {
     Failure::usage(format!("event store: {}", escape(&e.to_string())))
 }
@@ -93,7 +109,6 @@ pub fn stats(db: &DbArgs, json: bool) -> Outcome {
     let stats = rt.block_on(store.stats(&db.scope())).map_err(store_err)?;
     let mut out = String::new();
     if json {
-        // JSON escapes control characters itself.
         let rows: Vec<serde_json::Value> = stats
             .iter()
             .map(|s| {
@@ -103,7 +118,9 @@ pub fn stats(db: &DbArgs, json: bool) -> Outcome {
                 })
             })
             .collect();
-        out.push_str(&serde_json::to_string_pretty(&rows).unwrap_or_default());
+        out.push_str(&json_for_terminal(
+            &serde_json::to_string_pretty(&rows).unwrap_or_default(),
+        ));
         out.push('\n');
     } else {
         let names: Vec<_> = stats.iter().map(|s| escape_line(&s.handler_id)).collect();

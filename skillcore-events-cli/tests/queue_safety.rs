@@ -571,5 +571,21 @@ async fn control_characters_from_the_store_reach_the_terminal_escaped() {
         "{stdout:?}"
     );
     assert!(stdout.contains(r"h.\u{9b}one\ttab"), "{stdout}");
+    let (code, stdout, _) = run(&[
+        "queue",
+        "stats",
+        "--db",
+        &db,
+        "--all-districts",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        !stdout.chars().any(|c| c.is_control() && c != '\n'),
+        "{stdout:?}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v[0]["handler"], "h.\u{9b}one\ttab", "the same JSON value");
     std::fs::remove_dir_all(&dir).unwrap();
 }
