@@ -103,7 +103,15 @@ async fn queue_stats_shows_the_counters_per_handler() {
         "{stdout}"
     );
 
-    let out = run(&["queue", "stats", "--db", &db, "--all-districts", "--format", "json"]);
+    let out = run(&[
+        "queue",
+        "stats",
+        "--db",
+        &db,
+        "--all-districts",
+        "--format",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[1]["handler"], "notifications.send");
     assert_eq!(v[1]["dead"], 1);
@@ -119,14 +127,30 @@ async fn dead_letters_can_be_listed_retried_and_discarded() {
     assert!(stdout.contains("smtp refused"), "{stdout}");
     let id = stdout.split_whitespace().next().unwrap().to_string();
 
-    let out = run(&["dead-letters", "retry", "--db", &db, "--district", "d-1", &id]);
+    let out = run(&[
+        "dead-letters",
+        "retry",
+        "--db",
+        &db,
+        "--district",
+        "d-1",
+        &id,
+    ]);
     assert!(out.status.success(), "{:?}", text(&out));
     assert!(store
         .dead_letters(&Scope::AllDistricts, None, 10)
         .await
         .unwrap()
         .is_empty());
-    let out = run(&["dead-letters", "retry", "--db", &db, "--district", "d-1", &id]);
+    let out = run(&[
+        "dead-letters",
+        "retry",
+        "--db",
+        &db,
+        "--district",
+        "d-1",
+        &id,
+    ]);
     assert_eq!(out.status.code(), Some(2), "not dead any more");
     assert!(text(&out).1.contains("no dead letter"), "{:?}", text(&out));
 
@@ -142,7 +166,14 @@ async fn dead_letters_can_be_listed_retried_and_discarded() {
         .await
         .unwrap();
     let id = listed[0].delivery_id.to_string();
-    let out = run(&["dead-letters", "discard", "--db", &db, "--all-districts", &id]);
+    let out = run(&[
+        "dead-letters",
+        "discard",
+        "--db",
+        &db,
+        "--all-districts",
+        &id,
+    ]);
     assert!(out.status.success(), "{:?}", text(&out));
     assert_eq!(
         store
