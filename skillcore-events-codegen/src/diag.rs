@@ -10,9 +10,9 @@ use std::fmt::{self, Write as _};
 
 /// Most characters of a source line a rendered snippet shows; a longer line is
 /// cut to a window around the column, marked `…` where text was left out.
-pub const SNIPPET_CHARS: usize = 120;
+pub const SNIPPET_CHARS: usize = 200;
 /// How many characters before the column a cut snippet keeps.
-pub const SNIPPET_BEFORE: usize = 40;
+pub const SNIPPET_BEFORE: usize = 60;
 
 /// The stable identifier of a validation rule, printed as `error[RULE-ID]`.
 ///
