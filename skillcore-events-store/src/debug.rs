@@ -58,6 +58,7 @@ impl fmt::Debug for Claimed {
             .field("replay", &self.replay)
             .field("already_handled", &self.already_handled)
             .field("expired_leases", &self.expired_leases)
+            .field("lone_deaths", &self.lone_deaths)
             .field("unreadable", &self.unreadable)
             .field("event", &*self.event)
             .finish_non_exhaustive()

@@ -148,6 +148,7 @@ pub struct Claimed {
     lease_owner: String,
     unreadable: Option<String>,
     expired_leases: u32,
+    lone_deaths: u32,
 }
 
 impl Claimed {
@@ -157,6 +158,12 @@ impl Claimed {
     /// killing its worker has as many as it had attempts.
     pub fn expired_leases(&self) -> u32 {
         self.expired_leases
+    }
+
+    /// How many of [`Claimed::expired_leases`] ran out while the delivery ran
+    /// alone ([`Store::run_alone`]): deaths of its worker it caused for certain.
+    pub fn expired_alone(&self) -> u32 {
+        self.lone_deaths
     }
 
     /// Why the stored event could not be read back (for example payload text
@@ -562,7 +569,7 @@ fn sqlite_event(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent> {
 /// An event as a claim reads it (one JSON array, on both backends): its columns (seq, id, type,
 /// aggregate type and id, payload, metadata, version, time), then the claimed
 /// deliveries of it as (delivery id, handler, attempts, replay batch, handled
-/// before 0/1, expired leases). Each event comes once, however many of its deliveries were
+/// before 0/1, expired leases, of them while alone). Each event comes once, however many of its deliveries were
 /// claimed.
 type ClaimedEventRow = (
     i64,
@@ -574,7 +581,7 @@ type ClaimedEventRow = (
     String,
     i64,
     String,
-    Vec<(i64, String, i64, i64, i64, i64)>,
+    Vec<(i64, String, i64, i64, i64, i64, i64)>,
 );
 
 /// A stored event from its columns' text (SQLite rows, and claims on both
@@ -657,7 +664,7 @@ fn claimed_from_json(json: &str, owner: &str) -> Result<Vec<Claimed>> {
         // The deliveries of one event share it.
         let event = Arc::new(event);
         let copies = std::iter::repeat_n(event, deliveries.len());
-        for ((delivery_id, handler_id, attempts, replay, handled, expired), event) in
+        for ((delivery_id, handler_id, attempts, replay, handled, expired, alone), event) in
             deliveries.into_iter().zip(copies)
         {
             out.push(Claimed {
@@ -670,6 +677,7 @@ fn claimed_from_json(json: &str, owner: &str) -> Result<Vec<Claimed>> {
                 lease_owner: owner.to_string(),
                 unreadable: unreadable.clone(),
                 expired_leases: expired as u32,
+                lone_deaths: alone as u32,
             });
         }
     }
@@ -747,16 +755,19 @@ fn pg_claim_sql(completing: bool) -> String {
            UPDATE skc_deliveries d
            SET status = 'active', lease_owner = $1, lease_until = clock.now + $2,
                attempts = d.attempts + 1, updated_at = clock.now,
-               expired_leases = d.expired_leases + CASE WHEN d.status = 'active' THEN 1 ELSE 0 END
+               expired_leases = d.expired_leases + CASE WHEN d.status = 'active' THEN 1 ELSE 0 END,
+               lone_deaths = d.lone_deaths
+                 + CASE WHEN d.status = 'active' AND d.lease_owner LIKE '%!' THEN 1 ELSE 0 END
            FROM next, clock
            WHERE d.id = next.id
-           RETURNING d.id, d.handler_id, d.attempts, d.replay, d.event_seq, d.expired_leases
+           RETURNING d.id, d.handler_id, d.attempts, d.replay, d.event_seq, d.expired_leases,
+                     d.lone_deaths
          ), grouped AS (
            SELECT c.event_seq AS seq, json_agg(json_build_array(
                     c.id, c.handler_id, c.attempts, c.replay,
                     EXISTS (SELECT 1 FROM skc_handled h JOIN skc_events he ON he.id = h.event_id
                             WHERE he.seq = c.event_seq AND h.handler_id = c.handler_id)::int,
-                    c.expired_leases)
+                    c.expired_leases, c.lone_deaths)
                     ORDER BY c.id) AS deliveries
            FROM claimed c GROUP BY c.event_seq
          )
@@ -1221,6 +1232,9 @@ impl Store {
                  attempts = skc_deliveries.attempts + (u.owner IS NULL),
                  expired_leases = skc_deliveries.expired_leases
                    + (u.owner IS NULL AND skc_deliveries.status = 'active'),
+                 lone_deaths = skc_deliveries.lone_deaths
+                   + (u.owner IS NULL AND skc_deliveries.status = 'active'
+                      AND skc_deliveries.lease_owner LIKE '%!'),
                  updated_at = ?3
              FROM (
                SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS owner
@@ -1275,7 +1289,7 @@ impl Store {
                         d.id, d.handler_id, d.attempts, d.replay,
                         EXISTS (SELECT 1 FROM skc_handled h JOIN skc_events he ON he.id = h.event_id
                                 WHERE he.seq = d.event_seq AND h.handler_id = d.handler_id),
-                        d.expired_leases)) AS deliveries
+                        d.expired_leases, d.lone_deaths)) AS deliveries
                FROM skc_deliveries d INDEXED BY skc_deliveries_leased
                WHERE d.status = 'active' AND d.lease_until = ?2 AND d.lease_owner = ?1
                GROUP BY d.event_seq

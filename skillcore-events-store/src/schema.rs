@@ -170,6 +170,12 @@ END;
     // expired lease counts it, so a worker can tell a delivery that keeps
     // killing its process and send it to the dead letters.
     "ALTER TABLE skc_deliveries ADD COLUMN expired_leases INTEGER NOT NULL DEFAULT 0;",
+    // 6: how many of those leases ran out while the delivery ran alone (a
+    // worker runs a delivery that was in flight when a worker died with nothing
+    // else in flight, its lease owner marked with a final `!`): each is a death
+    // it caused for certain, where one among other deliveries may have been a
+    // neighbour's.
+    "ALTER TABLE skc_deliveries ADD COLUMN lone_deaths INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// PostgreSQL. `tx_id` records the writing transaction (`pg_current_xact_id()`):
@@ -263,4 +269,6 @@ ALTER TABLE skc_deliveries SET (autovacuum_vacuum_scale_factor = 0.02, autovacuu
     "ALTER TABLE skc_deliveries DROP CONSTRAINT IF EXISTS skc_deliveries_event_seq_fkey;",
     // 5: leases that ran out, as on SQLite (no table rewrite: a constant default).
     "ALTER TABLE skc_deliveries ADD COLUMN IF NOT EXISTS expired_leases INTEGER NOT NULL DEFAULT 0;",
+    // 6: leases that ran out while the delivery ran alone, as on SQLite.
+    "ALTER TABLE skc_deliveries ADD COLUMN IF NOT EXISTS lone_deaths INTEGER NOT NULL DEFAULT 0;",
 ];

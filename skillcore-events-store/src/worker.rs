@@ -244,8 +244,8 @@ impl Worker {
         self.handlers.keys().map(String::as_str).collect()
     }
 
-    /// A delivery that was in flight when a worker died and still has attempts
-    /// left: [`Worker::run`] runs it alone.
+    /// A delivery that was in flight when a worker died and is not condemned
+    /// for it: [`Worker::run`] runs it alone.
     fn suspect(&self, c: &Claimed) -> bool {
         c.expired_leases() > 0
             && !c.already_handled
@@ -253,7 +253,7 @@ impl Worker {
             && self
                 .handlers
                 .get(&c.handler_id)
-                .is_some_and(|e| c.attempt <= e.policy.max_attempts)
+                .is_some_and(|e| !crate::poison::condemned(c, e.policy.max_attempts))
     }
     /// Claims and runs one batch of up to `concurrency` deliveries; returns their
     /// outcomes (empty when there was nothing to do).
@@ -305,8 +305,8 @@ impl Worker {
     /// A delivery that was in flight when a worker died (its lease ran out)
     /// runs alone, nothing else held meanwhile, so that if it kills this worker
     /// too no other delivery dies with it; once such deaths have used up its
-    /// attempts it goes to the dead letters without running (see
-    /// [`Claimed::expired_leases`]).
+    /// attempts, one at least while alone, it goes to the dead letters without
+    /// running (see [`Claimed::expired_leases`]).
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         self.store.listen();
@@ -387,17 +387,34 @@ impl Worker {
                         if !running.is_empty() || !ops.is_empty() || !finished.is_empty() {
                             break;
                         }
-                        let Some(c) = ready.pop_front() else { break };
+                        let Some(mut c) = ready.pop_front() else {
+                            break;
+                        };
                         let others: Vec<Claimed> = ready.drain(..).collect();
-                        if let Err(e) = self.store.release(&others.iter().collect::<Vec<_>>()).await
-                        {
-                            eprintln!(
-                                "skillcore-events worker {}: cannot release deliveries: {e}",
-                                self.id
-                            );
-                        }
-                        if let Some(done) = self.start(c, &mut running) {
-                            finished.push(done);
+                        let max = self
+                            .handlers
+                            .get(&c.handler_id)
+                            .map_or(1, |e| e.policy.max_attempts);
+                        let others: Vec<&Claimed> = others.iter().collect();
+                        match self.store.run_alone(&mut c, max, &others).await {
+                            Ok(true) => {
+                                if let Some(done) = self.start(c, &mut running) {
+                                    finished.push(done);
+                                }
+                            }
+                            // Another worker has it now.
+                            Ok(false) => {}
+                            // Not marked: if it kills this worker, the death
+                            // is counted as one among others. Run it anyway.
+                            Err(e) => {
+                                eprintln!(
+                                    "skillcore-events worker {}: cannot prepare a delivery to run alone: {e}",
+                                    self.id
+                                );
+                                if let Some(done) = self.start(c, &mut running) {
+                                    finished.push(done);
+                                }
+                            }
                         }
                         break;
                     }
@@ -526,10 +543,10 @@ impl Worker {
                 unrun: false,
             });
         }
-        if c.expired_leases() > 0 && c.attempt > entry.policy.max_attempts {
+        if crate::poison::condemned(&c, entry.policy.max_attempts) {
             // Its attempts were used up by workers that died with it in flight
-            // (each claim counts one): running it again would most likely kill
-            // this worker too.
+            // (each claim counts one), once at least while it ran alone:
+            // running it again would kill this worker too.
             let why = crate::poison::reason(&c, entry.policy.max_attempts);
             return Some(Executed {
                 claimed: c,

@@ -63,19 +63,22 @@ async fn a_delivery_whose_attempts_died_with_their_worker_is_dead_lettered_unrun
             .await
             .unwrap();
 
-        // Two workers claim the first event and die with it in flight: nothing
-        // recorded, their leases run out.
+        // Two workers claim the first event and die with it in flight, the
+        // second while running it alone: nothing recorded, their leases run out.
         for attempt in 1..=2 {
-            let c = store
+            let mut c = store
                 .claim_for("doomed", &["h"], 10, Duration::from_millis(30))
                 .await
                 .unwrap();
             assert_eq!(c.len(), 1, "{name}: the second waits for the first");
             assert_eq!(
-                (c[0].attempt, c[0].expired_leases()),
-                (attempt, attempt - 1),
+                (c[0].attempt, c[0].expired_leases(), c[0].expired_alone()),
+                (attempt, attempt - 1, 0),
                 "{name}"
             );
+            if attempt == 2 {
+                assert!(store.run_alone(&mut c[0], 2, &[]).await.unwrap());
+            }
             tokio::time::sleep(Duration::from_millis(60)).await;
         }
 
@@ -104,7 +107,8 @@ async fn a_delivery_whose_attempts_died_with_their_worker_is_dead_lettered_unrun
             panic!("{name}: {outcomes:?}")
         };
         assert!(
-            reason.contains("in flight when its worker died") && reason.contains("2 times"),
+            reason.contains("in flight when its worker died")
+                && reason.contains("2 times, 1 of them running alone"),
             "{name}: {reason}"
         );
         assert_eq!(runs.load(Ordering::SeqCst), 0, "{name}: not run again");
@@ -137,5 +141,86 @@ async fn a_delivery_whose_attempts_died_with_their_worker_is_dead_lettered_unrun
         );
         assert!(lines.iter().all(|l| !l.contains(MARKER)), "{lines:?}");
         logs.0.lock().unwrap().clear();
+    }
+}
+
+/// A worker killed with deliveries in flight (a deploy, the OS's OOM killer, a
+/// neighbour's crash), with one attempt each: they are not condemned for it;
+/// each runs again, alone, and is done, with no attempt past the maximum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_in_flight_beside_a_crash_run_again_even_on_their_last_attempt() {
+    for (name, store) in both().await {
+        let subs = |_: &str| {
+            vec![Subscriber {
+                handler_id: "h",
+                ordered: false,
+            }]
+        };
+        for i in 0..3 {
+            let e = event("a.b.posted", &format!("agg-{i}"), "d", json!({"n": i}));
+            store.append(&[e], subs).await.unwrap();
+        }
+        let held = store
+            .claim_for("killed", &["h"], 10, Duration::from_millis(30))
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 3, "{name}");
+        tokio::time::sleep(Duration::from_millis(60)).await;
+
+        let runs = Arc::new(AtomicU32::new(0));
+        let r = runs.clone();
+        let w = Worker::builder(store.clone(), "w")
+            .idle_poll(Duration::from_millis(20))
+            .handler(
+                "h",
+                Policy {
+                    max_attempts: 1,
+                    ..Policy::default()
+                },
+                move |_e: Arc<StoredEvent>, attempt: u32| {
+                    let r = r.clone();
+                    async move {
+                        assert_eq!(attempt, 1, "the attempt shown never passes the maximum");
+                        r.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    }
+                },
+            )
+            .build();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let run = tokio::spawn(async move {
+            w.run(async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while store.has_pending(&["h"]).await.unwrap() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = stop.send(());
+        run.await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 3, "{name}");
+        let letters = store
+            .dead_letters(&Scope::AllDistricts, None, 10)
+            .await
+            .unwrap();
+        assert!(letters.is_empty(), "{name}: {letters:?}");
+        let over = match (store.sqlite_pool(), store.postgres_pool()) {
+            (Some(p), _) => sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM skc_deliveries WHERE status <> 'done' OR attempts > 1",
+            )
+            .fetch_one(p)
+            .await
+            .unwrap(),
+            (_, Some(p)) => sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM skc_deliveries WHERE status <> 'done' OR attempts > 1",
+            )
+            .fetch_one(p)
+            .await
+            .unwrap(),
+            _ => unreachable!(),
+        };
+        assert_eq!(over, 0, "{name}: all done, none past one attempt");
     }
 }

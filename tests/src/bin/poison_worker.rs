@@ -3,14 +3,14 @@
 //! overflows its stack or runs out of memory would.
 //!
 //! ```text
-//! poison_worker publish TARGET ordered|unordered   publish the events (li-1, li-poison, li-2, li-3)
-//! poison_worker work TARGET ordered|unordered      run the workers until idle (or abort)
+//! poison_worker publish TARGET ordered|unordered [RETRIES]   publish the events (li-1, li-poison, li-2, li-3)
+//! poison_worker work TARGET ordered|unordered [RETRIES]      run the workers until idle (or abort)
 //! ```
 //!
 //! TARGET is `sqlite:PATH` or `postgres:SCHEMA` (server from `SKILLCORE_TEST_PG`).
 //! With `ordered`, the four events are of one aggregate and the handler is
 //! ordered; with `unordered`, each event is its own aggregate. The handler
-//! `probe.poison` has `retries(1)` (two attempts in all).
+//! `probe.poison` has `retries(RETRIES)`, 1 by default (two attempts in all).
 
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::{Envelope, EventBus, HandlerOptions, Metadata};
@@ -68,12 +68,15 @@ async fn main() {
     }
     let store = open(&args[2]).await;
     let ordered = args[3] == "ordered";
+    let retries: u32 = args
+        .get(4)
+        .map_or(1, |r| r.parse().expect("RETRIES is a number"));
     let publish = args[1] == "publish";
     let bus = EventBus::builder()
         .subscribe_with::<gradebook::GradePosted, _, _>(
             "probe.poison",
             HandlerOptions::new()
-                .retries(1)
+                .retries(retries)
                 .backoff(Duration::from_millis(10))
                 .timeout(Duration::from_millis(500)),
             |e, cx| async move {
