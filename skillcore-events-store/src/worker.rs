@@ -255,10 +255,13 @@ impl Worker {
                 .get(&c.handler_id)
                 .is_some_and(|e| !crate::poison::condemned(c, e.policy.max_attempts))
     }
+
     /// Claims and runs one batch of up to `concurrency` deliveries; returns their
-    /// outcomes (empty when there was nothing to do).
+    /// outcomes (empty when there was nothing to do). When the batch holds a
+    /// delivery that was in flight when a worker died, that one runs alone and
+    /// the rest are handed back (as in [`Worker::run`]).
     pub async fn run_once(&self) -> Result<Vec<Outcome>> {
-        let claimed = self
+        let mut claimed = self
             .store
             .claim_for(
                 &self.id,
@@ -267,6 +270,18 @@ impl Worker {
                 self.lease(0),
             )
             .await?;
+        if let Some(i) = claimed.iter().position(|c| self.suspect(c)) {
+            let mut c = claimed.remove(i);
+            let max = self
+                .handlers
+                .get(&c.handler_id)
+                .map_or(1, |e| e.policy.max_attempts);
+            let others: Vec<&Claimed> = claimed.iter().collect();
+            if !self.store.run_alone(&mut c, max, &others).await? {
+                return Ok(vec![Outcome::LeaseLost]);
+            }
+            claimed = vec![c];
+        }
         let mut running = Running::default();
         let mut finished = Vec::new();
         for c in claimed {
