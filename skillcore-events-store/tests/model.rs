@@ -37,32 +37,96 @@ async fn postgres_store_agrees_with_the_model() {
     run_cases("postgres").await;
 }
 
-/// A worker dies (its handler aborted the process) on the last attempt of a
-/// delivery: once the lease runs out, the delivery is a dead letter, and no
-/// handler runs an attempt beyond the maximum. Scripted, so that it is
-/// exercised on every run whatever the random cases draw.
-const POISON: [Op; 11] = [
-    Op::Odds(0, 0, 100),
-    Op::Publish(1), // model.b.happened: model.ordered (2 attempts) and model.once (1)
-    Op::Publish(1),
-    Op::WorkOnce,
-    Op::Expire,
-    Op::WorkOnce,
-    Op::Expire,
-    Op::Restart,
-    Op::WorkRun,
-    Op::Expire,
-    Op::WorkOnce,
-];
-
-#[tokio::test]
-async fn sqlite_delivery_whose_worker_died_on_its_last_attempt_becomes_a_dead_letter() {
-    run_case("sqlite", 1, &POISON).await;
+/// Poison: every handler call kills its worker (an abort, a stack overflow,
+/// out of memory). Each delivery is claimed again after each lease runs out;
+/// however its deaths are counted, it must end in the dead letters within a
+/// bounded number of claims, no handler running an attempt beyond its
+/// maximum. Scripted, so that it is exercised on every run whatever the random
+/// cases draw; once with the `run` loop, once with `run_once` batches.
+fn poison(step: Op) -> Vec<Op> {
+    let mut ops = vec![
+        Op::Odds(0, 0, 100),
+        Op::Publish(1), // model.b.happened: model.ordered (2 attempts) and model.once (1)
+        Op::Publish(1),
+        Op::Publish(0), // model.a.happened: model.plain (3) and model.ordered
+    ];
+    for i in 0..16 {
+        ops.push(step);
+        ops.push(Op::Expire);
+        // A process restart now and then (and fewer than 8 `run` loops on
+        // one PostgreSQL store: see `postgres_worker_runs_on_one_store_*`).
+        if i % 5 == 4 {
+            ops.push(Op::Restart);
+        }
+    }
+    ops.push(Op::ExpectAllDead);
+    ops
 }
 
 #[tokio::test]
-async fn postgres_delivery_whose_worker_died_on_its_last_attempt_becomes_a_dead_letter() {
-    run_case("postgres", 1, &POISON).await;
+async fn sqlite_poison_deliveries_end_in_the_dead_letters_run_loop() {
+    run_case("sqlite", 1, &poison(Op::WorkRun)).await;
+}
+
+#[tokio::test]
+async fn postgres_poison_deliveries_end_in_the_dead_letters_run_loop() {
+    run_case("postgres", 1, &poison(Op::WorkRun)).await;
+}
+
+#[tokio::test]
+async fn sqlite_poison_deliveries_end_in_the_dead_letters_run_once() {
+    run_case("sqlite", 2, &poison(Op::WorkOnce)).await;
+}
+
+#[tokio::test]
+async fn postgres_poison_deliveries_end_in_the_dead_letters_run_once() {
+    run_case("postgres", 2, &poison(Op::WorkOnce)).await;
+}
+
+/// A worker's `run` loop started and stopped again and again on one store
+/// (a worker restarted in the same process): each run must give back what it
+/// took. Every run starts `Store::listen`, whose task holds a pooled
+/// connection for as long as the store lives; the pool has 8.
+#[tokio::test]
+async fn postgres_worker_runs_on_one_store_leave_the_store_usable() {
+    let (store, schema) = common::postgres().await;
+    let script = Script::new(3);
+    for i in 0..10 {
+        let w = world::worker(&store, &format!("r{i}"), &script, 2);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let run = tokio::spawn(async move {
+            w.run(async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let _ = stop.send(());
+        run.await.unwrap();
+    }
+    let started = std::time::Instant::now();
+    let appended = tokio::time::timeout(
+        Duration::from_secs(30),
+        store.append(
+            &[world::event("model.c.happened", "agg-0", 1, false)],
+            world::subscribers,
+        ),
+    )
+    .await;
+    Backend::Postgres {
+        url: common::pg_url(),
+        schema,
+    }
+    .remove()
+    .await;
+    let appended = appended.expect("the append answers within 30 s");
+    assert!(
+        appended.is_ok() && started.elapsed() < Duration::from_secs(2),
+        "after 10 worker runs stopped one after the other, an append took {:?} and gave {:?}: \
+         each run's listener kept a pooled connection",
+        started.elapsed(),
+        appended.map_err(|e| e.to_string())
+    );
 }
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -115,6 +179,8 @@ enum Op {
     Restart,
     /// Percentages of handler calls that retry, give up and crash.
     Odds(u64, u64, u64),
+    /// Every delivery is a dead letter by now (after poison steps).
+    ExpectAllDead,
 }
 
 impl Op {
@@ -437,6 +503,7 @@ impl Case {
                 ));
             }
             Op::Odds(retry, dead, crash) => self.script.set_odds(retry, dead, crash),
+            Op::ExpectAllDead => self.model.check_all_dead(&pre)?,
         }
         if !worked {
             let post = self.snapshot().await;

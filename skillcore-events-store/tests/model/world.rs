@@ -410,7 +410,10 @@ type RowTuple = (
 pub async fn snapshot(store: &Store) -> Snapshot {
     macro_rules! read {
         ($pool:expr) => {{
-            let rows: Vec<RowTuple> = sqlx::query_as(ROWS).fetch_all($pool).await.expect("rows");
+            let rows: Vec<RowTuple> = sqlx::query_as(ROWS)
+                .fetch_all($pool)
+                .await
+                .expect("read skc_deliveries through the store's own pool");
             let events: Vec<String> = sqlx::query_scalar(EVENTS)
                 .fetch_all($pool)
                 .await
