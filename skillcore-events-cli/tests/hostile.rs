@@ -99,6 +99,17 @@ fn a_fifo_is_refused_without_blocking() {
         err.starts_with("error[catalog-io]: `fifo.yaml` is not a regular file"),
         "{err}"
     );
+    // `new` reads its file the same way (it blocked on the FIFO before).
+    let (code, _, err) = parts(&run_bounded({
+        let mut c = cli(&dir);
+        c.args(["new", "a.b.posted", "--catalog", "fifo.yaml"]);
+        c
+    }));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.starts_with("error[catalog-io]: `fifo.yaml` is not a regular file"),
+        "{err}"
+    );
 }
 
 #[test]
