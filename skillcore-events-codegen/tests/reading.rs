@@ -2,6 +2,9 @@
 //! limits, and every entry that looks like a catalog file either read or
 //! reported.
 
+// A `Diagnostic` is large; the error path of a test helper does not matter.
+#![allow(clippy::result_large_err)]
+
 use skillcore_events_codegen::diag::Rule;
 use skillcore_events_codegen::source::{BaseDir, Sources, MAX_CATALOG_BYTES, MAX_FILE_BYTES};
 use std::path::{Path, PathBuf};
