@@ -167,19 +167,21 @@ impl Emitter<'_> {
     /// so the exported schema does not change.
     fn objects_only(&mut self, name: &str, fields: &[Field], up: &str) {
         let p = format!("{up}{PRIVATE}");
+        let mirror = name.trim_start_matches("r#");
         let _ = write!(
             self.out,
             "#[derive({p}::Deserialize)]#[allow(dead_code)]\
              #[serde(crate = \"{p}::serde\", remote = \"{name}\", rename = {})]\
-             struct __SkcDe{name} {{",
-            Lit(name)
+             struct __SkcDe{mirror} {{",
+            Lit(mirror)
         );
+        // A missing `Option` field is `None` without `default`; a rename only
+        // where the wire name is not the identifier.
         for f in fields {
-            let _ = write!(self.out, "#[serde(rename = {}", Lit(&f.name));
-            if f.ty.optional {
-                self.w(", default");
+            if f.name != f.ident {
+                let _ = write!(self.out, "#[serde(rename = {})]", Lit(&f.name));
             }
-            let _ = write!(self.out, ")] {}: ", f.ident);
+            let _ = write!(self.out, "{}: ", f.ident);
             self.ty(&f.ty, up);
             self.w(",");
         }
@@ -187,7 +189,7 @@ impl Emitter<'_> {
             self.out,
             "}} #[automatically_derived] impl<'de> {p}::Deserialize<'de> for {name} {{\
              fn deserialize<D: {p}::serde::Deserializer<'de>>(d: D) -> ::core::result::Result<Self, D::Error> {{\
-             __SkcDe{name}::deserialize({p}::ObjectsOnly(d)) }} }}"
+             __SkcDe{mirror}::deserialize({p}::ObjectsOnly(d)) }} }}"
         );
     }
 
