@@ -204,7 +204,7 @@ impl Model {
             ok.push(After::Is("waiting", p.attempts - 1, None));
             ok.push(After::LateClaim(p.attempts.min(max), self.killed.clone()));
             if p.attempts > max {
-                ok.push(After::DeadAny);
+                ok.push(After::DeadUnrun);
             }
         }
         ok
@@ -381,6 +381,22 @@ impl Model {
             "every call of these handlers kills its worker, yet {} deliveries are not dead letters              after the poison steps: {alive:?}",
             alive.len()
         );
+        // None of them ever recorded a failure of its own: each was sent to
+        // the dead letters for killing its workers, and says so.
+        let unexplained: Vec<&Row> = s
+            .rows
+            .values()
+            .filter(|r| {
+                !r.last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("in flight when its worker died"))
+            })
+            .collect();
+        ensure!(
+            unexplained.is_empty(),
+            "dead letters of poison deliveries must say they were in flight when their worker \
+             died: {unexplained:?}"
+        );
         Ok(())
     }
 
@@ -425,8 +441,9 @@ fn ready(p: &Row, end: i64) -> bool {
 enum After {
     /// This status with this many attempts; with an error, that error.
     Is(&'static str, i64, Option<String>),
-    /// A dead letter, whatever the error says (a worker's own reason).
-    DeadAny,
+    /// A dead letter sent there unrun, its error saying it was in flight
+    /// when its worker died.
+    DeadUnrun,
     /// Claimed (with this many attempts) by one of these killed workers.
     LateClaim(i64, Vec<String>),
 }
@@ -441,7 +458,12 @@ impl After {
                         .as_ref()
                         .is_none_or(|e| q.last_error.as_ref() == Some(e))
             }
-            After::DeadAny => q.status == "dead",
+            After::DeadUnrun => {
+                q.status == "dead"
+                    && q.last_error
+                        .as_deref()
+                        .is_some_and(|e| e.contains("in flight when its worker died"))
+            }
             After::LateClaim(attempts, owners) => {
                 q.status == "active"
                     && q.attempts == *attempts
@@ -466,7 +488,7 @@ fn allowed(p: &Row, ran: &[&Invocation], crashed: bool, ready: bool, max: i64) -
             if ready {
                 // Used up while its worker was away: a dead letter, unrun.
                 if p.attempts >= max {
-                    ok.push(After::DeadAny);
+                    ok.push(After::DeadUnrun);
                 }
                 // Claimed ahead and handed back at shutdown.
                 if p.status == "active" {
