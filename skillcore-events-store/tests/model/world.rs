@@ -72,10 +72,12 @@ pub fn subscribers(event_type: &str) -> Vec<Subscriber<'static>> {
         .collect()
 }
 
-/// The lease of every worker of the model: long enough for a step, short
-/// enough to wait out when a "process" died holding deliveries. It is also the
-/// handlers' timeout (the lease is timeout + margin, and the margin is zero).
+/// The handlers' timeout. A worker's lease is the timeout (twice, for a `run`
+/// loop claiming ahead) plus [`LEASE_MARGIN`]: long enough for a step on a
+/// busy machine, short enough to wait out when a "process" died holding
+/// deliveries.
 pub const LEASE: Duration = Duration::from_millis(120);
+pub const LEASE_MARGIN: Duration = Duration::from_millis(80);
 
 /// splitmix64: small, seedable, and the same on every machine.
 #[derive(Clone)]
@@ -241,7 +243,7 @@ pub fn worker(store: &Store, id: &str, script: &Script, concurrency: usize) -> W
     let mut b = Worker::builder(store.clone(), id)
         .concurrency(concurrency)
         .prefetch(concurrency)
-        .lease_margin(Duration::ZERO)
+        .lease_margin(LEASE_MARGIN)
         .idle_poll(Duration::from_millis(10));
     for h in &HANDLERS {
         // Written out in full on purpose; `..` keeps the test compiling if the
