@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 /// Largest catalog accepted as a whole (every `*.yaml` file of a directory
 /// together), in bytes: 32 MiB, two files of the largest size. Compiling costs
-/// about ten times the catalog's size in memory, and the SkillCore catalog is a
-/// few hundred kilobytes.
+/// about 8-12 times the catalog's size in memory (444 MB of RSS for 30 MB), and
+/// the SkillCore catalog is 59 KB.
 pub const MAX_CATALOG_BYTES: usize = 32 * 1024 * 1024;
 
 /// Index of a file in [`Sources`].
