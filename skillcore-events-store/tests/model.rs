@@ -181,6 +181,9 @@ enum Op {
     Odds(u64, u64, u64),
     /// Every delivery is a dead letter by now (after poison steps).
     ExpectAllDead,
+    /// An operator retries a dead letter: it waits again, with a fresh set of
+    /// attempts.
+    RetryDead,
 }
 
 impl Op {
@@ -196,7 +199,8 @@ impl Op {
             45..=67 => Op::WorkOnce,
             68..=79 => Op::WorkRun,
             80..=91 => Op::Expire,
-            _ => Op::Restart,
+            92..=95 => Op::Restart,
+            _ => Op::RetryDead,
         }
     }
 }
@@ -504,6 +508,37 @@ impl Case {
             }
             Op::Odds(retry, dead, crash) => self.script.set_odds(retry, dead, crash),
             Op::ExpectAllDead => self.model.check_all_dead(&pre)?,
+            Op::RetryDead => {
+                let mut dead: Vec<&world::Row> =
+                    pre.rows.values().filter(|r| r.status == "dead").collect();
+                dead.sort_by_key(|r| r.id);
+                if dead.is_empty() {
+                    return Ok(());
+                }
+                let r = dead[self.rng.below(dead.len() as u64) as usize].clone();
+                let retried = self
+                    .store()
+                    .retry_dead(&skillcore_events_store::Scope::AllDistricts, r.id)
+                    .await
+                    .map_err(|e| format!("retry_dead: {e}"))?;
+                let post = self.snapshot().await;
+                let key = (r.event, r.handler.clone());
+                let q = &post.rows[&key];
+                if !retried || q.status != "waiting" || q.attempts != 0 {
+                    return Err(format!(
+                        "retrying dead letter {} gave {retried}; it is now {} with {} attempts \
+                         (expected waiting with 0)",
+                        r.id, q.status, q.attempts
+                    ));
+                }
+                let mut pre = pre.clone();
+                pre.rows.remove(&key);
+                let mut rest = post.clone();
+                rest.rows.remove(&key);
+                self.model.check_untouched(&pre, &rest, world::now_us())?;
+                self.model.check_state(&post)?;
+                return Ok(());
+            }
         }
         if !worked {
             let post = self.snapshot().await;
