@@ -374,6 +374,7 @@ impl Case {
                     .map_err(|e| format!("retry_dead: {e}"))?;
                 let post = self.snapshot().await;
                 let key = (r.event, r.handler.clone());
+                self.model.retried.insert(key.clone());
                 let q = &post.rows[&key];
                 if !retried || q.status != "waiting" || q.attempts != 0 {
                     return Err(format!(

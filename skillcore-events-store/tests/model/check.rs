@@ -31,6 +31,9 @@ pub struct Model {
     /// last statement may still commit after they died, as a dying process's
     /// can. (delivery) -> (attempt, what the handler did).
     pub late: HashMap<(Uuid, String), (u32, Action)>,
+    /// Dead letters an operator retried: they are behind, in their
+    /// aggregate's order, events that ran while they were dead.
+    pub retried: HashSet<(Uuid, String)>,
 }
 
 type Check = Result<(), String>;
@@ -111,7 +114,7 @@ impl Model {
             "{} deliveries in the table, {expected} expected",
             s.rows.len()
         );
-        let mut running: HashMap<(&str, &str), i64> = HashMap::new();
+        let mut running: HashMap<(&str, &str), Vec<&Row>> = HashMap::new();
         for r in s.rows.values() {
             let max = spec(&r.handler).max_attempts as i64;
             ensure!(r.replay == 0, "unexpected replay row {r:?}");
@@ -151,14 +154,43 @@ impl Model {
                     "a dead letter without its error: {r:?}"
                 );
             }
-            if spec(&r.handler).ordered && r.status == "active" {
-                *running.entry((&r.handler, &r.aggregate)).or_default() += 1;
+            if spec(&r.handler).ordered
+                && r.status == "active"
+                && !self.retried.contains(&(r.event, r.handler.clone()))
+            {
+                running.entry((&r.handler, &r.aggregate)).or_default().push(r);
             }
         }
-        for ((h, a), n) in running {
+        // An ordered delivery is active only once every earlier event of its
+        // aggregate is finished for the handler (but for a retried dead
+        // letter, which cannot undo what ran while it was dead).
+        for r in s.rows.values() {
+            if spec(&r.handler).ordered && r.status == "active" {
+                for p in s.rows.values() {
+                    ensure!(
+                        !(p.handler == r.handler
+                            && p.aggregate == r.aggregate
+                            && p.seq < r.seq
+                            && matches!(p.status.as_str(), "waiting" | "active")
+                            && !self.retried.contains(&(p.event, p.handler.clone()))),
+                        "ordered {} holds event seq {} of aggregate {} active while seq {} is {}: \
+                         {r:?}, {p:?}",
+                        r.handler,
+                        r.seq,
+                        r.aggregate,
+                        p.seq,
+                        p.status
+                    );
+                }
+            }
+        }
+        // (A retried dead letter may run beside a later event of its
+        // aggregate that was already in flight.)
+        for ((h, a), rows) in running {
             ensure!(
-                n <= 1,
-                "{n} deliveries of aggregate {a} are running at once for ordered {h}"
+                rows.len() <= 1,
+                "{} deliveries of aggregate {a} are running at once for ordered {h}: {rows:?}",
+                rows.len()
             );
         }
         Ok(())
@@ -333,15 +365,23 @@ impl Model {
     /// without a call (out of attempts).
     fn check_order(&self, pre: &Snapshot, post: &Snapshot, calls: &[Invocation]) -> Check {
         let called: HashSet<(Uuid, &str)> = calls.iter().map(|c| (c.event, c.handler)).collect();
+        // Finished in the step without a call: sent to the dead letters unrun,
+        // or by a killed worker's late statement.
         let mut finished: HashSet<(Uuid, &str)> = post
             .rows
             .values()
-            .filter(|r| r.status == "dead" && !called.contains(&(r.event, r.handler.as_str())))
+            .filter(|r| {
+                matches!(r.status.as_str(), "done" | "dead")
+                    && !called.contains(&(r.event, r.handler.as_str()))
+            })
             .map(|r| (r.event, spec(&r.handler).id))
             .collect();
         for c in calls {
-            if spec(c.handler).ordered {
-                let me = &pre.rows[&(c.event, c.handler.to_string())];
+            let me = &pre.rows[&(c.event, c.handler.to_string())];
+            // A takeover of an expired lease continues a delivery that passed
+            // the rule when it was first claimed (an operator may have retried
+            // an earlier dead letter since: see `check_state`).
+            if spec(c.handler).ordered && me.status != "active" {
                 for other in pre.rows.values() {
                     if other.handler == c.handler
                         && other.aggregate == me.aggregate
@@ -350,7 +390,8 @@ impl Model {
                     {
                         ensure!(
                             finished.contains(&(other.event, c.handler)),
-                            "ordered {} ran event seq {} of aggregate {} before seq {} was finished",
+                            "ordered {} ran event seq {} of aggregate {} before seq {} was finished: \
+                             {me:?}, {other:?}",
                             c.handler,
                             me.seq,
                             me.aggregate,
