@@ -80,12 +80,12 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
 
 /// A timeout whose timer is only created when the future does not finish on
 /// its first poll: a handler that completes at once never touches the timer
-/// wheel. The deadline runs from `start` (before the handler was called), so a
+/// wheel. The limit counts from `start` (before the handler was called), so a
 /// first poll that blocked its thread past the limit ends the attempt at once.
 /// `None`: no limit.
 struct LazyTimeout<F> {
     fut: F,
-    limit: Option<(Duration, tokio::time::Instant)>,
+    limit: Option<(Duration, std::time::Instant)>,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
@@ -99,9 +99,11 @@ impl<F: Future + Unpin> Future for LazyTimeout<F> {
         let Some((limit, start)) = self.limit else {
             return Poll::Pending;
         };
-        let sleep = self
-            .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(start + limit)));
+        let sleep = self.sleep.get_or_insert_with(|| {
+            // What the wall clock says is left; Tokio's clock (which tests
+            // may pause) runs the timer.
+            Box::pin(tokio::time::sleep(limit.saturating_sub(start.elapsed())))
+        });
         match sleep.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
@@ -119,29 +121,6 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// When the attempt began, on both clocks: the wall clock sees a handler that
-/// blocked its thread, Tokio's clock (which tests may pause) sees the timers.
-#[derive(Clone, Copy)]
-struct Start {
-    wall: std::time::Instant,
-    tokio: tokio::time::Instant,
-}
-
-impl Start {
-    fn now() -> Self {
-        Start {
-            wall: std::time::Instant::now(),
-            tokio: tokio::time::Instant::now(),
-        }
-    }
-
-    /// How long the attempt ran, when that is longer than `limit`.
-    fn overran(&self, limit: Duration) -> Option<Duration> {
-        let elapsed = self.wall.elapsed().max(self.tokio.elapsed());
-        (elapsed > limit).then_some(elapsed)
-    }
-}
-
 /// Runs one attempt of `sub` on `envelope`: calls the handler (a panic while
 /// building or polling its future is caught), bounded by its timeout.
 ///
@@ -155,7 +134,8 @@ pub async fn run_attempt(
     cx: HandlerContext,
 ) -> AttemptOutcome {
     let limit = sub.policy.timeout;
-    let start = limit.map(|l| (l, Start::now()));
+    // One clock read here and one at the end: what an attempt costs for this.
+    let start = limit.map(|l| (l, std::time::Instant::now()));
     let started = catch_unwind(AssertUnwindSafe(|| sub.handler.call(envelope, cx)));
     let fut = match started {
         Ok(f) => f,
@@ -163,14 +143,15 @@ pub async fn run_attempt(
     };
     let guarded = LazyTimeout {
         fut: CatchUnwind(fut),
-        limit: start.map(|(l, s)| (l, s.tokio)),
+        limit: start,
         sleep: None,
     };
     let Some(result) = guarded.await else {
         return AttemptOutcome::TimedOut(limit.unwrap_or_default());
     };
     if let Some((limit, start)) = start {
-        if let Some(elapsed) = start.overran(limit) {
+        let elapsed = start.elapsed();
+        if elapsed > limit {
             return AttemptOutcome::Overran { limit, elapsed };
         }
     }
