@@ -158,7 +158,10 @@ impl Model {
                 && r.status == "active"
                 && !self.retried.contains(&(r.event, r.handler.clone()))
             {
-                running.entry((&r.handler, &r.aggregate)).or_default().push(r);
+                running
+                    .entry((&r.handler, &r.aggregate))
+                    .or_default()
+                    .push(r);
             }
         }
         // An ordered delivery is active only once every earlier event of its
