@@ -35,7 +35,6 @@
 //! let shown = format!("{:?}", RedactedPayload::new("student.record.updated", json));
 //! assert!(!shown.contains("SECRET"));
 //! ```
-//! ```
 
 use crate::{EventInfo, FieldInfo};
 use serde_json::{Map, Value};
