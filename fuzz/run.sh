@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of SkillCore Events with cargo-fuzz (libFuzzer).
 #
-#   fuzz/run.sh [SECONDS_PER_TARGET]      (default 300)
+#   fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]   (default 300 s, every target)
 #
 # Targets (fuzz_targets/):
 #   catalog     the catalog compiler on arbitrary bytes: YAML (fast path and
@@ -27,6 +27,9 @@
 set -euo pipefail
 
 secs="${1:-300}"
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(catalog decode cloudevent)
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
 export RUSTC_BOOTSTRAP=1
@@ -43,7 +46,7 @@ flags=(--sanitizer none --debug-assertions)
 nice -n 19 cargo fuzz build "${flags[@]}"
 
 status=0
-for target in catalog decode cloudevent; do
+for target in "${targets[@]}"; do
     mkdir -p "corpus/$target" "artifacts/$target"
     echo "== $target: ${secs}s"
     # CPU seconds of the run (user + system), for the report.
