@@ -457,12 +457,26 @@ const PG_PING_AFTER_IDLE: Duration = Duration::from_secs(5);
 struct Wake {
     notify: tokio::sync::Notify,
     count: std::sync::atomic::AtomicU64,
+    /// PostgreSQL: the one-connection pool of this store's `LISTEN` task, set
+    /// by the first [`Store::listen`]; closed when the last handle of the
+    /// store is dropped, which ends the task.
+    listener: std::sync::OnceLock<PgPool>,
 }
 
 impl Wake {
     fn notify(&self) {
         self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.notify.notify_waiters();
+    }
+}
+
+impl Drop for Wake {
+    fn drop(&mut self) {
+        if let Some(pool) = self.listener.get() {
+            // Marks the pool closed at once (the returned future only waits for
+            // its connection to go), so the listener's `recv` ends.
+            drop(pool.close());
+        }
     }
 }
 
@@ -974,13 +988,31 @@ impl Store {
     /// deliveries are committed by any process) into local wake-ups. The task keeps
     /// reconnecting while the store lives; workers also poll, so a missed
     /// notification only delays work. Does nothing on SQLite.
+    ///
+    /// One task per store, however often it is called (every [`Worker::run`]
+    /// calls it), on a connection of its own outside the store's pool, so a
+    /// worker restarted again and again in one process takes no connection
+    /// from publishers; it ends when the last handle of the store is dropped.
     pub fn listen(&self) {
         let Db::Postgres(pool) = &self.db else { return };
-        let pool = pool.clone();
+        let mut started = false;
+        let own = self.wake.listener.get_or_init(|| {
+            started = true;
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .min_connections(0)
+                .max_lifetime(None)
+                .idle_timeout(None)
+                .connect_lazy_with((*pool.connect_options()).clone())
+        });
+        if !started {
+            return;
+        }
+        let pool = own.clone();
         let wake = Arc::downgrade(&self.wake);
         tokio::spawn(async move {
             loop {
-                if wake.strong_count() == 0 {
+                if wake.strong_count() == 0 || pool.is_closed() {
                     return;
                 }
                 if let Ok(mut listener) = sqlx::postgres::PgListener::connect_with(&pool).await {
