@@ -574,6 +574,7 @@ impl Worker {
         // Build and poll the handler's future once here: a handler that
         // finishes without waiting (most do, or finish fast) costs no task. One
         // that has to wait continues in a task of its own, under its timeout.
+        let began = std::time::Instant::now();
         let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut fut = entry.handler.handle(c.event.clone(), c.attempt);
             let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -586,7 +587,7 @@ impl Worker {
             Ok(Ok(result)) => {
                 return Some(Executed {
                     claimed: c,
-                    result,
+                    result: late(result, began, entry.policy.timeout),
                     policy: entry.policy,
                     skipped: false,
                     unrun: false,
@@ -608,8 +609,8 @@ impl Worker {
         };
         let timeout = entry.policy.timeout;
         let handle = running.set.spawn(async move {
-            match tokio::time::timeout(timeout, fut).await {
-                Ok(r) => r,
+            match tokio::time::timeout(timeout.saturating_sub(began.elapsed()), fut).await {
+                Ok(r) => late(r, began, timeout),
                 Err(_) => Err(Failure::Retry(format!("timed out after {timeout:?}"))),
             }
         });
@@ -787,6 +788,23 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "non-string panic payload".into()
+    }
+}
+
+/// A success that came after the attempt's timeout is a timeout: a handler
+/// that blocked its thread could not be cut off by the timer (issue 11).
+fn late(
+    result: Result<(), Failure>,
+    began: std::time::Instant,
+    timeout: Duration,
+) -> Result<(), Failure> {
+    let took = began.elapsed();
+    match result {
+        Ok(()) if took > timeout => Err(Failure::Retry(format!(
+            "timed out after {timeout:?}: the attempt returned after {took:?} (a handler must not \
+             block its thread; run blocking work with tokio::task::spawn_blocking)"
+        ))),
+        other => other,
     }
 }
 

@@ -68,3 +68,49 @@ async fn a_handler_that_blocks_past_its_timeout_is_dead_lettered_not_done() {
         bus.shutdown(Duration::from_secs(5)).await;
     }
 }
+
+/// The store's own worker, with a handler of its own (no bus): a late success
+/// is a timeout too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_handler_that_blocks_past_its_timeout_is_not_done() {
+    use skillcore_events_store::{Failure, Policy, StoredEvent, Subscriber, Worker};
+    use std::sync::Arc;
+    for (name, store) in common::both().await {
+        store
+            .append(
+                &[common::event("a.b.posted", "x", "d", serde_json::json!({}))],
+                |_| {
+                    vec![Subscriber {
+                        handler_id: "blocks",
+                        ordered: false,
+                    }]
+                },
+            )
+            .await
+            .unwrap();
+        let policy = Policy {
+            max_attempts: 1,
+            timeout: Duration::from_millis(100),
+            ..Policy::default()
+        };
+        let w = Worker::builder(store.clone(), "w")
+            .handler("blocks", policy, |_e: Arc<StoredEvent>, _a: u32| async {
+                std::thread::sleep(Duration::from_millis(400));
+                Ok::<(), Failure>(())
+            })
+            .build();
+        w.drain().await.unwrap();
+        let dead = store
+            .dead_letters(&Scope::AllDistricts, None, 10)
+            .await
+            .unwrap();
+        assert_eq!(dead.len(), 1, "{name}: the late Ok is not a success");
+        assert!(
+            dead[0]
+                .last_error
+                .starts_with("timed out after 100ms: the attempt returned after"),
+            "{name}: {}",
+            dead[0].last_error
+        );
+    }
+}
