@@ -386,3 +386,90 @@ async fn logs_at_trace_and_dead_letters_show_no_pii() {
         assert_clean("dead letter Debug", &format!("{d:?}"));
     }
 }
+
+/// Every position that is pii (a pii field, or any field inside one), as a
+/// JSON pointer into [`valid_marked`], from the runtime catalog.
+fn pii_pointers() -> Vec<String> {
+    fn walk(
+        fields: &[skillcore_events::FieldInfo],
+        at: &str,
+        inside_pii: bool,
+        out: &mut Vec<String>,
+    ) {
+        for f in fields {
+            let here = format!("{at}/{}", f.name);
+            let pii = inside_pii || f.pii;
+            if pii {
+                out.push(here.clone());
+            }
+            if !f.fields.is_empty() {
+                // Into the object, or into the first element of a list.
+                let inner = if f.list_depth() > 0 {
+                    format!("{here}/0")
+                } else {
+                    here.clone()
+                };
+                walk(f.fields, &inner, pii, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        events::event_info(EVENT).unwrap().fields,
+        "",
+        false,
+        &mut out,
+    );
+    out
+}
+
+#[test]
+fn no_bad_value_at_any_pii_position_shows_in_an_error() {
+    let pointers = pii_pointers();
+    assert!(pointers.len() >= 20, "{pointers:?}");
+    let bad = [
+        json!("SECRET-text"),
+        json!(987654321),
+        json!(-987654321),
+        json!(9.87654321e8),
+        json!(true),
+        json!({"k": "SECRET-in-object"}),
+        json!(["SECRET-in-list", 987654321]),
+        json!("2020-13-987654321"),
+        json!("SECRET\u{1b}]0;x\u{7}"),
+    ];
+    let mut judged = 0;
+    for pointer in &pointers {
+        // A position inside a list or an absent optional parent: set the
+        // parent up so the pointer exists.
+        let Some(parent) = pointer.rsplit_once('/').map(|(p, _)| p) else {
+            continue;
+        };
+        for value in &bad {
+            let mut v = valid_marked();
+            let Some(slot) = v.pointer_mut(parent) else {
+                continue;
+            };
+            let key = pointer.rsplit_once('/').unwrap().1;
+            match slot {
+                Value::Object(m) => {
+                    m.insert(key.to_string(), value.clone());
+                }
+                Value::Array(a) if !a.is_empty() => a[0] = value.clone(),
+                _ => continue,
+            }
+            let text = v.to_string();
+            for result in [
+                AnyEvent::from_json(EVENT, &text),
+                AnyEvent::from_value(EVENT, v.clone()),
+            ] {
+                if let Err(e) = result {
+                    assert_clean(pointer, &e.to_string());
+                    assert_clean(pointer, &format!("{e:?}"));
+                    judged += 1;
+                }
+            }
+        }
+    }
+    assert!(judged > 200, "only {judged} errors judged");
+}
