@@ -1,5 +1,8 @@
 //! Workers: claim deliveries, run handlers, record the outcome.
 
+// Size: past 800 lines with the poison-delivery handling of issue 11; issue 12
+// turns the run loop into a state type with named steps and splits it.
+
 use crate::{Claimed, Result, Store, StoredEvent};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
