@@ -594,6 +594,7 @@ fn expand_fn(
                 retries: #retries,
                 backoff: #backoff,
                 timeout: #timeout,
+                ordered: false,
             },
             state: #state_entry,
             info: <#payload as #rt::Event>::info,

@@ -151,6 +151,12 @@ pub struct HandlerOptions {
     /// the thread and cannot be interrupted. Run such work with
     /// `tokio::task::spawn_blocking` and await its handle.
     pub timeout: Option<Duration>,
+    /// The events of one aggregate (the same `aggregate_id`) are handled one
+    /// at a time, in the order they were published, retries included: the
+    /// next waits until the one before succeeded or was dead-lettered. Events
+    /// of other aggregates still run side by side. Off by default
+    /// (`#[handler(ordered)]` turns it on).
+    pub ordered: bool,
 }
 
 impl HandlerOptions {
@@ -160,7 +166,21 @@ impl HandlerOptions {
             retries: None,
             backoff: None,
             timeout: None,
+            ordered: false,
         }
+    }
+
+    /// Handles the events of one aggregate one at a time, in publish order
+    /// (see [`HandlerOptions::ordered`](HandlerOptions#structfield.ordered)).
+    ///
+    /// ```
+    /// use skillcore_events::HandlerOptions;
+    /// let options = HandlerOptions::new().retries(2).ordered(true);
+    /// assert!(options.ordered);
+    /// ```
+    pub const fn ordered(mut self, ordered: bool) -> Self {
+        self.ordered = ordered;
+        self
     }
 
     /// Sets the number of retries.
