@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! #[skillcore_events::handler("gradebook.grade.posted", name = "analytics.update_gpa",
-//!                             retries = 5, backoff = "500ms", timeout = "10s")]
+//!                             retries = 5, backoff = "500ms", timeout = "10s", ordered)]
 //! async fn update_gpa(event: &Envelope<gradebook::GradePosted>, ctx: &AnalyticsCtx)
 //!     -> Result<(), HandlerError> { ... }
 //! ```
@@ -13,7 +13,8 @@
 //!
 //! - a compile-time assertion that the named event and the payload type agree;
 //! - one entry of the link-time table `skillcore_events::__private::HANDLERS`
-//!   (event, id, options, state type, a constructor of the type-erased handler);
+//!   (event, id, options (`ordered`, a bare flag, sets `HandlerOptions::ordered`),
+//!   state type, a constructor of the type-erased handler);
 //! - `include_bytes!` of the catalog files, so editing them re-checks handlers.
 //!
 //! Misuse (not `async`, no event parameter, a wrong return type, an unknown
@@ -32,7 +33,9 @@ use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, ItemFn, LitInt, LitStr, PathArguments, ReturnType, Token, Type};
 
 /// The option keys the attribute accepts.
-pub const OPTIONS: &[&str] = &["name", "retries", "backoff", "timeout", "catalog"];
+pub const OPTIONS: &[&str] = &[
+    "name", "retries", "backoff", "timeout", "ordered", "catalog",
+];
 
 /// The parsed attribute arguments.
 #[derive(Default)]
@@ -47,6 +50,9 @@ pub struct HandlerArgs {
     pub backoff: Option<LitStr>,
     /// `timeout = "10s"`: the per-attempt limit.
     pub timeout: Option<LitStr>,
+    /// `ordered` (a bare flag): the events of one aggregate are handled one at
+    /// a time, in publish order. Holds the flag's identifier when given.
+    pub ordered: Option<syn::Ident>,
     /// `catalog = "path"`: the catalog to check the name against.
     pub catalog: Option<LitStr>,
 }
@@ -66,7 +72,6 @@ impl Parse for HandlerArgs {
         }
         while !input.is_empty() {
             let key: syn::Ident = input.parse()?;
-            input.parse::<Token![=]>()?;
             let k = key.to_string();
             let dup = |present: bool| -> syn::Result<()> {
                 if present {
@@ -75,6 +80,23 @@ impl Parse for HandlerArgs {
                     Ok(())
                 }
             };
+            if k == "ordered" {
+                dup(args.ordered.is_some())?;
+                if !(input.is_empty() || input.peek(Token![,])) {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        "`ordered` is a flag and takes no value: write `ordered` to handle the \
+                         events of one aggregate in publish order, or leave it out",
+                    ));
+                }
+                args.ordered = Some(key);
+                if input.is_empty() {
+                    break;
+                }
+                input.parse::<Token![,]>()?;
+                continue;
+            }
+            input.parse::<Token![=]>()?;
             match k.as_str() {
                 "name" => {
                     dup(args.name.is_some())?;
@@ -534,6 +556,7 @@ fn expand_fn(
             None => quote!(::core::option::Option::None),
         })
     };
+    let ordered = args.ordered.is_some();
     let backoff = duration(&args.backoff)?;
     let timeout = duration(&args.timeout)?;
     if let Some(t) = &args.timeout {
@@ -594,7 +617,7 @@ fn expand_fn(
                 retries: #retries,
                 backoff: #backoff,
                 timeout: #timeout,
-                ordered: false,
+                ordered: #ordered,
             },
             state: #state_entry,
             info: <#payload as #rt::Event>::info,
@@ -695,6 +718,47 @@ mod tests {
             .expect("a repeated option is an error");
         assert!(e.to_string().contains("given twice"));
         assert!(syn::parse_str::<HandlerArgs>("").unwrap().event.is_none());
+    }
+
+    #[test]
+    fn ordered_is_a_bare_flag() {
+        let a: HandlerArgs = syn::parse_str(r#""x.y.posted", ordered, retries = 1"#).unwrap();
+        assert!(a.ordered.is_some());
+        assert!(syn::parse_str::<HandlerArgs>("ordered")
+            .unwrap()
+            .ordered
+            .is_some());
+        assert!(syn::parse_str::<HandlerArgs>(r#""x.y.posted""#)
+            .unwrap()
+            .ordered
+            .is_none());
+        for bad in [
+            "ordered = true",
+            "ordered = false",
+            r#"ordered = "yes""#,
+            "ordered(true)",
+        ] {
+            let e = syn::parse_str::<HandlerArgs>(bad)
+                .err()
+                .unwrap_or_else(|| panic!("`{bad}` must be an error"));
+            assert!(
+                e.to_string().contains("is a flag and takes no value"),
+                "{bad}: {e}"
+            );
+        }
+        let e = syn::parse_str::<HandlerArgs>("ordered, retries = 1, ordered")
+            .err()
+            .expect("a repeated flag is an error");
+        assert!(e.to_string().contains("`ordered` is given twice"), "{e}");
+    }
+
+    #[test]
+    fn ordered_reaches_the_registration() {
+        let (_d, base) = fixture();
+        let on = run("ordered", GOOD, &base);
+        assert!(on.contains("ordered : true"), "{on}");
+        let off = run("", GOOD, &base);
+        assert!(off.contains("ordered : false"), "{off}");
     }
 
     #[test]

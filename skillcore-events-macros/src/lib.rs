@@ -91,15 +91,26 @@ impl Parse for CatalogArgs {
 ///
 /// ```ignore
 /// #[skillcore_events::handler("gradebook.grade.posted", name = "analytics.update_gpa",
-///                             retries = 5, backoff = "500ms", timeout = "10s")]
+///                             retries = 5, backoff = "500ms", timeout = "10s", ordered)]
 /// async fn update_gpa(event: &Envelope<gradebook::GradePosted>, ctx: &AnalyticsCtx)
 ///     -> Result<(), HandlerError> { ... }
 /// ```
 ///
+/// The options, all optional, in any order after the event name:
+///
+/// | option | meaning |
+/// |---|---|
+/// | `"event.name"` (first) | the event; checked against the catalog and the payload type. Without it the payload type decides the event |
+/// | `name = "context.handler"` | the stable handler id (default: module path and function name) |
+/// | `retries = N` | retries after the first attempt (default: the bus's policy) |
+/// | `backoff = "500ms"` | the first retry delay, doubled for each further retry (`ns`, `us`, `ms`, `s`, `m`, `h`) |
+/// | `timeout = "10s"` | the longest one attempt may run |
+/// | `ordered` | a bare flag: the events of one aggregate are handled one at a time, in publish order (`HandlerOptions::ordered`); off without it |
+/// | `catalog = "path"` | the catalog to check the event name against, relative to Cargo.toml |
+///
 /// The event name is checked against the crate's catalog (`catalog`, or
 /// `catalog = "path"` relative to Cargo.toml) and against the payload type, at
-/// compile time; without a name the payload type decides the event. See the
-/// `skillcore-events` crate documentation.
+/// compile time. See the `skillcore-events` crate documentation.
 ///
 /// A handler must not block its thread: `timeout` can only cut off an attempt
 /// that is waiting, and one that blocked past it is recorded as timed out
