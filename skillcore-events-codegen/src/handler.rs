@@ -17,6 +17,10 @@
 //!   state type, a constructor of the type-erased handler);
 //! - `include_bytes!` of the catalog files, so editing them re-checks handlers.
 //!
+//! The catalog is found by [`locate`]: the attribute's `catalog = "…"`, the
+//! `SKILLCORE_EVENTS_CATALOG` variable, the crate's
+//! `[package.metadata.skillcore-events]`, or `catalog`.
+//!
 //! Misuse (not `async`, no event parameter, a wrong return type, an unknown
 //! event) is reported at the offending tokens; the function is still emitted,
 //! so the only error is the one that matters.
@@ -31,6 +35,8 @@ use std::path::PathBuf;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, ItemFn, LitInt, LitStr, PathArguments, ReturnType, Token, Type};
+
+pub mod locate;
 
 /// The option keys the attribute accepts.
 pub const OPTIONS: &[&str] = &[
@@ -368,42 +374,57 @@ fn check_event(
     base_dir: Option<&PathBuf>,
 ) -> Result<TokenStream, syn::Error> {
     let event = lit.value();
-    let mut settings = Settings::for_macro(
-        catalog_arg
-            .map(|c| c.value())
-            .unwrap_or_else(|| DEFAULT_CATALOG.to_string()),
-    );
+    let mut settings = Settings::for_macro(DEFAULT_CATALOG);
     if let Some(b) = base_dir {
         settings.base_dir = b.clone();
     }
     let error_at = |d: Diagnostic| syn::Error::new(lit.span(), d.render());
+    let located = locate::locate_from_env(
+        catalog_arg.map(LitStr::value).as_deref(),
+        &settings.base_dir,
+    )
+    .map_err(error_at)?;
+    // A path from the attribute is reported at the attribute's literal.
+    let path_span = match (&located.origin, catalog_arg) {
+        (locate::Origin::Attribute, Some(c)) => c.span(),
+        _ => lit.span(),
+    };
+    let path_error = |mut d: Diagnostic| {
+        d.message = format!(
+            "{}; the path comes from {}",
+            d.message,
+            located.origin_text()
+        );
+        let d = d.with_help(located.fix(&settings.base_dir)).bounded();
+        syn::Error::new(path_span, d.render())
+    };
+    settings.catalog = PathBuf::from(&located.path);
     let path = settings
         .resolved_catalog()
-        .map_err(|m| error_at(Diagnostic::global(Rule::CatalogIo, m)))?;
+        .map_err(|m| path_error(Diagnostic::global(Rule::CatalogIo, m)))?;
     let compiled = crate::load(&path, &settings.base_dir);
     if compiled.sources.files.is_empty() {
-        let d = compiled
-            .diagnostics
-            .first()
-            .cloned()
-            .unwrap_or_else(|| {
-                Diagnostic::global(
-                    Rule::CatalogIo,
-                    format!("no catalog at `{}`", path.display()),
-                )
-            })
-            .with_help(
-                "the handler's event is checked against the crate's catalog (default `catalog`, \
-                 relative to Cargo.toml); pass `catalog = \"path\"` to the attribute",
-            );
-        return Err(error_at(d));
+        let d = compiled.diagnostics.first().cloned().unwrap_or_else(|| {
+            Diagnostic::global(
+                Rule::CatalogIo,
+                format!("no catalog at `{}`", path.display()),
+            )
+        });
+        return Err(path_error(d));
     }
+    // Changing the variable rebuilds the crate (rustc records what
+    // `option_env!` reads); the manifest and the catalog files are tracked
+    // already.
+    let env_name = locate::CATALOG_ENV;
+    let env_tracking = (located.origin != locate::Origin::Attribute).then(|| {
+        quote! { const _: ::core::option::Option<&str> = ::core::option_env!(#env_name); }
+    });
     let tracked = compiled.sources.files.iter().map(|f| {
         let p = std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone());
         let lit = proc_macro2::Literal::string(&p.to_string_lossy());
         quote! { const _: &[u8] = ::core::include_bytes!(#lit); }
     });
-    let tracked = quote!(#(#tracked)*);
+    let tracked = quote!(#env_tracking #(#tracked)*);
     let Some(def) = compiled.catalog.event(&event) else {
         return Err(error_at(unknown_event(&compiled.catalog, &event, fn_name)));
     };

@@ -106,11 +106,25 @@ impl Parse for CatalogArgs {
 /// | `backoff = "500ms"` | the first retry delay, doubled for each further retry (`ns`, `us`, `ms`, `s`, `m`, `h`) |
 /// | `timeout = "10s"` | the longest one attempt may run |
 /// | `ordered` | a bare flag: the events of one aggregate are handled one at a time, in publish order (`HandlerOptions::ordered`); off without it |
-/// | `catalog = "path"` | the catalog to check the event name against, relative to Cargo.toml |
+/// | `catalog = "path"` | the catalog to check the event name against, relative to Cargo.toml (see below for the crate-wide settings) |
 ///
-/// The event name is checked against the crate's catalog (`catalog`, or
-/// `catalog = "path"` relative to Cargo.toml) and against the payload type, at
-/// compile time. See the `skillcore-events` crate documentation.
+/// The event name is checked against the crate's catalog and against the
+/// payload type, at compile time. The catalog is the first of: `catalog =
+/// "path"` on the attribute; the `SKILLCORE_EVENTS_CATALOG` environment
+/// variable as the build sets it (`.cargo/config.toml` `[env]`, or a build
+/// script's `cargo:rustc-env=`); `catalog` under
+/// `[package.metadata.skillcore-events]` in the crate's Cargo.toml; else
+/// `catalog`. Relative paths start at the directory of the crate's Cargo.toml,
+/// and an unreadable catalog is reported with where its path came from. So
+/// one line in Cargo.toml serves every handler of the crate:
+///
+/// ```toml
+/// [package.metadata.skillcore-events]
+/// catalog = "../../catalog"
+/// ```
+///
+/// See docs/catalog.md ("Handlers") and the `skillcore-events` crate
+/// documentation.
 ///
 /// A handler must not block its thread: `timeout` can only cut off an attempt
 /// that is waiting, and one that blocked past it is recorded as timed out
