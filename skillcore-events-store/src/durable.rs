@@ -19,9 +19,10 @@ use crate::{
     Durability, NewEvent, PostgresCommit, Scope, Store, StoreError, StoredEvent, Subscriber,
 };
 use serde::Deserialize;
+use skillcore_events::backend::{Backend, BoxFuture, Dispatcher, DynEnvelope};
 use skillcore_events::{
-    Backend, BoxFuture, BusError, DeadLetter, Dispatcher, DynEnvelope, EventBusBuilder,
-    HandlerContext, Metadata, PublishError, RawEnvelope, ShutdownReport,
+    BusError, DeadLetter, DeadLetterId, EventBusBuilder, HandlerContext, Metadata, PublishError,
+    RawEnvelope, ShutdownReport,
 };
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -117,7 +118,7 @@ impl DurableBus for EventBusBuilder {
     }
 
     fn durable(self, target: Target, options: DurableOptions) -> Self {
-        self.backend(move |dispatcher| {
+        self.backend(move |dispatcher: Arc<Dispatcher>| {
             let backend = SqlBackend::new(target, options, dispatcher);
             backend.start_if_in_runtime();
             backend as Arc<dyn Backend>
@@ -282,9 +283,7 @@ impl SqlBackend {
         self.start();
         let mut raws = Vec::with_capacity(envs.len());
         for env in &envs {
-            let raw = env
-                .to_raw()
-                .map_err(|e| PublishError::Backend(format!("cannot encode the payload: {e}")))?;
+            let raw = env.to_raw().map_err(|e| PublishError::Encode(e))?;
             self.dispatcher.log_publish(
                 env,
                 self.dispatcher
@@ -298,11 +297,11 @@ impl SqlBackend {
         let store = self
             .store()
             .await
-            .map_err(|e| PublishError::BackendError(Box::new(e)))?;
+            .map_err(|e| PublishError::Backend(Box::new(e)))?;
         store
             .append_raw(&raws, |t| self.subscribers(t))
             .await
-            .map_err(|e| PublishError::BackendError(Box::new(e)))?;
+            .map_err(|e| PublishError::Backend(Box::new(e)))?;
         Ok(())
     }
 }
@@ -373,16 +372,6 @@ async fn run_delivery(
     }
 }
 
-/// Dead letters are addressed by UUID on the bus; the store numbers its rows.
-fn letter_id(delivery_id: i64) -> Uuid {
-    Uuid::from_u64_pair(0x5ccd_0000_0000_0000, delivery_id as u64)
-}
-
-fn delivery_id(id: Uuid) -> Option<i64> {
-    let (hi, lo) = id.as_u64_pair();
-    (hi == 0x5ccd_0000_0000_0000).then_some(lo as i64)
-}
-
 impl Backend for SqlBackend {
     fn publish(&self, event: DynEnvelope) -> BoxFuture<'_, Result<(), PublishError>> {
         self.publish_batch(vec![event])
@@ -407,9 +396,10 @@ impl Backend for SqlBackend {
                 .into_iter()
                 .map(|d| {
                     Ok(DeadLetter {
-                        id: letter_id(d.delivery_id),
+                        id: DeadLetterId::from_number(d.delivery_id),
                         handler_id: d.handler_id,
-                        envelope: raw_envelope(&d.event).map_err(BusError::Backend)?,
+                        envelope: raw_envelope(&d.event)
+                            .map_err(|e| BusError::Backend(e.into()))?,
                         attempts: d.attempts,
                         last_error: d.last_error,
                         failed_at: d.failed_at,
@@ -419,11 +409,19 @@ impl Backend for SqlBackend {
         })
     }
 
-    fn retry_dead_letter(&self, scope: &Scope, id: Uuid) -> BoxFuture<'_, Result<(), BusError>> {
+    fn retry_dead_letter(
+        &self,
+        scope: &Scope,
+        id: DeadLetterId,
+    ) -> BoxFuture<'_, Result<(), BusError>> {
         Box::pin(self.dead_letter_op(scope.clone(), id, true))
     }
 
-    fn discard_dead_letter(&self, scope: &Scope, id: Uuid) -> BoxFuture<'_, Result<(), BusError>> {
+    fn discard_dead_letter(
+        &self,
+        scope: &Scope,
+        id: DeadLetterId,
+    ) -> BoxFuture<'_, Result<(), BusError>> {
         Box::pin(self.dead_letter_op(scope.clone(), id, false))
     }
 
@@ -468,15 +466,20 @@ impl Backend for SqlBackend {
 }
 
 fn backend_err(e: StoreError) -> BusError {
-    BusError::Backend(e.to_string())
+    BusError::Backend(Box::new(e))
 }
 
 impl SqlBackend {
     /// Retries (`retry`) or discards a dead letter addressed by its bus UUID,
     /// if it is one of an event in `scope`.
-    async fn dead_letter_op(&self, scope: Scope, id: Uuid, retry: bool) -> Result<(), BusError> {
+    async fn dead_letter_op(
+        &self,
+        scope: Scope,
+        id: DeadLetterId,
+        retry: bool,
+    ) -> Result<(), BusError> {
         let store = self.store().await.map_err(backend_err)?;
-        let found = match delivery_id(id) {
+        let found = match id.as_number() {
             Some(d) if retry => store.retry_dead(&scope, d).await.map_err(backend_err)?,
             Some(d) => store.discard_dead(&scope, d).await.map_err(backend_err)?,
             None => false,
@@ -567,11 +570,9 @@ impl PublishIn for skillcore_events::EventBus {
         E: skillcore_events::Event,
     {
         Box::pin(async move {
-            let raw = envelope
-                .to_raw()
-                .map_err(|e| PublishError::Backend(format!("cannot encode the payload: {e}")))?;
+            let raw = envelope.to_raw().map_err(|e| PublishError::Encode(e))?;
             let id = raw.id;
-            let event = new_event(&raw).map_err(PublishError::Backend)?;
+            let event = new_event(&raw).map_err(|e| PublishError::Backend(e.into()))?;
             let dispatcher = self.dispatcher();
             let subscribers = |t: &str| -> Vec<Subscriber<'_>> {
                 dispatcher
@@ -588,7 +589,7 @@ impl PublishIn for skillcore_events::EventBus {
             };
             conn.append_events(std::slice::from_ref(&event), &subscribers)
                 .await
-                .map_err(|e| PublishError::BackendError(Box::new(e)))?;
+                .map_err(|e| PublishError::Backend(Box::new(e)))?;
             Ok(id)
         })
     }

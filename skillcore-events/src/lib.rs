@@ -110,33 +110,59 @@
 
 extern crate self as skillcore_events;
 
-pub mod bus;
+mod bus;
 mod decode;
 mod envelope;
 mod event;
 mod handler;
+mod ids;
 mod objects;
 mod quote;
 pub mod redact;
 mod scope;
 
+// What a service writes.
 pub use bus::{
-    AttemptOutcome, Backend, BackendFactory, BuildError, BusError, CatalogReport, DeadLetter,
-    Dispatcher, EventBus, EventBusBuilder, HandlerRef, MemoryBackend, MemoryOptions, Origin,
-    PublishError, RetryPolicy, Route, ShutdownReport, Subscriber,
+    BuildError, BusError, CatalogReport, DeadLetter, DeadLetterId, EventBus, EventBusBuilder,
+    HandlerRef, ParseDeadLetterIdError, PublishError, RetryPolicy, ShutdownReport,
 };
 pub use decode::DecodeError;
-pub use envelope::{
-    new_event_id, schema_id, Envelope, Metadata, RawEnvelope, DEFAULT_SOURCE, SCHEMA_ID_BASE,
-};
+pub use envelope::{schema_id, Envelope, Metadata, RawEnvelope, DEFAULT_SOURCE, SCHEMA_ID_BASE};
 pub use event::{Event, EventInfo, EventSet, FieldInfo};
 pub use handler::{
-    handler_fn, registered_handlers, BoxFuture, BoxHandler, DynEnvelope, DynHandler,
-    EnvelopeHeader, HandlerContext, HandlerError, HandlerOptions, HandlerRegistration,
-    MissingState, StateType, States,
+    registered_handlers, HandlerContext, HandlerError, HandlerOptions, HandlerRegistration,
 };
+pub use ids::new_event_id;
 pub use scope::Scope;
 pub use skillcore_events_macros::{catalog, handler};
+
+/// The interface between the bus and where its events go, for those who
+/// write a backend (the durable store does) or handlers over envelopes of
+/// any event: the [`Backend`](backend::Backend) and
+/// [`BackendConfig`](backend::BackendConfig) traits, the [`Dispatcher`](backend::Dispatcher)
+/// every backend shares (handlers by event with their resolved policy, and
+/// the attempt runner), the type-erased envelope and handler, and the
+/// in-process [`MemoryBackend`](backend::MemoryBackend).
+pub mod backend {
+    pub use crate::bus::{
+        run_attempt, AttemptOutcome, Backend, BackendConfig, BoxError, BusOption, BusSettings,
+        Dispatcher, MemoryBackend, MemoryOptions, Origin, Route, Subscriber,
+    };
+    pub use crate::envelope::{DynEnvelope, EnvelopeHeader};
+    pub use crate::handler::{handler_fn, BoxFuture, BoxHandler, DynHandler};
+}
+
+// TRANSITION (issue 12): the old root paths of the backend items, while the
+// other crates move to `skillcore_events::backend`; removed before release.
+#[doc(hidden)]
+pub use backend::handler_fn;
+#[doc(hidden)]
+pub use backend::{
+    run_attempt, AttemptOutcome, Backend, BoxFuture, BoxHandler, Dispatcher, DynEnvelope,
+    DynHandler, EnvelopeHeader, MemoryBackend, MemoryOptions, Origin, Route, Subscriber,
+};
+#[doc(hidden)]
+pub use handler::{MissingState, StateType, States};
 
 /// Re-exported so users can build payloads without depending on these crates.
 pub use chrono;
@@ -156,7 +182,7 @@ pub mod __private {
     pub use serde_json;
     pub use uuid::Uuid;
 
-    pub use crate::handler::HANDLERS;
+    pub use crate::handler::{MissingState, StateType, States, HANDLERS};
     pub use crate::objects::ObjectsOnly;
     pub use crate::redact::CATALOGS;
     pub use linkme;

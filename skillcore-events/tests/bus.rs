@@ -5,8 +5,8 @@
 use skillcore_events::uuid::Uuid;
 use skillcore_events::Scope;
 use skillcore_events::{
-    BusError, Envelope, EventBus, HandlerContext, HandlerError, HandlerOptions, Metadata,
-    PublishError, RawEnvelope, RetryPolicy,
+    BusError, DeadLetterId, Envelope, EventBus, HandlerContext, HandlerError, HandlerOptions,
+    Metadata, PublishError, RawEnvelope, RetryPolicy,
 };
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -390,15 +390,15 @@ async fn dead_letters_can_be_listed_retried_and_discarded() {
         .is_empty());
     assert_eq!(calls.get(), 5, "a discarded letter is not run");
 
-    let unknown = Uuid::now_v7();
-    assert_eq!(
+    let unknown = DeadLetterId::from_uuid(Uuid::now_v7());
+    assert!(matches!(
         bus.retry_dead_letter(&Scope::AllDistricts, unknown).await,
-        Err(BusError::NotFound(unknown))
-    );
-    assert_eq!(
+        Err(BusError::NotFound(id)) if id == unknown
+    ));
+    assert!(matches!(
         bus.discard_dead_letter(&Scope::AllDistricts, unknown).await,
-        Err(BusError::NotFound(unknown))
-    );
+        Err(BusError::NotFound(id)) if id == unknown
+    ));
 }
 
 #[tokio::test]

@@ -302,7 +302,7 @@ fn debug_of_every_payload_holder_redacts_nested_pii_and_unknown_fields() {
     assert!(shown.contains(r#""[unknown fields hidden]":1"#), "{shown}");
 
     let letter = DeadLetter {
-        id: skillcore_events::new_event_id(),
+        id: skillcore_events::new_event_id().into(),
         handler_id: "x.h".into(),
         envelope: raw.clone(),
         attempts: 1,

@@ -1,7 +1,9 @@
 //! Running one attempt of one handler: timeout, panic isolation, logging. The
 //! part of dispatch every backend shares.
 
-use crate::handler::{DynEnvelope, HandlerContext, HandlerError};
+use crate::envelope::DynEnvelope;
+use crate::handler::{HandlerContext, HandlerError};
+use crate::ids::splitmix64;
 use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -160,16 +162,6 @@ pub async fn run_attempt(
         Ok(Err(e)) => AttemptOutcome::Failed(e),
         Err(p) => AttemptOutcome::Panicked(panic_message(&*p)),
     }
-}
-
-/// SplitMix64: a small, good-enough generator for backoff jitter, seeded per
-/// delivery so no shared state is touched on the hot path.
-pub(crate) fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// A fast hasher for the idempotency record's keys (event id + handler index):

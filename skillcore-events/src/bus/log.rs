@@ -6,7 +6,8 @@
 
 use super::exec::{self, AttemptOutcome};
 use super::Subscriber;
-use crate::handler::{DynEnvelope, HandlerContext};
+use crate::envelope::DynEnvelope;
+use crate::handler::HandlerContext;
 use crate::EventInfo;
 use std::time::Instant;
 use tracing::Instrument;

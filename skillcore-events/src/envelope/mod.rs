@@ -2,6 +2,11 @@
 //! context and time around the typed payload; its JSON forms (the original
 //! `EventStore` row and CloudEvents 1.0); and the type-erased [`RawEnvelope`].
 
+mod dynamic;
+
+pub use dynamic::{DynEnvelope, EnvelopeHeader};
+
+use crate::ids::new_event_id;
 use crate::quote;
 use crate::redact::RedactedPayload;
 use crate::{DecodeError, Event, EventSet};
@@ -29,62 +34,6 @@ pub const DEFAULT_SOURCE: &str = "/skillcore";
 /// ```
 pub fn schema_id(event: &str, version: u32) -> String {
     format!("{SCHEMA_ID_BASE}{event}.v{version}.schema.json")
-}
-
-/// A new UUID v7 (RFC 9562): 48 bits of Unix milliseconds, then a 42-bit
-/// counter that starts at a random value each millisecond and counts up
-/// within it (so ids made on one thread are strictly increasing), then 32
-/// random bits.
-///
-/// Unlike `Uuid::now_v7`, which takes a process-wide lock and asks the OS for
-/// randomness on every call, the state is per thread and the random bits come
-/// from a generator seeded once per thread from the OS (through std's
-/// `RandomState`), so an id costs a clock read and a few multiplications.
-///
-/// ```
-/// let a = skillcore_events::new_event_id();
-/// let b = skillcore_events::new_event_id();
-/// assert_eq!(a.get_version_num(), 7);
-/// assert!(a < b);
-/// ```
-pub fn new_event_id() -> Uuid {
-    use std::cell::Cell;
-    use std::hash::BuildHasher;
-    thread_local! {
-        /// (last millisecond used, counter, generator state)
-        static STATE: Cell<(u64, u64, u64)> = const { Cell::new((0, 0, 0)) };
-    }
-    const COUNTER_MAX: u64 = (1 << 42) - 1;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-        & ((1 << 48) - 1);
-    STATE.with(|cell| {
-        let (mut ms, mut counter, mut rng) = cell.get();
-        if rng == 0 {
-            rng = std::collections::hash_map::RandomState::new()
-                .hash_one(std::thread::current().id())
-                | 1;
-        }
-        rng = rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let r = crate::bus::mix64(rng);
-        if now_ms > ms {
-            ms = now_ms;
-            // A random start in the lower half leaves room to count up.
-            counter = (r >> 23) & (COUNTER_MAX >> 1);
-        } else if counter < COUNTER_MAX {
-            // Same millisecond (or the clock stepped back): keep increasing.
-            counter += 1;
-        } else {
-            ms += 1;
-            counter = 0;
-        }
-        cell.set((ms, counter, rng));
-        let tail = crate::bus::mix64(rng ^ 0xD6E8_FEB8_6659_FD93) & 0xFFFF_FFFF;
-        let hi = (ms << 16) | (0x7 << 12) | (counter >> 30);
-        let lo = (0b10 << 62) | ((counter & 0x3FFF_FFFF) << 32) | tail;
-        Uuid::from_u64_pair(hi, lo)
-    })
 }
 
 /// The tenant and tracing context every SkillCore event carries.

@@ -3,12 +3,15 @@
 //! handler retries on its own; the idempotency record and the dead letters
 //! live in memory, both bounded.
 
+mod order;
+
 use super::exec::IdHasher;
 use super::{
-    Backend, BusError, DeadLetter, Dispatcher, PublishError, Route, ShutdownReport, Subscriber,
+    Backend, BusError, DeadLetter, DeadLetterId, Dispatcher, PublishError, Route, ShutdownReport,
+    Subscriber,
 };
-use crate::envelope::RawEnvelope;
-use crate::handler::{BoxFuture, DynEnvelope, HandlerContext};
+use crate::envelope::{DynEnvelope, RawEnvelope};
+use crate::handler::{BoxFuture, HandlerContext};
 use crate::Scope;
 use chrono::Utc;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -21,7 +24,6 @@ use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tracing::Instrument;
-use uuid::Uuid;
 
 /// Bounds of the in-process backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +116,8 @@ struct Core {
     done: Box<[Mutex<Shard>]>,
     shard_cap: usize,
     dead: Mutex<VecDeque<Letter>>,
+    /// Per-aggregate lines of the ordered handlers.
+    lines: Arc<order::Lines>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -148,6 +152,7 @@ impl MemoryBackend {
                 done: (0..SHARDS).map(|_| Mutex::default()).collect(),
                 shard_cap: opts.idempotency_window.div_ceil(SHARDS),
                 dead: Mutex::new(VecDeque::new()),
+                lines: Arc::default(),
             }),
         }
     }
@@ -171,14 +176,29 @@ impl Core {
         };
         let route = Arc::clone(route);
         let handle = tokio::runtime::Handle::try_current().map_err(|_| PublishError::NoRuntime)?;
+        // Ordered handlers take their place in line now, in publish order.
+        let tickets = self.tickets(&env, &route);
         self.inflight.fetch_add(1, Ordering::AcqRel);
         let guard = InFlight(Arc::clone(self));
         handle.spawn(async move {
             let core = Arc::clone(&guard.0);
-            core.run_event(env, route).await;
+            core.run_event(env, route, tickets).await;
             drop(guard);
         });
         Ok(())
+    }
+
+    /// A ticket per ordered handler of the route (by route position), none
+    /// when the route has no ordered handler (no allocation then).
+    fn tickets(&self, env: &DynEnvelope, route: &Route) -> Vec<Option<order::Ticket>> {
+        if !route.iter().any(|s| s.ordered) {
+            return Vec::new();
+        }
+        let aggregate = env.header().aggregate_id;
+        route
+            .iter()
+            .map(|s| s.ordered.then(|| self.lines.enter(s.index, aggregate)))
+            .collect()
     }
 
     fn shard(&self, id: u128) -> &Mutex<Shard> {
@@ -239,7 +259,12 @@ impl Core {
         }
     }
 
-    async fn run_event(&self, env: DynEnvelope, route: Route) {
+    async fn run_event(
+        &self,
+        env: DynEnvelope,
+        route: Route,
+        mut tickets: Vec<Option<order::Ticket>>,
+    ) {
         let span = tracing::info_span!(
             target: "skillcore_events::bus",
             "event",
@@ -267,10 +292,14 @@ impl Core {
             };
             // One box per handler keeps each allocation small (glibc serves
             // blocks up to 1 KiB from its per-thread cache).
+            // A skipped handler's ticket is dropped here, letting its line
+            // move on.
+            let mut tickets = tickets.drain(..).chain(std::iter::repeat_with(|| None));
             let futs: Box<[Option<_>]> = route
                 .iter()
-                .filter(|s| !skip(s))
-                .map(|s| Some(Box::pin(self.run_subscriber(&env, s, 1))))
+                .zip(&mut tickets)
+                .filter(|(s, _)| !skip(s))
+                .map(|(s, t)| Some(Box::pin(self.run_in_turn(&env, s, t))))
                 .collect();
             join_all(futs).await;
         }
@@ -285,6 +314,25 @@ impl Core {
             notified: self.cancel.notified(),
             cancelled: &self.cancelled,
         }
+    }
+
+    /// [`Core::run_subscriber`] once `ticket` (an ordered handler's place in
+    /// its aggregate's line) comes up; the ticket is released when it ends.
+    async fn run_in_turn(
+        &self,
+        env: &DynEnvelope,
+        sub: &Arc<Subscriber>,
+        ticket: Option<order::Ticket>,
+    ) -> bool {
+        if let Some(t) = &ticket {
+            if self.or_cancel(t.turn()).await.is_none() {
+                self.abandon(env, sub, 0);
+                return false;
+            }
+        }
+        let done = self.run_subscriber(env, sub, 1).await;
+        drop(ticket);
+        done
     }
 
     /// One handler on one event: attempts, backoff, dead letter.
@@ -357,8 +405,13 @@ impl Core {
 
     fn abandon(&self, env: &DynEnvelope, sub: &Arc<Subscriber>, attempt: u32) {
         self.abandoned.fetch_add(1, Ordering::AcqRel);
-        let error =
-            format!("abandoned: the bus shut down before the handler finished (attempt {attempt})");
+        let error = if attempt == 0 {
+            "abandoned: the bus shut down while the handler waited for the earlier events of its \
+             aggregate (ordered)"
+                .to_string()
+        } else {
+            format!("abandoned: the bus shut down before the handler finished (attempt {attempt})")
+        };
         tracing::error!(
             target: "skillcore_events::bus",
             handler_id = sub.id,
@@ -377,7 +430,7 @@ impl Core {
         let envelope = env.to_raw().unwrap_or_else(|_| fallback_raw(env));
         let letter = Letter {
             public: DeadLetter {
-                id: crate::envelope::new_event_id(),
+                id: DeadLetterId::from_uuid(crate::ids::new_event_id()),
                 handler_id: sub.id.to_string(),
                 envelope,
                 attempts,
@@ -401,12 +454,11 @@ impl Core {
         dead.push_back(letter);
     }
 
-    fn retry(self: &Arc<Self>, scope: &Scope, id: Uuid) -> Result<(), BusError> {
+    fn retry(self: &Arc<Self>, scope: &Scope, id: DeadLetterId) -> Result<(), BusError> {
         if self.closed.load(Ordering::Acquire) {
             return Err(BusError::ShuttingDown);
         }
-        let handle = tokio::runtime::Handle::try_current()
-            .map_err(|_| BusError::Backend("not inside a Tokio runtime".into()))?;
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| BusError::NoRuntime)?;
         let letter = {
             let mut dead = lock(&self.dead);
             let pos = dead
@@ -531,11 +583,19 @@ impl Backend for MemoryBackend {
         Box::pin(std::future::ready(Ok(list)))
     }
 
-    fn retry_dead_letter(&self, scope: &Scope, id: Uuid) -> BoxFuture<'_, Result<(), BusError>> {
+    fn retry_dead_letter(
+        &self,
+        scope: &Scope,
+        id: DeadLetterId,
+    ) -> BoxFuture<'_, Result<(), BusError>> {
         Box::pin(std::future::ready(self.core.retry(scope, id)))
     }
 
-    fn discard_dead_letter(&self, scope: &Scope, id: Uuid) -> BoxFuture<'_, Result<(), BusError>> {
+    fn discard_dead_letter(
+        &self,
+        scope: &Scope,
+        id: DeadLetterId,
+    ) -> BoxFuture<'_, Result<(), BusError>> {
         let mut dead = lock(&self.core.dead);
         let r = match dead
             .iter()
