@@ -11,6 +11,10 @@
 //! Every stage reports into a list of [`Diagnostic`]s instead of stopping at the
 //! first problem, so one build shows every mistake in the catalog.
 //!
+//! The `#[handler]` attribute is cut the same way, one module per stage under
+//! [`handler`]: parse the attribute and the signature, resolve the catalog,
+//! check the event, emit the registration.
+//!
 //! ```
 //! let compiled = skillcore_events_codegen::compile_str("events.yaml", r#"
 //! events:

@@ -1,4 +1,5 @@
-//! Which catalog a `#[handler("event.name")]` checks its event against.
+//! Stage 2 of `#[handler]`: resolve the catalog a `#[handler("event.name")]`
+//! checks its event against, and load it.
 //!
 //! The first of these that is given wins:
 //!
@@ -31,12 +32,16 @@
 //! ```
 
 use crate::diag::{Diagnostic, Rule};
-use crate::settings::DEFAULT_CATALOG;
+use crate::settings::{Settings, DEFAULT_CATALOG};
 use crate::text::escape_line;
+use crate::Compiled;
+use proc_macro2::TokenStream;
+use quote::quote;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::SystemTime;
+use syn::LitStr;
 use toml::de::{DeTable, DeValue};
 
 /// The environment variable naming the catalog of every handler of a crate.
@@ -156,6 +161,79 @@ pub fn locate_from_env(
         })?),
     };
     locate(attribute, env, manifest_dir)
+}
+
+/// The catalog a handler's event is checked against, loaded (cached), and the
+/// tokens that make the build track it.
+pub(super) struct Resolved {
+    /// The compiled catalog; it has at least one file.
+    pub(super) compiled: Arc<Compiled>,
+    /// `include_bytes!` of every catalog file, and `option_env!` of
+    /// [`CATALOG_ENV`] unless the attribute named the catalog.
+    pub(super) tracking: TokenStream,
+}
+
+/// Stage 2 of `#[handler]`: [`locate`] the catalog of the handler whose event
+/// literal is `lit` (errors are reported there, or at `catalog_arg` for a path
+/// from the attribute), and load it. `base_dir` overrides the manifest
+/// directory (tests).
+pub(super) fn resolve(
+    lit: &LitStr,
+    catalog_arg: Option<&LitStr>,
+    base_dir: Option<&PathBuf>,
+) -> Result<Resolved, syn::Error> {
+    let mut settings = Settings::for_macro(DEFAULT_CATALOG);
+    if let Some(b) = base_dir {
+        settings.base_dir = b.clone();
+    }
+    let error_at = |d: Diagnostic| syn::Error::new(lit.span(), d.render());
+    let located = locate_from_env(
+        catalog_arg.map(LitStr::value).as_deref(),
+        &settings.base_dir,
+    )
+    .map_err(error_at)?;
+    // A path from the attribute is reported at the attribute's literal.
+    let path_span = match (&located.origin, catalog_arg) {
+        (Origin::Attribute, Some(c)) => c.span(),
+        _ => lit.span(),
+    };
+    let path_error = |mut d: Diagnostic| {
+        d.message = format!(
+            "{}; the path comes from {}",
+            d.message,
+            located.origin_text()
+        );
+        let d = d.with_help(located.fix(&settings.base_dir)).bounded();
+        syn::Error::new(path_span, d.render())
+    };
+    settings.catalog = PathBuf::from(&located.path);
+    let path = settings
+        .resolved_catalog()
+        .map_err(|m| path_error(Diagnostic::global(Rule::CatalogIo, m)))?;
+    let compiled = crate::load(&path, &settings.base_dir);
+    if compiled.sources.files.is_empty() {
+        let d = compiled.diagnostics.first().cloned().unwrap_or_else(|| {
+            Diagnostic::global(
+                Rule::CatalogIo,
+                format!("no catalog at `{}`", path.display()),
+            )
+        });
+        return Err(path_error(d));
+    }
+    // Changing the variable rebuilds the crate (rustc records what
+    // `option_env!` reads); the manifest and the catalog files are tracked
+    // already.
+    let env_name = CATALOG_ENV;
+    let env_tracking = (located.origin != Origin::Attribute).then(|| {
+        quote! { const _: ::core::option::Option<&str> = ::core::option_env!(#env_name); }
+    });
+    let tracked = compiled.sources.files.iter().map(|f| {
+        let p = std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone());
+        let lit = proc_macro2::Literal::string(&p.to_string_lossy());
+        quote! { const _: &[u8] = ::core::include_bytes!(#lit); }
+    });
+    let tracking = quote!(#env_tracking #(#tracked)*);
+    Ok(Resolved { compiled, tracking })
 }
 
 type Cached = (u64, SystemTime, Result<Option<String>, Diagnostic>);
