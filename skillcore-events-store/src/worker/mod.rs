@@ -1,0 +1,281 @@
+//! Workers: claim deliveries, run handlers, record the outcome.
+//!
+//! - `handler`: what a worker runs ([`DeliveryHandler`], [`Failure`]);
+//! - `policy`: a handler's retry and timing [`Policy`];
+//! - this module: the [`Worker`], its builder, [`Worker::run_once`],
+//!   [`Worker::drain`] and [`Worker::run`];
+//! - `run`: the state and the named steps of [`Worker::run`]'s loop;
+//! - `exec`: starting one claimed delivery (first poll in place, task, timeout);
+//! - `record`: recording outcomes (and claiming more in the same statement);
+//! - `running`: the handler tasks in flight.
+
+mod exec;
+mod handler;
+mod policy;
+mod record;
+mod run;
+mod running;
+
+pub use handler::{DeliveryHandler, Failure, HandlerFuture};
+pub use policy::Policy;
+
+use crate::{Claimed, Result, Store};
+use run::RunLoop;
+use running::Running;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone)]
+struct Entry {
+    handler: Arc<dyn DeliveryHandler>,
+    policy: Policy,
+}
+
+/// Runs handlers for the deliveries of one [`Store`].
+#[derive(Clone)]
+pub struct Worker {
+    store: Store,
+    id: String,
+    handlers: Arc<HashMap<String, Entry>>,
+    concurrency: usize,
+    prefetch: Option<usize>,
+    lease_margin: Duration,
+    idle_poll: Duration,
+    seed: Arc<AtomicU64>,
+}
+
+/// Builds a [`Worker`].
+pub struct WorkerBuilder {
+    store: Store,
+    id: String,
+    handlers: HashMap<String, Entry>,
+    concurrency: usize,
+    prefetch: Option<usize>,
+    lease_margin: Duration,
+    idle_poll: Duration,
+}
+
+impl WorkerBuilder {
+    /// Adds a handler under its stable id.
+    pub fn handler(
+        mut self,
+        id: impl Into<String>,
+        policy: Policy,
+        handler: impl DeliveryHandler,
+    ) -> Self {
+        self.handlers.insert(
+            id.into(),
+            Entry {
+                handler: Arc::new(handler),
+                policy,
+            },
+        );
+        self
+    }
+
+    /// How many deliveries this worker runs at once (default 8).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// How many deliveries [`Worker::run`] claims ahead of free handler slots
+    /// (default: as many as [`WorkerBuilder::concurrency`]). Claiming in bigger
+    /// batches costs fewer database round trips per delivery; a delivery claimed
+    /// ahead waits in this process (under its lease) for a slot. Leases are
+    /// lengthened to cover that wait: a handler timeout per `concurrency`
+    /// deliveries claimed ahead.
+    pub fn prefetch(mut self, n: usize) -> Self {
+        self.prefetch = Some(n);
+        self
+    }
+
+    /// How long past a handler's timeout its lease lasts (default 10 s): a worker
+    /// that dies loses its deliveries to others after timeout + margin.
+    pub fn lease_margin(mut self, d: Duration) -> Self {
+        self.lease_margin = d;
+        self
+    }
+
+    /// How often an idle worker looks for work that no wake-up announced (other
+    /// processes, retries coming due). Default 200 ms.
+    pub fn idle_poll(mut self, d: Duration) -> Self {
+        self.idle_poll = d;
+        self
+    }
+
+    /// The worker.
+    pub fn build(self) -> Worker {
+        Worker {
+            store: self.store,
+            id: self.id,
+            handlers: Arc::new(self.handlers),
+            concurrency: self.concurrency,
+            prefetch: self.prefetch,
+            lease_margin: self.lease_margin,
+            idle_poll: self.idle_poll,
+            seed: Arc::new(AtomicU64::new(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64),
+            )),
+        }
+    }
+}
+
+/// What one claimed delivery came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The handler succeeded.
+    Done,
+    /// Already handled before (a redelivery): not run again.
+    Skipped,
+    /// Failed; another attempt is scheduled.
+    Retrying(String),
+    /// Failed for good: a dead letter.
+    Dead(String),
+    /// The lease was lost before the outcome could be recorded.
+    LeaseLost,
+}
+
+impl Worker {
+    /// A worker with an id unique among the workers of the database (the process id
+    /// and a counter are a good choice).
+    pub fn builder(store: Store, id: impl Into<String>) -> WorkerBuilder {
+        WorkerBuilder {
+            store,
+            id: id.into(),
+            handlers: HashMap::new(),
+            concurrency: 8,
+            prefetch: None,
+            lease_margin: Duration::from_secs(10),
+            idle_poll: Duration::from_millis(200),
+        }
+    }
+
+    fn prefetch(&self) -> usize {
+        self.prefetch.unwrap_or(self.concurrency)
+    }
+
+    /// A lease covers the wait for a slot (a handler timeout for every
+    /// `concurrency` deliveries claimed ahead), the run, and the margin.
+    fn lease(&self, ahead: usize) -> Duration {
+        let longest = self
+            .handlers
+            .values()
+            .map(|e| e.policy.timeout)
+            .max()
+            .unwrap_or_default();
+        let waits = ahead.div_ceil(self.concurrency) as u32;
+        longest.saturating_mul(1 + waits) + self.lease_margin
+    }
+
+    fn handler_ids(&self) -> Vec<&str> {
+        self.handlers.keys().map(String::as_str).collect()
+    }
+
+    /// A delivery that was in flight when a worker died and is not condemned
+    /// for it: [`Worker::run`] runs it alone.
+    fn suspect(&self, c: &Claimed) -> bool {
+        c.expired_leases() > 0
+            && !c.already_handled
+            && c.unreadable().is_none()
+            && self
+                .handlers
+                .get(&c.handler_id)
+                .is_some_and(|e| !crate::poison::condemned(c, e.policy.max_attempts))
+    }
+
+    /// Claims and runs one batch of up to `concurrency` deliveries; returns their
+    /// outcomes (empty when there was nothing to do). When the batch holds a
+    /// delivery that was in flight when a worker died, that one runs alone and
+    /// the rest are handed back (as in [`Worker::run`]).
+    pub async fn run_once(&self) -> Result<Vec<Outcome>> {
+        let mut claimed = self
+            .store
+            .claim_for(
+                &self.id,
+                &self.handler_ids(),
+                self.concurrency as u32,
+                self.lease(0),
+            )
+            .await?;
+        if let Some(i) = claimed.iter().position(|c| self.suspect(c)) {
+            let mut c = claimed.remove(i);
+            let max = self
+                .handlers
+                .get(&c.handler_id)
+                .map_or(1, |e| e.policy.max_attempts);
+            let others: Vec<&Claimed> = claimed.iter().collect();
+            if !self.store.run_alone(&mut c, max, &others).await? {
+                return Ok(vec![Outcome::LeaseLost]);
+            }
+            claimed = vec![c];
+        }
+        let mut running = Running::default();
+        let mut finished = Vec::new();
+        for c in claimed {
+            if let Some(done) = self.start(c, &mut running) {
+                finished.push(done);
+            }
+        }
+        while let Some(done) = running.next().await {
+            finished.push(done);
+        }
+        self.record(finished).await
+    }
+
+    /// Runs batches until no delivery is ready now; returns how many were processed.
+    pub async fn drain(&self) -> Result<usize> {
+        let mut n = 0;
+        loop {
+            let done = self.run_once().await?;
+            if done.is_empty() {
+                return Ok(n);
+            }
+            n += done.len();
+        }
+    }
+
+    /// Runs until `shutdown` completes, then waits for the deliveries in flight.
+    /// Finished deliveries are recorded in batches (one transaction for all the
+    /// successes at hand, which also claims the next batch). Under a backlog,
+    /// with `concurrency + prefetch` of 64 or more, two such database steps are
+    /// in flight at once, each claiming half, so the database and this process
+    /// work at the same time. Database errors (a lost connection, the server
+    /// restarting) are logged (`tracing` warnings) and retried after a pause: the worker
+    /// carries on when the database is back, and deliveries whose outcome could
+    /// not be recorded run again once their lease runs out.
+    ///
+    /// A delivery that was in flight when a worker died (its lease ran out)
+    /// runs alone, nothing else held meanwhile, so that if it kills this worker
+    /// too no other delivery dies with it; once such deaths have used up its
+    /// attempts, one at least while alone, it goes to the dead letters without
+    /// running (see [`Claimed::expired_leases`]).
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        self.store.listen();
+        let mut run = RunLoop::new(self);
+        // One turn: take in the handlers that finished; once shutdown is asked
+        // and no database step is in flight, wind down instead; else start what
+        // is ready, send a database step if there is room for one (and turn
+        // again at once), or wait for the next thing to happen.
+        loop {
+            run.collect_finished();
+            if run.winding_down() {
+                if run.wind_down().await {
+                    return;
+                }
+                continue;
+            }
+            run.start_ready().await;
+            if run.claim_or_record() {
+                continue;
+            }
+            run.wait(shutdown.as_mut()).await;
+        }
+    }
+}
