@@ -18,7 +18,7 @@
 
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::{Envelope, EventBus, HandlerOptions, Metadata};
-use skillcore_events_store::{DurableBus, DurableOptions, PostgresCommit, Scope, Store, Target};
+use skillcore_events_store::{Durable, PostgresCommit, Scope, Store};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -172,18 +172,14 @@ fn bus_with(
             opts,
             |_e, _cx| async { Ok(()) },
         );
-    b.durable(
-        Target::Open(store.clone()),
-        DurableOptions {
-            run_workers,
-            concurrency,
-            prefetch,
-            idle_poll: Duration::from_millis(50),
-            ..DurableOptions::default()
-        },
-    )
-    .build()
-    .unwrap()
+    let mut durable = Durable::store(store.clone())
+        .run_workers(run_workers)
+        .concurrency(concurrency)
+        .idle_poll(Duration::from_millis(50));
+    if let Some(n) = prefetch {
+        durable = durable.prefetch(n);
+    }
+    b.backend(durable).build().unwrap()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -51,7 +51,7 @@ pub use open::Access;
 pub use validate::Refused;
 
 pub use durable::{
-    new_event, raw_envelope, DurableBus, DurableOptions, Outbox, PublishIn, SqlBackend, Target,
+    new_event, raw_envelope, Durable, DurableBackend, Opened, Postgres, Sqlite, StorePool,
 };
 
 pub use worker::{DeliveryHandler, Failure, HandlerFuture, Outcome, Policy, Worker, WorkerBuilder};

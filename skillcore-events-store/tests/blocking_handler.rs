@@ -6,7 +6,7 @@ mod common;
 
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::{Envelope, EventBus, HandlerOptions, Metadata};
-use skillcore_events_store::{DurableBus, DurableOptions, Scope, Target};
+use skillcore_events_store::{Durable, Scope};
 use std::time::Duration;
 
 mod events {
@@ -49,7 +49,7 @@ async fn a_handler_that_blocks_past_its_timeout_is_dead_lettered_not_done() {
                     Ok(())
                 },
             )
-            .durable(Target::Open(store.clone()), DurableOptions::default())
+            .backend(Durable::store(store.clone()))
             .build()
             .unwrap();
         bus.publish(grade()).await.unwrap();

@@ -7,7 +7,7 @@ use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::{
     BusError, Envelope, EventBus, HandlerError, HandlerOptions, Metadata, Scope,
 };
-use skillcore_events_store::{DurableBus, DurableOptions, Target};
+use skillcore_events_store::Durable;
 use std::time::Duration;
 
 mod events {
@@ -47,7 +47,7 @@ async fn durable_dead_letters_of_another_district_are_not_found() {
                     .backoff(Duration::from_millis(1)),
                 |_e, _cx| async { Err(HandlerError::msg("smtp down")) },
             )
-            .durable(Target::Open(store.clone()), DurableOptions::default())
+            .backend(Durable::store(store.clone()))
             .build()
             .unwrap();
         let of_a = bus.publish(grade("dst-A", 1)).await.unwrap();

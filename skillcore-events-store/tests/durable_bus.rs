@@ -7,7 +7,7 @@ use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::{
     Envelope, EventBus, EventBusBuilder, HandlerError, HandlerOptions, Metadata,
 };
-use skillcore_events_store::{DurableBus, DurableOptions, Scope, Store, Target};
+use skillcore_events_store::{Durable, Scope, Store};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -104,7 +104,7 @@ async fn publish_runs_every_handler_with_retries_and_dead_letters() {
                     }
                 },
             )
-            .durable(Target::Open(store.clone()), DurableOptions::default())
+            .backend(Durable::store(store.clone()))
             .build()
             .unwrap();
         bus.publish(grade(85.0, 1)).await.unwrap();
@@ -170,7 +170,7 @@ async fn a_payload_that_no_longer_decodes_goes_to_the_dead_letters() {
     for (name, store) in targets().await {
         let ran = Arc::new(AtomicU32::new(0));
         let bus = counting(&ran)
-            .durable(Target::Open(store.clone()), DurableOptions::default())
+            .backend(Durable::store(store.clone()))
             .build()
             .unwrap();
         // Written by an older version of the service: `resultId` is not a UUID.
@@ -213,7 +213,10 @@ async fn the_sqlite_builder_opens_the_file_and_state_survives_a_restart() {
     let path = dir.join("events.db");
     let counter = Arc::new(AtomicU32::new(0));
     for round in 0..2 {
-        let bus = counting(&counter).sqlite(&path).build().unwrap();
+        let bus = counting(&counter)
+            .backend(Durable::sqlite(&path))
+            .build()
+            .unwrap();
         bus.publish(grade(50.0 + round as f64, 10 + round))
             .await
             .unwrap();
@@ -241,11 +244,10 @@ async fn the_sqlite_builder_opens_the_file_and_state_survives_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_in_commits_or_rolls_back_with_the_callers_transaction() {
-    use skillcore_events_store::PublishIn;
     for (name, store) in targets().await {
         let handled = Arc::new(AtomicU32::new(0));
         let bus = counting(&handled)
-            .durable(Target::Open(store.clone()), DurableOptions::default())
+            .backend(Durable::store(store.clone()))
             .build()
             .unwrap();
         let count = |sql: &'static str| {
@@ -324,7 +326,7 @@ async fn publish_in_commits_or_rolls_back_with_the_callers_transaction() {
 async fn payload_field_queries_are_checked_against_the_catalog() {
     for (name, store) in targets().await {
         let bus = EventBus::builder()
-            .durable(Target::Open(store.clone()), DurableOptions::default())
+            .backend(Durable::store(store.clone()))
             .build()
             .unwrap();
         bus.publish(grade(77.0, 50)).await.unwrap();

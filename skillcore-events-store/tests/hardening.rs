@@ -8,7 +8,7 @@ use common::{both, event, pg_url, unique};
 use serde_json::json;
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::{Envelope, EventBus, Metadata};
-use skillcore_events_store::{DurableBus, DurableOptions, Scope, Store, StoreError, Target};
+use skillcore_events_store::{Durable, Scope, Store, StoreError};
 use skillcore_events_store::{NewEvent, Subscriber};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,13 +59,7 @@ async fn a_nul_fails_its_own_publish_and_no_other() {
                     "analytics.update_gpa",
                     |_e, _cx| async move { Ok(()) },
                 )
-                .durable(
-                    Target::Open(store.clone()),
-                    DurableOptions {
-                        run_workers: false,
-                        ..DurableOptions::default()
-                    },
-                )
+                .backend(Durable::store(store.clone()).run_workers(false))
                 .build()
                 .unwrap(),
         );
@@ -356,7 +350,7 @@ async fn a_refusing_postgres_fails_fast_and_says_so() {
         .subscribe::<gradebook::GradePosted, _, _>("analytics.update_gpa", |_e, _cx| async move {
             Ok(())
         })
-        .postgres(url.clone(), Some("skc_never_created"))
+        .backend(Durable::postgres(url.clone()).schema("skc_never_created"))
         .build()
         .unwrap();
     for n in 0..3 {

@@ -8,7 +8,7 @@ use skillcore_events::uuid::Uuid;
 use skillcore_events::{
     handler, Envelope, EventBus, HandlerContext, HandlerError, Metadata, RetryPolicy,
 };
-use skillcore_events_store::{DurableBus, Scope, Store};
+use skillcore_events_store::{Durable, Scope, Store};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -227,7 +227,7 @@ async fn async_run() -> Result<(), Box<dyn std::error::Error>> {
         })
         .log_events(env_flag_or("LOG_EVENTS", true))
         .log_handlers(env_flag_or("LOG_EVENT_HANDLERS", true))
-        .sqlite(&db)
+        .backend(Durable::sqlite(&db))
         .build()?;
     println!(
         "handlers of gradebook.grade.posted, found by #[handler] at link time: {}",

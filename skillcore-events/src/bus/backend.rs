@@ -32,6 +32,27 @@ pub trait Backend: Any + Send + Sync + 'static {
         })
     }
 
+    /// Writes one event in the caller's own open transaction, reached through
+    /// `connection` (for an sqlx transaction `tx`, `&mut *tx`: a
+    /// `SqliteConnection` or `PgConnection`), so the caller's writes and the
+    /// event commit or roll back together: the transactional outbox. The
+    /// default refuses ([`PublishError::Unsupported`]): only a backend that
+    /// stores events in the caller's database can take part in its
+    /// transaction.
+    fn publish_in<'a>(
+        &'a self,
+        connection: &'a mut (dyn Any + Send),
+        event: DynEnvelope,
+    ) -> BoxFuture<'a, Result<(), PublishError>> {
+        let _ = (connection, event);
+        Box::pin(std::future::ready(Err(PublishError::Unsupported(
+            "this bus's backend keeps no events in a database, so it cannot publish inside a \
+             transaction: build the bus with a durable backend (`Durable::sqlite`, \
+             `Durable::postgres`, `Durable::from_pool`) to use `publish_in`"
+                .into(),
+        ))))
+    }
+
     /// The dead letters of the events in `scope` (by their metadata's
     /// district), oldest first.
     fn dead_letters(&self, scope: &Scope) -> BoxFuture<'_, Result<Vec<DeadLetter>, BusError>>;

@@ -95,6 +95,54 @@ impl EventBus {
         Ok(id)
     }
 
+    /// Publishes one event inside the caller's own sqlx transaction (the
+    /// transactional outbox): the service's domain write and the event
+    /// commit or roll back together. Pass the transaction's connection,
+    /// `&mut *tx`. Handlers run once the caller commits. Needs a durable
+    /// backend whose database the transaction is on; the in-process backend
+    /// refuses with [`PublishError::Unsupported`], as does a connection of
+    /// another kind than the backend's (a SQLite transaction on a
+    /// PostgreSQL bus, or `&mut tx` instead of `&mut *tx`).
+    ///
+    /// ```
+    /// # mod events { skillcore_events::catalog!("tests/fixtures/mini.yaml"); }
+    /// # use skillcore_events::{Envelope, EventBus, Metadata, PublishError};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let bus = EventBus::builder().build().unwrap(); // in process: no transactions
+    /// let mut not_a_connection = ();
+    /// let grade = events::gradebook::GradePosted { result_id: "r-1".into(), score: 9.5 };
+    /// let err = bus
+    ///     .publish_in(&mut not_a_connection, Envelope::new(grade, Metadata::new("d", "s")))
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(matches!(err, PublishError::Unsupported(_)));
+    /// # });
+    /// ```
+    ///
+    /// With a durable backend (see `skillcore_events_store::Durable`):
+    ///
+    /// ```text
+    /// let mut tx = pool.begin().await?;
+    /// sqlx::query("INSERT INTO results (id, score) VALUES ($1, $2)").bind(id).bind(score).execute(&mut *tx).await?;
+    /// bus.publish_in(&mut *tx, Envelope::new(grade, metadata)).await?;
+    /// tx.commit().await?; // both, or neither
+    /// ```
+    pub async fn publish_in<C, E>(
+        &self,
+        connection: &mut C,
+        envelope: Envelope<E>,
+    ) -> Result<Uuid, PublishError>
+    where
+        C: std::any::Any + Send,
+        E: Event,
+    {
+        let id = envelope.id;
+        self.backend
+            .publish_in(connection, DynEnvelope::new(envelope))
+            .await?;
+        Ok(id)
+    }
+
     /// Publishes a batch of events of one type.
     pub async fn publish_all<E: Event>(
         &self,

@@ -16,7 +16,7 @@
 
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::{Envelope, EventBus, HandlerError, HandlerOptions, Metadata};
-use skillcore_events_store::{DurableBus, DurableOptions, Store, Target};
+use skillcore_events_store::{Durable, Store};
 use skillcore_events_tests::skillcore::{gradebook, LetterGrade};
 use std::io::Write;
 use std::time::Duration;
@@ -141,15 +141,12 @@ fn bus(store: Store, db: std::sync::Arc<Db>, sleep: Duration, run_workers: bool)
                 .map_err(HandlerError::msg)
             }
         })
-        .durable(
-            Target::Open(store),
-            DurableOptions {
-                run_workers,
-                concurrency: 8,
-                lease_margin: Duration::from_millis(500),
-                idle_poll: Duration::from_millis(50),
-                ..DurableOptions::default()
-            },
+        .backend(
+            Durable::store(store)
+                .run_workers(run_workers)
+                .concurrency(8)
+                .lease_margin(Duration::from_millis(500))
+                .idle_poll(Duration::from_millis(50)),
         )
         .build()
         .expect("bus builds")

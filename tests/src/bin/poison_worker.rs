@@ -14,9 +14,8 @@
 
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::{Envelope, EventBus, HandlerOptions, Metadata};
-use skillcore_events_store::{DurableBus, DurableOptions, Store, Target};
+use skillcore_events_store::{Durable, Store};
 use skillcore_events_tests::skillcore::{gradebook, LetterGrade};
-use std::collections::HashSet;
 use std::time::Duration;
 
 /// The events, in publishing order; the second one is the poison.
@@ -78,7 +77,8 @@ async fn main() {
             HandlerOptions::new()
                 .retries(retries)
                 .backoff(Duration::from_millis(10))
-                .timeout(Duration::from_millis(500)),
+                .timeout(Duration::from_millis(500))
+                .ordered(ordered),
             |e, cx| async move {
                 eprintln!(
                     "poison_worker {}: {} attempt {}/{}",
@@ -93,20 +93,12 @@ async fn main() {
                 Ok(())
             },
         )
-        .durable(
-            Target::Open(store),
-            DurableOptions {
-                run_workers: !publish,
-                concurrency: 4,
-                lease_margin: Duration::from_millis(300),
-                idle_poll: Duration::from_millis(50),
-                ordered_handlers: if ordered {
-                    HashSet::from(["probe.poison".to_string()])
-                } else {
-                    HashSet::new()
-                },
-                ..DurableOptions::default()
-            },
+        .backend(
+            Durable::store(store)
+                .run_workers(!publish)
+                .concurrency(4)
+                .lease_margin(Duration::from_millis(300))
+                .idle_poll(Duration::from_millis(50)),
         )
         .build()
         .expect("bus builds");

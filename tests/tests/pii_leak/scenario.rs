@@ -11,9 +11,7 @@ use skillcore_events::{
     DynEnvelope, Envelope, Event, EventBus, HandlerError, HandlerOptions, Metadata, RawEnvelope,
     Scope,
 };
-use skillcore_events_store::{
-    new_event, Durability, DurableBus, DurableOptions, PostgresCommit, Store, Subscriber, Target,
-};
+use skillcore_events_store::{new_event, Durability, Durable, PostgresCommit, Store, Subscriber};
 use std::time::Duration;
 
 /// Runs phase `phase` ("1" or "2") against `target`, logging at TRACE to
@@ -152,21 +150,20 @@ fn bus(target: &str) -> EventBus {
         .subscribe_with::<StudentEnrolled, _, _>("pii.panics", once, |_e, _cx| async move {
             panic!("pii.panics panics on purpose")
         });
-    let options = DurableOptions {
-        idle_poll: Duration::from_millis(20),
-        lease_margin: Duration::from_secs(2),
-        ..DurableOptions::default()
-    };
     let b = if let Some(path) = target.strip_prefix("sqlite:") {
-        b.durable(Target::Sqlite(path.into(), Durability::Normal), options)
+        b.backend(
+            Durable::sqlite(path)
+                .durability(Durability::Normal)
+                .idle_poll(Duration::from_millis(20))
+                .lease_margin(Duration::from_secs(2)),
+        )
     } else if let Some(schema) = target.strip_prefix("postgres:") {
-        b.durable(
-            Target::Postgres {
-                url: pg_url(),
-                schema: Some(schema.into()),
-                commit: PostgresCommit::Flushed,
-            },
-            options,
+        b.backend(
+            Durable::postgres(pg_url())
+                .schema(schema)
+                .commit(PostgresCommit::Flushed)
+                .idle_poll(Duration::from_millis(20))
+                .lease_margin(Duration::from_secs(2)),
         )
     } else {
         b

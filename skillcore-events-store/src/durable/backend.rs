@@ -1,137 +1,30 @@
-//! The durable backend of [`skillcore_events::EventBus`]: the same bus API, with
-//! every event written to the store and every delivery run by workers from the
-//! database.
-//!
-//! ```no_run
-//! use skillcore_events::EventBus;
-//! use skillcore_events_store::DurableBus;
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let bus = EventBus::builder()
-//!     .register_all()
-//!     .sqlite("events.db") // or .postgres("postgres://…", None)
-//!     .build()?;
-//! # Ok(()) }
-//! ```
+//! [`DurableBackend`]: the bus's [`Backend`] on a [`Store`]. It opens the
+//! store on first use (the builder is not async), writes every published
+//! event with one delivery per subscribed handler, runs a worker in the
+//! background, and takes part in the caller's transaction for the outbox.
 
+use super::config::{Target, WorkerOptions};
+use super::raw_envelope;
 use crate::worker::{Failure, Policy, Worker};
-use crate::{
-    Durability, NewEvent, PostgresCommit, Scope, Store, StoreError, StoredEvent, Subscriber,
-};
-use serde::Deserialize;
+use crate::{Scope, Store, StoreError, StoredEvent, Subscriber};
 use skillcore_events::backend::{Backend, BoxFuture, Dispatcher, DynEnvelope};
 use skillcore_events::{
-    BusError, DeadLetter, DeadLetterId, EventBusBuilder, HandlerContext, Metadata, PublishError,
-    RawEnvelope, ShutdownReport,
+    BusError, DeadLetter, DeadLetterId, HandlerContext, PublishError, ShutdownReport,
 };
+use std::any::Any;
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, OnceCell};
 use uuid::Uuid;
 
-/// Where the durable backend keeps its data.
-#[derive(Clone, Debug)]
-pub enum Target {
-    /// A SQLite file.
-    Sqlite(PathBuf, Durability),
-    /// A PostgreSQL database, optionally in its own schema.
-    Postgres {
-        /// Connection URL.
-        url: String,
-        /// Schema to use (created when missing).
-        schema: Option<String>,
-        /// How commits are made durable ([`PostgresCommit::Flushed`] by default).
-        commit: PostgresCommit,
-    },
-    /// A store already open.
-    Open(Store),
-}
-
-/// Options of the durable backend.
-#[derive(Clone, Debug)]
-pub struct DurableOptions {
-    /// Run workers in this process (default). A process that only publishes can
-    /// turn them off; other processes on the same database then do the work.
-    pub run_workers: bool,
-    /// Deliveries run at once by this process (default 32).
-    pub concurrency: usize,
-    /// Deliveries claimed ahead of free slots, in the same round trip (default:
-    /// as many as `concurrency`). See [`crate::WorkerBuilder::prefetch`].
-    pub prefetch: Option<usize>,
-    /// How long after a handler's timeout a dead worker's lease runs out
-    /// (default 10 s).
-    pub lease_margin: Duration,
-    /// How often an idle worker looks for work no wake-up announced (default
-    /// 200 ms).
-    pub idle_poll: Duration,
-    /// Handlers that need the events of one aggregate one at a time, in order.
-    pub ordered_handlers: HashSet<String>,
-}
-
-impl Default for DurableOptions {
-    fn default() -> Self {
-        DurableOptions {
-            run_workers: true,
-            concurrency: 32,
-            prefetch: None,
-            lease_margin: Duration::from_secs(10),
-            idle_poll: Duration::from_millis(200),
-            ordered_handlers: HashSet::new(),
-        }
-    }
-}
-
-/// Adds the durable backends to [`EventBusBuilder`].
-pub trait DurableBus: Sized {
-    /// Events and deliveries in a SQLite file (WAL, `synchronous=NORMAL`), the
-    /// embedded default.
-    fn sqlite(self, path: impl Into<PathBuf>) -> Self;
-    /// Events and deliveries in PostgreSQL, shared by any number of processes,
-    /// every commit flushed ([`PostgresCommit::Flushed`]; for
-    /// [`PostgresCommit::Asynchronous`], use [`DurableBus::durable`] with
-    /// [`Target::Postgres`]).
-    fn postgres(self, url: impl Into<String>, schema: Option<&str>) -> Self;
-    /// Any target, with options.
-    fn durable(self, target: Target, options: DurableOptions) -> Self;
-}
-
-impl DurableBus for EventBusBuilder {
-    fn sqlite(self, path: impl Into<PathBuf>) -> Self {
-        self.durable(
-            Target::Sqlite(path.into(), Durability::Normal),
-            DurableOptions::default(),
-        )
-    }
-
-    fn postgres(self, url: impl Into<String>, schema: Option<&str>) -> Self {
-        self.durable(
-            Target::Postgres {
-                url: url.into(),
-                schema: schema.map(str::to_string),
-                commit: PostgresCommit::Flushed,
-            },
-            DurableOptions::default(),
-        )
-    }
-
-    fn durable(self, target: Target, options: DurableOptions) -> Self {
-        self.backend(move |dispatcher: Arc<Dispatcher>| {
-            let backend = SqlBackend::new(target, options, dispatcher);
-            backend.start_if_in_runtime();
-            backend as Arc<dyn Backend>
-        })
-    }
-}
-
 /// The durable backend. Opens the store on first use (the builder is not async),
 /// then runs workers in the background.
-pub struct SqlBackend {
-    me: std::sync::Weak<SqlBackend>,
+pub struct DurableBackend {
+    me: std::sync::Weak<DurableBackend>,
     target: Target,
-    options: DurableOptions,
+    options: WorkerOptions,
     dispatcher: Arc<Dispatcher>,
     store: OnceCell<Store>,
     started: AtomicBool,
@@ -139,10 +32,14 @@ pub struct SqlBackend {
     worker: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
-impl SqlBackend {
+impl DurableBackend {
     /// A backend for `target`; nothing is opened until it is used.
-    pub fn new(target: Target, options: DurableOptions, dispatcher: Arc<Dispatcher>) -> Arc<Self> {
-        Arc::new_cyclic(|me| SqlBackend {
+    pub(crate) fn new(
+        target: Target,
+        options: WorkerOptions,
+        dispatcher: Arc<Dispatcher>,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| DurableBackend {
             me: me.clone(),
             target,
             options,
@@ -154,7 +51,7 @@ impl SqlBackend {
         })
     }
 
-    fn start_if_in_runtime(self: &Arc<Self>) {
+    pub(crate) fn start_if_in_runtime(self: &Arc<Self>) {
         if tokio::runtime::Handle::try_current().is_ok() {
             self.start();
         }
@@ -162,19 +59,7 @@ impl SqlBackend {
 
     /// The store, opened (and migrated) on first call.
     pub async fn store(&self) -> Result<&Store, StoreError> {
-        self.store
-            .get_or_try_init(|| async {
-                match &self.target {
-                    Target::Sqlite(path, d) => Store::sqlite_with(path, *d).await,
-                    Target::Postgres {
-                        url,
-                        schema,
-                        commit,
-                    } => Store::postgres_with(url, schema.as_deref(), *commit).await,
-                    Target::Open(store) => Ok(store.clone()),
-                }
-            })
-            .await
+        self.store.get_or_try_init(|| self.target.open()).await
     }
 
     /// Starts the workers (once); called by the builder inside a runtime, and by
@@ -198,8 +83,10 @@ impl SqlBackend {
             match self.store().await {
                 Ok(s) => break s.clone(),
                 Err(e) => {
-                    eprintln!(
-                        "skillcore-events: cannot open the event store: {e}; retrying in {pause:?}"
+                    tracing::warn!(
+                        error = %e,
+                        retry_in = ?pause,
+                        "skillcore-events: cannot open the event store; retrying"
                     );
                     let mut stop = self.stop.subscribe();
                     tokio::select! {
@@ -247,7 +134,7 @@ impl SqlBackend {
                 // The dispatcher enforces the handler's own timeout; this one only
                 // bounds the lease.
                 timeout: p.timeout.unwrap_or(Duration::from_secs(3600)) + Duration::from_secs(1),
-                ordered: self.options.ordered_handlers.contains(sub.id),
+                ordered: sub.ordered,
             };
             let dispatcher = Arc::clone(&self.dispatcher);
             let handler_id: &'static str = sub.id;
@@ -269,7 +156,7 @@ impl SqlBackend {
                 .iter()
                 .map(|s| Subscriber {
                     handler_id: s.id,
-                    ordered: self.options.ordered_handlers.contains(s.id),
+                    ordered: s.ordered,
                 })
                 .collect(),
             None => Vec::new(),
@@ -283,7 +170,7 @@ impl SqlBackend {
         self.start();
         let mut raws = Vec::with_capacity(envs.len());
         for env in &envs {
-            let raw = env.to_raw().map_err(|e| PublishError::Encode(e))?;
+            let raw = env.to_raw().map_err(PublishError::Encode)?;
             self.dispatcher.log_publish(
                 env,
                 self.dispatcher
@@ -304,39 +191,6 @@ impl SqlBackend {
             .map_err(|e| PublishError::Backend(Box::new(e)))?;
         Ok(())
     }
-}
-
-/// The envelope's columns; the payload JSON is kept as parsed JSON.
-pub fn new_event(raw: &RawEnvelope) -> Result<NewEvent, String> {
-    Ok(NewEvent {
-        id: raw.id,
-        event_type: raw.event_type.clone(),
-        aggregate_type: raw.aggregate_type.clone(),
-        aggregate_id: raw.aggregate_id.clone(),
-        version: raw.version,
-        occurred_at: raw.occurred_at,
-        metadata: serde_json::to_value(&raw.metadata).map_err(|e| e.to_string())?,
-        payload: serde_json::from_str(raw.payload.get())
-            .map_err(|e| format!("payload is not JSON: {e}"))?,
-    })
-}
-
-/// A stored event as the bus's raw envelope.
-pub fn raw_envelope(e: &StoredEvent) -> Result<RawEnvelope, String> {
-    let ev = &e.event;
-    let metadata = Metadata::deserialize(&ev.metadata)
-        .map_err(|err| format!("stored metadata does not decode: {err}"))?;
-    let payload = serde_json::value::to_raw_value(&ev.payload).map_err(|err| err.to_string())?;
-    Ok(RawEnvelope {
-        id: ev.id,
-        event_type: ev.event_type.clone(),
-        aggregate_id: ev.aggregate_id.clone(),
-        aggregate_type: ev.aggregate_type.clone(),
-        payload,
-        metadata,
-        version: ev.version,
-        occurred_at: ev.occurred_at,
-    })
 }
 
 async fn run_delivery(
@@ -372,7 +226,7 @@ async fn run_delivery(
     }
 }
 
-impl Backend for SqlBackend {
+impl Backend for DurableBackend {
     fn publish(&self, event: DynEnvelope) -> BoxFuture<'_, Result<(), PublishError>> {
         self.publish_batch(vec![event])
     }
@@ -382,6 +236,14 @@ impl Backend for SqlBackend {
             let this = self.arc();
             this.append(events).await
         })
+    }
+
+    fn publish_in<'a>(
+        &'a self,
+        connection: &'a mut (dyn Any + Send),
+        event: DynEnvelope,
+    ) -> BoxFuture<'a, Result<(), PublishError>> {
+        Box::pin(self.outbox(connection, event))
     }
 
     fn dead_letters(&self, scope: &Scope) -> BoxFuture<'_, Result<Vec<DeadLetter>, BusError>> {
@@ -469,7 +331,7 @@ fn backend_err(e: StoreError) -> BusError {
     BusError::Backend(Box::new(e))
 }
 
-impl SqlBackend {
+impl DurableBackend {
     /// Retries (`retry`) or discards a dead letter addressed by its bus UUID,
     /// if it is one of an event in `scope`.
     async fn dead_letter_op(
@@ -492,105 +354,100 @@ impl SqlBackend {
     }
 
     // The trait hands out `&self`; the backend only ever lives in the `Arc` made
-    // by `SqlBackend::new`, which keeps a weak reference to itself for spawning.
+    // by `DurableBackend::new`, which keeps a weak reference to itself for spawning.
     fn arc(&self) -> Arc<Self> {
-        self.me.upgrade().expect("SqlBackend lives in an Arc")
+        self.me.upgrade().expect("DurableBackend lives in an Arc")
     }
 }
 
-/// A connection that events can be written through inside its current
-/// transaction: `SqliteConnection` or `PgConnection` (what `&mut *tx` gives for an
-/// sqlx transaction).
-pub trait Outbox: Send {
-    /// Writes the events and their deliveries in the connection's transaction.
-    fn append_events<'a>(
-        &'a mut self,
-        events: &'a [NewEvent],
-        subscribers: &'a (dyn Fn(&str) -> Vec<Subscriber<'a>> + Sync),
-    ) -> BoxFuture<'a, Result<Vec<i64>, StoreError>>;
-}
-
-impl Outbox for sqlx::SqliteConnection {
-    fn append_events<'a>(
-        &'a mut self,
-        events: &'a [NewEvent],
-        subscribers: &'a (dyn Fn(&str) -> Vec<Subscriber<'a>> + Sync),
-    ) -> BoxFuture<'a, Result<Vec<i64>, StoreError>> {
-        Box::pin(crate::append_sqlite(self, events, subscribers))
+impl DurableBackend {
+    /// The transactional outbox: the event and a delivery per subscribed
+    /// handler (ordered ones as ordered, as [`Backend::publish`] writes
+    /// them) in the caller's open transaction on `connection`.
+    async fn outbox(
+        &self,
+        connection: &mut (dyn Any + Send),
+        event: DynEnvelope,
+    ) -> Result<(), PublishError> {
+        if *self.stop.borrow() {
+            return Err(PublishError::ShuttingDown);
+        }
+        let raw = event.to_raw().map_err(PublishError::Encode)?;
+        let new = super::new_event(&raw).map_err(|e| PublishError::Backend(e.into()))?;
+        let events = std::slice::from_ref(&new);
+        let subscribers = |t: &str| self.subscribers(t);
+        let written = if let Some(conn) = connection.downcast_mut::<sqlx::SqliteConnection>() {
+            self.expect_dialect(false)?;
+            crate::append_sqlite(conn, events, &subscribers).await
+        } else if let Some(conn) = connection.downcast_mut::<sqlx::PgConnection>() {
+            self.expect_dialect(true)?;
+            crate::append_postgres(conn, events, &subscribers).await
+        } else {
+            return Err(PublishError::Unsupported(
+                "publish_in takes the connection of an open sqlx transaction of the bus's \
+                 database: pass `&mut *tx` (a `SqliteConnection` or `PgConnection`), not the \
+                 transaction itself or another type"
+                    .into(),
+            ));
+        };
+        written.map_err(|e| PublishError::Backend(Box::new(e)))?;
+        self.dispatcher.log_publish(
+            &event,
+            self.dispatcher
+                .route(&raw.event_type)
+                .map_or(0, |r| r.len()),
+        );
+        Ok(())
     }
-}
 
-impl Outbox for sqlx::PgConnection {
-    fn append_events<'a>(
-        &'a mut self,
-        events: &'a [NewEvent],
-        subscribers: &'a (dyn Fn(&str) -> Vec<Subscriber<'a>> + Sync),
-    ) -> BoxFuture<'a, Result<Vec<i64>, StoreError>> {
-        Box::pin(crate::append_postgres(self, events, subscribers))
-    }
-}
-
-/// The transactional outbox on the bus: publish inside the caller's own sqlx
-/// transaction, so a service's domain write and its events commit or roll back
-/// together.
-///
-/// ```no_run
-/// # use skillcore_events::{Envelope, EventBus, Event};
-/// # use skillcore_events_store::PublishIn;
-/// # async fn post<E: Event>(bus: &EventBus, store: &skillcore_events_store::Store, envelope: Envelope<E>) -> Result<(), Box<dyn std::error::Error>> {
-/// let pool = store.sqlite_pool().unwrap();
-/// let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-/// sqlx::query("INSERT INTO results (id, score) VALUES (?, ?)").bind("r-1").bind(9.5).execute(&mut *tx).await?;
-/// bus.publish_in(&mut *tx, envelope).await?;
-/// tx.commit().await?; // both, or neither
-/// # Ok(()) }
-/// ```
-pub trait PublishIn {
-    /// Writes the event and a delivery for each of its handlers in `conn`'s
-    /// transaction. Workers see it once the caller commits (PostgreSQL workers are
-    /// woken at commit; SQLite workers within their poll interval).
-    fn publish_in<'a, C, E>(
-        &'a self,
-        conn: &'a mut C,
-        envelope: skillcore_events::Envelope<E>,
-    ) -> BoxFuture<'a, Result<Uuid, PublishError>>
-    where
-        C: Outbox + ?Sized,
-        E: skillcore_events::Event;
-}
-
-impl PublishIn for skillcore_events::EventBus {
-    fn publish_in<'a, C, E>(
-        &'a self,
-        conn: &'a mut C,
-        envelope: skillcore_events::Envelope<E>,
-    ) -> BoxFuture<'a, Result<Uuid, PublishError>>
-    where
-        C: Outbox + ?Sized,
-        E: skillcore_events::Event,
-    {
-        Box::pin(async move {
-            let raw = envelope.to_raw().map_err(|e| PublishError::Encode(e))?;
-            let id = raw.id;
-            let event = new_event(&raw).map_err(|e| PublishError::Backend(e.into()))?;
-            let dispatcher = self.dispatcher();
-            let subscribers = |t: &str| -> Vec<Subscriber<'_>> {
-                dispatcher
-                    .route(t)
-                    .map(|r| {
-                        r.iter()
-                            .map(|s| Subscriber {
-                                handler_id: s.id,
-                                ordered: false,
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default()
+    /// Refuses a transaction of the other dialect than the store's, when the
+    /// store is known (it is opened by then unless nothing was published or
+    /// run yet; then its dialect is read from its target).
+    fn expect_dialect(&self, postgres: bool) -> Result<(), PublishError> {
+        let is_postgres = match (self.store.get(), &self.target) {
+            (Some(store), _) | (None, Target::Open(store)) => store.postgres_pool().is_some(),
+            (None, target) => matches!(target, Target::Postgres { .. } | Target::PgPool { .. }),
+        };
+        if is_postgres == postgres {
+            Ok(())
+        } else {
+            let (given, store) = if postgres {
+                ("a PostgreSQL", "SQLite")
+            } else {
+                ("a SQLite", "PostgreSQL")
             };
-            conn.append_events(std::slice::from_ref(&event), &subscribers)
-                .await
-                .map_err(|e| PublishError::Backend(Box::new(e)))?;
-            Ok(id)
-        })
+            Err(PublishError::Unsupported(format!(
+                "publish_in was given {given} transaction, but this bus keeps its events in \
+                 {store}: the events must be written in the bus's own database"
+            )))
+        }
+    }
+}
+
+impl Store {
+    /// The store of a bus built with a [`Durable`](super::Durable) backend
+    /// (opened now if nothing opened it yet), to read what it holds: the same
+    /// store, pool and connections as the bus's.
+    ///
+    /// ```no_run
+    /// use skillcore_events::{EventBus, Scope};
+    /// use skillcore_events_store::{Durable, Store};
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let bus = EventBus::builder().backend(Durable::sqlite("events.db")).build()?;
+    /// let store = Store::of(&bus).await?;
+    /// let stats = store.stats(&Scope::AllDistricts).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn of(bus: &skillcore_events::EventBus) -> Result<Store, StoreError> {
+        let backend: &dyn Any = bus.backend().as_ref();
+        match backend.downcast_ref::<DurableBackend>() {
+            Some(durable) => durable.store().await.cloned(),
+            None => Err(StoreError::NoStore(
+                "this bus keeps its events in process: build it with \
+                 `.backend(Durable::sqlite(..))` (or `Durable::postgres`, `Durable::from_pool`) \
+                 to have a store"
+                    .into(),
+            )),
+        }
     }
 }
