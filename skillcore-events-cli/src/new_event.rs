@@ -7,8 +7,9 @@
 //! tense, duplicates, collisions, PascalCase aggregate), and what it writes is
 //! known to compile.
 
+use crate::catalog::stderr_style;
+use crate::outcome::{Failure, Outcome, FINDINGS, OK, USAGE_OR_IO};
 use crate::term::escape_line;
-use crate::{stderr_style, Failure, Outcome, FINDINGS, OK, USAGE_OR_IO};
 use skillcore_events_codegen::diag::{Diagnostic, Rule};
 use skillcore_events_codegen::source::{display_path, BaseDir, SourceFile, Sources};
 use skillcore_events_codegen::{compile_sources, naming};
@@ -16,7 +17,7 @@ use std::path::Path;
 
 /// Runs the command.
 pub fn run(name: &str, file: &Path, aggregate: Option<&str>) -> Outcome {
-    let cwd = crate::cwd()?;
+    let cwd = crate::catalog::cwd()?;
     let file_abs = if file.is_absolute() {
         file.to_path_buf()
     } else {

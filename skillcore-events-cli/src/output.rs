@@ -1,8 +1,8 @@
 //! Writing generated files: only those whose content changed, or, with `--check`,
 //! comparing with what is on disk and naming the files that drifted.
 
+use crate::outcome::{Failure, Outcome, FINDINGS, OK};
 use crate::term::escape_line;
-use crate::{Failure, Outcome, FINDINGS, OK};
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -7,8 +7,9 @@
 //! district only when `--all-districts` says so. Every string that comes from
 //! the store (handler ids, event types, errors) is escaped for the terminal.
 
+use crate::args::DbArgs;
+use crate::outcome::{print_stdout, Failure, Outcome, FINDINGS, OK};
 use crate::term::{escape, escape_line};
-use crate::{DbArgs, Failure, Outcome, FINDINGS, OK};
 use skillcore_events_store::{Access, ReplayFilter, ReplayProgress, Scope, Store};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -144,7 +145,7 @@ pub fn stats(db: &DbArgs, json: bool) -> Outcome {
             out.push_str(&format!("(no deliveries yet in {})\n", db.scope_text()));
         }
     }
-    crate::print_stdout(&out)?;
+    print_stdout(&out)?;
     Ok(OK)
 }
 
@@ -171,7 +172,7 @@ pub fn list_dead(db: &DbArgs, handler: Option<&str>) -> Outcome {
     if dead.is_empty() {
         out.push_str(&format!("no dead letters in {}\n", db.scope_text()));
     }
-    crate::print_stdout(&out)?;
+    print_stdout(&out)?;
     Ok(OK)
 }
 

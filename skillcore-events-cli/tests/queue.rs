@@ -281,4 +281,19 @@ async fn replay_queues_events_and_follows_a_worker_to_the_end() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains("no event store"), "{:?}", text(&out));
+    // A bare path, without `sqlite:`: the same message, not a corrupt store.
+    let out = run(&[
+        "queue",
+        "stats",
+        "--db",
+        "/nonexistent/dir/x.db",
+        "--all-districts",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out).1;
+    assert!(
+        stderr.contains("no event store at `/nonexistent/dir/x.db`: there is no such file"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("corrupt"), "{stderr}");
 }

@@ -1,0 +1,237 @@
+//! The command line's definition: every command, flag and its `--help` text
+//! (clap derive). The doc comments are the help, written for a terminal.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use skillcore_events_codegen::Settings;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "skillcore-events",
+    version,
+    about = "Check the SkillCore event catalog and export it as JSON Schema, AsyncAPI and HTML",
+    long_about = "Check the SkillCore event catalog and export it as JSON Schema, AsyncAPI and HTML.\n\nThe YAML catalog (one file, or a directory of *.yaml files) is the single source of truth; every command applies the same rules as the `catalog!` macro.\n\nExit codes: 0 ok, 1 catalog violations or drift, 2 usage or I/O errors.",
+    propagate_version = true
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Check a catalog with the macro's rules, without compiling.
+    ///
+    /// Prints every violation with its file, line and column, the offending YAML
+    /// line with a caret under the problem, and a `help:` line with a fix.
+    Check {
+        /// The catalog: a .yaml file or a directory of them.
+        #[arg(default_value = "catalog")]
+        path: PathBuf,
+        /// `human` (source line, caret and help; coloured on a terminal) or `json`
+        /// (one array of {rule, message, file, line, column, help}).
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+    },
+    /// Export one JSON Schema (draft 2020-12) per event.
+    ///
+    /// Writes DIR/<event name>.v<version>.schema.json, only the files whose content
+    /// changed. With --check, writes nothing and exits 1 naming the files that
+    /// differ from what the catalog gives.
+    Schema {
+        /// The catalog: a .yaml file or a directory of them.
+        #[arg(default_value = "catalog")]
+        path: PathBuf,
+        /// Directory to write the schemas to (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Compare with the files in DIR instead of writing; exit 1 on drift.
+        #[arg(long)]
+        check: bool,
+        /// Prefix of every schema's `$id`.
+        #[arg(long, value_name = "URL", default_value_t = Settings::default().schema_id_base)]
+        id_base: String,
+    },
+    /// Export one AsyncAPI 3.0.0 document for the whole catalog.
+    ///
+    /// A channel and a message per event, a receive operation per declared
+    /// handler, a tag per context. Printed to standard output unless --out is
+    /// given.
+    Asyncapi {
+        /// The catalog: a .yaml file or a directory of them.
+        #[arg(default_value = "catalog")]
+        path: PathBuf,
+        /// File to write (standard output when absent).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Output syntax; defaults to json for a FILE ending in .json, else yaml.
+        #[arg(long, value_enum)]
+        format: Option<AsyncFormat>,
+        /// Compare with FILE instead of writing; exit 1 on drift. Needs --out.
+        #[arg(long, requires = "out")]
+        check: bool,
+        /// The document's `info.version`.
+        #[arg(long, value_name = "VERSION", default_value_t = Settings::default().api_version)]
+        api_version: String,
+    },
+    /// Build a static HTML catalog that works offline.
+    ///
+    /// An index of every event grouped by context with a filter box, a page per
+    /// event (payload table, handlers, example, JSON Schema) and a map of contexts,
+    /// events and handlers.
+    Docs {
+        /// The catalog: a .yaml file or a directory of them.
+        #[arg(default_value = "catalog")]
+        path: PathBuf,
+        /// Directory to write the site to (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Append a skeleton entry for a new event to a catalog file.
+    ///
+    /// Checks NAME with the catalog's naming rules first (the same messages and
+    /// help as `check`), then appends the entry, leaving the file's existing text
+    /// and comments untouched.
+    New {
+        /// The event name, `<context>.<aggregate>.<action>` (e.g. gradebook.grade.reopened).
+        name: String,
+        /// The catalog file to append to (created if missing). The other *.yaml
+        /// files of its directory are read too, as one catalog.
+        #[arg(long, value_name = "FILE")]
+        catalog: PathBuf,
+        /// The aggregate type, PascalCase (default: from the name's middle segment).
+        #[arg(long, value_name = "A")]
+        aggregate: Option<String>,
+    },
+    /// Queue statistics of a durable event store.
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
+    /// List, retry or discard the dead letters of a durable event store.
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadCommand,
+    },
+    /// Re-deliver stored events to one handler (to rebuild its projection).
+    ///
+    /// Queues the matching events as a replay batch for the handler, then shows
+    /// a progress bar while the service's workers run them. The handler runs
+    /// again even for events it already handled.
+    Replay {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The handler id, e.g. analytics.update_gpa.
+        #[arg(long, value_name = "ID")]
+        handler: String,
+        /// Only events of this type.
+        #[arg(long = "type", value_name = "NAME")]
+        event_type: Option<String>,
+        /// Only events that occurred at or after this RFC 3339 time.
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Queue the replay and exit without following its progress.
+        #[arg(long)]
+        no_wait: bool,
+        /// Stop following after this many seconds (the replay stays queued).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+    },
+    /// Print an example payload of one event, valid against its schema.
+    ///
+    /// The first of the event's `examples:` in the catalog, else a generated one.
+    Example {
+        /// The event name.
+        name: String,
+        /// The catalog: a .yaml file or a directory of them.
+        #[arg(default_value = "catalog")]
+        path: PathBuf,
+    },
+}
+
+/// Which event store, and which of its districts.
+#[derive(clap::Args, Debug)]
+pub(crate) struct DbArgs {
+    /// The store: `sqlite:PATH` (or a path) or `postgres://user@host/db`. It
+    /// must exist: these commands never create or migrate a store.
+    #[arg(long, value_name = "URL")]
+    pub(crate) db: String,
+    /// PostgreSQL schema holding the tables (default: the search path).
+    #[arg(long, value_name = "SCHEMA")]
+    pub(crate) schema: Option<String>,
+    #[command(flatten)]
+    pub(crate) scope: ScopeArgs,
+}
+
+/// Which districts (tenants) a queue command sees: one of the two is required.
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+pub(crate) struct ScopeArgs {
+    /// Only the events and deliveries of this district (tenant).
+    #[arg(long, value_name = "D")]
+    pub(crate) district: Option<String>,
+    /// Every district's: for administrators only.
+    #[arg(long)]
+    pub(crate) all_districts: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum QueueCommand {
+    /// Waiting, active, completed, failed (retrying) and dead deliveries per handler.
+    Stats {
+        #[command(flatten)]
+        db: DbArgs,
+        /// `human` (a table) or `json`.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum DeadCommand {
+    /// List the dead letters, oldest first.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Only this handler's.
+        #[arg(long, value_name = "ID")]
+        handler: Option<String>,
+    },
+    /// Queue a dead letter again, with a fresh set of attempts.
+    Retry {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The dead letter's number, from `list`.
+        id: i64,
+    },
+    /// Drop a dead letter for good.
+    Discard {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The dead letter's number, from `list`.
+        id: i64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CheckFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AsyncFormat {
+    Yaml,
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
