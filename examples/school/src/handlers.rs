@@ -268,8 +268,9 @@ async fn async_run() -> Result<(), Box<dyn std::error::Error>> {
     let dead = bus.dead_letters(&scope).await?;
     let report = bus.shutdown(Duration::from_secs(1)).await;
 
-    // The store keeps every event: a second run shows this run's too.
-    let store = Store::sqlite(&db).await?;
+    // The store keeps every event: a second run shows this run's too. It is
+    // the bus's own store (same file, same connections).
+    let store = Store::of(&bus).await?;
     let mut stored = Vec::new();
     let mut cursor = Default::default();
     loop {
