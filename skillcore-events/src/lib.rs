@@ -88,8 +88,11 @@
 //! succeeded on a redelivered event, and shuts down within a deadline. Handlers
 //! defined in another crate are found as long as that crate is linked into the
 //! binary (refer to it, for example `use school_handlers as _;`). The
-//! in-process [`MemoryBackend`] is the default; a durable store plugs in behind
-//! the same API through [`Backend`].
+//! in-process [`backend::MemoryBackend`] is the default; the durable store
+//! (`skillcore_events_store::Durable`) plugs in behind the same API through
+//! [`backend::Backend`], given to [`EventBusBuilder::backend`]. Every builder
+//! option works on every backend or is refused by
+//! [`EventBusBuilder::build`] naming the backend that would ignore it.
 //!
 //! Handlers must not block their thread (use `tokio::task::spawn_blocking`
 //! for blocking or CPU-heavy work): a timeout can only cut off a handler that
@@ -138,11 +141,11 @@ pub use skillcore_events_macros::{catalog, handler};
 
 /// The interface between the bus and where its events go, for those who
 /// write a backend (the durable store does) or handlers over envelopes of
-/// any event: the [`Backend`](backend::Backend) and
-/// [`BackendConfig`](backend::BackendConfig) traits, the [`Dispatcher`](backend::Dispatcher)
-/// every backend shares (handlers by event with their resolved policy, and
-/// the attempt runner), the type-erased envelope and handler, and the
-/// in-process [`MemoryBackend`](backend::MemoryBackend).
+/// any event: the [`backend::Backend`] and [`backend::BackendConfig`]
+/// traits, the [`backend::Dispatcher`] every backend shares (handlers by
+/// event with their resolved policy, and the attempt runner), the
+/// type-erased envelope and handler, and the in-process
+/// [`backend::MemoryBackend`].
 pub mod backend {
     pub use crate::bus::{
         run_attempt, AttemptOutcome, Backend, BackendConfig, BoxError, BusOption, BusSettings,
