@@ -131,6 +131,7 @@ impl DurableBackend {
                 max_attempts: p.attempts.max(1),
                 backoff: p.backoff,
                 max_backoff: p.max_backoff,
+                jitter: p.jitter,
                 // The dispatcher enforces the handler's own timeout; this one only
                 // bounds the lease.
                 timeout: p.timeout.unwrap_or(Duration::from_secs(3600)) + Duration::from_secs(1),

@@ -1,9 +1,23 @@
-//! The retry and timing policy of one handler.
+//! The retry and timing policy of one handler, computed by the bus's
+//! [`RetryPolicy`] so that one retry rule serves both backends.
 
+use skillcore_events::RetryPolicy;
 use std::time::Duration;
 
 /// Retry and timing policy of one handler.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// Its delays are the bus's ([`RetryPolicy::delay`]): `backoff` doubled after
+/// each failed attempt, capped at `max_backoff`, spread by `jitter` around
+/// that nominal value.
+///
+/// ```
+/// use skillcore_events_store::Policy;
+/// use std::time::Duration;
+///
+/// let p = Policy { backoff: Duration::from_secs(1), jitter: 0.0, ..Policy::default() };
+/// assert_eq!(p.delay_after(3, 42), Duration::from_secs(4));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Policy {
     /// Attempts in all, the first included (default 3).
     pub max_attempts: u32,
@@ -11,6 +25,10 @@ pub struct Policy {
     pub backoff: Duration,
     /// Longest delay between attempts (default 5 min).
     pub max_backoff: Duration,
+    /// Random spread of each delay, as a fraction: 0.2 draws each delay from
+    /// ±20 % around its nominal value; 0 disables jitter (default 0.2, as
+    /// [`RetryPolicy`]).
+    pub jitter: f64,
     /// An attempt running longer fails (default 30 s).
     pub timeout: Duration,
     /// Events of one aggregate are handled one at a time, in order.
@@ -19,33 +37,36 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
+        let retry = RetryPolicy::default();
         Policy {
-            max_attempts: 3,
-            backoff: Duration::from_secs(2),
-            max_backoff: Duration::from_secs(300),
-            timeout: Duration::from_secs(30),
+            max_attempts: retry.attempts,
+            backoff: retry.backoff,
+            max_backoff: retry.max_backoff,
+            jitter: retry.jitter,
+            timeout: retry.timeout.unwrap_or(Duration::from_secs(30)),
             ordered: false,
         }
     }
 }
 
 impl Policy {
-    /// The delay before attempt `attempt + 1`, with up to 20 % jitter so that
-    /// failures of many deliveries do not retry in lockstep.
+    /// The bus's retry policy with this one's attempts, delays and timeout.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            attempts: self.max_attempts,
+            backoff: self.backoff,
+            max_backoff: self.max_backoff,
+            jitter: self.jitter,
+            timeout: Some(self.timeout),
+        }
+    }
+
+    /// The delay before attempt `attempt + 1`, jittered from `seed` so that
+    /// failures of many deliveries do not retry in lockstep
+    /// ([`RetryPolicy::delay`]).
+    #[inline]
     pub fn delay_after(&self, attempt: u32, seed: u64) -> Duration {
-        let exp = attempt.saturating_sub(1).min(30);
-        let base = self
-            .backoff
-            .saturating_mul(1u32 << exp)
-            .min(self.max_backoff);
-        // xorshift64*: cheap, good enough to spread retries.
-        let mut x = seed | 1;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11; // 53 bits
-        let frac = r as f64 / (1u64 << 53) as f64; // [0, 1)
-        base.mul_f64(1.0 - 0.2 * frac)
+        self.retry_policy().delay(attempt, seed)
     }
 }
 
@@ -54,31 +75,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn defaults_are_the_bus_defaults() {
+        let p = Policy::default();
+        assert_eq!(p.retry_policy(), RetryPolicy::default());
+        assert!(!p.ordered);
+    }
+
+    #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {
         let p = Policy {
             backoff: Duration::from_secs(2),
             max_backoff: Duration::from_secs(10),
             ..Policy::default()
         };
+        assert_eq!(p.jitter, 0.2);
         for seed in [1u64, 42, 7_000_000_007, u64::MAX] {
             let d1 = p.delay_after(1, seed);
             let d2 = p.delay_after(2, seed);
             let d5 = p.delay_after(5, seed);
             assert!(
-                d1 <= Duration::from_secs(2) && d1 >= Duration::from_millis(1600),
+                d1 <= Duration::from_millis(2400) && d1 >= Duration::from_millis(1600),
                 "{d1:?}"
             );
             assert!(
-                d2 <= Duration::from_secs(4) && d2 >= Duration::from_millis(3200),
+                d2 <= Duration::from_millis(4800) && d2 >= Duration::from_millis(3200),
                 "{d2:?}"
             );
             assert!(
-                d5 <= Duration::from_secs(10) && d5 >= Duration::from_secs(8),
+                d5 <= Duration::from_secs(12) && d5 >= Duration::from_secs(8),
                 "{d5:?}"
             );
         }
         let spread: std::collections::HashSet<_> =
             (0..50u64).map(|s| p.delay_after(1, s * 7919)).collect();
         assert!(spread.len() > 10, "jitter must vary: {}", spread.len());
+        // Both sides of the nominal delay are drawn.
+        let delays: Vec<_> = (0..200u64).map(|s| p.delay_after(1, s * 7919)).collect();
+        assert!(delays.iter().any(|d| *d < Duration::from_secs(2)));
+        assert!(delays.iter().any(|d| *d > Duration::from_secs(2)));
+        // No jitter: the nominal delays, capped.
+        let exact = Policy { jitter: 0.0, ..p };
+        assert_eq!(exact.delay_after(1, 7), Duration::from_secs(2));
+        assert_eq!(exact.delay_after(2, 7), Duration::from_secs(4));
+        assert_eq!(exact.delay_after(5, 7), Duration::from_secs(10));
     }
 }
