@@ -1,9 +1,11 @@
 //! `queue stats`, `dead-letters` and `replay` against a real SQLite store.
 
 use serde_json::json;
+use skillcore_events::backend::{BoxFuture, DynEnvelope, DynHandler};
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::uuid::Uuid;
-use skillcore_events_store::{NewEvent, Policy, Scope, Store, StoredEvent, Subscriber, Worker};
+use skillcore_events::{HandlerContext, HandlerError};
+use skillcore_events_store::{NewEvent, Scope, Store, Subscriber, Worker};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -21,6 +23,20 @@ fn text(o: &Output) -> (String, String) {
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
+}
+
+/// A handler that succeeds on any event (the payloads here are not a
+/// catalog's, so it does not decode them).
+struct Succeeds;
+
+impl DynHandler for Succeeds {
+    fn call(
+        &self,
+        _: &DynEnvelope,
+        _: HandlerContext,
+    ) -> BoxFuture<'static, Result<(), HandlerError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 fn event(n: u64, event_type: &str) -> NewEvent {
@@ -213,12 +229,18 @@ async fn replay_queues_events_and_follows_a_worker_to_the_end() {
     assert!(stderr.contains("gave up waiting"), "{stderr}");
 
     // With a worker: the progress reaches the end.
-    let worker = Worker::builder(store.clone(), "w")
-        .handler(
+    let bus = skillcore_events::EventBus::builder()
+        .log_events(false)
+        .log_handlers(false)
+        .subscribe_dyn(
+            "gradebook.grade.posted",
             "analytics.update_gpa",
-            Policy::default(),
-            |_e: std::sync::Arc<StoredEvent>, _a: u32| async { Ok(()) },
+            skillcore_events::HandlerOptions::new(),
+            std::sync::Arc::new(Succeeds),
         )
+        .build()
+        .unwrap();
+    let worker = Worker::builder(store.clone(), bus.dispatcher().clone(), "w")
         .idle_poll(Duration::from_millis(20))
         .build();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

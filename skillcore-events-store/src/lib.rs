@@ -52,9 +52,10 @@ pub use validate::Refused;
 
 pub use durable::{
     new_event, raw_envelope, Durable, DurableBackend, Opened, Postgres, Sqlite, StorePool,
+    DEFAULT_CONCURRENCY,
 };
 
-pub use worker::{DeliveryHandler, Failure, HandlerFuture, Outcome, Policy, Worker, WorkerBuilder};
+pub use worker::{Outcome, Worker, WorkerBuilder};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;

@@ -69,12 +69,11 @@ async fn a_handler_that_blocks_past_its_timeout_is_dead_lettered_not_done() {
     }
 }
 
-/// The store's own worker, with a handler of its own (no bus): a late success
-/// is a timeout too.
+/// The store's worker run directly (`Worker::drain`, no bus workers): a late
+/// success is a timeout too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_handler_that_blocks_past_its_timeout_is_not_done() {
-    use skillcore_events_store::{Failure, Policy, StoredEvent, Subscriber, Worker};
-    use std::sync::Arc;
+    use skillcore_events_store::Subscriber;
     for (name, store) in common::both().await {
         store
             .append(
@@ -88,16 +87,15 @@ async fn a_worker_handler_that_blocks_past_its_timeout_is_not_done() {
             )
             .await
             .unwrap();
-        let policy = Policy {
-            max_attempts: 1,
-            timeout: Duration::from_millis(100),
-            ..Policy::default()
-        };
-        let w = Worker::builder(store.clone(), "w")
-            .handler("blocks", policy, |_e: Arc<StoredEvent>, _a: u32| async {
+        let options = HandlerOptions::new()
+            .retries(0)
+            .timeout(Duration::from_millis(100));
+        let w = common::Handlers::new()
+            .on(&["a.b.posted"], "blocks", options, |_e, _a| async {
                 std::thread::sleep(Duration::from_millis(400));
-                Ok::<(), Failure>(())
+                Ok(())
             })
+            .worker(&store, "w")
             .build();
         w.drain().await.unwrap();
         let dead = store

@@ -379,3 +379,61 @@ async fn payload_field_queries_are_checked_against_the_catalog() {
         bus.shutdown(Duration::from_secs(5)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_counts_the_handlers_it_cut_off_and_they_run_again_later() {
+    for (name, store) in targets().await {
+        let started = Arc::new(AtomicU32::new(0));
+        let s = started.clone();
+        let slow = HandlerOptions::new().timeout(Duration::from_millis(300));
+        let bus = EventBus::builder()
+            .subscribe_with::<gradebook::GradePosted, _, _>(
+                "analytics.update_gpa",
+                slow,
+                move |_e, _cx| {
+                    let s = s.clone();
+                    async move {
+                        s.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_secs(10)).await;
+                        Ok(())
+                    }
+                },
+            )
+            .backend(
+                Durable::store(store.clone())
+                    .lease_margin(Duration::from_millis(100))
+                    .idle_poll(Duration::from_millis(20)),
+            )
+            .build()
+            .unwrap();
+        bus.publish(grade(50.0, 60)).await.unwrap();
+        while started.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let report = bus.shutdown(Duration::from_millis(50)).await;
+        assert_eq!(
+            report,
+            skillcore_events::ShutdownReport {
+                completed: false,
+                abandoned: 1
+            },
+            "{name}"
+        );
+        // Nothing is lost: once its lease runs out, another bus on the store
+        // runs the delivery again.
+        let runs = Arc::new(AtomicU32::new(0));
+        let again = counting(&runs)
+            .backend(Durable::store(store.clone()).idle_poll(Duration::from_millis(20)))
+            .build()
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(20), async {
+            while runs.load(Ordering::SeqCst) == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{name}: the cut-off delivery never ran again"));
+        let report = again.shutdown(Duration::from_secs(5)).await;
+        assert!(report.completed, "{name}");
+    }
+}

@@ -6,7 +6,11 @@
 
 mod common;
 
-use common::{both, event};
+use common::{both, event, Handlers};
+use skillcore_events::HandlerOptions;
+
+/// The event types these tests append.
+const EVENT_TYPES: &[&str] = &["a.b.posted"];
 use serde_json::json;
 use skillcore_events_store::*;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -84,15 +88,12 @@ async fn a_delivery_whose_attempts_died_with_their_worker_is_dead_lettered_unrun
 
         let runs = Arc::new(AtomicU32::new(0));
         let r = runs.clone();
-        let w = Worker::builder(store.clone(), "w")
-            .handler(
+        let w = Handlers::new()
+            .on(
+                EVENT_TYPES,
                 "h",
-                Policy {
-                    max_attempts: 2,
-                    ordered: true,
-                    ..Policy::default()
-                },
-                move |_e: Arc<StoredEvent>, _a: u32| {
+                HandlerOptions::new().retries(1).ordered(true),
+                move |_e, _a| {
                     let r = r.clone();
                     async move {
                         r.fetch_add(1, Ordering::SeqCst);
@@ -100,6 +101,7 @@ async fn a_delivery_whose_attempts_died_with_their_worker_is_dead_lettered_unrun
                     }
                 },
             )
+            .worker(&store, "w")
             .build();
         let outcomes = w.run_once().await.unwrap();
         assert_eq!(outcomes.len(), 1, "{name}: {outcomes:?}");
@@ -169,15 +171,12 @@ async fn deliveries_in_flight_beside_a_crash_run_again_even_on_their_last_attemp
 
         let runs = Arc::new(AtomicU32::new(0));
         let r = runs.clone();
-        let w = Worker::builder(store.clone(), "w")
-            .idle_poll(Duration::from_millis(20))
-            .handler(
+        let w = Handlers::new()
+            .on(
+                EVENT_TYPES,
                 "h",
-                Policy {
-                    max_attempts: 1,
-                    ..Policy::default()
-                },
-                move |_e: Arc<StoredEvent>, attempt: u32| {
+                HandlerOptions::new().retries(0),
+                move |_e, attempt| {
                     let r = r.clone();
                     async move {
                         assert_eq!(attempt, 1, "the attempt shown never passes the maximum");
@@ -186,6 +185,8 @@ async fn deliveries_in_flight_beside_a_crash_run_again_even_on_their_last_attemp
                     }
                 },
             )
+            .worker(&store, "w")
+            .idle_poll(Duration::from_millis(20))
             .build();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let run = tokio::spawn(async move {

@@ -2,8 +2,9 @@
 
 mod common;
 
-use common::{both, event};
+use common::{both, event, Handlers};
 use serde_json::json;
+use skillcore_events::{HandlerError, HandlerOptions};
 use skillcore_events_store::*;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -501,12 +502,14 @@ async fn replay_redelivers_matching_events_to_one_handler() {
             .append(&[event("c.d.marked", "2", "d", json!({}))], h)
             .await
             .unwrap();
-        let w = Worker::builder(store.clone(), "w")
-            .handler(
+        let w = Handlers::new()
+            .on(
+                &["a.b.posted", "c.d.marked"],
                 "proj",
-                Policy::default(),
-                |_e: Arc<StoredEvent>, _a: u32| async { Ok(()) },
+                HandlerOptions::new(),
+                |_e, _a| async { Ok(()) },
             )
+            .worker(&store, "w")
             .build();
         assert_eq!(w.drain().await.unwrap(), 2, "{name}");
         let (batch, n) = store
@@ -545,39 +548,37 @@ async fn worker_retries_isolates_panics_times_out_and_dead_letters() {
     for (name, store) in both().await {
         let fails_once = Arc::new(AtomicU32::new(0));
         let f = fails_once.clone();
-        let fast = Policy {
-            backoff: Duration::from_millis(1),
-            timeout: Duration::from_millis(200),
-            ..Policy::default()
-        };
+        let fast = HandlerOptions::new()
+            .backoff(Duration::from_millis(1))
+            .timeout(Duration::from_millis(200));
         store
             .append(&[event("a.b.posted", "x", "d", json!({}))], |_| {
                 unordered(&["flaky", "panics", "slow", "undecodable"])
             })
             .await
             .unwrap();
-        let w = Worker::builder(store.clone(), "w")
-            .handler("flaky", fast, move |_e: Arc<StoredEvent>, attempt: u32| {
+        let ab = &["a.b.posted"];
+        let w = Handlers::new()
+            .on(ab, "flaky", fast, move |_e, attempt| {
                 let f = f.clone();
                 async move {
                     f.fetch_add(1, Ordering::SeqCst);
                     if attempt == 1 {
-                        Err(Failure::Retry("first try fails".into()))
+                        Err(HandlerError::msg("first try fails"))
                     } else {
                         Ok(())
                     }
                 }
             })
-            .handler("panics", fast, |_e: Arc<StoredEvent>, _a: u32| async {
-                panic!("handler bug")
-            })
-            .handler("slow", fast, |_e: Arc<StoredEvent>, _a: u32| async {
+            .on(ab, "panics", fast, |_e, _a| async { panic!("handler bug") })
+            .on(ab, "slow", fast, |_e, _a| async {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 Ok(())
             })
-            .handler("undecodable", fast, |_e: Arc<StoredEvent>, _a: u32| async {
-                Err(Failure::Dead("missing field `resultId`".into()))
+            .on(ab, "undecodable", fast, |_e, _a| async {
+                Err(HandlerError::permanent("missing field `resultId`"))
             })
+            .worker(&store, "w")
             .build();
         for _ in 0..10 {
             w.drain().await.unwrap();
@@ -784,13 +785,12 @@ async fn a_worker_hands_back_deliveries_it_claimed_ahead_when_it_stops() {
         store.append(&evs, |_| unordered(&["slow"])).await.unwrap();
         let started = Arc::new(AtomicU32::new(0));
         let s = started.clone();
-        let w = Worker::builder(store.clone(), "w")
-            .concurrency(1)
-            .prefetch(4)
-            .handler(
+        let w = Handlers::new()
+            .on(
+                &["a.b.posted"],
                 "slow",
-                Policy::default(),
-                move |_e: Arc<StoredEvent>, _a: u32| {
+                HandlerOptions::new(),
+                move |_e, _a| {
                     let s = s.clone();
                     async move {
                         s.fetch_add(1, Ordering::SeqCst);
@@ -799,6 +799,9 @@ async fn a_worker_hands_back_deliveries_it_claimed_ahead_when_it_stops() {
                     }
                 },
             )
+            .worker(&store, "w")
+            .concurrency(1)
+            .prefetch(4)
             .build();
         let (stop, run) = run_in_background(w);
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -835,11 +838,12 @@ async fn an_event_stored_as_broken_json_goes_to_the_dead_letters_and_the_rest_is
         .unwrap();
     let ran = Arc::new(AtomicU32::new(0));
     let r = ran.clone();
-    let w = Worker::builder(store.clone(), "w")
-        .handler(
+    let w = Handlers::new()
+        .on(
+            &["a.b.posted"],
             "h",
-            Policy::default(),
-            move |_e: Arc<StoredEvent>, _a: u32| {
+            HandlerOptions::new(),
+            move |_e, _a| {
                 let r = r.clone();
                 async move {
                     r.fetch_add(1, Ordering::SeqCst);
@@ -847,6 +851,7 @@ async fn an_event_stored_as_broken_json_goes_to_the_dead_letters_and_the_rest_is
                 }
             },
         )
+        .worker(&store, "w")
         .build();
     let outcomes = w.run_once().await.unwrap();
     assert_eq!(outcomes.len(), 2, "{outcomes:?}");
@@ -923,24 +928,19 @@ async fn a_worker_with_two_claims_in_flight_runs_each_delivery_once() {
         }
         let runs: Arc<std::sync::Mutex<std::collections::HashMap<(String, i64), u32>>> =
             Arc::default();
-        let fast = Policy {
-            backoff: Duration::from_millis(1),
-            ..Policy::default()
-        };
+        let fast = HandlerOptions::new().backoff(Duration::from_millis(1));
         let counting = |id: &'static str| {
             let runs = runs.clone();
-            move |e: Arc<StoredEvent>, attempt: u32| {
+            move |e: skillcore_events::backend::DynEnvelope, attempt: u32| {
                 let runs = runs.clone();
+                // The event's number, from its payload.
+                let i = e.payload_value().unwrap()["i"].as_i64().unwrap();
                 async move {
-                    *runs
-                        .lock()
-                        .unwrap()
-                        .entry((id.to_string(), e.seq))
-                        .or_default() += 1;
+                    *runs.lock().unwrap().entry((id.to_string(), i)).or_default() += 1;
                     match id {
                         "yields" => tokio::task::yield_now().await,
-                        "flaky" if e.seq % 10 == 0 && attempt == 1 => {
-                            return Err(Failure::Retry("first attempt fails".into()))
+                        "flaky" if i % 10 == 0 && attempt == 1 => {
+                            return Err(HandlerError::msg("first attempt fails"))
                         }
                         _ => {}
                     }
@@ -948,12 +948,14 @@ async fn a_worker_with_two_claims_in_flight_runs_each_delivery_once() {
                 }
             }
         };
-        let w = Worker::builder(store.clone(), "w")
+        let ab = &["a.b.posted"];
+        let w = Handlers::new()
+            .on(ab, "inline", fast, counting("inline"))
+            .on(ab, "yields", fast, counting("yields"))
+            .on(ab, "flaky", fast, counting("flaky"))
+            .worker(&store, "w")
             .concurrency(32)
             .idle_poll(Duration::from_millis(10))
-            .handler("inline", fast, counting("inline"))
-            .handler("yields", fast, counting("yields"))
-            .handler("flaky", fast, counting("flaky"))
             .build();
         let (stop, run) = run_in_background(w);
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -973,6 +975,7 @@ async fn a_worker_with_two_claims_in_flight_runs_each_delivery_once() {
         let runs = runs.lock().unwrap().clone();
         assert_eq!(runs.len(), 3 * EVENTS, "{name}: every delivery ran");
         for ((handler, seq), n) in runs.iter() {
+            // `seq` here is the event's number `i`.
             let expected = if handler == "flaky" && seq % 10 == 0 {
                 2
             } else {

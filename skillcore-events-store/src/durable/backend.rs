@@ -5,15 +5,13 @@
 
 use super::config::{Target, WorkerOptions};
 use super::raw_envelope;
-use crate::worker::{Failure, Policy, Worker};
-use crate::{Scope, Store, StoreError, StoredEvent, Subscriber};
+use crate::worker::Worker;
+use crate::{Scope, Store, StoreError, Subscriber};
 use skillcore_events::backend::{Backend, BoxFuture, Dispatcher, DynEnvelope};
-use skillcore_events::{
-    BusError, DeadLetter, DeadLetterId, HandlerContext, PublishError, ShutdownReport,
-};
+use skillcore_events::{BusError, DeadLetter, DeadLetterId, PublishError, ShutdownReport};
 use std::any::Any;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, OnceCell};
@@ -30,6 +28,8 @@ pub struct DurableBackend {
     started: AtomicBool,
     stop: watch::Sender<bool>,
     worker: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Handlers the worker is running now.
+    running: Arc<AtomicUsize>,
 }
 
 impl DurableBackend {
@@ -48,6 +48,7 @@ impl DurableBackend {
             started: AtomicBool::new(false),
             stop: watch::channel(false).0,
             worker: Mutex::new(None),
+            running: Arc::default(),
         })
     }
 
@@ -114,39 +115,14 @@ impl DurableBackend {
             std::process::id(),
             Uuid::now_v7().as_u64_pair().1 as u32
         );
-        let mut b = Worker::builder(store, id)
-            .concurrency(self.options.concurrency)
-            .lease_margin(self.options.lease_margin)
-            .idle_poll(self.options.idle_poll);
-        if let Some(n) = self.options.prefetch {
+        let o = &self.options;
+        let mut b = Worker::builder(store, Arc::clone(&self.dispatcher), id)
+            .concurrency(o.concurrency)
+            .lease_margin(o.lease_margin)
+            .idle_poll(o.idle_poll)
+            .count_running(Arc::clone(&self.running));
+        if let Some(n) = o.prefetch {
             b = b.prefetch(n);
-        }
-        let mut seen = HashSet::new();
-        for sub in self.dispatcher.subscribers() {
-            if !seen.insert(sub.id) {
-                continue;
-            }
-            let p = &sub.policy;
-            let policy = Policy {
-                max_attempts: p.attempts.max(1),
-                backoff: p.backoff,
-                max_backoff: p.max_backoff,
-                jitter: p.jitter,
-                // The dispatcher enforces the handler's own timeout; this one only
-                // bounds the lease.
-                timeout: p.timeout.unwrap_or(Duration::from_secs(3600)) + Duration::from_secs(1),
-                ordered: sub.ordered,
-            };
-            let dispatcher = Arc::clone(&self.dispatcher);
-            let handler_id: &'static str = sub.id;
-            b = b.handler(
-                handler_id,
-                policy,
-                move |event: Arc<StoredEvent>, attempt: u32| {
-                    let dispatcher = Arc::clone(&dispatcher);
-                    async move { run_delivery(&dispatcher, handler_id, event, attempt).await }
-                },
-            );
         }
         b.build()
     }
@@ -191,39 +167,6 @@ impl DurableBackend {
             .await
             .map_err(|e| PublishError::Backend(Box::new(e)))?;
         Ok(())
-    }
-}
-
-async fn run_delivery(
-    dispatcher: &Dispatcher,
-    handler_id: &'static str,
-    event: Arc<StoredEvent>,
-    attempt: u32,
-) -> Result<(), Failure> {
-    let Some(sub) = dispatcher
-        .subscriber(&event.event.event_type, handler_id)
-        .cloned()
-    else {
-        return Err(Failure::Retry(format!(
-            "handler `{handler_id}` is not subscribed to `{}` in this process",
-            event.event.event_type
-        )));
-    };
-    let raw = raw_envelope(&event).map_err(Failure::Dead)?;
-    let env = DynEnvelope::raw(raw);
-    let cx = HandlerContext {
-        handler_id: sub.id,
-        event_id: event.event.id,
-        attempt,
-        max_attempts: sub.policy.attempts.max(1),
-    };
-    let outcome = dispatcher.run_attempt(&sub, &env, cx).await;
-    if outcome.is_success() {
-        Ok(())
-    } else if outcome.is_permanent() {
-        Err(Failure::Dead(outcome.error_text()))
-    } else {
-        Err(Failure::Retry(outcome.error_text()))
     }
 }
 
@@ -314,15 +257,34 @@ impl Backend for DurableBackend {
         Box::pin(async move {
             let _ = self.stop.send(true);
             let task = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
-            let completed = match task {
-                Some(t) => tokio::time::timeout(deadline, t).await.is_ok(),
-                None => true,
+            let Some(mut task) = task else {
+                return ShutdownReport {
+                    completed: true,
+                    abandoned: 0,
+                };
             };
-            // Whatever was still running keeps its lease; it runs again elsewhere
-            // (or after a restart) once the lease runs out. Nothing is lost.
+            if tokio::time::timeout(deadline, &mut task).await.is_ok() {
+                return ShutdownReport {
+                    completed: true,
+                    abandoned: 0,
+                };
+            }
+            // The deadline passed: the handlers still running are cut off
+            // (the worker's task and its handler tasks end here). Each keeps
+            // its stored delivery and lease; it runs again, here after a
+            // restart or in another process, once the lease runs out. Nothing
+            // is lost.
+            let abandoned = self.running.load(Ordering::Relaxed);
+            task.abort();
+            let _ = task.await;
+            tracing::warn!(
+                abandoned,
+                "skillcore-events: shutdown deadline passed; handlers still running were cut off \
+                 and run again once their leases run out"
+            );
             ShutdownReport {
-                completed,
-                abandoned: 0,
+                completed: false,
+                abandoned,
             }
         })
     }

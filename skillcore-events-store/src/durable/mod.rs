@@ -35,7 +35,7 @@ mod backend;
 mod config;
 
 pub use backend::DurableBackend;
-pub use config::{Durable, Opened, Postgres, Sqlite, StorePool};
+pub use config::{Durable, Opened, Postgres, Sqlite, StorePool, DEFAULT_CONCURRENCY};
 
 use crate::{NewEvent, StoredEvent};
 use serde::Deserialize;

@@ -4,7 +4,11 @@
 
 use super::running::Running;
 use super::{Failure, Policy, Worker};
-use crate::Claimed;
+use crate::{Claimed, StoredEvent};
+use skillcore_events::backend::{Dispatcher, DynEnvelope};
+use skillcore_events::HandlerContext;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A delivery whose handler has finished (or was never run).
@@ -23,7 +27,7 @@ impl Worker {
     /// panics), or settles it at once (redelivery of a handled event, unknown
     /// handler).
     pub(super) fn start(&self, c: Claimed, running: &mut Running) -> Option<Executed> {
-        let Some(entry) = self.handlers.get(&c.handler_id).cloned() else {
+        let Some(entry) = self.handlers.get(c.handler_id.as_str()).cloned() else {
             let msg = format!("no handler `{}` in this worker", c.handler_id);
             return Some(Executed {
                 claimed: c,
@@ -70,7 +74,12 @@ impl Worker {
         // that has to wait continues in a task of its own, under its timeout.
         let began = Instant::now();
         let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut fut = entry.handler.handle(c.event.clone(), c.attempt);
+            let mut fut = Box::pin(run_delivery(
+                Arc::clone(&self.dispatcher),
+                c.event.clone(),
+                c.handler_id.clone(),
+                c.attempt,
+            ));
             let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
             match fut.as_mut().poll(&mut cx) {
                 std::task::Poll::Ready(r) => Ok(r),
@@ -113,10 +122,47 @@ impl Worker {
     }
 }
 
-/// The text of a panic payload (a `&str` or a `String`; anything else is
-/// named as such).
-// One more of these lives in skillcore-events (bus/exec.rs, private); issue 12
-// gives the two backends one.
+/// One attempt of the bus's handler `handler_id` on a stored event: the
+/// subscriber found by (event name, handler id), the event as the bus's raw
+/// envelope, and the attempt run by the dispatcher (its timeout, panic
+/// isolation, span and log lines), as the in-process bus runs it.
+fn run_delivery(
+    dispatcher: Arc<Dispatcher>,
+    event: Arc<StoredEvent>,
+    handler_id: String,
+    attempt: u32,
+) -> impl Future<Output = Result<(), Failure>> + Send + 'static {
+    async move {
+        let Some(sub) = dispatcher
+            .subscriber(&event.event.event_type, &handler_id)
+            .cloned()
+        else {
+            return Err(Failure::Retry(format!(
+                "handler `{handler_id}` is not subscribed to `{}` in this process",
+                event.event.event_type
+            )));
+        };
+        let raw = crate::durable::raw_envelope(&event).map_err(Failure::Dead)?;
+        let env = DynEnvelope::raw(raw);
+        let cx = HandlerContext {
+            handler_id: sub.id,
+            event_id: event.event.id,
+            attempt,
+            max_attempts: sub.policy.attempts.max(1),
+        };
+        let outcome = dispatcher.run_attempt(&sub, &env, cx).await;
+        if outcome.is_success() {
+            Ok(())
+        } else if outcome.is_permanent() {
+            Err(Failure::Dead(outcome.error_text()))
+        } else {
+            Err(Failure::Retry(outcome.error_text()))
+        }
+    }
+}
+
+/// The text of a panic that escaped the dispatcher's own guard (the
+/// dispatcher catches a handler's panics; this catches the worker's).
 pub(super) fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_string()

@@ -1,7 +1,11 @@
-//! Workers: claim deliveries, run handlers, record the outcome.
+//! Workers: claim deliveries, run the bus's handlers on them, record the
+//! outcome.
 //!
-//! - `handler`: what a worker runs ([`DeliveryHandler`], [`Failure`]);
-//! - `policy`: a handler's retry and timing [`Policy`];
+//! The handlers are the bus's own ([`Dispatcher`] subscribers, with the
+//! policy the bus resolved for them): one handler shape for every backend.
+//!
+//! - `handler`: what an attempt came to (`Failure`);
+//! - `policy`: what the worker takes of a subscriber's policy;
 //! - this module: the [`Worker`], its builder, [`Worker::run_once`],
 //!   [`Worker::drain`] and [`Worker::run`];
 //! - `run`: the state and the named steps of [`Worker::run`]'s loop;
@@ -16,30 +20,56 @@ mod record;
 mod run;
 mod running;
 
-pub use handler::{DeliveryHandler, Failure, HandlerFuture};
-pub use policy::Policy;
+pub(crate) use handler::Failure;
+pub(crate) use policy::Policy;
 
 use crate::{Claimed, Result, Store};
 use run::RunLoop;
 use running::Running;
+use skillcore_events::backend::Dispatcher;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// What the worker holds per handler id: the policy of its first
+/// subscription (a durable store records deliveries by handler id).
 #[derive(Clone)]
 struct Entry {
-    handler: Arc<dyn DeliveryHandler>,
     policy: Policy,
 }
 
-/// Runs handlers for the deliveries of one [`Store`].
+/// Runs the deliveries of a bus's handlers from one [`Store`]: claims them
+/// with a lease, runs each handler through the bus's [`Dispatcher`] (its
+/// policy, timeout, logs and spans), and records the outcome. A bus built
+/// with [`Durable`](crate::Durable) runs one by itself; build one to run
+/// deliveries in a process or task of your own (with
+/// `Durable::run_workers(false)` on the publishing side), or to step them
+/// one batch at a time in a test ([`Worker::run_once`]).
+///
+/// ```no_run
+/// use skillcore_events::EventBus;
+/// use skillcore_events_store::{Durable, Store, Worker};
+/// # async fn f(store: Store) -> Result<(), Box<dyn std::error::Error>> {
+/// let bus = EventBus::builder()
+///     .register_all()
+///     .backend(Durable::store(store.clone()).run_workers(false))
+///     .build()?;
+/// let worker = Worker::builder(store, bus.dispatcher().clone(), "worker-1")
+///     .concurrency(16)
+///     .build();
+/// worker.drain().await?; // every delivery ready now
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Worker {
     store: Store,
     id: String,
-    handlers: Arc<HashMap<String, Entry>>,
+    dispatcher: Arc<Dispatcher>,
+    handlers: Arc<HashMap<&'static str, Entry>>,
+    /// Handlers running now (read by a durable bus's `shutdown`).
+    running_now: Arc<AtomicUsize>,
     concurrency: usize,
     prefetch: Option<usize>,
     lease_margin: Duration,
@@ -51,7 +81,8 @@ pub struct Worker {
 pub struct WorkerBuilder {
     store: Store,
     id: String,
-    handlers: HashMap<String, Entry>,
+    dispatcher: Arc<Dispatcher>,
+    running_now: Arc<AtomicUsize>,
     concurrency: usize,
     prefetch: Option<usize>,
     lease_margin: Duration,
@@ -59,24 +90,8 @@ pub struct WorkerBuilder {
 }
 
 impl WorkerBuilder {
-    /// Adds a handler under its stable id.
-    pub fn handler(
-        mut self,
-        id: impl Into<String>,
-        policy: Policy,
-        handler: impl DeliveryHandler,
-    ) -> Self {
-        self.handlers.insert(
-            id.into(),
-            Entry {
-                handler: Arc::new(handler),
-                policy,
-            },
-        );
-        self
-    }
-
-    /// How many deliveries this worker runs at once (default 8).
+    /// How many deliveries this worker runs at once (default 32, as a
+    /// durable bus's).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
@@ -107,12 +122,27 @@ impl WorkerBuilder {
         self
     }
 
-    /// The worker.
+    /// Counts the handlers running into `counter` (a durable bus reports
+    /// them as abandoned when its shutdown deadline passes).
+    pub(crate) fn count_running(mut self, counter: Arc<AtomicUsize>) -> Self {
+        self.running_now = counter;
+        self
+    }
+
+    /// The worker, for every handler of the dispatcher.
     pub fn build(self) -> Worker {
+        let mut handlers = HashMap::new();
+        for sub in self.dispatcher.subscribers() {
+            handlers.entry(sub.id).or_insert_with(|| Entry {
+                policy: Policy::of(sub),
+            });
+        }
         Worker {
             store: self.store,
             id: self.id,
-            handlers: Arc::new(self.handlers),
+            dispatcher: self.dispatcher,
+            handlers: Arc::new(handlers),
+            running_now: self.running_now,
             concurrency: self.concurrency,
             prefetch: self.prefetch,
             lease_margin: self.lease_margin,
@@ -142,14 +172,20 @@ pub enum Outcome {
 }
 
 impl Worker {
-    /// A worker with an id unique among the workers of the database (the process id
-    /// and a counter are a good choice).
-    pub fn builder(store: Store, id: impl Into<String>) -> WorkerBuilder {
+    /// A worker for the handlers of `dispatcher` (`bus.dispatcher()`), with
+    /// an id unique among the workers of the database (the process id and a
+    /// counter are a good choice).
+    pub fn builder(
+        store: Store,
+        dispatcher: Arc<Dispatcher>,
+        id: impl Into<String>,
+    ) -> WorkerBuilder {
         WorkerBuilder {
             store,
             id: id.into(),
-            handlers: HashMap::new(),
-            concurrency: 8,
+            dispatcher,
+            running_now: Arc::default(),
+            concurrency: crate::durable::DEFAULT_CONCURRENCY,
             prefetch: None,
             lease_margin: Duration::from_secs(10),
             idle_poll: Duration::from_millis(200),
@@ -174,7 +210,7 @@ impl Worker {
     }
 
     fn handler_ids(&self) -> Vec<&str> {
-        self.handlers.keys().map(String::as_str).collect()
+        self.handlers.keys().copied().collect()
     }
 
     /// A delivery that was in flight when a worker died and is not condemned
@@ -185,8 +221,13 @@ impl Worker {
             && c.unreadable().is_none()
             && self
                 .handlers
-                .get(&c.handler_id)
+                .get(c.handler_id.as_str())
                 .is_some_and(|e| !crate::poison::condemned(c, e.policy.max_attempts))
+    }
+
+    /// Handlers of [`Worker::run`] running now.
+    pub fn running(&self) -> usize {
+        self.running_now.load(Ordering::Relaxed)
     }
 
     /// Claims and runs one batch of up to `concurrency` deliveries; returns their
@@ -207,7 +248,7 @@ impl Worker {
             let mut c = claimed.remove(i);
             let max = self
                 .handlers
-                .get(&c.handler_id)
+                .get(c.handler_id.as_str())
                 .map_or(1, |e| e.policy.max_attempts);
             let others: Vec<&Claimed> = claimed.iter().collect();
             if !self.store.run_alone(&mut c, max, &others).await? {
@@ -272,6 +313,7 @@ impl Worker {
                 continue;
             }
             run.start_ready().await;
+            self.running_now.store(run.running_len(), Ordering::Relaxed);
             if run.claim_or_record() {
                 continue;
             }

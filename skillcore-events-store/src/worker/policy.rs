@@ -1,38 +1,32 @@
-//! The retry and timing policy of one handler, computed by the bus's
-//! [`RetryPolicy`] so that one retry rule serves both backends.
+//! What the worker needs of a handler's resolved policy: the bus's
+//! [`RetryPolicy`] (one retry rule for every backend), the lease bound and
+//! the ordering flag, taken from the bus's [`Subscriber`].
 
+use skillcore_events::backend::Subscriber;
 use skillcore_events::RetryPolicy;
 use std::time::Duration;
 
-/// Retry and timing policy of one handler.
+/// Retry and timing policy of one handler, as the worker uses it.
 ///
 /// Its delays are the bus's ([`RetryPolicy::delay`]): `backoff` doubled after
 /// each failed attempt, capped at `max_backoff`, spread by `jitter` around
 /// that nominal value.
-///
-/// ```
-/// use skillcore_events_store::Policy;
-/// use std::time::Duration;
-///
-/// let p = Policy { backoff: Duration::from_secs(1), jitter: 0.0, ..Policy::default() };
-/// assert_eq!(p.delay_after(3, 42), Duration::from_secs(4));
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// Attempts in all, the first included (default 3).
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// Delay before the second attempt; doubles each time (default 2 s).
-    pub backoff: Duration,
+    pub(crate) backoff: Duration,
     /// Longest delay between attempts (default 5 min).
-    pub max_backoff: Duration,
+    pub(crate) max_backoff: Duration,
     /// Random spread of each delay, as a fraction: 0.2 draws each delay from
     /// ±20 % around its nominal value; 0 disables jitter (default 0.2, as
     /// [`RetryPolicy`]).
-    pub jitter: f64,
+    pub(crate) jitter: f64,
     /// An attempt running longer fails (default 30 s).
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Events of one aggregate are handled one at a time, in order.
-    pub ordered: bool,
+    pub(crate) ordered: bool,
 }
 
 impl Default for Policy {
@@ -50,8 +44,24 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// The policy of a bus subscriber. The dispatcher enforces the handler's
+    /// own timeout on each attempt; the worker's bounds the lease and cuts
+    /// off an attempt only a little after that (an hour for a handler
+    /// without a timeout): see [`lease_bound`].
+    pub(crate) fn of(sub: &Subscriber) -> Policy {
+        let p = &sub.policy;
+        Policy {
+            max_attempts: p.attempts.max(1),
+            backoff: p.backoff,
+            max_backoff: p.max_backoff,
+            jitter: p.jitter,
+            timeout: lease_bound(p.timeout.unwrap_or(Duration::from_secs(3600))),
+            ordered: sub.ordered,
+        }
+    }
+
     /// The bus's retry policy with this one's attempts, delays and timeout.
-    pub fn retry_policy(&self) -> RetryPolicy {
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
         RetryPolicy {
             attempts: self.max_attempts,
             backoff: self.backoff,
@@ -65,14 +75,38 @@ impl Policy {
     /// failures of many deliveries do not retry in lockstep
     /// ([`RetryPolicy::delay`]).
     #[inline]
-    pub fn delay_after(&self, attempt: u32, seed: u64) -> Duration {
+    pub(crate) fn delay_after(&self, attempt: u32, seed: u64) -> Duration {
         self.retry_policy().delay(attempt, seed)
     }
+}
+
+/// The worker's own limit of an attempt whose handler times out after
+/// `timeout`: later than the dispatcher's, so the handler's timeout is what
+/// is reported, by a tenth of it (at least 10 ms, at most a second: 31 s for
+/// the default 30 s).
+fn lease_bound(timeout: Duration) -> Duration {
+    timeout + (timeout / 10).clamp(Duration::from_millis(10), Duration::from_secs(1))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lease_bound_is_a_little_past_the_handlers_timeout() {
+        assert_eq!(
+            lease_bound(Duration::from_secs(30)),
+            Duration::from_secs(31)
+        );
+        assert_eq!(
+            lease_bound(Duration::from_millis(120)),
+            Duration::from_millis(132)
+        );
+        assert_eq!(
+            lease_bound(Duration::from_millis(20)),
+            Duration::from_millis(30)
+        );
+    }
 
     #[test]
     fn defaults_are_the_bus_defaults() {

@@ -113,6 +113,12 @@ impl<'w> RunLoop<'w> {
         }
     }
 
+    /// Handlers in flight.
+    #[inline]
+    pub(super) fn running_len(&self) -> usize {
+        self.running.len()
+    }
+
     /// Moves the handlers that have finished into the outcomes at hand.
     #[inline]
     pub(super) fn collect_finished(&mut self) {
@@ -200,7 +206,7 @@ impl<'w> RunLoop<'w> {
         let others: Vec<Claimed> = self.ready.drain(..).collect();
         let max = worker
             .handlers
-            .get(&c.handler_id)
+            .get(c.handler_id.as_str())
             .map_or(1, |e| e.policy.max_attempts);
         let others: Vec<&Claimed> = others.iter().collect();
         match worker.store.run_alone(&mut c, max, &others).await {

@@ -89,3 +89,74 @@ pub async fn read_all_eventually(
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
+
+/// Handlers for a [`Worker`](skillcore_events_store::Worker) of the tests:
+/// the bus's own handler shape, subscribed by event name (the store tests
+/// append events of names no catalog declares).
+pub struct Handlers {
+    bus: skillcore_events::EventBusBuilder,
+}
+
+impl Handlers {
+    /// No handlers yet; the bus's default retry policy (3 attempts, 2 s
+    /// backoff, 30 s timeout).
+    pub fn new() -> Self {
+        Handlers {
+            bus: skillcore_events::EventBus::builder()
+                .log_events(false)
+                .log_handlers(false),
+        }
+    }
+
+    /// Subscribes `f` as handler `id` to each of `events`; it sees the event
+    /// as the bus's type-erased envelope and the attempt.
+    pub fn on<F, Fut>(
+        mut self,
+        events: &[&'static str],
+        id: &'static str,
+        options: skillcore_events::HandlerOptions,
+        f: F,
+    ) -> Self
+    where
+        F: Fn(skillcore_events::backend::DynEnvelope, u32) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), skillcore_events::HandlerError>>
+            + Send
+            + 'static,
+    {
+        let f = std::sync::Arc::new(f);
+        for event in events {
+            let handler = std::sync::Arc::new(Closure(std::sync::Arc::clone(&f)));
+            self.bus = self.bus.subscribe_dyn(*event, id, options, handler);
+        }
+        self
+    }
+
+    /// A worker on `store` for these handlers.
+    pub fn worker(self, store: &Store, id: &str) -> skillcore_events_store::WorkerBuilder {
+        let bus = self.bus.build().expect("the test handlers build");
+        skillcore_events_store::Worker::builder(store.clone(), bus.dispatcher().clone(), id)
+    }
+}
+
+impl Default for Handlers {
+    fn default() -> Self {
+        Handlers::new()
+    }
+}
+
+struct Closure<F>(std::sync::Arc<F>);
+
+impl<F, Fut> skillcore_events::backend::DynHandler for Closure<F>
+where
+    F: Fn(skillcore_events::backend::DynEnvelope, u32) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), skillcore_events::HandlerError>> + Send + 'static,
+{
+    fn call(
+        &self,
+        envelope: &skillcore_events::backend::DynEnvelope,
+        cx: skillcore_events::HandlerContext,
+    ) -> skillcore_events::backend::BoxFuture<'static, Result<(), skillcore_events::HandlerError>>
+    {
+        Box::pin((self.0)(envelope.clone(), cx.attempt))
+    }
+}

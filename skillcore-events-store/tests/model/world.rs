@@ -2,10 +2,9 @@
 //! store it opens and reopens, and the rows it reads back after every step.
 
 use serde_json::json;
-use skillcore_events_store::{
-    DeliveryHandler, Durability, Failure, HandlerFuture, NewEvent, Policy, PostgresCommit, Store,
-    StoredEvent, Subscriber, Worker,
-};
+use skillcore_events::backend::{BoxFuture, DynEnvelope, DynHandler};
+use skillcore_events::{EventBus, HandlerContext, HandlerError, HandlerOptions, RetryPolicy};
+use skillcore_events_store::{Durability, NewEvent, PostgresCommit, Store, Subscriber, Worker};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -215,9 +214,13 @@ struct Scripted {
     script: Script,
 }
 
-impl DeliveryHandler for Scripted {
-    fn handle(&self, event: Arc<StoredEvent>, attempt: u32) -> HandlerFuture {
-        let id = event.event.id;
+impl DynHandler for Scripted {
+    fn call(
+        &self,
+        envelope: &DynEnvelope,
+        cx: HandlerContext,
+    ) -> BoxFuture<'static, Result<(), HandlerError>> {
+        let (id, attempt) = (envelope.id(), cx.attempt);
         let action = self.script.action(id, self.handler, attempt);
         self.script.log.lock().unwrap().push(Invocation {
             event: id,
@@ -228,8 +231,8 @@ impl DeliveryHandler for Scripted {
         let message = action.message(self.handler, attempt);
         match action {
             Action::Ok => Box::pin(async { Ok(()) }),
-            Action::Retry => Box::pin(async move { Err(Failure::Retry(message)) }),
-            Action::Dead => Box::pin(async move { Err(Failure::Dead(message)) }),
+            Action::Retry => Box::pin(async move { Err(HandlerError::msg(message)) }),
+            Action::Dead => Box::pin(async move { Err(HandlerError::permanent(message)) }),
             Action::Crash => {
                 self.script.crashed.notify_one();
                 Box::pin(std::future::pending())
@@ -238,35 +241,38 @@ impl DeliveryHandler for Scripted {
     }
 }
 
-/// A worker ("a process") with every handler of the model.
+/// A worker ("a process") with every handler of the model, subscribed to
+/// the event types of [`TYPES`] through the bus's builder.
 pub fn worker(store: &Store, id: &str, script: &Script, concurrency: usize) -> Worker {
-    let mut b = Worker::builder(store.clone(), id)
+    let mut bus = EventBus::builder()
+        .log_events(false)
+        .log_handlers(false)
+        .retry_policy(RetryPolicy {
+            max_backoff: Duration::from_millis(50),
+            ..RetryPolicy::default()
+        });
+    for (event, handlers) in TYPES {
+        for h in handlers {
+            let h = spec(h);
+            let options = HandlerOptions::new()
+                .retries(h.max_attempts - 1)
+                .backoff(h.backoff)
+                .timeout(LEASE)
+                .ordered(h.ordered);
+            let handler = Arc::new(Scripted {
+                handler: h.id,
+                script: script.clone(),
+            });
+            bus = bus.subscribe_dyn(event, h.id, options, handler);
+        }
+    }
+    let bus = bus.build().expect("the model's handlers build");
+    Worker::builder(store.clone(), bus.dispatcher().clone(), id)
         .concurrency(concurrency)
         .prefetch(concurrency)
         .lease_margin(LEASE_MARGIN)
-        .idle_poll(Duration::from_millis(10));
-    for h in &HANDLERS {
-        // Written out in full on purpose; `..` keeps the test compiling if the
-        // policy grows a field.
-        #[allow(clippy::needless_update)]
-        let policy = Policy {
-            max_attempts: h.max_attempts,
-            backoff: h.backoff,
-            max_backoff: Duration::from_millis(50),
-            timeout: LEASE,
-            ordered: h.ordered,
-            ..Policy::default()
-        };
-        b = b.handler(
-            h.id,
-            policy,
-            Scripted {
-                handler: h.id,
-                script: script.clone(),
-            },
-        );
-    }
-    b.build()
+        .idle_poll(Duration::from_millis(10))
+        .build()
 }
 
 /// An event of the model.
