@@ -77,7 +77,7 @@ impl Worker {
             let mut fut = Box::pin(run_delivery(
                 Arc::clone(&self.dispatcher),
                 c.event.clone(),
-                c.handler_id.clone(),
+                entry.id,
                 c.attempt,
             ));
             let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -129,12 +129,12 @@ impl Worker {
 fn run_delivery(
     dispatcher: Arc<Dispatcher>,
     event: Arc<StoredEvent>,
-    handler_id: String,
+    handler_id: &'static str,
     attempt: u32,
 ) -> impl Future<Output = Result<(), Failure>> + Send + 'static {
     async move {
         let Some(sub) = dispatcher
-            .subscriber(&event.event.event_type, &handler_id)
+            .subscriber(&event.event.event_type, handler_id)
             .cloned()
         else {
             return Err(Failure::Retry(format!(

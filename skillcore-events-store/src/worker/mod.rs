@@ -37,6 +37,8 @@ use std::time::Duration;
 /// subscription (a durable store records deliveries by handler id).
 #[derive(Clone)]
 struct Entry {
+    /// The handler id (as the bus holds it: no copy per delivery).
+    id: &'static str,
     policy: Policy,
 }
 
@@ -134,6 +136,7 @@ impl WorkerBuilder {
         let mut handlers = HashMap::new();
         for sub in self.dispatcher.subscribers() {
             handlers.entry(sub.id).or_insert_with(|| Entry {
+                id: sub.id,
                 policy: Policy::of(sub),
             });
         }
