@@ -16,7 +16,7 @@
 //! once, as before.
 
 use crate::{Result, StoreError, SQLITE_ROWS_PER_INSERT};
-use skillcore_events::BoxFuture;
+use skillcore_events::backend::BoxFuture;
 use sqlx::{Connection, PgPool, Row, SqliteConnection};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -19,11 +19,11 @@
 //!   the same from the row JSON text.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use skillcore_events::backend::{BoxFuture, DynEnvelope, DynHandler};
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::uuid::Uuid;
 use skillcore_events::{
-    BoxFuture, DynEnvelope, DynHandler, Envelope, EventBus, HandlerContext, HandlerError,
-    HandlerOptions, Metadata, RawEnvelope,
+    Envelope, EventBus, HandlerContext, HandlerError, HandlerOptions, Metadata, RawEnvelope,
 };
 use std::hint::black_box;
 use std::sync::Arc;

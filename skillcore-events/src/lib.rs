@@ -155,18 +155,6 @@ pub mod backend {
     pub use crate::handler::{handler_fn, BoxFuture, BoxHandler, DynHandler};
 }
 
-// TRANSITION (issue 12): the old root paths of the backend items, while the
-// other crates move to `skillcore_events::backend`; removed before release.
-#[doc(hidden)]
-pub use backend::handler_fn;
-#[doc(hidden)]
-pub use backend::{
-    run_attempt, AttemptOutcome, Backend, BoxFuture, BoxHandler, Dispatcher, DynEnvelope,
-    DynHandler, EnvelopeHeader, MemoryBackend, MemoryOptions, Origin, Route, Subscriber,
-};
-#[doc(hidden)]
-pub use handler::{MissingState, StateType, States};
-
 /// Re-exported so users can build payloads without depending on these crates.
 pub use chrono;
 /// Re-exported for payload JSON.

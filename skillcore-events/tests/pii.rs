@@ -2,10 +2,11 @@
 //! items 3 and 11): every pii value of the fixture holds a marker, and no
 //! output may contain one.
 
+use skillcore_events::backend::DynEnvelope;
 use skillcore_events::serde_json::{self, json, Value};
 use skillcore_events::{
-    DeadLetter, DecodeError, DynEnvelope, Envelope, EventBus, HandlerError, HandlerOptions,
-    Metadata, RawEnvelope, Scope,
+    DeadLetter, DecodeError, Envelope, EventBus, HandlerError, HandlerOptions, Metadata,
+    RawEnvelope, Scope,
 };
 use std::sync::{Arc, Mutex};
 

@@ -43,7 +43,7 @@ pub(super) fn registration(
 
     let state_entry = match &sig.state {
         Some(s) => quote! {
-            ::core::option::Option::Some(#rt::StateType {
+            ::core::option::Option::Some(#rt::__private::StateType {
                 type_id: ::core::any::TypeId::of::<#s>,
                 type_name: ::core::any::type_name::<#s>,
             })
@@ -96,10 +96,10 @@ pub(super) fn registration(
             info: <#payload as #rt::Event>::info,
             build: {
                 fn build(
-                    states: &#rt::States,
-                ) -> ::core::result::Result<#rt::BoxHandler, #rt::MissingState> {
+                    states: &#rt::__private::States,
+                ) -> ::core::result::Result<#rt::backend::BoxHandler, #rt::__private::MissingState> {
                     #get_state
-                    ::core::result::Result::Ok(#rt::handler_fn::<#payload, _, _>(
+                    ::core::result::Result::Ok(#rt::backend::handler_fn::<#payload, _, _>(
                         move |event: ::std::sync::Arc<#rt::Envelope<#payload>>, cx: #rt::HandlerContext| {
                             let _ = &cx;
                             #clone_state

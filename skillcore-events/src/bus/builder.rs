@@ -196,7 +196,8 @@ impl EventBusBuilder {
     /// Subscribes an already type-erased handler to the event called `event`.
     ///
     /// ```
-    /// use skillcore_events::{BoxFuture, DynEnvelope, DynHandler, EventBus, HandlerContext, HandlerError, HandlerOptions};
+    /// use skillcore_events::backend::{BoxFuture, DynEnvelope, DynHandler};
+    /// use skillcore_events::{EventBus, HandlerContext, HandlerError, HandlerOptions};
     /// use std::sync::Arc;
     /// struct Audit;
     /// impl DynHandler for Audit {

@@ -5,11 +5,11 @@ use crate::catalog::pii::StudentEnrolled;
 use crate::catalog::{self, Address, Condition, Guardian};
 use crate::{pg_url, runtime, HANDLERS};
 use serde_json::{json, Value};
+use skillcore_events::backend::DynEnvelope;
 use skillcore_events::chrono::{NaiveDate, TimeZone, Utc};
 use skillcore_events::uuid::Uuid;
 use skillcore_events::{
-    DynEnvelope, Envelope, Event, EventBus, HandlerError, HandlerOptions, Metadata, RawEnvelope,
-    Scope,
+    Envelope, Event, EventBus, HandlerError, HandlerOptions, Metadata, RawEnvelope, Scope,
 };
 use skillcore_events_store::{new_event, Durability, Durable, PostgresCommit, Store, Subscriber};
 use std::time::Duration;
