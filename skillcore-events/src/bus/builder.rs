@@ -410,14 +410,43 @@ impl EventBusBuilder {
 
     /// Where events go: the in-process [`MemoryBackend`] by default, or a
     /// durable store. The durable backends of `skillcore-events-store` are
-    /// values of its `Durable` type:
+    /// values of its `Durable` type, with their settings on the value:
     ///
-    /// ```text
-    /// use skillcore_events_store::Durable;
+    /// ```no_run
+    /// use skillcore_events::EventBus;
+    /// use skillcore_events_store::{Durable, PostgresCommit};
+    /// use std::time::Duration;
+    /// # async fn f(service_pool: sqlx::PgPool) -> Result<(), skillcore_events::BuildError> {
+    /// // The embedded default: one SQLite file (created when missing).
+    /// let bus = EventBus::builder()
+    ///     .register_all()
+    ///     .backend(Durable::sqlite("events.db").concurrency(64))
+    ///     .build()?;
     ///
-    /// EventBus::builder().backend(Durable::sqlite("events.db").concurrency(64));
-    /// EventBus::builder().backend(Durable::postgres(url).schema("events"));
-    /// EventBus::builder().backend(Durable::from_pool(service_pool));
+    /// // PostgreSQL, tables in their own schema, any number of worker processes.
+    /// let bus = EventBus::builder()
+    ///     .register_all()
+    ///     .backend(
+    ///         Durable::postgres("postgres://postgres@127.0.0.1:5432/test")
+    ///             .schema("events")
+    ///             .commit(PostgresCommit::Flushed)
+    ///             .lease_margin(Duration::from_secs(5)),
+    ///     )
+    ///     .build()?;
+    ///
+    /// // On the pool the service already has: one set of connections for its
+    /// // own writes and the bus (and `bus.publish_in(&mut *tx, ..)` in its
+    /// // transactions).
+    /// let bus = EventBus::builder()
+    ///     .register_all()
+    ///     .backend(Durable::from_pool(service_pool).schema("events"))
+    ///     .build()?;
+    ///
+    /// // A process that only publishes; workers elsewhere run the handlers.
+    /// let bus = EventBus::builder()
+    ///     .backend(Durable::sqlite("events.db").run_workers(false))
+    ///     .build()?;
+    /// # Ok(()) }
     /// ```
     ///
     /// Any [`BackendConfig`] works, including a closure that makes the

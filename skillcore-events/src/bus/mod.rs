@@ -121,11 +121,22 @@ impl EventBus {
     ///
     /// With a durable backend (see `skillcore_events_store::Durable`):
     ///
-    /// ```text
+    /// ```no_run
+    /// # mod events { skillcore_events::catalog!("tests/fixtures/mini.yaml"); }
+    /// # use skillcore_events::{Envelope, EventBus, Metadata};
+    /// # use skillcore_events_store::Durable;
+    /// # async fn f(pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
+    /// let bus = EventBus::builder().backend(Durable::from_pool(pool.clone())).build()?;
+    /// let grade = events::gradebook::GradePosted { result_id: "r-1".into(), score: 9.5 };
     /// let mut tx = pool.begin().await?;
-    /// sqlx::query("INSERT INTO results (id, score) VALUES ($1, $2)").bind(id).bind(score).execute(&mut *tx).await?;
-    /// bus.publish_in(&mut *tx, Envelope::new(grade, metadata)).await?;
+    /// sqlx::query("UPDATE results SET score = $1 WHERE id = $2")
+    ///     .bind(9.5)
+    ///     .bind("r-1")
+    ///     .execute(&mut *tx)
+    ///     .await?;
+    /// bus.publish_in(&mut *tx, Envelope::new(grade, Metadata::new("dst-1", "sch-1"))).await?;
     /// tx.commit().await?; // both, or neither
+    /// # Ok(()) }
     /// ```
     pub async fn publish_in<C, E>(
         &self,
