@@ -126,38 +126,36 @@ impl Worker {
 /// subscriber found by (event name, handler id), the event as the bus's raw
 /// envelope, and the attempt run by the dispatcher (its timeout, panic
 /// isolation, span and log lines), as the in-process bus runs it.
-fn run_delivery(
+async fn run_delivery(
     dispatcher: Arc<Dispatcher>,
     event: Arc<StoredEvent>,
     handler_id: &'static str,
     attempt: u32,
-) -> impl Future<Output = Result<(), Failure>> + Send + 'static {
-    async move {
-        let Some(sub) = dispatcher
-            .subscriber(&event.event.event_type, handler_id)
-            .cloned()
-        else {
-            return Err(Failure::Retry(format!(
-                "handler `{handler_id}` is not subscribed to `{}` in this process",
-                event.event.event_type
-            )));
-        };
-        let raw = crate::durable::raw_envelope(&event).map_err(Failure::Dead)?;
-        let env = DynEnvelope::raw(raw);
-        let cx = HandlerContext {
-            handler_id: sub.id,
-            event_id: event.event.id,
-            attempt,
-            max_attempts: sub.policy.attempts.max(1),
-        };
-        let outcome = dispatcher.run_attempt(&sub, &env, cx).await;
-        if outcome.is_success() {
-            Ok(())
-        } else if outcome.is_permanent() {
-            Err(Failure::Dead(outcome.error_text()))
-        } else {
-            Err(Failure::Retry(outcome.error_text()))
-        }
+) -> Result<(), Failure> {
+    let Some(sub) = dispatcher
+        .subscriber(&event.event.event_type, handler_id)
+        .cloned()
+    else {
+        return Err(Failure::Retry(format!(
+            "handler `{handler_id}` is not subscribed to `{}` in this process",
+            event.event.event_type
+        )));
+    };
+    let raw = crate::durable::raw_envelope(&event).map_err(Failure::Dead)?;
+    let env = DynEnvelope::raw(raw);
+    let cx = HandlerContext {
+        handler_id: sub.id,
+        event_id: event.event.id,
+        attempt,
+        max_attempts: sub.policy.attempts.max(1),
+    };
+    let outcome = dispatcher.run_attempt(&sub, &env, cx).await;
+    if outcome.is_success() {
+        Ok(())
+    } else if outcome.is_permanent() {
+        Err(Failure::Dead(outcome.error_text()))
+    } else {
+        Err(Failure::Retry(outcome.error_text()))
     }
 }
 
