@@ -1,0 +1,180 @@
+//! Stage 3: the catalog's syntax -> the validated [`Catalog`] model.
+//!
+//! Every rule lives in a `check_*` function that opens with the rule it enforces.
+//! All findings are collected; the returned model is always well formed (items
+//! that cannot be generated are dropped, unknown types become `json`), so the
+//! emitters can still produce stub items next to the errors and user code does not
+//! drown in secondary "cannot find type" errors.
+//!
+//! One module per rule family over one [`Validator`]: this one builds the
+//! model and checks the catalog as a whole (name, duplicates); `types` the
+//! named types, fields and type expressions (and recursive types); `events`
+//! the events (names, aggregate ids, handlers, examples, collisions);
+//! `example` the values of `example:` payloads.
+
+use crate::ast::{RawEvent, RawField, RawFile, RawType, RawTypeDef, Spanned};
+use crate::diag::{Diagnostic, Rule};
+use crate::formats;
+use crate::model::*;
+use crate::naming::{self, did_you_mean};
+use crate::source::{Sources, Span};
+use crate::yaml::{core_scalar, CoreValue, Kind, Node};
+use std::collections::{HashMap, HashSet};
+
+mod events;
+mod example;
+mod types;
+
+use example::{ExampleChecker, Path, WithNoteMut};
+
+/// Type and module names the generated code reserves at the top level.
+const RESERVED_TYPE_NAMES: &[&str] = &["AnyEvent"];
+const RESERVED_CONTEXTS: &[&str] = &["names"];
+
+struct Validator<'a> {
+    sources: &'a Sources,
+    diags: Vec<Diagnostic>,
+    past_tense: Vec<String>,
+    exempt: HashSet<String>,
+    /// Every declared type name (valid or not), for lookups and suggestions.
+    type_names: Vec<String>,
+    /// The same names, for constant-time lookups.
+    type_name_set: HashSet<String>,
+}
+
+/// Builds the model from the files of one catalog. `fallback_name` names the
+/// catalog when no file has a `catalog:` key.
+pub fn build(
+    sources: &Sources,
+    files: &[RawFile],
+    fallback_name: &str,
+) -> (Catalog, Vec<Diagnostic>) {
+    let mut v = Validator {
+        sources,
+        diags: Vec::new(),
+        past_tense: Vec::new(),
+        exempt: HashSet::new(),
+        type_names: Vec::new(),
+        type_name_set: HashSet::new(),
+    };
+    let name = v
+        .check_catalog_name(files)
+        .unwrap_or_else(|| fallback_name.to_string());
+    for f in files {
+        v.past_tense
+            .extend(f.past_tense.iter().map(|s| s.value.clone()));
+        v.exempt.extend(f.exempt.iter().map(|s| s.value.clone()));
+    }
+    let raw_types = v.check_duplicate_types(files);
+    v.type_names = raw_types.iter().map(|t| t.name.value.clone()).collect();
+    v.type_name_set = v.type_names.iter().cloned().collect();
+    let mut types: Vec<NamedType> = raw_types.iter().filter_map(|t| v.named_type(t)).collect();
+    v.check_type_ident_collisions(&mut types);
+    v.check_recursive_types(&mut types);
+    let raw_events = v.check_duplicate_events(files);
+    let mut events: Vec<EventDef> = raw_events
+        .iter()
+        .filter_map(|e| v.event(e, &types))
+        .collect();
+    v.check_event_collisions(&mut events);
+    types.sort_by(|a, b| a.name.cmp(&b.name));
+    events.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut diags = v.diags;
+    crate::diag::sort(&mut diags);
+    (
+        Catalog {
+            name,
+            types,
+            events,
+        },
+        diags,
+    )
+}
+
+impl Validator<'_> {
+    fn err(&mut self, rule: Rule, span: Span, msg: impl Into<String>) -> &mut Diagnostic {
+        let d = self.sources.error(rule, span, msg);
+        self.diags.push(d);
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    fn note(&self, span: Span) -> crate::diag::Location {
+        self.sources.location(span)
+    }
+
+    /// Rule `invalid-value`: the files of one catalog agree on its name.
+    /// Bad: `catalog: skillcore` in one file, `catalog: school` in another.
+    fn check_catalog_name(&mut self, files: &[RawFile]) -> Option<String> {
+        let mut first: Option<&Spanned<String>> = None;
+        for f in files {
+            let Some(c) = &f.catalog else { continue };
+            match first {
+                None => first = Some(c),
+                Some(p) if p.value != c.value => {
+                    let note = self.note(p.span);
+                    self.err(
+                        Rule::InvalidValue,
+                        c.span,
+                        format!("catalog name `{}` differs from `{}`", c.value, p.value),
+                    )
+                    .with_note_mut(note, "named here")
+                    .help = Some(format!(
+                        "use `catalog: {}` in every file, or leave the key out",
+                        p.value
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        first.map(|c| c.value.clone())
+    }
+
+    /// Rule `duplicate-type`: a type name is declared once across all files.
+    /// Bad: `LetterGrade` under `types:` in both `gradebook.yaml` and `shared.yaml`.
+    fn check_duplicate_types<'f>(&mut self, files: &'f [RawFile]) -> Vec<&'f RawType> {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut out = Vec::new();
+        for t in files.iter().flat_map(|f| &f.types) {
+            if let Some(first) = seen.get(t.name.value.as_str()) {
+                let note = self.note(*first);
+                self.err(
+                    Rule::DuplicateType,
+                    t.name.span,
+                    format!("type `{}` is declared twice", t.name.value),
+                )
+                .with_note_mut(note, "first declared here")
+                .help = Some("keep one declaration, or rename one of them".into());
+                continue;
+            }
+            seen.insert(&t.name.value, t.name.span);
+            out.push(t);
+        }
+        out
+    }
+
+    /// Rule `duplicate-event`: an event name is declared once across all files.
+    /// Bad: `gradebook.grade.posted` twice under `events:`, or in two files.
+    fn check_duplicate_events<'f>(&mut self, files: &'f [RawFile]) -> Vec<&'f RawEvent> {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut out = Vec::new();
+        for e in files.iter().flat_map(|f| &f.events) {
+            if let Some(first) = seen.get(e.name.value.as_str()) {
+                let note = self.note(*first);
+                self.err(
+                    Rule::DuplicateEvent,
+                    e.name.span,
+                    format!("event `{}` is declared twice", e.name.value),
+                )
+                .with_note_mut(note, "first declared here")
+                .help = Some(
+                    "remove one declaration; to change a payload incompatibly, raise `version`"
+                        .into(),
+                );
+                continue;
+            }
+            seen.insert(&e.name.value, e.name.span);
+            out.push(e);
+        }
+        out
+    }
+}
