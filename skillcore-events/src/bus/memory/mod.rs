@@ -4,8 +4,10 @@
 //! live in memory, both bounded.
 
 mod order;
+mod record;
 
-use super::exec::IdHasher;
+use record::Succeeded;
+
 use super::{
     Backend, BusError, DeadLetter, DeadLetterId, Dispatcher, PublishError, Route, ShutdownReport,
     Subscriber,
@@ -14,9 +16,8 @@ use crate::envelope::{DynEnvelope, RawEnvelope};
 use crate::handler::{BoxFuture, HandlerContext};
 use crate::Scope;
 use chrono::Utc;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
-use std::hash::BuildHasherDefault;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -59,39 +60,6 @@ impl std::fmt::Debug for MemoryBackend {
     }
 }
 
-const SHARDS: usize = 16;
-
-type IdMap<V> = HashMap<u128, V, BuildHasherDefault<IdHasher>>;
-
-/// One shard of the idempotency record: per event id, the route slots of the
-/// handlers that succeeded (bits for slots below 64, a set beyond).
-#[derive(Default)]
-struct Shard {
-    marks: IdMap<u64>,
-    wide: HashSet<(u128, u32), BuildHasherDefault<IdHasher>>,
-    order: VecDeque<u128>,
-}
-
-/// Which handlers of a delivery succeeded, by route slot.
-#[derive(Default)]
-struct Succeeded {
-    mask: u64,
-    wide: Vec<u32>,
-}
-
-impl Succeeded {
-    fn add(&mut self, slot: u32) {
-        if slot < 64 {
-            self.mask |= 1 << slot;
-        } else {
-            self.wide.push(slot);
-        }
-    }
-    fn is_empty(&self) -> bool {
-        self.mask == 0 && self.wide.is_empty()
-    }
-}
-
 struct Letter {
     public: DeadLetter,
     env: DynEnvelope,
@@ -113,8 +81,8 @@ struct Core {
     cancelled: AtomicBool,
     cancel: Notify,
     abandoned: AtomicUsize,
-    done: Box<[Mutex<Shard>]>,
-    shard_cap: usize,
+    /// Which handlers succeeded on which events.
+    record: record::Record,
     dead: Mutex<VecDeque<Letter>>,
     /// Per-aggregate lines of the ordered handlers.
     lines: Arc<order::Lines>,
@@ -149,8 +117,7 @@ impl MemoryBackend {
                 cancelled: AtomicBool::new(false),
                 cancel: Notify::new(),
                 abandoned: AtomicUsize::new(0),
-                done: (0..SHARDS).map(|_| Mutex::default()).collect(),
-                shard_cap: opts.idempotency_window.div_ceil(SHARDS),
+                record: record::Record::new(opts.idempotency_window),
                 dead: Mutex::new(VecDeque::new()),
                 lines: Arc::default(),
             }),
@@ -201,64 +168,6 @@ impl Core {
             .collect()
     }
 
-    fn shard(&self, id: u128) -> &Mutex<Shard> {
-        let mixed = (id as u64) ^ ((id >> 64) as u64);
-        &self.done[(mixed as usize) % SHARDS]
-    }
-
-    /// Whether the handler in `slot` already succeeded for event `id`.
-    fn done_in(shard: &Shard, id: u128, slot: u32) -> bool {
-        if slot < 64 {
-            shard.marks.get(&id).is_some_and(|m| m & (1 << slot) != 0)
-        } else {
-            shard.wide.contains(&(id, slot))
-        }
-    }
-
-    /// The slots of `route` already handled for `id` (one lock).
-    fn done_slots(&self, id: u128, route: &Route) -> Succeeded {
-        let mut out = Succeeded::default();
-        if self.shard_cap == 0 {
-            return out;
-        }
-        let shard = lock(self.shard(id));
-        if shard.marks.is_empty() {
-            return out;
-        }
-        for s in route.iter() {
-            if Self::done_in(&shard, id, s.slot) {
-                out.add(s.slot);
-            }
-        }
-        out
-    }
-
-    /// Records the handlers that succeeded on `id` (one lock per event).
-    fn record_done(&self, id: u128, done: &Succeeded) {
-        if self.shard_cap == 0 || done.is_empty() {
-            return;
-        }
-        let mut shard = lock(self.shard(id));
-        let shard = &mut *shard;
-        // `marks` holds an entry for every remembered event, wide or not.
-        let known = shard.marks.contains_key(&id);
-        *shard.marks.entry(id).or_insert(0) |= done.mask;
-        for slot in &done.wide {
-            shard.wide.insert((id, *slot));
-        }
-        if !known {
-            shard.order.push_back(id);
-            while shard.order.len() > self.shard_cap {
-                if let Some(old) = shard.order.pop_front() {
-                    shard.marks.remove(&old);
-                    if !shard.wide.is_empty() {
-                        shard.wide.retain(|(e, _)| *e != old);
-                    }
-                }
-            }
-        }
-    }
-
     async fn run_event(
         &self,
         env: DynEnvelope,
@@ -273,13 +182,9 @@ impl Core {
         );
         async {
             let id = env.id().as_u128();
-            let already = self.done_slots(id, &route);
+            let already = self.record.done_slots(id, &route);
             let skip = |s: &Subscriber| {
-                let done = if s.slot < 64 {
-                    already.mask & (1 << s.slot) != 0
-                } else {
-                    already.wide.contains(&s.slot)
-                };
+                let done = already.contains(s.slot);
                 if done && self.dispatcher.log.handlers {
                     tracing::info!(
                         target: "skillcore_events::bus",
@@ -364,7 +269,7 @@ impl Core {
                 // the event still retry does not run this one again.
                 let mut done = Succeeded::default();
                 done.add(sub.slot);
-                self.record_done(event_id.as_u128(), &done);
+                self.record.record_done(event_id.as_u128(), &done);
                 return true;
             }
             let error = outcome.error_text();
