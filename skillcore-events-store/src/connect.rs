@@ -54,15 +54,20 @@ impl PgServer {
                 }
             },
         };
+        Ok(PgServer::of_options(options, timeout))
+    }
+
+    /// The server `options` connect to (a pool's, for instance).
+    pub fn of_options(options: PgConnectOptions, timeout: Duration) -> PgServer {
         let address = match options.get_socket() {
             Some(path) => path.display().to_string(),
             None => format!("{}:{}", options.get_host(), options.get_port()),
         };
-        Ok(PgServer {
+        PgServer {
             options,
             timeout,
             address,
-        })
+        }
     }
 
     /// One connection of its own, within the connect timeout.
@@ -150,6 +155,7 @@ impl StoreError {
             StoreError::Connect { source, .. } => {
                 matches!(source, sqlx::Error::Io(_) | sqlx::Error::Tls(_))
             }
+            StoreError::Write(e) => e.is_unreachable(),
             StoreError::Database(e) => matches!(
                 e,
                 sqlx::Error::Io(_)

@@ -98,9 +98,7 @@ impl<C: Send + 'static> GroupCommit<C> {
         }
         match answer.await {
             Ok(r) => r,
-            Err(_) => Err(StoreError::Write(
-                "the write was abandoned before it finished".into(),
-            )),
+            Err(_) => Err(StoreError::Abandoned),
         }
     }
 }
@@ -128,7 +126,7 @@ async fn write_group<C>(mut conn: OwnedMutexGuard<C>, write: WriteRows<C>, batch
     }
     // The group's statement failed as a whole, so nothing of it was stored:
     // each append is written again alone and gets its own answer.
-    let mut unreachable: Option<String> = None;
+    let mut unreachable: Option<std::sync::Arc<StoreError>> = None;
     for req in batch {
         if let Some(why) = &unreachable {
             let _ = req.reply.send(Err(StoreError::Write(why.clone())));
@@ -136,12 +134,13 @@ async fn write_group<C>(mut conn: OwnedMutexGuard<C>, write: WriteRows<C>, batch
         }
         let result = match write(&mut conn, req.rows.iter().collect()).await {
             Ok(mut by_id) => Ok(seqs_of(&req.rows, &mut by_id)),
-            Err(e) => {
-                if e.is_unreachable() {
-                    unreachable = Some(e.to_string());
-                }
-                Err(e)
+            Err(e) if e.is_unreachable() => {
+                // The others of the group get the same error, shared.
+                let shared = std::sync::Arc::new(e);
+                unreachable = Some(shared.clone());
+                Err(StoreError::Write(shared))
             }
+            Err(e) => Err(e),
         };
         let _ = req.reply.send(result);
     }

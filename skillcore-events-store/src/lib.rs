@@ -38,9 +38,12 @@ mod bounded;
 mod connect;
 mod debug;
 mod durable;
+mod error;
 mod group_commit;
+mod model;
 mod open;
 mod poison;
+mod pool;
 mod schema;
 mod validate;
 mod worker;
@@ -57,6 +60,13 @@ pub use durable::{
 
 pub use worker::{Outcome, Worker, WorkerBuilder};
 
+pub use error::{Result, StoreError};
+pub(crate) use model::ScopeParts;
+pub use model::{
+    Claimed, Cursor, DeadLetter, Durability, HandlerStats, NewEvent, PostgresCommit, ReplayFilter,
+    ReplayProgress, Scope, StoredEvent, Subscriber,
+};
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -69,363 +79,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
-
-/// An event to store: the envelope's columns, payload and metadata as JSON.
-/// `Debug` prints the payload with pii redacted (`skillcore_events::redact`).
-#[derive(Clone, PartialEq)]
-pub struct NewEvent {
-    /// Event id (UUID v7 by convention).
-    pub id: Uuid,
-    /// Event name, `gradebook.grade.posted`.
-    pub event_type: String,
-    /// Aggregate type, `Result`.
-    pub aggregate_type: String,
-    /// Aggregate id.
-    pub aggregate_id: String,
-    /// Payload version.
-    pub version: u32,
-    /// When it happened.
-    pub occurred_at: DateTime<Utc>,
-    /// Envelope metadata (`districtId`, `schoolId`, `userId`, `correlationId`...).
-    pub metadata: Value,
-    /// The payload.
-    pub payload: Value,
-}
-
-impl NewEvent {
-    /// The tenant the event belongs to: `metadata.districtId`.
-    pub fn district_id(&self) -> Option<&str> {
-        self.metadata.get("districtId").and_then(Value::as_str)
-    }
-}
-
-/// An event read back from the store (`Debug` redacts pii).
-#[derive(Clone, PartialEq)]
-pub struct StoredEvent {
-    /// Position in the global order of the store (assigned at insert).
-    pub seq: i64,
-    /// The event.
-    pub event: NewEvent,
-}
-
-/// A handler an event is delivered to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Subscriber<'a> {
-    /// Stable handler id, `analytics.update_gpa`.
-    pub handler_id: &'a str,
-    /// Deliver the events of one aggregate to this handler one at a time, in order.
-    pub ordered: bool,
-}
-
-/// Which tenants a query may see (the bus's type, so one scope serves the
-/// bus's dead letters and the store's queries alike).
-pub use skillcore_events::Scope;
-
-/// A scope as the two binds of `(? OR district_id = ?)`.
-trait ScopeParts {
-    fn parts(&self) -> (bool, &str);
-}
-
-impl ScopeParts for Scope {
-    fn parts(&self) -> (bool, &str) {
-        match self {
-            Scope::District(d) => (false, d.as_str()),
-            Scope::AllDistricts => (true, ""),
-        }
-    }
-}
-
-/// A delivery claimed by a worker (`Debug` redacts pii).
-#[derive(Clone, PartialEq)]
-pub struct Claimed {
-    /// Delivery row id.
-    pub delivery_id: i64,
-    /// The handler to run.
-    pub handler_id: String,
-    /// 1 for the first attempt.
-    pub attempt: u32,
-    /// Replay batch (0 for a normal delivery).
-    pub replay: i64,
-    /// The handler already succeeded for this event (a redelivery): complete it
-    /// without running the handler again. Never set for replays.
-    pub already_handled: bool,
-    /// The event, shared by the deliveries of it claimed together.
-    pub event: Arc<StoredEvent>,
-    lease_owner: String,
-    unreadable: Option<String>,
-    expired_leases: u32,
-    lone_deaths: u32,
-}
-
-impl Claimed {
-    /// How many times a lease on this delivery ran out before an outcome was
-    /// recorded, this claim's takeover included: its worker died (or stalled
-    /// past the lease) while the delivery was in flight. A delivery that keeps
-    /// killing its worker has as many as it had attempts.
-    pub fn expired_leases(&self) -> u32 {
-        self.expired_leases
-    }
-
-    /// How many of [`Claimed::expired_leases`] ran out while the delivery ran
-    /// alone ([`Store::run_alone`]): deaths of its worker it caused for certain.
-    pub fn expired_alone(&self) -> u32 {
-        self.lone_deaths
-    }
-
-    /// Why the stored event could not be read back (for example payload text
-    /// that is no longer JSON), if so: `event` then holds what could be read, and
-    /// a worker sends the delivery to the dead letters with this error instead of
-    /// running the handler.
-    pub fn unreadable(&self) -> Option<&str> {
-        self.unreadable.as_deref()
-    }
-}
-
-/// A delivery that failed every attempt (`Debug` redacts pii).
-#[derive(Clone, PartialEq)]
-pub struct DeadLetter {
-    /// Delivery row id (use it to retry or discard).
-    pub delivery_id: i64,
-    /// The handler that failed.
-    pub handler_id: String,
-    /// Attempts made.
-    pub attempts: u32,
-    /// The last error.
-    pub last_error: String,
-    /// When it became a dead letter.
-    pub failed_at: DateTime<Utc>,
-    /// The event.
-    pub event: StoredEvent,
-}
-
-/// Queue counters for one handler, as the original system's queue dashboard showed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HandlerStats {
-    /// The handler.
-    pub handler_id: String,
-    /// Waiting for a first attempt.
-    pub waiting: i64,
-    /// Claimed by a worker now.
-    pub active: i64,
-    /// Done.
-    pub completed: i64,
-    /// Failed at least once, waiting for a retry.
-    pub failed: i64,
-    /// Out of attempts: dead letters.
-    pub dead: i64,
-}
-
-/// Progress of a replay batch.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ReplayProgress {
-    /// Deliveries in the batch.
-    pub total: i64,
-    /// Finished (done).
-    pub done: i64,
-    /// Dead.
-    pub dead: i64,
-}
-
-impl ReplayProgress {
-    /// Every delivery of the batch has finished, one way or the other.
-    pub fn finished(&self) -> bool {
-        self.done + self.dead >= self.total
-    }
-}
-
-/// Which stored events a replay re-delivers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ReplayFilter {
-    /// Only this event type.
-    pub event_type: Option<String>,
-    /// Only events that occurred at or after this time.
-    pub since: Option<DateTime<Utc>>,
-}
-
-/// Where a reader following the global order stands.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Cursor {
-    /// The writing transaction of the last event read (PostgreSQL; 0 on SQLite).
-    pub tx: i64,
-    /// The sequence number of the last event read.
-    pub seq: i64,
-}
-
-/// Errors of the store.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The database reported an error.
-    Database(sqlx::Error),
-    /// The PostgreSQL server could not be reached (refused, no answer within
-    /// the connect timeout, the login refused).
-    Connect {
-        /// `host:port` (or the socket path) that was tried.
-        address: String,
-        /// What connecting failed with (an I/O error for a refused connection).
-        source: sqlx::Error,
-    },
-    /// A payload field name that cannot be a catalog field (only letters and digits).
-    InvalidField(String),
-    /// A stored row could not be read back (for example JSON that no longer parses).
-    Corrupt(String),
-    /// A group of appends written together failed (SQLite); none of it was stored.
-    Write(String),
-    /// A query named an event the catalog does not declare.
-    UnknownEvent(String),
-    /// [`Store::open_sqlite`] / [`Store::open_postgres`]: there is no event
-    /// store where one was asked for. The text says where and what was found
-    /// there instead (no such file, another application's database, a schema
-    /// that does not exist, with the nearest names that do).
-    NoStore(String),
-    /// An existing event store of another schema version than this build
-    /// uses; nothing was changed.
-    SchemaVersion {
-        /// Where: the file or the PostgreSQL schema.
-        place: String,
-        /// The store's schema version.
-        found: i64,
-        /// This build's.
-        supported: i64,
-    },
-    /// A PostgreSQL schema name the store does not accept.
-    InvalidSchemaName(String),
-    /// An event no backend can store as it is (a NUL character in a string):
-    /// nothing of the append was stored.
-    Refused(Refused),
-    /// A query named a payload field the event does not have.
-    UnknownField {
-        /// The event.
-        event: String,
-        /// The field asked for.
-        field: String,
-        /// The event's fields.
-        fields: Vec<String>,
-    },
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreError::Database(e) => write!(f, "database error: {e}"),
-            StoreError::Connect { address, source } => write!(
-                f,
-                "cannot connect to PostgreSQL at {address}: {}",
-                connect::reason(source)
-            ),
-            StoreError::InvalidField(name) => write!(
-                f,
-                "`{name}` is not a payload field name (lowerCamelCase letters and digits)"
-            ),
-            StoreError::Corrupt(what) => write!(f, "corrupt row in the event store: {what}"),
-            StoreError::Write(e) => write!(f, "database error, nothing was stored: {e}"),
-            StoreError::UnknownEvent(e) => write!(f, "the catalog has no event `{e}`"),
-            StoreError::NoStore(what) => f.write_str(what),
-            StoreError::SchemaVersion {
-                place,
-                found,
-                supported,
-            } if found > supported => write!(
-                f,
-                "the event store at {place} is at schema version {found}, newer than this \
-                 build of skillcore-events knows (version {supported}): use a newer build"
-            ),
-            StoreError::SchemaVersion {
-                place,
-                found,
-                supported,
-            } => write!(
-                f,
-                "the event store at {place} is at schema version {found}; this build uses \
-                 version {supported}: start the service (or `Store::sqlite`/`Store::postgres`) \
-                 once to migrate it, then run this again"
-            ),
-            StoreError::InvalidSchemaName(name) => write!(
-                f,
-                "`{name}` is not a PostgreSQL schema name the store accepts (1 to 63 ASCII \
-                 letters, digits and `_`)"
-            ),
-            StoreError::Refused(r) => write!(f, "{r}"),
-            StoreError::UnknownField {
-                event,
-                field,
-                fields,
-            } => write!(
-                f,
-                "event `{event}` has no payload field `{field}`; its fields are: {}",
-                fields.join(", ")
-            ),
-        }
-    }
-}
-
-impl std::error::Error for StoreError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            StoreError::Database(e) => Some(e),
-            StoreError::Connect { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        StoreError::Database(e)
-    }
-}
-
-/// Result of store operations.
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-/// How durable SQLite commits are.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Durability {
-    /// WAL with `synchronous=NORMAL` (the default): a commit survives a crash of
-    /// the process; on power loss or an OS crash the last commits may roll back,
-    /// never the database's integrity.
-    #[default]
-    Normal,
-    /// WAL with `synchronous=FULL`: every commit is synced before it returns, and
-    /// survives power loss too. Several times slower per single-row commit.
-    Full,
-}
-
-/// How PostgreSQL commits the store's writes.
-///
-/// ```no_run
-/// # async fn f() -> skillcore_events_store::Result<()> {
-/// use skillcore_events_store::{PostgresCommit, Store};
-/// let store = Store::postgres_with(
-///     "postgres://postgres@127.0.0.1:5432/test",
-///     None,
-///     PostgresCommit::Asynchronous,
-/// )
-/// .await?;
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum PostgresCommit {
-    /// `synchronous_commit = on`, PostgreSQL's own default: a publish returns
-    /// once its commit is flushed to the WAL on disk, and no crash loses it.
-    /// A lone publisher awaiting each publish then waits for one WAL flush per
-    /// event; concurrent publishes share flushes (group commit).
-    #[default]
-    Flushed,
-    /// `synchronous_commit = off` on the store's connections: a commit returns
-    /// before its WAL is flushed, and the server flushes within
-    /// 3 × `wal_writer_delay` (600 ms by default). A crash of the PostgreSQL
-    /// server or of its machine can lose the transactions committed in that
-    /// window, each as a whole (an event with all its deliveries, a completion
-    /// with its idempotency record: a lost completion runs its handler again),
-    /// never half of one and never the database's integrity; a crash of the
-    /// publishing or working process loses nothing. The trade is the one of
-    /// SQLite's `synchronous=NORMAL` or Redis's `appendfsync everysec`, and an
-    /// awaited single publish gets about 1.6 times faster (docs/performance.md).
-    /// It applies to every connection of the store's pool, including the
-    /// transactions callers run on [`Store::postgres_pool`].
-    Asynchronous,
-}
 
 #[derive(Clone)]
 enum Db {
@@ -871,9 +524,26 @@ impl Store {
         })
     }
 
+    /// A PostgreSQL store on `pool`, its group commit writing through it;
+    /// nothing is created or migrated here.
+    pub(crate) fn postgres_on(pool: PgPool, server: connect::PgServer) -> Store {
+        Store {
+            pg_appends: Some(Arc::new(group_commit::GroupCommit::new(
+                group_commit::PgWriter {
+                    pool: pool.clone(),
+                    server,
+                },
+                group_commit::write_postgres,
+            ))),
+            db: Db::Postgres(pool),
+            wake: Arc::default(),
+            analyze: Arc::default(),
+        }
+    }
+
     /// SQLite: while the store lives, a task runs a passive checkpoint every
     /// 50 ms (cheap when the WAL has nothing new), off the writer's thread.
-    fn checkpoint_in_background(&self) {
+    pub(crate) fn checkpoint_in_background(&self) {
         let Db::Sqlite { read, .. } = &self.db else {
             return;
         };
@@ -951,18 +621,7 @@ impl Store {
             })
             .connect_lazy_with(options.clone());
         let server = connect::PgServer { options, ..server };
-        let store = Store {
-            pg_appends: Some(Arc::new(group_commit::GroupCommit::new(
-                group_commit::PgWriter {
-                    pool: pool.clone(),
-                    server,
-                },
-                group_commit::write_postgres,
-            ))),
-            db: Db::Postgres(pool),
-            wake: Arc::default(),
-            analyze: Arc::default(),
-        };
+        let store = Store::postgres_on(pool, server);
         store.migrate().await?;
         Ok(store)
     }
@@ -1048,7 +707,7 @@ impl Store {
         let _ = tokio::time::timeout(timeout, self.wake.notify.notified()).await;
     }
 
-    async fn migrate(&self) -> Result<()> {
+    pub(crate) async fn migrate(&self) -> Result<()> {
         // The same steps in both dialects: the version table, then every
         // migration not yet applied, each recorded, in the caller's transaction.
         macro_rules! apply {
@@ -1133,8 +792,7 @@ impl Store {
                 aggregate_id: e.aggregate_id.clone(),
                 district_id: Some(e.metadata.district_id.clone()),
                 payload: e.payload.get().to_string(),
-                metadata: serde_json::to_string(&e.metadata)
-                    .map_err(|err| StoreError::Write(format!("metadata: {err}")))?,
+                metadata: serde_json::to_string(&e.metadata).map_err(StoreError::Encode)?,
                 version: e.version as i64,
                 occurred_at: ts_text(&e.occurred_at),
                 handlers: routes.of(&e.event_type, &subscribers),
@@ -2146,7 +1804,7 @@ impl Store {
     }
 }
 
-fn check_schema_name(schema: &str) -> Result<()> {
+pub(crate) fn check_schema_name(schema: &str) -> Result<()> {
     if !schema.is_empty()
         && schema.len() < 64
         && schema
@@ -2161,7 +1819,9 @@ fn check_schema_name(schema: &str) -> Result<()> {
 
 // Two processes creating the same schema at once: one of them gets a unique
 // violation on the catalog; the schema exists either way.
-fn ignore_concurrent_create(e: sqlx::Error) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+pub(crate) fn ignore_concurrent_create(
+    e: sqlx::Error,
+) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
     match &e {
         sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
             Ok(Default::default())

@@ -18,12 +18,11 @@
 //! the log's transactions; SQLite then reads (and where it may, rebuilds) the
 //! `-shm` index of the log, but never writes the database or the log.
 
-use crate::{connect, group_commit, schema, Db, Result, Store, StoreError};
+use crate::{connect, schema, Result, Store, StoreError};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, PgConnection, SqliteConnection};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// What a command opening an existing store may do.
@@ -138,18 +137,7 @@ impl Store {
             .acquire_timeout((server.timeout * 2).max(Duration::from_secs(10)))
             .connect_lazy_with(options.clone());
         let server = connect::PgServer { options, ..server };
-        Ok(Store {
-            pg_appends: Some(Arc::new(group_commit::GroupCommit::new(
-                group_commit::PgWriter {
-                    pool: pool.clone(),
-                    server,
-                },
-                group_commit::write_postgres,
-            ))),
-            db: Db::Postgres(pool),
-            wake: Arc::default(),
-            analyze: Arc::default(),
-        })
+        Ok(Store::postgres_on(pool, server))
     }
 }
 

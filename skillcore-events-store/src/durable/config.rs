@@ -48,15 +48,15 @@ impl Target {
     pub(crate) async fn open(&self) -> crate::Result<Store> {
         match self {
             Target::Sqlite { path, durability } => Store::sqlite_with(path, *durability).await,
-            // TRANSITION: Store::from_sqlite_pool / from_pg_pool land with the
-            // store's cut by dialect.
-            Target::SqlitePool(_) => Err(crate::StoreError::NoStore("from_pool: pending".into())),
+            Target::SqlitePool(pool) => Store::from_sqlite_pool(pool.clone()).await,
             Target::Postgres {
                 url,
                 schema,
                 commit,
             } => Store::postgres_with(url, schema.as_deref(), *commit).await,
-            Target::PgPool { .. } => Err(crate::StoreError::NoStore("from_pool: pending".into())),
+            Target::PgPool { pool, schema } => {
+                Store::from_pg_pool(pool.clone(), schema.as_deref()).await
+            }
             Target::Open(store) => Ok(store.clone()),
         }
     }
