@@ -287,12 +287,14 @@ async fn async_run() -> Result<(), Box<dyn std::error::Error>> {
         stored.len().saturating_sub(2)
     );
     for e in stored.iter().rev().take(4).rev() {
+        // Each stored event decodes into today's generated type.
+        let grade = e.decode::<gradebook::GradePosted>()?;
         println!(
-            "  #{:<4} {}  {}  {} %",
+            "  #{:<4} {}  {}  {:.1} %",
             e.seq,
-            e.event.occurred_at.format("%Y-%m-%d %H:%M:%S"),
+            grade.occurred_at.format("%Y-%m-%d %H:%M:%S"),
             e.event.event_type,
-            e.event.payload["scorePercent"],
+            grade.payload.score_percent,
         );
     }
     let stats = store.stats(&scope).await?;

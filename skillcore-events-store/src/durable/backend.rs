@@ -4,9 +4,8 @@
 //! background, and takes part in the caller's transaction for the outbox.
 
 use super::config::{Target, WorkerOptions};
-use super::raw_envelope;
 use crate::worker::Worker;
-use crate::{Scope, Store, StoreError, Subscriber};
+use crate::{NewEvent, Scope, Store, StoreError, Subscriber};
 use skillcore_events::backend::{Backend, BoxFuture, Dispatcher, DynEnvelope};
 use skillcore_events::{BusError, DeadLetter, DeadLetterId, PublishError, ShutdownReport};
 use std::any::Any;
@@ -204,8 +203,7 @@ impl Backend for DurableBackend {
                     Ok(DeadLetter {
                         id: DeadLetterId::from_number(d.delivery_id),
                         handler_id: d.handler_id,
-                        envelope: raw_envelope(&d.event)
-                            .map_err(|e| BusError::Backend(e.into()))?,
+                        envelope: d.event.to_raw().map_err(backend_err)?,
                         attempts: d.attempts,
                         last_error: d.last_error,
                         failed_at: d.failed_at,
@@ -336,7 +334,7 @@ impl DurableBackend {
             return Err(PublishError::ShuttingDown);
         }
         let raw = event.to_raw().map_err(PublishError::Encode)?;
-        let new = super::new_event(&raw).map_err(|e| PublishError::Backend(e.into()))?;
+        let new = NewEvent::from_raw(&raw).map_err(|e| PublishError::Backend(Box::new(e)))?;
         let events = std::slice::from_ref(&new);
         let subscribers = |t: &str| self.subscribers(t);
         let written = if let Some(conn) = connection.downcast_mut::<sqlx::SqliteConnection>() {

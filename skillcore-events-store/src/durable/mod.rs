@@ -38,38 +38,16 @@ pub use backend::DurableBackend;
 pub use config::{Durable, Opened, Postgres, Sqlite, StorePool, DEFAULT_CONCURRENCY};
 
 use crate::{NewEvent, StoredEvent};
-use serde::Deserialize;
-use skillcore_events::{Metadata, RawEnvelope};
+use skillcore_events::RawEnvelope;
 
-/// The envelope's columns; the payload JSON is kept as parsed JSON.
+/// The envelope's columns, the payload JSON kept as parsed JSON: the same as
+/// [`NewEvent::from_raw`], with the error as text.
 pub fn new_event(raw: &RawEnvelope) -> Result<NewEvent, String> {
-    Ok(NewEvent {
-        id: raw.id,
-        event_type: raw.event_type.clone(),
-        aggregate_type: raw.aggregate_type.clone(),
-        aggregate_id: raw.aggregate_id.clone(),
-        version: raw.version,
-        occurred_at: raw.occurred_at,
-        metadata: serde_json::to_value(&raw.metadata).map_err(|e| e.to_string())?,
-        payload: serde_json::from_str(raw.payload.get())
-            .map_err(|e| format!("payload is not JSON: {e}"))?,
-    })
+    NewEvent::from_raw(raw).map_err(|e| e.to_string())
 }
 
-/// A stored event as the bus's raw envelope.
+/// A stored event as the bus's raw envelope: the same as
+/// [`StoredEvent::to_raw`], with the error as text.
 pub fn raw_envelope(e: &StoredEvent) -> Result<RawEnvelope, String> {
-    let ev = &e.event;
-    let metadata = Metadata::deserialize(&ev.metadata)
-        .map_err(|err| format!("stored metadata does not decode: {err}"))?;
-    let payload = serde_json::value::to_raw_value(&ev.payload).map_err(|err| err.to_string())?;
-    Ok(RawEnvelope {
-        id: ev.id,
-        event_type: ev.event_type.clone(),
-        aggregate_id: ev.aggregate_id.clone(),
-        aggregate_type: ev.aggregate_type.clone(),
-        payload,
-        metadata,
-        version: ev.version,
-        occurred_at: ev.occurred_at,
-    })
+    e.to_raw().map_err(|e| e.to_string())
 }

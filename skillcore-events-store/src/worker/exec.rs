@@ -141,7 +141,7 @@ async fn run_delivery(
             event.event.event_type
         )));
     };
-    let raw = crate::durable::raw_envelope(&event).map_err(Failure::Dead)?;
+    let raw = event.to_raw().map_err(|e| Failure::Dead(e.to_string()))?;
     let env = DynEnvelope::raw(raw);
     let cx = HandlerContext {
         handler_id: sub.id,
