@@ -148,8 +148,8 @@ pub use skillcore_events_macros::{catalog, handler};
 /// [`backend::MemoryBackend`].
 pub mod backend {
     pub use crate::bus::{
-        run_attempt, AttemptOutcome, Backend, BackendConfig, BoxError, BusOption, BusSettings,
-        Dispatcher, MemoryBackend, MemoryOptions, Origin, Route, Subscriber,
+        panic_message, run_attempt, AttemptOutcome, Backend, BackendConfig, BoxError, BusOption,
+        BusSettings, Dispatcher, MemoryBackend, MemoryOptions, Origin, Route, Subscriber,
     };
     pub use crate::envelope::{DynEnvelope, EnvelopeHeader};
     pub use crate::handler::{handler_fn, BoxFuture, BoxHandler, DynHandler};

@@ -5,7 +5,7 @@
 use super::running::Running;
 use super::{Failure, Policy, Worker};
 use crate::{Claimed, StoredEvent};
-use skillcore_events::backend::{Dispatcher, DynEnvelope};
+use skillcore_events::backend::{panic_message, Dispatcher, DynEnvelope};
 use skillcore_events::HandlerContext;
 use std::future::Future;
 use std::sync::Arc;
@@ -102,7 +102,7 @@ impl Worker {
                     claimed: c,
                     result: Err(Failure::Retry(format!(
                         "handler panicked: {}",
-                        panic_message(p)
+                        panic_message(&*p)
                     ))),
                     policy: entry.policy,
                     skipped: false,
@@ -156,18 +156,6 @@ async fn run_delivery(
         Err(Failure::Dead(outcome.error_text()))
     } else {
         Err(Failure::Retry(outcome.error_text()))
-    }
-}
-
-/// The text of a panic that escaped the dispatcher's own guard (the
-/// dispatcher catches a handler's panics; this catches the worker's).
-pub(super) fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".into()
     }
 }
 

@@ -1,8 +1,9 @@
 //! The handler tasks in flight, each with the delivery it runs.
 
-use super::exec::{panic_message, Executed};
+use super::exec::Executed;
 use super::{Failure, Policy};
 use crate::Claimed;
+use skillcore_events::backend::panic_message;
 use std::collections::HashMap;
 use tokio::task::JoinSet;
 
@@ -31,7 +32,7 @@ impl Running {
             Err(e) => {
                 let id = e.id();
                 let msg = if e.is_panic() {
-                    format!("handler panicked: {}", panic_message(e.into_panic()))
+                    format!("handler panicked: {}", panic_message(&*e.into_panic()))
                 } else {
                     format!("handler task failed: {e}")
                 };

@@ -113,7 +113,9 @@ impl<F: Future + Unpin> Future for LazyTimeout<F> {
     }
 }
 
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+/// The text of a panic payload (a `&str` or a `String`; anything else is
+/// named as such): what every backend writes for a handler that panicked.
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -26,7 +26,7 @@ pub use builder::EventBusBuilder;
 pub use dead_letter::{DeadLetter, DeadLetterId, ParseDeadLetterIdError, ShutdownReport};
 pub use dispatch::{Dispatcher, Origin, Route, Subscriber};
 pub use error::{BoxError, BuildError, BusError, PublishError};
-pub use exec::{run_attempt, AttemptOutcome};
+pub use exec::{panic_message, run_attempt, AttemptOutcome};
 pub use memory::{MemoryBackend, MemoryOptions};
 pub use policy::RetryPolicy;
 pub use report::{CatalogReport, HandlerRef};

@@ -13,7 +13,8 @@ pub struct RetryPolicy {
     pub attempts: u32,
     /// Delay before the first retry (default 2 s); doubled for each further one.
     pub backoff: Duration,
-    /// Upper bound of one delay (default 5 min).
+    /// Upper bound of one nominal delay (default 5 min); jitter then spreads
+    /// it like any other, so a delay may exceed it by the jitter fraction.
     pub max_backoff: Duration,
     /// Random spread of each delay, as a fraction: 0.2 draws each delay from
     /// ±20 % around its nominal value; 0 disables jitter (default 0.2).
