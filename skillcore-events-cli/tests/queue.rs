@@ -229,17 +229,19 @@ async fn replay_queues_events_and_follows_a_worker_to_the_end() {
     assert!(stderr.contains("gave up waiting"), "{stderr}");
 
     // With a worker: the progress reaches the end.
-    let bus = skillcore_events::EventBus::builder()
+    // The handler of both event types the store holds deliveries of.
+    let mut bus = skillcore_events::EventBus::builder()
         .log_events(false)
-        .log_handlers(false)
-        .subscribe_dyn(
-            "gradebook.grade.posted",
+        .log_handlers(false);
+    for event in ["gradebook.grade.posted", "attendance.record.marked"] {
+        bus = bus.subscribe_dyn(
+            event,
             "analytics.update_gpa",
             skillcore_events::HandlerOptions::new(),
             std::sync::Arc::new(Succeeds),
-        )
-        .build()
-        .unwrap();
+        );
+    }
+    let bus = bus.build().unwrap();
     let worker = Worker::builder(store.clone(), bus.dispatcher().clone(), "w")
         .idle_poll(Duration::from_millis(20))
         .build();
