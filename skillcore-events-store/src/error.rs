@@ -40,7 +40,7 @@ pub enum StoreError {
     Decode(skillcore_events::DecodeError),
     /// A query named an event the catalog does not declare.
     UnknownEvent(String),
-    /// [`Store::open_sqlite`] / [`Store::open_postgres`]: there is no event
+    /// [`Store::open_sqlite`](crate::Store::open_sqlite) / [`Store::open_postgres`](crate::Store::open_postgres): there is no event
     /// store where one was asked for. The text says where and what was found
     /// there instead (no such file, another application's database, a schema
     /// that does not exist, with the nearest names that do).

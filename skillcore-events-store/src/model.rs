@@ -103,7 +103,7 @@ impl Claimed {
     }
 
     /// How many of [`Claimed::expired_leases`] ran out while the delivery ran
-    /// alone ([`Store::run_alone`]): deaths of its worker it caused for certain.
+    /// alone ([`Store::run_alone`](crate::Store::run_alone)): deaths of its worker it caused for certain.
     pub fn expired_alone(&self) -> u32 {
         self.lone_deaths
     }
@@ -232,7 +232,7 @@ pub enum PostgresCommit {
     /// SQLite's `synchronous=NORMAL` or Redis's `appendfsync everysec`, and an
     /// awaited single publish gets about 1.6 times faster (docs/performance.md).
     /// It applies to every connection of the store's pool, including the
-    /// transactions callers run on [`Store::postgres_pool`].
+    /// transactions callers run on [`Store::postgres_pool`](crate::Store::postgres_pool).
     Asynchronous,
 }
 

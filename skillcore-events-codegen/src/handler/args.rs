@@ -1,5 +1,5 @@
 //! Stage 1 of `#[handler]`: parse the attribute's arguments
-//! ([`HandlerArgs`]) and check their values ([`Options`]).
+//! ([`HandlerArgs`]) and check their values (`Options`).
 //!
 //! ```
 //! use skillcore_events_codegen::handler::HandlerArgs;

@@ -6,7 +6,7 @@
 //! emitters can still produce stub items next to the errors and user code does not
 //! drown in secondary "cannot find type" errors.
 //!
-//! One module per rule family over one [`Validator`]: this one builds the
+//! One module per rule family over one `Validator`: this one builds the
 //! model and checks the catalog as a whole (name, duplicates); `types` the
 //! named types, fields and type expressions (and recursive types); `events`
 //! the events (names, aggregate ids, handlers, examples, collisions);
