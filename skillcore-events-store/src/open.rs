@@ -113,7 +113,7 @@ impl Store {
     /// cannot be reached.
     pub async fn open_postgres(url: &str, schema: Option<&str>, access: Access) -> Result<Store> {
         if let Some(s) = schema {
-            crate::check_schema_name(s)?;
+            crate::shared::check_schema_name(s)?;
         }
         let server = connect::PgServer::from_url(url)?;
         let mut options = server.options.clone();

@@ -14,7 +14,8 @@
 //! it keeps the benefit of the doubt, so a worker killed by a deploy or by a
 //! neighbour's crash does not condemn the deliveries it held.
 
-use crate::{now_us, Claimed, Db, Result, Store};
+use crate::store::Dialect;
+use crate::{Claimed, Result, Store};
 
 /// Marks a lease held by a delivery running alone.
 const ALONE: &str = "!";
@@ -27,33 +28,9 @@ impl Store {
     /// Returns `false` when the lease was lost.
     pub async fn dead_letter_unrun(&self, c: &Claimed, error: &str) -> Result<bool> {
         let error = crate::bounded::error_text(error);
-        let n = match &self.db {
-            Db::Sqlite { writer, .. } => sqlx::query(
-                "UPDATE skc_deliveries
-                 SET status = 'dead', attempts = MAX(attempts - 1, 0), last_error = ?1,
-                     lease_owner = NULL, lease_until = NULL, updated_at = ?2
-                 WHERE id = ?3 AND lease_owner = ?4 AND status = 'active'",
-            )
-            .bind(error.as_ref())
-            .bind(now_us())
-            .bind(c.delivery_id)
-            .bind(&c.lease_owner)
-            .execute(&mut *writer.lock().await)
-            .await?
-            .rows_affected(),
-            Db::Postgres(pool) => sqlx::query(
-                "UPDATE skc_deliveries
-                 SET status = 'dead', attempts = GREATEST(attempts - 1, 0), last_error = $1,
-                     lease_owner = NULL, lease_until = NULL,
-                     updated_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
-                 WHERE id = $2 AND lease_owner = $3 AND status = 'active'",
-            )
-            .bind(error.as_ref())
-            .bind(c.delivery_id)
-            .bind(&c.lease_owner)
-            .execute(pool)
-            .await?
-            .rows_affected(),
+        let n = match &self.dialect {
+            Dialect::Sqlite(db) => db.dead_letter_unrun(c, &error).await?,
+            Dialect::Postgres(db) => db.dead_letter_unrun(c, &error).await?,
         };
         Ok(n == 1)
     }
@@ -74,29 +51,9 @@ impl Store {
         self.release(others).await?;
         let marked = format!("{}{ALONE}", c.lease_owner);
         let max = i64::from(max_attempts.max(1));
-        let n = match &self.db {
-            Db::Sqlite { writer, .. } => sqlx::query(
-                "UPDATE skc_deliveries SET lease_owner = ?1, attempts = MIN(attempts, ?2)
-                 WHERE id = ?3 AND lease_owner = ?4 AND status = 'active'",
-            )
-            .bind(&marked)
-            .bind(max)
-            .bind(c.delivery_id)
-            .bind(&c.lease_owner)
-            .execute(&mut *writer.lock().await)
-            .await?
-            .rows_affected(),
-            Db::Postgres(pool) => sqlx::query(
-                "UPDATE skc_deliveries SET lease_owner = $1, attempts = LEAST(attempts, $2::int)
-                 WHERE id = $3 AND lease_owner = $4 AND status = 'active'",
-            )
-            .bind(&marked)
-            .bind(max)
-            .bind(c.delivery_id)
-            .bind(&c.lease_owner)
-            .execute(pool)
-            .await?
-            .rows_affected(),
+        let n = match &self.dialect {
+            Dialect::Sqlite(db) => db.mark_alone(c, &marked, max).await?,
+            Dialect::Postgres(db) => db.mark_alone(c, &marked, max).await?,
         };
         if n == 1 {
             c.lease_owner = marked;

@@ -2,10 +2,10 @@
 //! share one set of connections (and, for the transactional outbox, one
 //! transaction).
 
-use crate::{connect, Db, Result, Store, StoreError, WRITER_CHECKPOINT_PAGES};
+use crate::sqlite::{SqliteDb, WRITER_CHECKPOINT_PAGES};
+use crate::{connect, Result, Store, StoreError};
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
-use std::sync::Arc;
 
 impl Store {
     /// A store on the service's own SQLite pool, migrating its tables into
@@ -38,19 +38,7 @@ impl Store {
         )))
         .execute(&mut writer)
         .await?;
-        let store = Store {
-            db: Db::Sqlite {
-                writer: Arc::new(crate::group_commit::GroupCommit::new(
-                    writer,
-                    crate::group_commit::write_sqlite,
-                )),
-                write: pool.clone(),
-                read: pool.clone(),
-            },
-            wake: Arc::default(),
-            analyze: Arc::default(),
-            pg_appends: None,
-        };
+        let store = Store::sqlite_of(SqliteDb::on(writer, pool.clone(), pool.clone()));
         store.migrate().await?;
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
             .fetch_one(&pool)
@@ -87,14 +75,9 @@ impl Store {
             connect::DEFAULT_CONNECT_TIMEOUT,
         );
         if let Some(schema) = schema {
-            crate::check_schema_name(schema)?;
+            crate::shared::check_schema_name(schema)?;
             let mut conn = server.acquire(&pool).await?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
-            )))
-            .execute(&mut *conn)
-            .await
-            .or_else(crate::ignore_concurrent_create)?;
+            crate::postgres::create_schema(&mut conn, schema).await?;
             let current: Option<String> = sqlx::query_scalar("SELECT current_schema()::text")
                 .fetch_one(&mut *conn)
                 .await?;

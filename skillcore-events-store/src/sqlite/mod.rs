@@ -1,4 +1,105 @@
-//! The SQLite dialect of the store, cut by role (the rest of its statements
-//! still live in `lib.rs` until the cut by dialect is finished).
+//! The SQLite dialect of the store: its connections (one writer held for
+//! good, a pool for the callers' transactions and migrations, a pool of
+//! readers), the group commit of appends on the writer, and its statements
+//! (`sql.rs`), cut by role: appends, the queue, dead letters, queries.
 
+mod append;
+mod dead;
 pub(crate) mod migrate;
+mod query;
+mod queue;
+mod row;
+mod sql;
+
+pub use append::{append_sqlite, SQLITE_ROWS_PER_INSERT};
+
+use crate::group_commit::GroupCommit;
+use crate::shared::Wake;
+use crate::Result;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::{Connection, SqliteConnection};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// WAL pages after which the SQLite writer checkpoints by itself (normally a
+/// background task checkpoints long before: see
+/// [`SqliteDb::checkpoint_in_background`]).
+pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 20_000;
+
+/// A store's connections to one SQLite database.
+#[derive(Clone)]
+pub(crate) struct SqliteDb {
+    /// The store's own writes: one connection held for good, so a write is
+    /// one hop to SQLite's thread, without a pool checkout.
+    writer: Arc<GroupCommit<SqliteConnection>>,
+    /// For the callers' own transactions ([`crate::append_sqlite`]) and
+    /// migrations.
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+impl SqliteDb {
+    /// The connections to one SQLite file, as `options` open it; nothing is
+    /// created or migrated here.
+    pub async fn connect(options: SqliteConnectOptions) -> Result<SqliteDb> {
+        // SQLite has one writer at a time. The store writes through one
+        // connection it holds; callers' transactions use a pool of one more
+        // (transactions start with BEGIN IMMEDIATE, so writers queue on the busy
+        // timeout instead of deadlocking); a few connections read. A pool
+        // checkout costs about as much as a statement, hence the held connection.
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
+        // Checkpoints (copying WAL pages back into the database file, with an
+        // fsync) would otherwise run inside whichever commit crosses the WAL
+        // threshold, on the writer's thread. A task checkpoints from a reader
+        // connection instead; the writer keeps a far threshold of its own, for
+        // when that task cannot run.
+        let writer = SqliteConnection::connect_with(
+            &options
+                .clone()
+                .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string()),
+        )
+        .await?;
+        Ok(SqliteDb::on(writer, write, read))
+    }
+
+    /// The store on a writer connection and the pools for the rest.
+    pub fn on(writer: SqliteConnection, write: SqlitePool, read: SqlitePool) -> SqliteDb {
+        SqliteDb {
+            writer: Arc::new(GroupCommit::new(writer, append::write_rows)),
+            write,
+            read,
+        }
+    }
+
+    /// The pool for the callers' own transactions.
+    pub fn write_pool(&self) -> &SqlitePool {
+        &self.write
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        migrate::migrate(&self.write).await
+    }
+
+    /// While the store lives (`alive`), a task runs a passive checkpoint
+    /// every 50 ms (cheap when the WAL has nothing new), off the writer's
+    /// thread.
+    pub fn checkpoint_in_background(&self, alive: Weak<Wake>) {
+        let read = self.read.clone();
+        tokio::spawn(async move {
+            while alive.strong_count() > 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                // Best effort: the writer's own threshold is the fallback.
+                let _ = sqlx::query(sql::CHECKPOINT).execute(&read).await;
+            }
+        });
+    }
+}

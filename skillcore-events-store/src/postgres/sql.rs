@@ -1,0 +1,345 @@
+//! The PostgreSQL dialect's statements. Times are the database's clock in
+//! microseconds, [`NOW`], written once here and put into the statements when
+//! each is first used.
+
+use crate::shared::{ORDER_CLEAR, STATS};
+use std::sync::LazyLock;
+
+/// The database's clock, as the store keeps times (microseconds since the
+/// epoch, `bigint`).
+const NOW: &str = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint";
+
+/// The columns of an event (`e`) as [`super::row::EventRow`] reads them,
+/// with its writing transaction as `tx`.
+const EVENT_COLS: &str =
+    "e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id, e.payload, e.metadata, e.version, e.occurred_at, e.tx_id::text::bigint AS tx";
+
+/// The append statement: `input` (CTEs the rows come from, if any) and `rows`
+/// (the `VALUES` or `SELECT` of the new event rows) wrapped in the CTE that
+/// stores them and the one that queues their deliveries; returns `seq,
+/// id::text` of each event stored now.
+fn append(input: &str, rows: &str) -> String {
+    format!(
+        "WITH {input} stored AS (
+               INSERT INTO skc_events (id, event_type, aggregate_type, aggregate_id, district_id,
+                                       payload, metadata, version, occurred_at, handlers)
+               {rows}
+               ON CONFLICT (id) DO NOTHING
+               RETURNING seq, id, aggregate_type, aggregate_id, handlers
+             ), queued AS (
+               INSERT INTO skc_deliveries (event_seq, handler_id, status, available_at, ordering_key, updated_at)
+               SELECT s.seq, r.value->>0, 'waiting', c.now,
+                      CASE WHEN (r.value->>1)::boolean THEN s.aggregate_type || ':' || s.aggregate_id END,
+                      c.now
+               FROM stored s
+               CROSS JOIN LATERAL jsonb_array_elements(s.handlers) AS r(value)
+               CROSS JOIN (SELECT {NOW} AS now) AS c
+               WHERE s.handlers IS NOT NULL
+             )
+             SELECT seq, id::text FROM stored"
+    )
+}
+
+/// The append of one event, its values bound as scalars.
+pub(super) static APPEND_ONE: LazyLock<String> = LazyLock::new(|| {
+    append(
+        "",
+        "VALUES ($1::text::uuid, $2, $3, $4, $5, $6::text::jsonb, $7::text::jsonb, $8::int,
+                 $9::text::timestamptz, $10::text::jsonb)",
+    )
+});
+
+/// The append of several events, their values bound as arrays to unnest.
+pub(super) static APPEND_MANY: LazyLock<String> = LazyLock::new(|| {
+    append(
+        "input AS (
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[])
+             WITH ORDINALITY AS i(id, event_type, aggregate_type, aggregate_id, district_id,
+                                  payload, metadata, version, occurred_at, handlers, n)
+         ),",
+        "SELECT id::uuid, event_type, aggregate_type, aggregate_id, district_id,
+                payload::jsonb, metadata::jsonb, version::int, occurred_at::timestamptz,
+                handlers::jsonb
+         FROM input ORDER BY n",
+    )
+});
+
+/// The claim: up to `$3` ready deliveries of the handlers `$4` for owner `$1`
+/// with a lease of `$2` microseconds. One row: `claimed`, the claimed events
+/// as JSON text, each event once with its deliveries nested (the shape
+/// `crate::row::claimed_from_json` reads, as on SQLite), and `completed`.
+/// With `completing`, the same statement first marks done the deliveries `$5`
+/// held by owners `$6` (what a worker finished); `completed` lists those it
+/// marked. Without it, the claim commits without waiting for its WAL flush.
+fn claim(completing: bool) -> String {
+    let (relaxed, done, not_done, completed) = if completing {
+        (
+            "",
+            "done AS (
+               UPDATE skc_deliveries d
+               SET status = 'done', lease_owner = NULL, lease_until = NULL, updated_at = clock.now
+               FROM unnest($5::bigint[], $6::text[]) AS u(id, owner), clock
+               WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'active'
+               RETURNING d.id
+             ),",
+            "AND d.id <> ALL($5)",
+            "(SELECT array_agg(id) FROM done)",
+        )
+    } else {
+        (
+            ", set_config('synchronous_commit', 'off', true) AS relaxed",
+            "",
+            "",
+            "NULL::bigint[]",
+        )
+    };
+    format!(
+        "WITH clock AS (
+           SELECT {NOW} AS now{relaxed}
+         ), {done} waiting AS (
+           SELECT d.id FROM skc_deliveries d, clock
+           WHERE d.status = 'waiting' AND d.available_at <= clock.now
+             AND d.handler_id = ANY($4)
+             AND {ORDER_CLEAR}
+           ORDER BY d.available_at, d.id
+           LIMIT $3
+           FOR UPDATE OF d SKIP LOCKED
+         ), expired AS (
+           SELECT d.id FROM skc_deliveries d, clock
+           WHERE d.status = 'active' AND d.lease_until < clock.now
+             AND d.handler_id = ANY($4) {not_done}
+           ORDER BY d.lease_until, d.id
+           LIMIT $3
+           FOR UPDATE OF d SKIP LOCKED
+         ), next AS (
+           SELECT id FROM waiting UNION ALL SELECT id FROM expired LIMIT $3
+         ), claimed AS (
+           UPDATE skc_deliveries d
+           SET status = 'active', lease_owner = $1, lease_until = clock.now + $2,
+               attempts = d.attempts + 1, updated_at = clock.now,
+               expired_leases = d.expired_leases + CASE WHEN d.status = 'active' THEN 1 ELSE 0 END,
+               lone_deaths = d.lone_deaths
+                 + CASE WHEN d.status = 'active' AND d.lease_owner LIKE '%!' THEN 1 ELSE 0 END
+           FROM next, clock
+           WHERE d.id = next.id
+           RETURNING d.id, d.handler_id, d.attempts, d.replay, d.event_seq, d.expired_leases,
+                     d.lone_deaths
+         ), grouped AS (
+           SELECT c.event_seq AS seq, json_agg(json_build_array(
+                    c.id, c.handler_id, c.attempts, c.replay,
+                    EXISTS (SELECT 1 FROM skc_handled h JOIN skc_events he ON he.id = h.event_id
+                            WHERE he.seq = c.event_seq AND h.handler_id = c.handler_id)::int,
+                    c.expired_leases, c.lone_deaths)
+                    ORDER BY c.id) AS deliveries
+           FROM claimed c GROUP BY c.event_seq
+         )
+         SELECT coalesce((
+                  SELECT json_agg(json_build_array(
+                           e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id,
+                           e.payload::text, e.metadata::text, e.version,
+                           to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+                           g.deliveries) ORDER BY e.seq)
+                  FROM grouped g JOIN skc_events e ON e.seq = g.seq)::text, '[]') AS claimed,
+                {completed} AS completed"
+    )
+}
+
+/// [`claim`] alone (`$1` to `$4`).
+pub(super) static CLAIM: LazyLock<String> = LazyLock::new(|| claim(false));
+
+/// [`claim`] completing first (`$1` to `$6`).
+pub(super) static COMPLETE_AND_CLAIM: LazyLock<String> = LazyLock::new(|| claim(true));
+
+/// Marks done the deliveries `$1` held by owners `$2`; returns their ids.
+pub(super) static COMPLETE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE skc_deliveries d
+             SET status = 'done', lease_owner = NULL, lease_until = NULL,
+                 updated_at = {NOW}
+             FROM unnest($1::bigint[], $2::text[]) AS u(id, owner)
+             WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'active'
+             RETURNING d.id"
+    )
+});
+
+/// Records successes whose lease was lost: handlers `$1`, events `$2`
+/// (pairwise).
+pub(super) static RECORD_HANDLED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO skc_handled (handler_id, event_id, handled_at)
+                     SELECT h, e::uuid, {NOW}
+                     FROM unnest($1::text[], $2::text[]) AS u(h, e)
+                     ON CONFLICT DO NOTHING"
+    )
+});
+
+/// Hands back the deliveries `$1` held by owners `$2`.
+pub(super) static RELEASE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE skc_deliveries d
+                     SET status = 'waiting', attempts = GREATEST(d.attempts - 1, 0), lease_owner = NULL,
+                         lease_until = NULL,
+                         updated_at = {NOW}
+                     FROM unnest($1::bigint[], $2::text[]) AS u(id, owner)
+                     WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'active'"
+    )
+});
+
+/// A failed attempt: dead (`$1`) or waiting `$2` microseconds, error `$3`, of
+/// delivery `$4` held by `$5`.
+pub(super) static FAIL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH clock AS (
+                       SELECT {NOW} AS now
+                     )
+                     UPDATE skc_deliveries
+                     SET status = CASE WHEN $1 THEN 'dead' ELSE 'waiting' END,
+                         available_at = clock.now + $2, last_error = $3, lease_owner = NULL,
+                         lease_until = NULL, updated_at = clock.now
+                     FROM clock
+                     WHERE id = $4 AND lease_owner = $5 AND status = 'active'"
+    )
+});
+
+/// A dead letter without running: error `$1`, delivery `$2` held by `$3`.
+pub(super) static DEAD_LETTER_UNRUN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE skc_deliveries
+                 SET status = 'dead', attempts = GREATEST(attempts - 1, 0), last_error = $1,
+                     lease_owner = NULL, lease_until = NULL,
+                     updated_at = {NOW}
+                 WHERE id = $2 AND lease_owner = $3 AND status = 'active'"
+    )
+});
+
+/// Marks the lease of delivery `$3` held by `$4` as `$1` (running alone),
+/// attempts at most `$2`.
+pub(super) const MARK_ALONE: &str =
+    "UPDATE skc_deliveries SET lease_owner = $1, attempts = LEAST(attempts, $2::int)
+                 WHERE id = $3 AND lease_owner = $4 AND status = 'active'";
+
+/// Dead letters, oldest first: of handler `$1` (or any), up to `$2`, in the
+/// scope (`$3`, `$4`).
+pub(super) static DEAD_LETTERS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT d.id AS delivery_id, d.handler_id, d.attempts, d.last_error, d.updated_at, {EVENT_COLS}
+                     FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
+                     WHERE d.status = 'dead' AND ($1::text IS NULL OR d.handler_id = $1)
+                       AND ($3 OR e.district_id = $4)
+                     ORDER BY d.updated_at, d.id LIMIT $2"
+    )
+});
+
+/// The scope condition of the updates of one dead letter (`$2`, `$3`), on
+/// the letter's event.
+const DEAD_IN_SCOPE: &str = "($2 OR EXISTS (SELECT 1 FROM skc_events e
+                             WHERE e.seq = skc_deliveries.event_seq AND e.district_id = $3))";
+
+/// Puts dead letter `$1` back in the queue, in the scope.
+pub(super) static RETRY_DEAD: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE skc_deliveries SET status = 'waiting', attempts = 0,
+                   available_at = {NOW},
+                   updated_at = {NOW}
+                 WHERE id = $1 AND status = 'dead' AND {DEAD_IN_SCOPE}"
+    )
+});
+
+/// Discards dead letter `$1`, in the scope.
+pub(super) static DISCARD_DEAD: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE skc_deliveries SET status = 'discarded',
+                   updated_at = {NOW}
+                 WHERE id = $1 AND status = 'dead' AND {DEAD_IN_SCOPE}"
+    )
+});
+
+/// Whether any of the handlers `$1` has an unfinished delivery.
+pub(super) const HAS_PENDING: &str = "SELECT EXISTS (SELECT 1 FROM skc_deliveries
+                                    WHERE status = 'waiting' AND handler_id = ANY($1))
+                         OR EXISTS (SELECT 1 FROM skc_deliveries
+                                    WHERE status = 'active' AND handler_id = ANY($1))";
+
+/// Queue counters per handler, all districts.
+pub(super) static STATS_ALL: LazyLock<String> =
+    LazyLock::new(|| format!("{STATS} GROUP BY d.handler_id ORDER BY d.handler_id"));
+
+/// Queue counters per handler of the events of district `$1`.
+pub(super) static STATS_DISTRICT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{STATS} JOIN skc_events e ON e.seq = d.event_seq WHERE e.district_id = $1
+                 GROUP BY d.handler_id ORDER BY d.handler_id"
+    )
+});
+
+/// The events in the scope (`$1`, `$2`) meeting `condition`, in order.
+fn select_events(condition: &str) -> String {
+    format!(
+        "SELECT {EVENT_COLS} FROM skc_events e
+                     WHERE ($1 OR e.district_id = $2) AND {condition} ORDER BY e.seq"
+    )
+}
+
+/// The events of aggregate type `$3` and id `$4`.
+pub(super) static AGGREGATE_EVENTS: LazyLock<String> =
+    LazyLock::new(|| select_events("e.aggregate_type = $3 AND e.aggregate_id = $4"));
+
+/// The events of type `$3` whose payload field `$4` reads as the text `$5`.
+pub(super) static EVENTS_BY_FIELD: LazyLock<String> =
+    LazyLock::new(|| select_events("e.event_type = $3 AND e.payload->>$4 = $5"));
+
+/// The events of type `$3` that occurred in `[$4, $5)`, in the scope (`$1`,
+/// `$2`).
+pub(super) static EVENTS_BY_TYPE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EVENT_COLS} FROM skc_events e
+                     WHERE ($1 OR e.district_id = $2) AND e.event_type = $3
+                       AND e.occurred_at >= $4 AND e.occurred_at < $5
+                     ORDER BY e.seq"
+    )
+});
+
+/// Up to `$5` events after the cursor (`$1`, `$2`) in `(transaction, seq)`
+/// order, of transactions older than every one still in flight, in the scope
+/// (`$3`, `$4`).
+pub(super) static READ_AFTER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EVENT_COLS} FROM skc_events e
+                     WHERE (e.tx_id, e.seq) > ($1::text::xid8, $2)
+                       AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                       AND ($3 OR e.district_id = $4)
+                     ORDER BY e.tx_id, e.seq LIMIT $5"
+    )
+});
+
+/// Queues the events of type `$3` (or any) that occurred at or after `$4`
+/// (or ever), in the scope (`$5`, `$6`), again for handler `$1` as batch `$2`.
+pub(super) static REPLAY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO skc_deliveries
+                       (event_seq, handler_id, status, available_at, replay, ordering_key, updated_at)
+                     SELECT e.seq, $1, 'waiting', {NOW},
+                            $2, e.aggregate_type || ':' || e.aggregate_id,
+                            {NOW}
+                     FROM skc_events e
+                     WHERE ($3::text IS NULL OR e.event_type = $3)
+                       AND ($4::timestamptz IS NULL OR e.occurred_at >= $4)
+                       AND ($5 OR e.district_id = $6)
+                     ORDER BY e.tx_id, e.seq"
+    )
+});
+
+/// Progress of batch `$2` of handler `$1` in the scope (`$3`, `$4`).
+pub(super) const REPLAY_PROGRESS: &str = "SELECT COUNT(*),
+                            COALESCE(SUM(CASE WHEN d.status = 'done' THEN 1 ELSE 0 END), 0)::bigint,
+                            COALESCE(SUM(CASE WHEN d.status = 'dead' THEN 1 ELSE 0 END), 0)::bigint
+                     FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
+                     WHERE d.handler_id = $1 AND d.replay = $2 AND d.replay <> 0
+                       AND ($3 OR e.district_id = $4)";
+
+/// Refreshes the planner's statistics of the queue.
+pub(super) const ANALYZE: &str = "ANALYZE skc_deliveries, skc_events";
+
+/// The channel appends notify when their deliveries are committed.
+pub(super) const CHANNEL: &str = "skc_deliveries";

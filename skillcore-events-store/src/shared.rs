@@ -1,0 +1,176 @@
+//! What both dialects use: the wake-ups of this process's workers, times as
+//! the store keeps them, the checks of names and fields, lease owners, and
+//! the claim condition of ordered deliveries.
+
+use crate::{Claimed, Result, StoreError};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+use sqlx::postgres::PgPool;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Wake-ups of this process's workers, counted, so a worker can tell whether
+/// one came while it was not waiting.
+#[derive(Default)]
+pub(crate) struct Wake {
+    pub notify: tokio::sync::Notify,
+    pub count: std::sync::atomic::AtomicU64,
+    /// PostgreSQL: the one-connection pool of this store's `LISTEN` task, set
+    /// by the first [`crate::Store::listen`]; closed when the last handle of
+    /// the store is dropped, which ends the task.
+    pub listener: std::sync::OnceLock<PgPool>,
+}
+
+impl Wake {
+    pub fn notify(&self) {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+}
+
+impl Drop for Wake {
+    fn drop(&mut self) {
+        if let Some(pool) = self.listener.get() {
+            // Marks the pool closed at once (the returned future only waits for
+            // its connection to go), so the listener's `recv` ends.
+            drop(pool.close());
+        }
+    }
+}
+
+pub(crate) fn micros(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+pub(crate) fn now_us() -> i64 {
+    Utc::now().timestamp_micros()
+}
+
+/// A duration in microseconds, as leases and delays are stored.
+pub(crate) fn duration_us(d: Duration) -> i64 {
+    d.as_micros().min(i64::MAX as u128) as i64
+}
+
+// Fixed width, so text order is time order in SQLite.
+pub(crate) fn ts_text(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("occurred_at `{s}`: {e}")))
+}
+
+pub(crate) fn parse_json(s: &str, what: &str) -> Result<Value> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+pub(crate) fn check_field(field: &str) -> Result<()> {
+    let ok = field.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && field.chars().all(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidField(field.to_string()))
+    }
+}
+
+pub(crate) fn check_schema_name(schema: &str) -> Result<()> {
+    if !schema.is_empty()
+        && schema.len() < 64
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidSchemaName(schema.to_string()))
+    }
+}
+
+// Two processes creating the same schema at once: one of them gets a unique
+// violation on the catalog; the schema exists either way.
+pub(crate) fn ignore_concurrent_create(
+    e: sqlx::Error,
+) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+            Ok(Default::default())
+        }
+        _ => Err(e),
+    }
+}
+
+/// A lease owner for one claim: the worker's id and a number unique in this
+/// process (starting at a random point, so that two processes mistakenly
+/// sharing a worker id still do not share owners). Every claimed row carries
+/// it, so it is kept short.
+pub(crate) fn claim_owner(worker: &str) -> String {
+    static NEXT: std::sync::OnceLock<std::sync::atomic::AtomicU64> = std::sync::OnceLock::new();
+    let n = NEXT
+        .get_or_init(|| std::sync::atomic::AtomicU64::new(Uuid::now_v7().as_u64_pair().1 >> 16))
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{worker}:{n:x}")
+}
+
+/// A claim as the dialects run it: the lease owner of this claim, the
+/// handlers, how many at most and for how long (microseconds).
+pub(crate) struct Claim {
+    pub owner: String,
+    pub handlers: Vec<String>,
+    pub limit: u32,
+    pub lease_us: i64,
+}
+
+impl Claim {
+    pub fn new(worker: &str, handlers: &[&str], limit: u32, lease: Duration) -> Claim {
+        let handlers: Vec<String> = handlers.iter().map(|h| h.to_string()).collect();
+        let lease_us = duration_us(lease);
+        Claim {
+            owner: claim_owner(worker),
+            handlers,
+            limit,
+            lease_us,
+        }
+    }
+}
+
+/// The successes in `done` whose lease was lost (missing from the sorted
+/// `completed`), as the handler ids and event ids to record in
+/// `skc_handled`; `None` when there are none.
+pub(crate) fn lost_leases(
+    done: &[&Claimed],
+    completed: &[i64],
+) -> Option<(Vec<String>, Vec<String>)> {
+    let lost: Vec<&Claimed> = done
+        .iter()
+        .copied()
+        .filter(|c| completed.binary_search(&c.delivery_id).is_err())
+        .collect();
+    if lost.is_empty() {
+        return None;
+    }
+    let handlers = lost.iter().map(|c| c.handler_id.clone()).collect();
+    let events = lost.iter().map(|c| c.event.event.id.to_string()).collect();
+    Some((handlers, events))
+}
+
+/// The claim condition of ordered deliveries (`d`), the same in both dialects:
+/// no earlier event of the same aggregate is still waiting or running for the
+/// handler (in the same replay batch).
+pub(crate) const ORDER_CLEAR: &str = "(d.ordering_key IS NULL OR NOT EXISTS (
+           SELECT 1 FROM skc_deliveries p
+           WHERE p.handler_id = d.handler_id AND p.ordering_key = d.ordering_key
+             AND p.replay = d.replay AND p.event_seq < d.event_seq
+             AND p.status IN ('waiting', 'active')))";
+
+/// Queue counters per handler (`d`), the same in both dialects; each adds its
+/// grouping, and for one district the join with the events.
+pub(crate) const STATS: &str = "SELECT d.handler_id,
+              CAST(SUM(CASE WHEN d.status = 'waiting' AND d.attempts = 0 THEN 1 ELSE 0 END) AS BIGINT) AS waiting,
+              CAST(SUM(CASE WHEN d.status = 'active' THEN 1 ELSE 0 END) AS BIGINT) AS active,
+              CAST(SUM(CASE WHEN d.status = 'done' THEN 1 ELSE 0 END) AS BIGINT) AS completed,
+              CAST(SUM(CASE WHEN d.status = 'waiting' AND d.attempts > 0 THEN 1 ELSE 0 END) AS BIGINT) AS failed,
+              CAST(SUM(CASE WHEN d.status = 'dead' THEN 1 ELSE 0 END) AS BIGINT) AS dead
+            FROM skc_deliveries d";

@@ -1,0 +1,219 @@
+//! The store's dead letters, queries and replays, each handed over to its
+//! dialect with the scope as the two values of `(? OR district_id = ?)`.
+
+use super::{Dialect, Store};
+use crate::shared::{check_field, now_us};
+use crate::{
+    Cursor, DeadLetter, HandlerStats, ReplayFilter, ReplayProgress, Result, Scope, ScopeParts,
+    StoreError, StoredEvent,
+};
+use chrono::{DateTime, Utc};
+
+impl Store {
+    /// Dead letters of the events in `scope`, oldest first, optionally of one
+    /// handler. Each holds its whole event: a caller working for one district
+    /// passes that district's scope.
+    pub async fn dead_letters(
+        &self,
+        scope: &Scope,
+        handler: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DeadLetter>> {
+        let (all, district) = scope.parts();
+        match &self.dialect {
+            Dialect::Sqlite(db) => db.dead_letters(all, district, handler, limit).await,
+            Dialect::Postgres(db) => db.dead_letters(all, district, handler, limit).await,
+        }
+    }
+
+    /// Puts a dead letter back in the queue with a fresh set of attempts.
+    /// Returns `false` if it is not a dead letter (any more), or not one of an
+    /// event in `scope`.
+    pub async fn retry_dead(&self, scope: &Scope, delivery_id: i64) -> Result<bool> {
+        let (all, district) = scope.parts();
+        let n = match &self.dialect {
+            Dialect::Sqlite(db) => db.retry_dead(all, district, delivery_id).await?,
+            Dialect::Postgres(db) => db.retry_dead(all, district, delivery_id).await?,
+        };
+        self.notify();
+        Ok(n == 1)
+    }
+
+    /// Drops a dead letter for good (the row stays, marked `discarded`, for
+    /// audit). Returns `false` if it is not a dead letter (any more), or not one
+    /// of an event in `scope`.
+    pub async fn discard_dead(&self, scope: &Scope, delivery_id: i64) -> Result<bool> {
+        let (all, district) = scope.parts();
+        let n = match &self.dialect {
+            Dialect::Sqlite(db) => db.discard_dead(all, district, delivery_id).await?,
+            Dialect::Postgres(db) => db.discard_dead(all, district, delivery_id).await?,
+        };
+        Ok(n == 1)
+    }
+
+    /// Whether any of these handlers has a delivery not yet finished (waiting,
+    /// retrying or running). Reads the partial indexes of unfinished deliveries
+    /// only, cheap enough to poll.
+    pub async fn has_pending(&self, handlers: &[&str]) -> Result<bool> {
+        let list: Vec<String> = handlers.iter().map(|h| h.to_string()).collect();
+        match &self.dialect {
+            Dialect::Sqlite(db) => db.has_pending(&list).await,
+            Dialect::Postgres(db) => db.has_pending(&list).await,
+        }
+    }
+
+    /// Queue counters per handler of the deliveries of events in `scope`,
+    /// sorted by handler id.
+    pub async fn stats(&self, scope: &Scope) -> Result<Vec<HandlerStats>> {
+        // All districts count the table alone; one district joins each
+        // delivery's event for its district (an event's deliveries carry none).
+        let district = match scope {
+            Scope::District(d) => Some(d.as_str()),
+            Scope::AllDistricts => None,
+        };
+        match &self.dialect {
+            Dialect::Sqlite(db) => db.stats(district).await,
+            Dialect::Postgres(db) => db.stats(district).await,
+        }
+    }
+
+    /// The events of one aggregate, in order.
+    pub async fn aggregate_events(
+        &self,
+        scope: &Scope,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>> {
+        let (all, district) = scope.parts();
+        match &self.dialect {
+            Dialect::Sqlite(db) => {
+                db.aggregate_events(all, district, aggregate_type, aggregate_id)
+                    .await
+            }
+            Dialect::Postgres(db) => {
+                db.aggregate_events(all, district, aggregate_type, aggregate_id)
+                    .await
+            }
+        }
+    }
+
+    /// The events of one type that occurred in `[from, to)`, in order.
+    pub async fn events_by_type(
+        &self,
+        scope: &Scope,
+        event_type: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<StoredEvent>> {
+        let (all, district) = scope.parts();
+        match &self.dialect {
+            Dialect::Sqlite(db) => db.events_by_type(all, district, event_type, from, to).await,
+            Dialect::Postgres(db) => db.events_by_type(all, district, event_type, from, to).await,
+        }
+    }
+
+    /// The events of one type whose payload field `field` equals `value` (compared
+    /// as text: `payload->>'studentId' = 'student-123'`). The caller checks that the
+    /// field exists in the catalog; the value is always a bound parameter. The
+    /// text of a value is the same on both backends: a boolean is `true` or
+    /// `false` (SQLite's `json_extract` would give `1` or `0`), a string is
+    /// itself, without quotes.
+    pub async fn events_by_field(
+        &self,
+        scope: &Scope,
+        event_type: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<StoredEvent>> {
+        check_field(field)?;
+        let (all, district) = scope.parts();
+        match &self.dialect {
+            Dialect::Sqlite(db) => {
+                db.events_by_field(all, district, event_type, field, value)
+                    .await
+            }
+            Dialect::Postgres(db) => {
+                db.events_by_field(all, district, event_type, field, value)
+                    .await
+            }
+        }
+    }
+
+    /// [`Store::events_by_field`] with the field checked against the catalog
+    /// (`EVENTS` of the generated code, or `AnyEvent::events()`): an unknown event
+    /// or field is an error that lists what exists, not an empty result.
+    pub async fn events_by_catalog_field(
+        &self,
+        scope: &Scope,
+        catalog: &[skillcore_events::EventInfo],
+        event_type: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<StoredEvent>> {
+        let info = catalog
+            .iter()
+            .find(|e| e.name == event_type)
+            .ok_or_else(|| StoreError::UnknownEvent(event_type.to_string()))?;
+        if info.field(field).is_none() {
+            return Err(StoreError::UnknownField {
+                event: event_type.to_string(),
+                field: field.to_string(),
+                fields: info.fields.iter().map(|f| f.name.to_string()).collect(),
+            });
+        }
+        self.events_by_field(scope, event_type, field, value).await
+    }
+
+    /// Up to `limit` events after `cursor` in the global order, with the cursor to
+    /// continue from. Never skips an event: on PostgreSQL it reads in
+    /// `(transaction, seq)` order and only events of transactions older than every
+    /// transaction still in flight, so an event whose transaction commits later is
+    /// read later, not passed over.
+    pub async fn read_after(
+        &self,
+        scope: &Scope,
+        cursor: Cursor,
+        limit: u32,
+    ) -> Result<(Vec<StoredEvent>, Cursor)> {
+        let (all, district) = scope.parts();
+        match &self.dialect {
+            Dialect::Sqlite(db) => db.read_after(all, district, cursor, limit).await,
+            Dialect::Postgres(db) => db.read_after(all, district, cursor, limit).await,
+        }
+    }
+
+    /// Queues the stored events in `scope` matching `filter` again for one
+    /// handler, as a replay batch that bypasses the idempotency record (the handler
+    /// is rebuilding its projection). Returns the batch id and the number of
+    /// deliveries queued; follow it with [`Store::replay_progress`].
+    pub async fn replay(
+        &self,
+        scope: &Scope,
+        handler_id: &str,
+        filter: &ReplayFilter,
+    ) -> Result<(i64, i64)> {
+        let batch = now_us();
+        let (all, district) = scope.parts();
+        let n = match &self.dialect {
+            Dialect::Sqlite(db) => db.replay(all, district, handler_id, filter, batch).await?,
+            Dialect::Postgres(db) => db.replay(all, district, handler_id, filter, batch).await?,
+        };
+        self.notify();
+        Ok((batch, n as i64))
+    }
+
+    /// Progress of a replay batch of one handler, counting the deliveries of
+    /// events in `scope`.
+    pub async fn replay_progress(
+        &self,
+        scope: &Scope,
+        handler_id: &str,
+        batch: i64,
+    ) -> Result<ReplayProgress> {
+        let (all, district) = scope.parts();
+        match &self.dialect {
+            Dialect::Sqlite(db) => db.replay_progress(all, district, handler_id, batch).await,
+            Dialect::Postgres(db) => db.replay_progress(all, district, handler_id, batch).await,
+        }
+    }
+}
