@@ -82,7 +82,7 @@ fn statement<'q>(rows: &[&'q EventRow]) -> PgQuery<'q> {
     fn column<'q, T>(rows: &[&'q EventRow], f: impl Fn(&'q EventRow) -> T) -> Vec<T> {
         rows.iter().map(|r| f(r)).collect()
     }
-    sqlx::query(sqlx::AssertSqlSafe(sql::APPEND_MANY.as_str()))
+    sqlx::query(sql::APPEND_MANY.as_str())
         .bind(column(rows, |r| r.id.as_str()))
         .bind(column(rows, |r| r.event_type.as_str()))
         .bind(column(rows, |r| r.aggregate_type.as_str()))
@@ -99,7 +99,7 @@ fn statement<'q>(rows: &[&'q EventRow]) -> PgQuery<'q> {
 /// values bound as scalars instead of arrays to unnest, which the server plans
 /// and runs faster (awaited single publishes about 5 % faster).
 fn single<'q>(row: &'q EventRow) -> PgQuery<'q> {
-    sqlx::query(sqlx::AssertSqlSafe(sql::APPEND_ONE.as_str()))
+    sqlx::query(sql::APPEND_ONE.as_str())
         .bind(row.id.as_str())
         .bind(row.event_type.as_str())
         .bind(row.aggregate_type.as_str())

@@ -14,7 +14,7 @@ impl PgDb {
         handler: Option<&str>,
         limit: u32,
     ) -> Result<Vec<DeadLetter>> {
-        let rows: Vec<DeadRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql::DEAD_LETTERS.as_str()))
+        let rows: Vec<DeadRow> = sqlx::query_as(sql::DEAD_LETTERS.as_str())
             .bind(handler)
             .bind(limit as i64)
             .bind(all)
@@ -46,7 +46,7 @@ impl PgDb {
         district: &str,
         id: i64,
     ) -> Result<u64> {
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        Ok(sqlx::query(sql)
             .bind(id)
             .bind(all)
             .bind(district)

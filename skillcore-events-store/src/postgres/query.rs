@@ -17,9 +17,7 @@ impl PgDb {
         district: &str,
         args: &[&str],
     ) -> Result<Vec<StoredEvent>> {
-        let mut q = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
-            .bind(all)
-            .bind(district);
+        let mut q = sqlx::query_as::<_, EventRow>(sql).bind(all).bind(district);
         for a in args {
             q = q.bind(*a);
         }
@@ -53,7 +51,7 @@ impl PgDb {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<StoredEvent>> {
-        let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql::EVENTS_BY_TYPE.as_str()))
+        let rows: Vec<EventRow> = sqlx::query_as(sql::EVENTS_BY_TYPE.as_str())
             .bind(all)
             .bind(district)
             .bind(event_type)
@@ -94,7 +92,7 @@ impl PgDb {
         cursor: Cursor,
         limit: u32,
     ) -> Result<(Vec<StoredEvent>, Cursor)> {
-        let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql::READ_AFTER.as_str()))
+        let rows: Vec<EventRow> = sqlx::query_as(sql::READ_AFTER.as_str())
             .bind(cursor.tx.to_string())
             .bind(cursor.seq)
             .bind(all)
@@ -125,12 +123,12 @@ impl PgDb {
     pub async fn stats(&self, district: Option<&str>) -> Result<Vec<HandlerStats>> {
         let rows: Vec<StatsRow> = match district {
             None => {
-                sqlx::query_as(sqlx::AssertSqlSafe(sql::STATS_ALL.as_str()))
+                sqlx::query_as(sql::STATS_ALL.as_str())
                     .fetch_all(&self.pool)
                     .await?
             }
             Some(d) => {
-                sqlx::query_as(sqlx::AssertSqlSafe(sql::STATS_DISTRICT.as_str()))
+                sqlx::query_as(sql::STATS_DISTRICT.as_str())
                     .bind(d)
                     .fetch_all(&self.pool)
                     .await?
@@ -148,7 +146,7 @@ impl PgDb {
         filter: &ReplayFilter,
         batch: i64,
     ) -> Result<u64> {
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql::REPLAY.as_str()))
+        Ok(sqlx::query(sql::REPLAY.as_str())
             .bind(handler_id)
             .bind(batch)
             .bind(filter.event_type.as_deref())

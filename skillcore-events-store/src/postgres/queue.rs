@@ -21,7 +21,7 @@ impl PgDb {
         let ids: Vec<i64> = done.iter().map(|c| c.delivery_id).collect();
         let owners: Vec<&str> = done.iter().map(|c| c.lease_owner.as_str()).collect();
         let (claimed, completed): (String, Option<Vec<i64>>) =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql::COMPLETE_AND_CLAIM.as_str()))
+            sqlx::query_as(sql::COMPLETE_AND_CLAIM.as_str())
                 .bind(&claim.owner)
                 .bind(claim.lease_us)
                 .bind(claim.limit as i64)
@@ -43,7 +43,7 @@ impl PgDb {
     /// claimed, and a success recorded after it still counts (see
     /// [`PgDb::complete_many`]). Publishes and completions stay synchronous.
     pub async fn claim(&self, claim: &Claim) -> Result<Vec<Claimed>> {
-        let claimed: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql::CLAIM.as_str()))
+        let claimed: String = sqlx::query_scalar(sql::CLAIM.as_str())
             .bind(&claim.owner)
             .bind(claim.lease_us)
             .bind(claim.limit as i64)
@@ -58,12 +58,11 @@ impl PgDb {
     pub async fn complete_many(&self, done: &[&Claimed]) -> Result<Vec<i64>> {
         let ids: Vec<i64> = done.iter().map(|c| c.delivery_id).collect();
         let owners: Vec<&str> = done.iter().map(|c| c.lease_owner.as_str()).collect();
-        let mut completed: Vec<i64> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql::COMPLETE.as_str()))
-                .bind(&ids)
-                .bind(&owners)
-                .fetch_all(&self.pool)
-                .await?;
+        let mut completed: Vec<i64> = sqlx::query_scalar(sql::COMPLETE.as_str())
+            .bind(&ids)
+            .bind(&owners)
+            .fetch_all(&self.pool)
+            .await?;
         completed.sort_unstable();
         self.record_handled(done, &completed).await?;
         Ok(completed)
@@ -75,7 +74,7 @@ impl PgDb {
         let Some((handlers, events)) = lost_leases(done, completed) else {
             return Ok(());
         };
-        sqlx::query(sqlx::AssertSqlSafe(sql::RECORD_HANDLED.as_str()))
+        sqlx::query(sql::RECORD_HANDLED.as_str())
             .bind(&handlers)
             .bind(&events)
             .execute(&self.pool)
@@ -87,7 +86,7 @@ impl PgDb {
     pub async fn release(&self, claimed: &[&Claimed]) -> Result<u64> {
         let ids: Vec<i64> = claimed.iter().map(|c| c.delivery_id).collect();
         let owners: Vec<&str> = claimed.iter().map(|c| c.lease_owner.as_str()).collect();
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql::RELEASE.as_str()))
+        Ok(sqlx::query(sql::RELEASE.as_str())
             .bind(&ids)
             .bind(&owners)
             .execute(&self.pool)
@@ -97,7 +96,7 @@ impl PgDb {
 
     /// A failed attempt: `dead`, or waiting `delay_us` for the next one.
     pub async fn fail(&self, c: &Claimed, error: &str, dead: bool, delay_us: i64) -> Result<u64> {
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql::FAIL.as_str()))
+        Ok(sqlx::query(sql::FAIL.as_str())
             .bind(dead)
             .bind(delay_us)
             .bind(error)
@@ -110,15 +109,13 @@ impl PgDb {
 
     /// A dead letter without running (this claim not counted as an attempt).
     pub async fn dead_letter_unrun(&self, c: &Claimed, error: &str) -> Result<u64> {
-        Ok(
-            sqlx::query(sqlx::AssertSqlSafe(sql::DEAD_LETTER_UNRUN.as_str()))
-                .bind(error)
-                .bind(c.delivery_id)
-                .bind(&c.lease_owner)
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
-        )
+        Ok(sqlx::query(sql::DEAD_LETTER_UNRUN.as_str())
+            .bind(error)
+            .bind(c.delivery_id)
+            .bind(&c.lease_owner)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 
     /// Marks `c`'s lease as `marked` (running alone), attempts at most `max`.

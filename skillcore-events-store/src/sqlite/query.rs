@@ -18,9 +18,7 @@ impl SqliteDb {
         district: &str,
         args: &[&str],
     ) -> Result<Vec<StoredEvent>> {
-        let mut q = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
-            .bind(all)
-            .bind(district);
+        let mut q = sqlx::query_as::<_, EventRow>(sql).bind(all).bind(district);
         for a in args {
             q = q.bind(*a);
         }
@@ -92,7 +90,7 @@ impl SqliteDb {
         cursor: Cursor,
         limit: u32,
     ) -> Result<(Vec<StoredEvent>, Cursor)> {
-        let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql::READ_AFTER.as_str()))
+        let rows: Vec<EventRow> = sqlx::query_as(sql::READ_AFTER.as_str())
             .bind(cursor.seq)
             .bind(all)
             .bind(district)
@@ -120,12 +118,12 @@ impl SqliteDb {
     pub async fn stats(&self, district: Option<&str>) -> Result<Vec<HandlerStats>> {
         let rows: Vec<StatsRow> = match district {
             None => {
-                sqlx::query_as(sqlx::AssertSqlSafe(sql::STATS_ALL.as_str()))
+                sqlx::query_as(sql::STATS_ALL.as_str())
                     .fetch_all(&self.read)
                     .await?
             }
             Some(d) => {
-                sqlx::query_as(sqlx::AssertSqlSafe(sql::STATS_DISTRICT.as_str()))
+                sqlx::query_as(sql::STATS_DISTRICT.as_str())
                     .bind(d)
                     .fetch_all(&self.read)
                     .await?

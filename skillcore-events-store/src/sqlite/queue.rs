@@ -30,7 +30,7 @@ impl SqliteDb {
         let now = now_us();
         let lease_until = now.saturating_add(claim.lease_us);
         let mut conn = self.writer.lock().await;
-        let changed = sqlx::query(sqlx::AssertSqlSafe(sql::COMPLETE_AND_CLAIM.as_str()))
+        let changed = sqlx::query(sql::COMPLETE_AND_CLAIM.as_str())
             .bind(owner)
             .bind(lease_until)
             .bind(now)
