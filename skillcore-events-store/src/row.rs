@@ -316,3 +316,72 @@ pub(crate) fn claimed_from_json(json: &str, owner: &str) -> Result<Vec<Claimed>>
     out.sort_by_key(|c| (c.event.seq, c.delivery_id));
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn broken() -> EventColumns {
+        EventColumns::from_text(
+            7,
+            "not-a-uuid",
+            "t".into(),
+            "A".into(),
+            "a-1".into(),
+            "{broken",
+            "{\"districtId\":\"d\"}",
+            1,
+            "yesterday",
+        )
+    }
+
+    #[test]
+    fn a_query_fails_on_the_first_broken_column_of_id_time_metadata_payload() {
+        let e = broken().strict().unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Corrupt(m) if m.starts_with("id `not-a-uuid`")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_claim_reads_what_it_can_and_names_every_broken_column() {
+        let (event, why) = broken().lenient();
+        assert_eq!(event.seq, 7);
+        assert_eq!(event.event.id, Uuid::nil());
+        assert_eq!(event.event.payload, Value::Null);
+        assert_eq!(event.event.district_id(), Some("d"));
+        let why = why.expect("the broken columns are reported");
+        let parts: Vec<&str> = why.split("; ").collect();
+        assert_eq!(parts.len(), 3, "{why}");
+        assert!(
+            parts[0].starts_with("corrupt row in the event store: payload:"),
+            "{why}"
+        );
+        assert!(
+            parts[1].starts_with("corrupt row in the event store: id `not-a-uuid`"),
+            "{why}"
+        );
+        assert!(
+            parts[2].starts_with("corrupt row in the event store: occurred_at `yesterday`"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn a_readable_row_has_no_problems() {
+        let ok = EventColumns::from_text(
+            1,
+            &Uuid::nil().to_string(),
+            "t".into(),
+            "A".into(),
+            "a-1".into(),
+            "{}",
+            "{}",
+            2,
+            "2026-01-02T03:04:05.000006Z",
+        );
+        let (event, why) = ok.lenient();
+        assert_eq!((event.event.version, why), (2, None));
+    }
+}

@@ -1,6 +1,10 @@
 //! The PostgreSQL dialect's statements. Times are the database's clock in
 //! microseconds, [`NOW`], written once here and put into the statements when
 //! each is first used.
+//!
+//! The continuation lines of each statement keep the indentation they had
+//! when the statements were written inline in `lib.rs`: the text sent to the
+//! database is byte for byte what it was before the cut by dialect.
 
 use crate::shared::{ORDER_CLEAR, STATS};
 use std::sync::LazyLock;

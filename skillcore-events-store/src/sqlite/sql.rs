@@ -1,6 +1,10 @@
 //! The SQLite dialect's statements. Numbered parameters (`?1`) where a value
 //! is used more than once. The text of each is what is sent, so that SQLite's
 //! statement cache of a connection holds one entry per statement.
+//!
+//! The continuation lines of each statement keep the indentation they had
+//! when the statements were written inline in `lib.rs`: the text sent to the
+//! database is byte for byte what it was before the cut by dialect.
 
 use crate::shared::ORDER_CLEAR;
 use std::sync::LazyLock;
