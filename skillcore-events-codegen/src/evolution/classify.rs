@@ -340,7 +340,9 @@ impl Classifier<'_> {
 
     fn field(&mut self, o: &FieldShape, f: &FieldShape, path: &str) {
         let (ot, nt) = (&o.ty, &f.ty);
-        if o.default != f.default {
+        // With the optional flag changed too, the default is part of that
+        // change (`field-made-required` with a default), not one of its own.
+        if o.default != f.default && ot.optional == nt.optional {
             self.push(
                 ChangeKind::FieldDefaultChanged,
                 Some(path.to_string()),
