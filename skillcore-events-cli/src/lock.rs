@@ -36,9 +36,16 @@ pub(crate) fn run(path: &Path, check: bool) -> Outcome {
             "{}",
             diag::render_all(&compiled.diagnostics, &stderr_style())
         );
+        let shown = escape_line(&shown);
+        if compiled.lock.is_none() && compiled.lock_path.is_some() {
+            // Writing a fresh lock over an unreadable one would forget every
+            // release, and with it the check against breaking changes.
+            eprintln!(
+                "note: {shown} cannot be read, so it is not replaced: restore it from version control; only if its history is lost for good, delete it and run `skillcore-events lock` to start a new one"
+            );
+        }
         eprintln!(
-            "error: {} is not written: a lock records only a catalog that passes `skillcore-events check`",
-            escape_line(&shown)
+            "error: {shown} is not written: a lock records only a catalog that passes `skillcore-events check`"
         );
         return Ok(FINDINGS);
     }
