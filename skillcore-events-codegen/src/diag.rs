@@ -66,6 +66,9 @@ pub enum Rule {
     BreakingChange,
     /// A lock file that cannot be read, is malformed, or belongs to another catalog.
     LockFile,
+    /// A step of an event's upcast chain that no generated step can make has no
+    /// `upcast:` function, or one is named for a version that is not released.
+    MissingUpcaster,
 }
 
 impl Rule {
@@ -94,6 +97,7 @@ impl Rule {
         Rule::BadRename,
         Rule::BreakingChange,
         Rule::LockFile,
+        Rule::MissingUpcaster,
     ];
 
     /// The stable id, for example `past-tense`.
@@ -122,6 +126,7 @@ impl Rule {
             Rule::BadRename => "bad-rename",
             Rule::BreakingChange => "breaking-change",
             Rule::LockFile => "lock-file",
+            Rule::MissingUpcaster => "missing-upcaster",
         }
     }
 

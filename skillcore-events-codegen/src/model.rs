@@ -121,6 +121,22 @@ pub struct EventDef {
     pub renamed_from: Option<String>,
     /// `deprecated`: the reason (empty when none was given).
     pub deprecated: Option<String>,
+    /// Where `version:` is written (the event's name when it is left out).
+    pub version_span: Span,
+    /// `upcast`: hand-written steps of the upcast chain, each the version it
+    /// takes, the Rust path of the function, and where it is written.
+    pub upcasts: Vec<Upcast>,
+}
+
+/// A hand-written step of an event's upcast chain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Upcast {
+    /// The released version the function takes.
+    pub from: u32,
+    /// The function's Rust path, `crate::upcast::grade_posted_v1`.
+    pub path: String,
+    /// Where the path is written.
+    pub span: Span,
 }
 
 /// How the payload of an event may change within one version (the meanings

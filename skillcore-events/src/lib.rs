@@ -166,6 +166,7 @@ pub use uuid;
 /// release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::decode::upcast;
     pub use crate::decode::{decode_json, decode_value};
     pub use chrono::{DateTime, NaiveDate, Utc};
     pub use schemars::{self, JsonSchema};

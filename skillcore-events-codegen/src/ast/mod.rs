@@ -88,6 +88,11 @@ pub struct RawEvent {
     pub renamed_from: Option<Spanned<String>>,
     /// `deprecated`: the reason (empty for `deprecated: true`).
     pub deprecated: Option<Spanned<String>>,
+    /// Where `version:` is written.
+    pub version_span: Option<Span>,
+    /// `upcast`: per released version, the Rust path of the function that
+    /// turns it into the next version.
+    pub upcast: Vec<(Spanned<u32>, Spanned<String>)>,
 }
 
 /// A field as written, in short (`name: type`) or long form.
@@ -129,6 +134,7 @@ pub const EVENT_KEYS: &[&str] = &[
     "compatibility",
     "renamed_from",
     "deprecated",
+    "upcast",
 ];
 /// Keys of a field in long form.
 pub const FIELD_KEYS: &[&str] = &[
@@ -425,6 +431,8 @@ impl Reader<'_> {
             compatibility: None,
             renamed_from: None,
             deprecated: None,
+            version_span: None,
+            upcast: Vec::new(),
         };
         let pairs = self.mapping(body, whose)?;
         let present: Vec<&str> = pairs
@@ -438,7 +446,11 @@ impl Reader<'_> {
                         .text(v, format_args!("the description of {whose}"))
                         .map(|s| s.value)
                 }
-                "version" => e.version = self.version(v, whose),
+                "version" => {
+                    e.version = self.version(v, whose);
+                    e.version_span = Some(v.span);
+                }
+                "upcast" => e.upcast = self.upcasts(v, whose),
                 "aggregate" => e.aggregate = self.text(v, format_args!("the aggregate of {whose}")),
                 "aggregate_id" => {
                     e.aggregate_id = self.text(v, format_args!("the aggregate_id of {whose}"))
@@ -505,6 +517,44 @@ impl Reader<'_> {
             .help = Some("write `version: 2` (or leave it out for version 1)".into());
         }
         ok
+    }
+
+    /// `upcast: { 1: crate::upcast::grade_posted_v1 }`: version -> Rust path.
+    fn upcasts(&mut self, v: &Node, whose: Args<'_>) -> Vec<(Spanned<u32>, Spanned<String>)> {
+        let mut out = Vec::new();
+        let Some(pairs) = self.mapping(v, format_args!("the `upcast` of {whose}")) else {
+            return out;
+        };
+        for (k, p) in pairs {
+            let Some(version) = self.version(k, whose) else {
+                continue;
+            };
+            let Some(path) = self.text(p, format_args!("the upcaster of version {version} of {whose}")) else {
+                continue;
+            };
+            let ok = path.value.split("::").all(|seg| {
+                let seg = seg.strip_prefix("r#").unwrap_or(seg);
+                seg.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                    && seg.chars().all(|c| c.is_alphanumeric() || c == '_')
+            });
+            if !ok {
+                self.err(
+                    Rule::InvalidValue,
+                    p.span,
+                    format!("the upcaster of version {version} of {whose} must be a Rust path, found `{}`", path.value),
+                )
+                .help = Some("write the path of a function, such as `crate::upcast::grade_posted_v1`".into());
+                continue;
+            }
+            out.push((
+                Spanned {
+                    value: version,
+                    span: k.span,
+                },
+                path,
+            ));
+        }
+        out
     }
 
     /// `deprecated: "reason"` or `deprecated: true` (an empty reason); `false`

@@ -90,10 +90,11 @@ pub fn check(catalog: &Catalog, sources: &Sources, lock: &Lock) -> Vec<Diagnosti
                 );
             }
         }
+        let new = EventShape::of(catalog, e);
+        check_upcasts(sources, e, hist, &new, &mut out);
         if e.version > latest {
             continue; // a new version: its changes are what the version is for
         }
-        let new = EventShape::of(catalog, e);
         let mode = e.compatibility;
         let against: Vec<&EventShape> = if mode.transitive() {
             hist.iter().filter(|s| s.version == latest).collect()
@@ -157,6 +158,73 @@ pub fn check(catalog: &Catalog, sources: &Sources, lock: &Lock) -> Vec<Diagnosti
         out.push(d);
     }
     out
+}
+
+/// Rule `missing-upcaster`: every step of the upcast chain that no generated
+/// step can make has a function under `upcast:`, and every function there
+/// takes a released version older than the current one.
+fn check_upcasts(
+    sources: &Sources,
+    e: &EventDef,
+    hist: &[EventShape],
+    current: &EventShape,
+    out: &mut Vec<Diagnostic>,
+) {
+    let steps = super::chain(hist, current);
+    for s in &steps {
+        if s.incompatible.is_empty() || e.upcasts.iter().any(|u| u.from == s.from.version) {
+            continue;
+        }
+        let what: Vec<String> = s
+            .incompatible
+            .iter()
+            .map(|c| format!("{} [{}]", c.message, c.inner.unwrap_or(c.kind)))
+            .collect();
+        let (from, to) = (s.from.version, s.to.version);
+        let module = &e.idents.module;
+        let ty = &e.idents.type_name;
+        let to_ty = if s.to_current {
+            format!("{module}::{ty}")
+        } else {
+            format!("{module}::v{to}::{ty}")
+        };
+        out.push(
+            sources
+                .error(
+                    Rule::MissingUpcaster,
+                    e.version_span,
+                    format!(
+                        "`{}` has no upcaster from version {from} to {to}, and none can be generated: {}",
+                        e.name,
+                        what.join("; ")
+                    ),
+                )
+                .with_help(format!(
+                    "write `fn(old: {module}::v{from}::{ty}) -> {to_ty}` and name it under the event: `upcast: {{ {from}: crate::path::to_the_fn }}`"
+                )),
+        );
+    }
+    for u in &e.upcasts {
+        if !steps.iter().any(|s| s.from.version == u.from) {
+            let released: Vec<String> = steps.iter().map(|s| s.from.version.to_string()).collect();
+            out.push(
+                sources
+                    .error(
+                        Rule::MissingUpcaster,
+                        u.span,
+                        format!(
+                            "`{}` names an upcaster from version {}, which is not a released version older than {}",
+                            e.name, u.from, e.version
+                        ),
+                    )
+                    .with_help(if released.is_empty() {
+                        "no older version is released: remove the entry".to_string()
+                    } else {
+                        format!("the versions with a step are: {}", released.join(", "))
+                    }),
+            );
+        }
+    }
 }
 
 /// Rule `bad-rename`: an event's `renamed_from` names an event that was

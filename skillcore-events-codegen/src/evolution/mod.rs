@@ -20,11 +20,13 @@
 //! assert_eq!(found[0].help.as_deref(), Some("make `scale` optional or give it a `default`, or bump `version` to 2"));
 //! ```
 
+pub mod chain;
 pub mod check;
 pub mod classify;
 pub mod lock;
 pub mod shape;
 
+pub use chain::{chain, older_versions, Step};
 pub use check::{check, diff, Classified};
 pub use classify::{classify, Change, ChangeKind};
 pub use lock::{lock_path, Lock};

@@ -74,6 +74,16 @@ impl Validator<'_> {
             compatibility,
             renamed_from: e.renamed_from.as_ref().map(|r| r.value.clone()),
             deprecated: e.deprecated.as_ref().map(|d| d.value.clone()),
+            version_span: e.version_span.unwrap_or(e.name.span),
+            upcasts: e
+                .upcast
+                .iter()
+                .map(|(v, p)| Upcast {
+                    from: v.value,
+                    path: p.value.clone(),
+                    span: p.span,
+                })
+                .collect(),
         })
     }
 
