@@ -207,7 +207,11 @@ pub fn classify(old: &EventShape, new: &EventShape) -> Vec<Change> {
 /// Whether `old` values read as `new` ones unchanged: `int` as `number`; a
 /// `uuid`, `date`, `datetime` or enum value as `string`; anything as `json`.
 pub fn is_widening(old: &TypeRef, new: &TypeRef, old_types: &BTreeMap<String, TypeShape>) -> bool {
-    if old.list_depth != new.list_depth && new.base != BaseType::Json {
+    // Any value, lists included, is a `json` value; `json[]` is not.
+    if new.base == BaseType::Json && new.list_depth == 0 {
+        return true;
+    }
+    if old.list_depth != new.list_depth {
         return false;
     }
     match (&old.base, &new.base) {
