@@ -11,7 +11,9 @@
 //! through the chain, no dead letter.
 
 use serde_json::{json, Value};
-use skillcore_events::{DecodeError, Event, EventBus, EventSet, HandlerContext, Metadata, RawEnvelope, Scope};
+use skillcore_events::{
+    DecodeError, Event, EventBus, EventSet, HandlerContext, Metadata, RawEnvelope, Scope,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -71,13 +73,25 @@ fn decode(version: u32, payload: &Value) -> Result<GradePosted, DecodeError> {
 fn every_released_version_decodes_into_the_current_type() {
     // v1: `score` is renamed to `pointsEarned`, `pointsPossible` takes its
     // default (100), `attempts` is dropped; then the function moves them.
-    assert_eq!(decode(1, &v1(42.5, "B")).unwrap(), expected(42.5, 100.0, Letter::B));
+    assert_eq!(
+        decode(1, &v1(42.5, "B")).unwrap(),
+        expected(42.5, 100.0, Letter::B)
+    );
     // v2 as released, with and without its defaulted field, and with `null` in it.
-    assert_eq!(decode(2, &v2(7.0, json!(10))).unwrap(), expected(7.0, 10.0, Letter::A));
-    assert_eq!(decode(2, &v2(7.0, Value::Null)).unwrap(), expected(7.0, 100.0, Letter::A));
+    assert_eq!(
+        decode(2, &v2(7.0, json!(10))).unwrap(),
+        expected(7.0, 10.0, Letter::A)
+    );
+    assert_eq!(
+        decode(2, &v2(7.0, Value::Null)).unwrap(),
+        expected(7.0, 100.0, Letter::A)
+    );
     let mut with_null = v2(7.0, json!(1));
     with_null["pointsPossible"] = Value::Null;
-    assert_eq!(decode(2, &with_null).unwrap(), expected(7.0, 100.0, Letter::A));
+    assert_eq!(
+        decode(2, &with_null).unwrap(),
+        expected(7.0, 100.0, Letter::A)
+    );
     // v3 is today's.
     let now = json!({"gradeId": GRADE, "points": {"earned": 3.0, "possible": 4.0}, "letter": "D", "studentName": "Ada Lovelace"});
     assert_eq!(decode(3, &now).unwrap(), expected(3.0, 4.0, Letter::D));
@@ -92,10 +106,22 @@ fn unknown_versions_are_errors_and_a_newer_one_is_told_apart() {
     let now = json!({"gradeId": GRADE, "points": {"earned": 3.0, "possible": 4.0}, "letter": "D", "studentName": "x"});
     let ahead = decode(4, &now).unwrap_err();
     assert!(ahead.is_version_ahead(), "{ahead}");
-    assert!(ahead.to_string().contains("version 4 is newer than this build, which knows version 3"), "{ahead}");
+    assert!(
+        ahead
+            .to_string()
+            .contains("version 4 is newer than this build, which knows version 3"),
+        "{ahead}"
+    );
     let never = decode(0, &now).unwrap_err();
     assert!(!never.is_version_ahead());
-    assert!(matches!(never, DecodeError::VersionMismatch { expected: 3, found: 0, .. }));
+    assert!(matches!(
+        never,
+        DecodeError::VersionMismatch {
+            expected: 3,
+            found: 0,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -105,7 +131,10 @@ fn a_bad_old_payload_is_a_decode_error_that_quotes_no_pii() {
     bad["studentName"] = json!("SECRET-STUDENT");
     let e = decode(1, &bad).unwrap_err();
     let text = format!("{e} {e:?}");
-    assert!(matches!(&e, DecodeError::InvalidPayload { field, .. } if field == "pointsEarned"), "{text}");
+    assert!(
+        matches!(&e, DecodeError::InvalidPayload { field, .. } if field == "pointsEarned"),
+        "{text}"
+    );
     assert!(!text.contains("SECRET"), "{text}");
     // Not JSON at all: the current type's decoder says so.
     assert!(GradePosted::decode_version(1, "{not json").is_err());
@@ -135,14 +164,20 @@ fn raw(version: u32, payload: &Value) -> RawEnvelope {
 #[test]
 fn envelopes_and_any_event_decode_by_the_stored_version() {
     let env = raw(1, &v1(9.0, "A")).decode::<GradePosted>().unwrap();
-    assert_eq!(env.version, 3, "the payload is of the current version once decoded");
+    assert_eq!(
+        env.version, 3,
+        "the payload is of the current version once decoded"
+    );
     assert_eq!(env.payload, expected(9.0, 100.0, Letter::A));
-    let any = raw(2, &v2(5.0, json!(50))).decode_any::<AnyEvent>().unwrap();
+    let any = raw(2, &v2(5.0, json!(50)))
+        .decode_any::<AnyEvent>()
+        .unwrap();
     match any.payload {
         AnyEvent::SchoolGradePosted(p) => assert_eq!(p, expected(5.0, 50.0, Letter::A)),
         other => panic!("{other:?}"),
     }
-    let direct = AnyEvent::from_json_version(GradePosted::NAME, 1, &v1(2.0, "B").to_string()).unwrap();
+    let direct =
+        AnyEvent::from_json_version(GradePosted::NAME, 1, &v1(2.0, "B").to_string()).unwrap();
     assert_eq!(direct.name(), GradePosted::NAME);
 }
 
@@ -156,7 +191,9 @@ async fn a_durable_bus_handles_every_stored_version() {
     let seen: Arc<Mutex<Vec<GradePosted>>> = Arc::default();
     let sink = Arc::clone(&seen);
     let bus = EventBus::builder()
-        .backend(skillcore_events_store::Durable::sqlite(dir.join("events.db")))
+        .backend(skillcore_events_store::Durable::sqlite(
+            dir.join("events.db"),
+        ))
         .subscribe::<GradePosted, _, _>("evolve.grades", move |env, _cx: HandlerContext| {
             let sink = Arc::clone(&sink);
             async move {
@@ -189,7 +226,10 @@ async fn a_durable_bus_handles_every_stored_version() {
     let key = |g: &GradePosted| (g.points.earned * 1000.0) as i64;
     got.sort_by_key(key);
     want.sort_by_key(key);
-    assert_eq!(got, want, "every stored version decoded, values carried through the chain");
+    assert_eq!(
+        got, want,
+        "every stored version decoded, values carried through the chain"
+    );
     let letters = bus.dead_letters(&Scope::AllDistricts).await.unwrap();
     assert!(letters.is_empty(), "no dead letters: {letters:?}");
     bus.shutdown(Duration::from_secs(5)).await;

@@ -529,12 +529,17 @@ impl Reader<'_> {
             let Some(version) = self.version(k, whose) else {
                 continue;
             };
-            let Some(path) = self.text(p, format_args!("the upcaster of version {version} of {whose}")) else {
+            let Some(path) = self.text(
+                p,
+                format_args!("the upcaster of version {version} of {whose}"),
+            ) else {
                 continue;
             };
             let ok = path.value.split("::").all(|seg| {
                 let seg = seg.strip_prefix("r#").unwrap_or(seg);
-                seg.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                seg.chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphabetic() || c == '_')
                     && seg.chars().all(|c| c.is_alphanumeric() || c == '_')
             });
             if !ok {

@@ -45,13 +45,13 @@ pub fn check_version<T: Event>(version: u32, older: &[u32]) -> Result<(), Decode
 pub fn parse<T: Event>(json: &str) -> Result<Value, DecodeError> {
     match serde_json::from_str(json) {
         Ok(v) => Ok(v),
-        Err(e) => Err(super::decode_json::<T>(json)
-            .err()
-            .unwrap_or_else(|| DecodeError::InvalidPayload {
+        Err(e) => Err(super::decode_json::<T>(json).err().unwrap_or_else(|| {
+            DecodeError::InvalidPayload {
                 event: T::NAME,
                 field: String::new(),
                 message: format!("not JSON: {}", e.classify_text()),
-            })),
+            }
+        })),
     }
 }
 
@@ -133,15 +133,13 @@ pub fn typed_step<T: Event, A: DeserializeOwned, B: Serialize>(
 ) -> Result<Value, DecodeError> {
     let old: A = match serde_path_to_error::deserialize(&v) {
         Ok(a) => a,
-        Err(e) => {
-            return Err(DecodeError::InvalidPayload {
-                event: T::NAME,
-                field: e.path().to_string(),
-                message: format!(
-                    "does not match version {from} of the payload, which the catalog's upcaster takes"
-                ),
-            })
-        }
+        Err(e) => return Err(DecodeError::InvalidPayload {
+            event: T::NAME,
+            field: e.path().to_string(),
+            message: format!(
+                "does not match version {from} of the payload, which the catalog's upcaster takes"
+            ),
+        }),
     };
     serde_json::to_value(f(old)).map_err(|_| DecodeError::InvalidPayload {
         event: T::NAME,

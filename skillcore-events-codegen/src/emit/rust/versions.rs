@@ -41,9 +41,14 @@ impl Emitter<'_> {
     pub(super) fn version_modules(&mut self, events: &[&EventDef]) {
         let mut by_version: BTreeMap<u32, Vec<(&EventDef, EventShape)>> = BTreeMap::new();
         for e in events {
-            let Some(hist) = self.history(e) else { continue };
+            let Some(hist) = self.history(e) else {
+                continue;
+            };
             for s in older_versions(hist, e.version) {
-                by_version.entry(s.version).or_default().push((e, s.clone()));
+                by_version
+                    .entry(s.version)
+                    .or_default()
+                    .push((e, s.clone()));
             }
         }
         for (n, list) in &by_version {
@@ -109,7 +114,10 @@ impl Emitter<'_> {
             let before = changed.len();
             for (name, t) in &s.types {
                 if let TypeShape::Struct(fields) = t {
-                    if fields.iter().any(|f| matches!(&f.ty.base, BaseType::Named(n) if changed.contains(n))) {
+                    if fields
+                        .iter()
+                        .any(|f| matches!(&f.ty.base, BaseType::Named(n) if changed.contains(n)))
+                    {
                         changed.insert(name.clone());
                     }
                 }
@@ -163,7 +171,11 @@ impl Emitter<'_> {
                         .iter()
                         .map(|v| {
                             current.iter().find(|c| c.value == *v).map(|c| {
-                                format!("{ident}::{} => Self::{},", naming::variant_ident(v), c.ident)
+                                format!(
+                                    "{ident}::{} => Self::{},",
+                                    naming::variant_ident(v),
+                                    c.ident
+                                )
                             })
                         })
                         .collect();
@@ -184,7 +196,10 @@ impl Emitter<'_> {
     /// makes (and the current shape's, when it declares renames or defaults).
     fn step_fns(&mut self, e: &EventDef) {
         let current = crate::evolution::EventShape::of(self.catalog, e);
-        let hist = self.history(e).map(<[EventShape]>::to_vec).unwrap_or_default();
+        let hist = self
+            .history(e)
+            .map(<[EventShape]>::to_vec)
+            .unwrap_or_default();
         let steps = chain(&hist, &current);
         let mut targets: Vec<&EventShape> = steps
             .iter()
@@ -214,7 +229,12 @@ impl Emitter<'_> {
         );
         for f in fields {
             if let Some(r) = &f.renamed_from {
-                let _ = write!(self.out, "super::{PRIVATE}::upcast::rename(m, {}, {});", Lit(r), Lit(&f.name));
+                let _ = write!(
+                    self.out,
+                    "super::{PRIVATE}::upcast::rename(m, {}, {});",
+                    Lit(r),
+                    Lit(&f.name)
+                );
             }
             if let Some(d) = &f.default {
                 let json = serde_json::to_string(d).unwrap_or_else(|_| "null".into());
@@ -248,7 +268,10 @@ impl Emitter<'_> {
             self.w("const READS_NEWER: bool = true;");
         }
         let current = EventShape::of(self.catalog, e);
-        let hist = self.history(e).map(<[EventShape]>::to_vec).unwrap_or_default();
+        let hist = self
+            .history(e)
+            .map(<[EventShape]>::to_vec)
+            .unwrap_or_default();
         let steps = chain(&hist, &current);
         let normalize = declares(&current);
         if steps.is_empty() && !normalize {
@@ -262,7 +285,11 @@ impl Emitter<'_> {
             self.rt
         );
         if !normalize {
-            let _ = write!(self.out, "if version == {} {{ return {p}::decode_json::<Self>(json); }}", e.version);
+            let _ = write!(
+                self.out,
+                "if version == {} {{ return {p}::decode_json::<Self>(json); }}",
+                e.version
+            );
         }
         let _ = write!(
             self.out,
@@ -275,7 +302,12 @@ impl Emitter<'_> {
         for s in &steps {
             let from = s.from.version;
             let _ = write!(self.out, "if version <= {from} {{");
-            if let Some(u) = e.upcasts.iter().find(|u| u.from == from).filter(|_| uses_upcaster(e, s)) {
+            if let Some(u) = e
+                .upcasts
+                .iter()
+                .find(|u| u.from == from)
+                .filter(|_| uses_upcaster(e, s))
+            {
                 let target = if s.to_current {
                     "Self".to_string()
                 } else {
@@ -293,7 +325,12 @@ impl Emitter<'_> {
             self.w("}");
         }
         if normalize {
-            let _ = write!(self.out, "if version == {} {{ {}(&mut v); }}", e.version, step_fn(e, e.version));
+            let _ = write!(
+                self.out,
+                "if version == {} {{ {}(&mut v); }}",
+                e.version,
+                step_fn(e, e.version)
+            );
         }
         let _ = write!(self.out, "{p}::upcast::finish::<Self>(v) }}");
     }
@@ -317,7 +354,10 @@ impl Emitter<'_> {
                     }
                 }
             }
-            if hist.is_some_and(|h| h.iter().any(|s| s.version != e.version)) || names.len() > 1 || declares(&EventShape::of(catalog, e)) {
+            if hist.is_some_and(|h| h.iter().any(|s| s.version != e.version))
+                || names.len() > 1
+                || declares(&EventShape::of(catalog, e))
+            {
                 any = true;
             }
             let _ = write!(
@@ -356,8 +396,15 @@ fn step_fn(e: &EventDef, version: u32) -> String {
 /// Whether a shape declares renames or defaults anywhere (then payloads of its
 /// own version are normalized too).
 fn declares(s: &EventShape) -> bool {
-    let any = |fields: &[FieldShape]| fields.iter().any(|f| f.renamed_from.is_some() || f.default.is_some());
-    any(&s.fields) || s.types.values().any(|t| matches!(t, TypeShape::Struct(f) if any(f)))
+    let any = |fields: &[FieldShape]| {
+        fields
+            .iter()
+            .any(|f| f.renamed_from.is_some() || f.default.is_some())
+    };
+    any(&s.fields)
+        || s.types
+            .values()
+            .any(|t| matches!(t, TypeShape::Struct(f) if any(f)))
 }
 
 /// The struct types of `s` whose values a step must visit: those declaring
@@ -373,7 +420,10 @@ fn active_types(s: &EventShape) -> BTreeSet<String> {
         let before = active.len();
         for (name, t) in &s.types {
             if let TypeShape::Struct(fields) = t {
-                if fields.iter().any(|f| matches!(&f.ty.base, BaseType::Named(n) if active.contains(n))) {
+                if fields
+                    .iter()
+                    .any(|f| matches!(&f.ty.base, BaseType::Named(n) if active.contains(n)))
+                {
                     active.insert(name.clone());
                 }
             }
@@ -386,7 +436,11 @@ fn active_types(s: &EventShape) -> BTreeSet<String> {
 
 /// A shape's fields as model fields for the struct writer: named types that
 /// changed are named through `changed_prefix` (relative to the root).
-fn model_fields(fields: &[FieldShape], changed: &BTreeSet<String>, changed_prefix: &str) -> Vec<Field> {
+fn model_fields(
+    fields: &[FieldShape],
+    changed: &BTreeSet<String>,
+    changed_prefix: &str,
+) -> Vec<Field> {
     fields
         .iter()
         .map(|f| {
