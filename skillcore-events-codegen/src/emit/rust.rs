@@ -13,7 +13,12 @@
 //! `__private` module (imported once as `__skc`), so users depend on
 //! `skillcore-events` alone; std items are named by absolute path, so a catalog
 //! type called `Option` or `String` cannot shadow them.
+//!
+//! `deprecated` and `default` are emitted by [`evolution`].
 
+mod evolution;
+
+use super::schema;
 use crate::model::*;
 use crate::naming;
 use crate::settings::Settings;
@@ -168,6 +173,12 @@ impl Emitter<'_> {
     fn objects_only(&mut self, name: &str, fields: &[Field], up: &str) {
         let p = format!("{up}{PRIVATE}");
         let mirror = name.trim_start_matches("r#");
+        // The mirror's derived code builds the struct, naming its deprecated
+        // fields: inside a block whose lint level allows that.
+        let deprecated = evolution::any_deprecated(fields);
+        if deprecated {
+            self.w("#[allow(deprecated)] const _: () = {");
+        }
         let _ = write!(
             self.out,
             "#[derive({p}::Deserialize)]#[allow(dead_code)]\
@@ -181,6 +192,7 @@ impl Emitter<'_> {
             if f.name != f.ident {
                 let _ = write!(self.out, "#[serde(rename = {})]", Lit(&f.name));
             }
+            self.mirror_default(name, f);
             let _ = write!(self.out, "{}: ", f.ident);
             self.ty(&f.ty, up);
             self.w(",");
@@ -191,6 +203,9 @@ impl Emitter<'_> {
              fn deserialize<D: {p}::serde::Deserializer<'de>>(d: D) -> ::core::result::Result<Self, D::Error> {{\
              __SkcDe{mirror}::deserialize({p}::ObjectsOnly(d)) }} }}"
         );
+        if deprecated {
+            self.w("};");
+        }
     }
 
     fn struct_def(&mut self, name: &str, doc: &str, fields: &[Field], up: &str, extra_attrs: &str) {
@@ -203,13 +218,31 @@ impl Emitter<'_> {
         for f in fields {
             // Only the catalog's description becomes the doc comment: schemars turns
             // doc comments into schema descriptions, and the exported schema agrees.
+            // A deprecation's reason ends the schema description, as in the
+            // exported schema.
             if let Some(d) = &f.description {
                 self.doc(d);
-                let _ = write!(self.out, "#[schemars(description = {})]", Lit(d));
+            }
+            if let Some(d) = schema::described(f.description.as_deref(), f.deprecated.as_deref()) {
+                let _ = write!(self.out, "#[schemars(description = {})]", Lit(&d));
+            }
+            if let Some(reason) = &f.deprecated {
+                self.w(&evolution::deprecated_attr(reason));
             }
             let _ = write!(self.out, "#[serde(rename = {}", Lit(&f.name));
+            // The default function here is for schemars (`default`, not
+            // required); decoding goes through the mirror.
+            let default = match f.default {
+                Some(_) => format!(" = {}", Lit(&evolution::default_fn(name, f))),
+                None => String::new(),
+            };
             if f.ty.optional {
-                self.w(", default, skip_serializing_if = \"::core::option::Option::is_none\"");
+                let _ = write!(
+                    self.out,
+                    ", default{default}, skip_serializing_if = \"::core::option::Option::is_none\""
+                );
+            } else if f.default.is_some() {
+                let _ = write!(self.out, ", default{default}");
             }
             self.w(")]");
             if f.pii {
@@ -221,7 +254,11 @@ impl Emitter<'_> {
         }
         self.w("}");
         self.objects_only(name, fields, up);
+        self.default_fns(name, fields, up);
         if has_pii {
+            if evolution::any_deprecated(fields) {
+                self.w("#[allow(deprecated)]");
+            }
             let _ = write!(
                 self.out,
                 "#[automatically_derived] impl ::core::fmt::Debug for {name} {{\
@@ -292,6 +329,13 @@ impl Emitter<'_> {
 
     fn context_module(&mut self, ctx: &str, events: &[&EventDef]) {
         self.doc(&format!("Events of the `{ctx}` context."));
+        // Its items name its deprecated events and fields: no warnings here.
+        if events
+            .iter()
+            .any(|e| e.deprecated.is_some() || evolution::any_deprecated(&e.fields))
+        {
+            self.w("#[allow(deprecated)]");
+        }
         let _ = write!(self.out, "pub mod {} {{", events[0].idents.module);
         for e in events {
             self.event_struct(e);
@@ -316,13 +360,17 @@ impl Emitter<'_> {
             }
             doc.push('.');
         }
-        let attrs = format!(
+        let description = schema::described(Some(&e.description), e.deprecated.as_deref());
+        let mut attrs = format!(
             "#[schemars(title = {}, description = {}, extend(\"x-event\" = {}, \"x-version\" = {}))]",
             Lit(&e.name),
-            Lit(&e.description),
+            Lit(description.as_deref().unwrap_or_default()),
             Lit(&e.name),
             e.version
         );
+        if let Some(reason) = &e.deprecated {
+            attrs.push_str(&evolution::deprecated_attr(reason));
+        }
         let name = e.idents.type_name.clone();
         self.struct_def(&name, &doc, &e.fields, "super::", &attrs);
         let idx = self
@@ -355,21 +403,40 @@ impl Emitter<'_> {
         );
     }
 
+    /// `#[allow(deprecated)]` when the catalog deprecates an event (for the
+    /// items that name every event), else nothing.
+    fn allow_deprecated(&self) -> &'static str {
+        if self.catalog.events.iter().any(|e| e.deprecated.is_some()) {
+            "#[allow(deprecated)]"
+        } else {
+            ""
+        }
+    }
+
     fn names_module(&mut self) {
         self.w(
             "#[doc = \" The name of every event in the catalog, as constants.\"] pub mod names {",
         );
         for e in &self.catalog.events {
             let first = e.description.lines().next().unwrap_or("");
+            let deprecated = e
+                .deprecated
+                .as_deref()
+                .map(evolution::deprecated_attr)
+                .unwrap_or_default();
             let _ = write!(
                 self.out,
-                "#[doc = {}] pub const {}: &str = {};",
+                "#[doc = {}]{deprecated} pub const {}: &str = {};",
                 Lit(&format!(" `{}`: {first}", e.name)),
                 e.idents.constant,
                 Lit(&e.name)
             );
         }
-        self.w("#[doc = \" Every event name, sorted.\"] pub const ALL: &[&str] = &[");
+        let allow = self.allow_deprecated();
+        let _ = write!(
+            self.out,
+            "#[doc = \" Every event name, sorted.\"]{allow} pub const ALL: &[&str] = &["
+        );
         for e in &self.catalog.events {
             let _ = write!(self.out, "{},", e.idents.constant);
         }
@@ -400,8 +467,10 @@ impl Emitter<'_> {
              #[doc = \"\"]\
              #[doc = \" Serializes to the payload JSON alone; the name travels beside it (in the\"]\
              #[doc = \" envelope), which is why decoding takes both.\"]\
-             #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)] pub enum AnyEvent {",
+             #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]",
         );
+        let allow = self.allow_deprecated();
+        let _ = write!(self.out, "{allow} pub enum AnyEvent {{");
         for e in events {
             let _ = write!(
                 self.out,
@@ -414,7 +483,7 @@ impl Emitter<'_> {
         }
         let _ = write!(
             self.out,
-            "}} impl AnyEvent {{\
+            "}} {allow} impl AnyEvent {{\
              #[doc = \" The name of the catalog these events come from.\"]\
              pub const CATALOG: &'static str = {};",
             Lit(&self.catalog.name)
@@ -477,9 +546,14 @@ impl Emitter<'_> {
         });
         self.w("} }");
         for e in events {
+            let allow = if e.deprecated.is_some() {
+                "#[allow(deprecated)]"
+            } else {
+                ""
+            };
             let _ = write!(
                 self.out,
-                "#[automatically_derived] impl ::core::convert::From<{m}::{t}> for AnyEvent {{ fn from(payload: {m}::{t}) -> Self {{ Self::{v}(payload) }} }}",
+                "#[automatically_derived]{allow} impl ::core::convert::From<{m}::{t}> for AnyEvent {{ fn from(payload: {m}::{t}) -> Self {{ Self::{v}(payload) }} }}",
                 m = e.idents.module,
                 t = e.idents.type_name,
                 v = e.idents.variant
