@@ -25,12 +25,23 @@ use std::path::Path;
 pub(crate) fn run(old: &Path, new: &Path, format: DiffFormat) -> Outcome {
     let base = cwd()?;
     let old_shown = display_path(old, Path::new(""));
-    let old_lock = if is_lock(old) {
-        read_lock(old, &base)?
-    } else {
-        Lock::of(&compile(old, &base, "OLD")?.catalog)
-    };
-    let new_c = compile(new, &base, "NEW")?;
+    // The two sides are read at once (two catalogs are twice the work of
+    // one); when both have problems, OLD's are the ones reported.
+    let (old_lock, new_c) = std::thread::scope(|s| {
+        let old_side = s.spawn(|| {
+            if is_lock(old) {
+                read_lock(old, &base)
+            } else {
+                compile(old, &base, "OLD").map(|c| Lock::of(&c.catalog))
+            }
+        });
+        let new_c = compile(new, &base, "NEW");
+        let old_lock = old_side
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (old_lock, new_c)
+    });
+    let (old_lock, new_c) = (old_lock?, new_c?);
     if old_lock.catalog != new_c.catalog.name {
         eprintln!(
             "note: OLD is catalog `{}`, NEW is catalog `{}`",
