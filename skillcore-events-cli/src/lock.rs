@@ -139,6 +139,10 @@ fn changes(old: Option<&Lock>, new: &Lock, catalog: &Catalog) -> Changes {
             ));
         }
         for s in hist.iter().skip(before.len()) {
+            if own.is_none() && before.iter().any(|b| b.version == s.version) {
+                // The entry under the new name, which the rename line covers.
+                continue;
+            }
             if before.iter().any(|b| b.version == s.version) {
                 c.compatible += 1;
                 c.lines.push(format!(

@@ -250,6 +250,41 @@ fn a_new_version_passes_and_is_appended_to_the_lock() {
 }
 
 #[test]
+fn a_renamed_event_keeps_its_history_in_the_lock() {
+    let dir = project("lock-rename", V1);
+    assert_eq!(parts(&run(&dir, &["lock"])).0, 0);
+    write_catalog(
+        &dir,
+        &edit(
+            V1,
+            "  gradebook.grade.posted:\n",
+            "  gradebook.grade.recorded:\n    renamed_from: gradebook.grade.posted\n",
+        ),
+    );
+    let (code, _, err) = parts(&run(&dir, &["lock", "--check"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with(
+            "would change: gradebook.grade.recorded: renamed from gradebook.grade.posted\nerror:"
+        ),
+        "{err}"
+    );
+    let (code, out, err) = parts(&run(&dir, &["lock"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "wrote catalog.lock: 2 events, 1 renamed event\n");
+    let text = std::fs::read_to_string(dir.join("catalog.lock")).unwrap();
+    assert!(
+        text.contains(
+            "  gradebook.grade.recorded:\n    - version: 1\n      name: gradebook.grade.posted\n"
+        ),
+        "the released entry keeps its name:\n{text}"
+    );
+    assert!(!text.contains("\n  gradebook.grade.posted:"), "{text}");
+    let (code, out, _) = parts(&run(&dir, &["diff", "catalog.lock", "catalog"]));
+    assert_eq!((code, out.as_str()), (0, "no changes\n"));
+}
+
+#[test]
 fn lock_check_and_io_errors() {
     // No lock yet: --check fails and creates nothing.
     let dir = project("lock-check", V1);
