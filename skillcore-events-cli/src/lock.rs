@@ -28,7 +28,7 @@ pub(crate) fn run(path: &Path, check: bool) -> Outcome {
     let on_disk = match std::fs::read(&file) {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Failure::io("read lock file", &file, e)),
+        Err(e) => return Err(Failure::io("read lock file", Path::new(&shown), e)),
     };
     let compiled = load(&settings)?;
     if !compiled.is_ok() {
@@ -71,7 +71,8 @@ pub(crate) fn run(path: &Path, check: bool) -> Outcome {
         );
         return Ok(FINDINGS);
     }
-    write_atomic(&file, text.as_bytes()).map_err(|e| Failure::io("write lock file", &file, e))?;
+    write_atomic(&file, text.as_bytes())
+        .map_err(|e| Failure::io("write lock file", Path::new(&*shown), e))?;
     let what = if on_disk.is_none() {
         " (a new lock)".to_string()
     } else {

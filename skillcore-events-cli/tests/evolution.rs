@@ -106,6 +106,28 @@ fn mtime(p: &Path) -> std::time::SystemTime {
     std::fs::metadata(p).unwrap().modified().unwrap()
 }
 
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The CLI run from `cwd` as an unprivileged user (uid/gid 65534, through
+/// `setpriv`) when the tests run as root, for whom file modes mean nothing.
+fn unprivileged(cwd: &Path) -> std::process::Command {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        return cli(cwd);
+    }
+    let mut c = std::process::Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_skillcore-events"))
+        .current_dir(cwd);
+    c
+}
+
 /// `V1` with a required field added to `posted` at the same version.
 fn v1_breaking() -> String {
     edit(
@@ -317,8 +339,27 @@ fn lock_check_and_io_errors() {
     for args in [&["lock"][..], &["lock", "--check"][..]] {
         let (code, _, err) = parts(&run(&dir, args));
         assert_eq!(code, 2, "{args:?}: {err}");
-        assert!(err.starts_with("error: cannot read lock file"), "{err}");
+        assert!(
+            err.starts_with("error: cannot read lock file `catalog.lock`: "),
+            "{err}"
+        );
     }
+    // A directory the lock cannot be written to: exit 2, nothing left behind.
+    let dir = project("lock-ro", V1);
+    chmod(&dir, 0o555);
+    let (code, out, err) = parts(&unprivileged(&dir).args(["lock"]).output().unwrap());
+    chmod(&dir, 0o755);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.starts_with("error: cannot write lock file `catalog.lock`: Permission denied"),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, ["catalog"], "no lock and no temporary file");
     // A missing catalog: exit 2.
     let (code, _, err) = parts(&run(&scratch("lock-none"), &["lock", "nope"]));
     assert_eq!(code, 2, "{err}");
