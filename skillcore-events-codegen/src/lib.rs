@@ -283,7 +283,12 @@ pub fn expand(settings: &Settings) -> Expansion {
         .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
         .collect();
     Expansion {
-        source: emit::rust::emit_source(&compiled.catalog, settings, &tracked),
+        source: emit::rust::emit_source_locked(
+            &compiled.catalog,
+            compiled.lock.as_deref(),
+            settings,
+            &tracked,
+        ),
         diagnostics: compiled.diagnostics.clone(),
     }
 }

@@ -17,6 +17,7 @@
 //! `deprecated` and `default` are emitted by [`evolution`].
 
 mod evolution;
+mod versions;
 
 use super::schema;
 use crate::model::*;
@@ -31,11 +32,23 @@ const PRIVATE: &str = "__skc";
 
 /// Expands a catalog into the items `catalog!` generates, as source text.
 pub fn emit_source(catalog: &Catalog, settings: &Settings, tracked_files: &[PathBuf]) -> String {
+    emit_source_locked(catalog, None, settings, tracked_files)
+}
+
+/// [`emit_source`] with the catalog's lock of released versions: older
+/// versions' types and the upcast chains too (see [`versions`]).
+pub fn emit_source_locked(
+    catalog: &Catalog,
+    lock: Option<&crate::evolution::Lock>,
+    settings: &Settings,
+    tracked_files: &[PathBuf],
+) -> String {
     let rt = settings.runtime_path.trim().to_string();
     let mut e = Emitter {
         out: String::with_capacity(64 * 1024 + catalog.events.len() * 4096),
         rt,
         catalog,
+        lock,
     };
     e.all(tracked_files);
     e.out
@@ -53,6 +66,8 @@ struct Emitter<'a> {
     out: String,
     rt: String,
     catalog: &'a Catalog,
+    /// The lock of released versions, when the catalog has one.
+    lock: Option<&'a crate::evolution::Lock>,
 }
 
 /// A string as a Rust literal.
@@ -340,6 +355,7 @@ impl Emitter<'_> {
         for e in events {
             self.event_struct(e);
         }
+        self.version_modules(events);
         self.w("}");
     }
 
@@ -393,7 +409,7 @@ impl Emitter<'_> {
              const VERSION: u32 = {};\
              const AGGREGATE_ID_FIELD: &'static str = {};\
              fn aggregate_id(&self) -> ::std::string::String {{ {aggregate_id} }}\
-             fn info() -> &'static {rt}::EventInfo {{ &super::EVENTS[{idx}] }} }}",
+             fn info() -> &'static {rt}::EventInfo {{ &super::EVENTS[{idx}] }}",
             Lit(&e.name),
             Lit(&e.context),
             Lit(&e.aggregate),
@@ -401,6 +417,8 @@ impl Emitter<'_> {
             e.version,
             Lit(&e.aggregate_id),
         );
+        self.versioned_decode(e);
+        self.w("}");
     }
 
     /// `#[allow(deprecated)]` when the catalog deprecates an event (for the
@@ -566,9 +584,11 @@ impl Emitter<'_> {
              fn events() -> &'static [{rt}::EventInfo] {{ EVENTS }}\
              fn from_json(name: &str, json: &str) -> ::core::result::Result<Self, {rt}::DecodeError> {{ AnyEvent::from_json(name, json) }}\
              fn from_value(name: &str, value: {PRIVATE}::serde_json::Value) -> ::core::result::Result<Self, {rt}::DecodeError> {{ AnyEvent::from_value(name, value) }}\
-             fn name(&self) -> &'static str {{ AnyEvent::name(self) }} }}",
+             fn name(&self) -> &'static str {{ AnyEvent::name(self) }}",
             Lit(&self.catalog.name)
         );
+        self.any_event_versions();
+        self.w("}");
     }
 
     /// One `FieldInfo` entry; `fields` is the path prefix of the struct types'

@@ -122,30 +122,76 @@ fn each(v: &mut Value, depth: u8, step: fn(&mut Value)) {
     }
 }
 
-/// A hand-written step: decodes the payload as version `from` (its generated
-/// type `A`), calls `f`, and gives back the result as JSON for the next step.
-/// A payload that does not match `A` is an [`DecodeError::InvalidPayload`]
-/// naming the field but quoting no value (older types carry no pii map).
+/// A payload that does not match version `from`'s type: an
+/// [`DecodeError::InvalidPayload`] naming the field but quoting no value
+/// (older types carry no pii map, so nothing of the payload is shown).
+fn old_mismatch<T: Event>(field: String, from: u32) -> DecodeError {
+    DecodeError::InvalidPayload {
+        event: T::NAME,
+        field,
+        message: format!(
+            "does not match version {from} of the payload, which the catalog's upcaster takes"
+        ),
+    }
+}
+
+/// Decodes a payload written as version `from` into that version's generated
+/// type `A` (the first step of its chain is hand-written).
+pub fn decode_old<T: Event, A: DeserializeOwned>(json: &str, from: u32) -> Result<A, DecodeError> {
+    match serde_json::from_str(json) {
+        Ok(a) => Ok(a),
+        Err(_) => {
+            let de = &mut serde_json::Deserializer::from_str(json);
+            let field = serde_path_to_error::deserialize::<_, A>(de)
+                .err()
+                .map(|e| e.path().to_string())
+                .unwrap_or_default();
+            Err(old_mismatch::<T>(field, from))
+        }
+    }
+}
+
+fn old_from_value<T: Event, A: DeserializeOwned>(v: &Value, from: u32) -> Result<A, DecodeError> {
+    match A::deserialize(v) {
+        Ok(a) => Ok(a),
+        Err(_) => {
+            let field = serde_path_to_error::deserialize::<_, A>(v)
+                .err()
+                .map(|e| e.path().to_string())
+                .unwrap_or_default();
+            Err(old_mismatch::<T>(field, from))
+        }
+    }
+}
+
+/// A hand-written step's result as JSON, for the steps after it.
+pub fn to_step_value<T: Event, B: Serialize>(b: &B, from: u32) -> Result<Value, DecodeError> {
+    serde_json::to_value(b).map_err(|_| DecodeError::InvalidPayload {
+        event: T::NAME,
+        field: String::new(),
+        message: format!("the upcaster from version {from} returned a value that is not JSON"),
+    })
+}
+
+/// A hand-written step in the middle of the chain: decodes the payload as
+/// version `from` (its generated type `A`), calls `f`, and gives back the
+/// result as JSON for the next step.
 pub fn typed_step<T: Event, A: DeserializeOwned, B: Serialize>(
     v: Value,
     from: u32,
     f: fn(A) -> B,
 ) -> Result<Value, DecodeError> {
-    let old: A = match serde_path_to_error::deserialize(&v) {
-        Ok(a) => a,
-        Err(e) => return Err(DecodeError::InvalidPayload {
-            event: T::NAME,
-            field: e.path().to_string(),
-            message: format!(
-                "does not match version {from} of the payload, which the catalog's upcaster takes"
-            ),
-        }),
-    };
-    serde_json::to_value(f(old)).map_err(|_| DecodeError::InvalidPayload {
-        event: T::NAME,
-        field: String::new(),
-        message: format!("the upcaster from version {from} returned a value that is not JSON"),
-    })
+    let b = f(old_from_value::<T, A>(&v, from)?);
+    to_step_value::<T, B>(&b, from)
+}
+
+/// A hand-written last step: its result is the current type itself.
+pub fn typed_last<T: Event, A: DeserializeOwned>(
+    v: Value,
+    from: u32,
+    f: fn(A) -> T,
+) -> Result<T, DecodeError> {
+    Ok(f(old_from_value::<T, A>(&v, from)?))
 }
 
 /// The end of the chain: the payload, now of the current version, decoded

@@ -278,6 +278,7 @@ impl Emitter<'_> {
             return;
         }
         let p = format!("super::{PRIVATE}");
+        let ty = e.idents.type_name.clone();
         let older: Vec<String> = steps.iter().map(|s| s.from.version.to_string()).collect();
         let _ = write!(
             self.out,
@@ -295,32 +296,62 @@ impl Emitter<'_> {
             self.out,
             "{p}::upcast::check_version::<Self>(version, &[{}])?;\
              if version > {} {{ return {p}::decode_json::<Self>(json); }}\
-             #[allow(unused_mut)] let mut v = {p}::upcast::parse::<Self>(json)?;",
+             #[allow(unused_mut)] let mut version = version;\
+             #[allow(unused_mut)] let mut v = {p}::serde_json::Value::Null;",
             older.join(", "),
             e.version
         );
+        // A payload of a version whose step is hand-written is read straight
+        // from its text into that version's type (no JSON tree in between).
+        let mut typed_first = false;
+        for s in &steps {
+            let Some(path) = self.upcaster(e, s) else {
+                continue;
+            };
+            let from = s.from.version;
+            let _ = write!(
+                self.out,
+                "if version == {from} {{ let b = {path}({p}::upcast::decode_old::<Self, v{from}::{ty}>(json, {from})?);"
+            );
+            if s.to_current {
+                self.w("return ::core::result::Result::Ok(b); }");
+            } else {
+                let _ = write!(
+                    self.out,
+                    "v = {p}::upcast::to_step_value::<Self, _>(&b, {from})?; version = {}; }}",
+                    s.to.version
+                );
+            }
+            typed_first = true;
+        }
+        if typed_first {
+            let _ = write!(
+                self.out,
+                "if v.is_null() {{ v = {p}::upcast::parse::<Self>(json)?; }}"
+            );
+        } else {
+            let _ = write!(self.out, "v = {p}::upcast::parse::<Self>(json)?;");
+        }
         for s in &steps {
             let from = s.from.version;
             let _ = write!(self.out, "if version <= {from} {{");
-            if let Some(u) = e
-                .upcasts
-                .iter()
-                .find(|u| u.from == from)
-                .filter(|_| uses_upcaster(e, s))
-            {
-                let target = if s.to_current {
-                    "Self".to_string()
-                } else {
-                    format!("v{}::{}", s.to.version, e.idents.type_name)
-                };
-                let _ = write!(
-                    self.out,
-                    "v = {p}::upcast::typed_step::<Self, v{from}::{ty}, {target}>(v, {from}, {path})?;",
-                    ty = e.idents.type_name,
-                    path = u.path
-                );
-            } else {
-                let _ = write!(self.out, "{}(&mut v);", step_fn(e, s.to.version));
+            match self.upcaster(e, s) {
+                Some(path) if s.to_current => {
+                    let _ = write!(
+                        self.out,
+                        "return {p}::upcast::typed_last::<Self, v{from}::{ty}>(v, {from}, {path});"
+                    );
+                }
+                Some(path) => {
+                    let _ = write!(
+                        self.out,
+                        "v = {p}::upcast::typed_step::<Self, v{from}::{ty}, v{}::{ty}>(v, {from}, {path})?;",
+                        s.to.version
+                    );
+                }
+                None => {
+                    let _ = write!(self.out, "{}(&mut v);", step_fn(e, s.to.version));
+                }
             }
             self.w("}");
         }
@@ -333,6 +364,15 @@ impl Emitter<'_> {
             );
         }
         let _ = write!(self.out, "{p}::upcast::finish::<Self>(v) }}");
+    }
+
+    /// The path of the catalog's function for step `s`, if it has one (a
+    /// hand-written step wins over a generated one).
+    fn upcaster(&self, e: &EventDef, s: &Step<'_>) -> Option<String> {
+        e.upcasts
+            .iter()
+            .find(|u| u.from == s.from.version)
+            .map(|u| u.path.clone())
     }
 }
 
