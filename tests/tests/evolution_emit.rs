@@ -9,14 +9,15 @@
 //!   on `required`, `default` and `deprecated`, and both are valid 2020-12;
 //! - the expansion of a catalog with deprecated events and fields raises no
 //!   warning in this crate (`deny(warnings)` below), while using them does
-//!   (the UI case `ui/rules/deprecated_event.rs` shows the error).
+//!   (the UI case `ui/rules/deprecated_event.rs` shows the error);
+//! - the AsyncAPI parser accepts the document with deprecated messages.
 
 #![deny(warnings)]
 
 use serde_json::{json, Value};
 use skillcore_events::__private::schemars;
 use skillcore_events::{DecodeError, EventSet};
-use skillcore_events_codegen::emit::{example, schema};
+use skillcore_events_codegen::emit::{asyncapi, example, schema};
 use skillcore_events_codegen::Settings;
 use std::path::Path;
 
@@ -256,4 +257,61 @@ fn exported_and_derived_schemas_agree_on_defaults_and_deprecations() {
         posted["$defs"]["Window"]["properties"]["label"]["deprecated"],
         true
     );
+}
+
+#[test]
+fn the_asyncapi_parser_accepts_deprecated_messages() {
+    // The AsyncAPI initiative's own parser (as in the CLI's asyncapi test):
+    // `deprecated: true` on a message, and `deprecated`/`default` in its
+    // payload schema, are valid AsyncAPI 3.0.
+    let base = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let node = base.join("node");
+    assert!(
+        node.join("node_modules/@asyncapi/parser").is_dir(),
+        "the AsyncAPI parser is not installed: run `npm ci --prefix tests/node` (needs Node.js and npm)"
+    );
+    let compiled =
+        skillcore_events_codegen::load(&base.join("fixtures/evolution/evolution.yaml"), base);
+    let doc = asyncapi::render(
+        &compiled.catalog,
+        &Settings::default(),
+        asyncapi::Format::Yaml,
+    );
+    assert!(doc.contains("\n      deprecated: true\n"), "{doc}");
+    let dir = std::env::temp_dir().join(format!("skc-evolution-asyncapi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let judge = |text: &str, name: &str| {
+        let file = dir.join(name);
+        std::fs::write(&file, text).unwrap();
+        let o = std::process::Command::new("node")
+            .arg(node.join("validate-asyncapi.mjs"))
+            .arg(&file)
+            .output()
+            .expect("`node` runs (install Node.js)");
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (o.status.success(), out)
+    };
+    let (ok, out) = judge(&doc, "evolution.asyncapi.yaml");
+    assert!(ok && out.contains("\n0 errors"), "{out}");
+    assert!(
+        out.contains("parsed AsyncAPI 3.0.0: 4 channels, 4 messages"),
+        "{out}"
+    );
+    // The check can fail: a `deprecated` that is not a boolean is refused.
+    let bad = doc.replacen(
+        "\n      deprecated: true\n",
+        "\n      deprecated: \"yes\"\n",
+        1,
+    );
+    let (ok, out) = judge(&bad, "bad.asyncapi.yaml");
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("\"deprecated\" property type must be boolean"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
