@@ -124,6 +124,16 @@ fn given_values_win_and_bad_values_are_errors() {
         let err = decode(v).expect_err(field);
         assert!(err.to_string().contains(field), "{field}: {err}");
     }
+    // A defaulted pii field's bad value is not quoted (the field is looked
+    // up as pii whatever its serde attributes).
+    let err = decode(json!({ "gradeId": GRADE, "secret": 987654321 })).expect_err("secret");
+    assert!(err.to_string().contains("secret"), "{err}");
+    assert!(!err.to_string().contains("987654321"), "{err}");
+    let err = decode(json!({ "gradeId": GRADE, "attempts": 987654321.5 })).expect_err("attempts");
+    assert!(
+        err.to_string().contains("987654321.5"),
+        "other values are quoted: {err}"
+    );
     // The id has no default: still required.
     assert!(decode(json!({})).is_err());
 }
