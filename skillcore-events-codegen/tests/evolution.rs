@@ -310,12 +310,38 @@ fn a_breaking_change_without_a_bump_is_an_error_at_the_field() {
         Some("make `scale` optional or give it a `default`, or bump `version` to 2")
     );
     assert_eq!(d[0].notes[0].0.file, "events.lock");
-    // The same change with a version bump passes.
+    // With a version bump the change is allowed, but old payloads have no
+    // `scale`: the step from version 1 must be written by hand.
     let bumped = edited.replace(
         "    aggregate: Grade\n",
         "    version: 2\n    aggregate: Grade\n",
     );
-    assert!(locked_check(&bumped).is_empty());
+    let d = locked_check(&bumped);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].rule.id(), "missing-upcaster");
+    assert_eq!(d[0].location.as_ref().unwrap().line, 14, "at `version: 2`");
+    assert!(
+        d[0].message.contains("no upcaster from version 1 to 2"),
+        "{}",
+        d[0].message
+    );
+    let with_fn = bumped.replace(
+        "    version: 2\n",
+        "    version: 2\n    upcast:\n      1: crate::upcast::grade_v1\n",
+    );
+    assert!(
+        locked_check(&with_fn).is_empty(),
+        "{:?}",
+        locked_check(&with_fn)
+    );
+    // An upcaster for a version that was never released is refused.
+    let stray = with_fn.replace("      1: crate", "      7: crate");
+    let d = locked_check(&stray);
+    assert!(
+        d.iter()
+            .any(|d| d.message.contains("upcaster from version 7")),
+        "{d:?}"
+    );
     // And under `forward` the addition is fine.
     let forward = edited.replace(
         "catalog: demo\n",

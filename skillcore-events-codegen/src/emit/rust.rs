@@ -207,6 +207,11 @@ impl Emitter<'_> {
             if f.name != f.ident {
                 let _ = write!(self.out, "#[serde(rename = {})]", Lit(&f.name));
             }
+            // A declared rename: payloads under the old name read too (the
+            // generated upcast step of one version to the next is this).
+            if let Some(old) = &f.renamed_from {
+                let _ = write!(self.out, "#[serde(alias = {})]", Lit(old));
+            }
             self.mirror_default(name, f);
             let _ = write!(self.out, "{}: ", f.ident);
             self.ty(&f.ty, up);

@@ -22,7 +22,7 @@ pub struct Step<'a> {
 }
 
 /// The last released shape of every version older than `current`'s, oldest first.
-pub fn older_versions<'a>(history: &'a [EventShape], current: u32) -> Vec<&'a EventShape> {
+pub fn older_versions(history: &[EventShape], current: u32) -> Vec<&EventShape> {
     let mut out: Vec<&EventShape> = Vec::new();
     for s in history.iter().filter(|s| s.version < current) {
         match out.iter_mut().find(|o| o.version == s.version) {

@@ -350,15 +350,19 @@ impl Classifier<'_> {
             self.push(
                 ChangeKind::FieldDefaultChanged,
                 Some(path.to_string()),
-                format!(
-                    "the default of `{path}` changed from {} to {}",
-                    shown(&o.default),
-                    shown(&f.default)
-                ),
+                if f.pii || o.pii {
+                    format!("the default of `{path}` changed (values of pii fields are not shown)")
+                } else {
+                    format!(
+                        "the default of `{path}` changed from {} to {}",
+                        shown(&o.default),
+                        shown(&f.default)
+                    )
+                },
                 // Old payloads may lack it only if it had a default (or was
                 // optional: then the optional flag's change is judged too).
-                !(o.default.is_some() && !f.may_be_absent()),
-                !(f.default.is_some() && !o.may_be_absent()),
+                o.default.is_none() || f.may_be_absent(),
+                f.default.is_none() || o.may_be_absent(),
                 f.span,
             );
         }

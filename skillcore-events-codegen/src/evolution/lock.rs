@@ -119,12 +119,12 @@ impl Lock {
                     Rule::LockFile,
                     format!("lock file `{display}` is empty"),
                 )
-                .with_help("write it again with `skillcore-events lock`")])
+                .with_help("restore it from version control, or delete it and run `skillcore-events lock` (which forgets every earlier release)")])
             }
             Err(mut d) => {
                 d.rule = Rule::LockFile;
                 d.help = Some(
-                    "the lock file is not valid YAML; restore it from version control, or write it again with `skillcore-events lock`"
+                    "the lock file is not valid YAML: restore it from version control (deleting it and locking again forgets every release)"
                         .into(),
                 );
                 return Err(vec![d]);
@@ -242,7 +242,7 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn bad(&mut self, at: Span, msg: impl Into<String>) {
         let d = self.sources.error(Rule::LockFile, at, msg).with_help(
-            "the lock file is written by `skillcore-events lock`; restore it from version control or write it again",
+            "the lock file is written by `skillcore-events lock`: restore it from version control (deleting it and locking again forgets every release)",
         );
         self.diags.push(d);
     }

@@ -116,7 +116,7 @@ impl Validator<'_> {
                 continue; // dropped (already reported)
             };
             if let Some(node) = &f.default {
-                let label = format!("the default of field `{}` of {whose}", f.name.value);
+                let label = format!("the default of {whose}");
                 let before = self.diags.len();
                 let ty = fields[i].ty.clone();
                 ExampleChecker {
@@ -125,7 +125,7 @@ impl Validator<'_> {
                     label: &label,
                     rule: Rule::BadDefault,
                 }
-                .value(node, &ty, &Path::Root);
+                .value(node, &ty, &Path::Field(&Path::Root, &f.name.value));
                 if self.diags.len() == before {
                     match node.to_json() {
                         Ok(j) => fields[i].default = Some(j),

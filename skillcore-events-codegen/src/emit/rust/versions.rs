@@ -14,10 +14,12 @@
 //!   decodes the older version's type and calls the function the catalog
 //!   names under `upcast:` (the build refuses a chain that lacks one:
 //!   `missing-upcaster`).
-//! - **Decoding.** The current version decodes as before (straight from the
-//!   text) unless the current shape itself declares renames or defaults, which
-//!   then apply to payloads of its own version too. A newer version decodes
-//!   as the current one when the mode is `forward` or `full`.
+//! - **Decoding.** The current version decodes as before, straight from the
+//!   text; so does a version one generated step before it, or before a
+//!   hand-written step: the types read declared renames under their old
+//!   names (`alias`) and fill in defaults, which is that step. Longer
+//!   generated runs go through the JSON steps. A newer version decodes as the
+//!   current one when the mode is `forward` or `full`.
 //!
 //! Events without older versions and without declarations expand exactly as
 //! before.
@@ -193,7 +195,7 @@ impl Emitter<'_> {
     }
 
     /// The JSON step functions of `e`'s chain: one per shape a generated step
-    /// makes (and the current shape's, when it declares renames or defaults).
+    /// makes.
     fn step_fns(&mut self, e: &EventDef) {
         let current = crate::evolution::EventShape::of(self.catalog, e);
         let hist = self
@@ -201,14 +203,11 @@ impl Emitter<'_> {
             .map(<[EventShape]>::to_vec)
             .unwrap_or_default();
         let steps = chain(&hist, &current);
-        let mut targets: Vec<&EventShape> = steps
+        let targets: Vec<&EventShape> = steps
             .iter()
             .filter(|s| !uses_upcaster(e, s))
             .map(|s| s.to)
             .collect();
-        if declares(&current) && !targets.iter().any(|t| t.version == current.version) {
-            targets.push(&current);
-        }
         for t in targets {
             let active = active_types(t);
             let base = step_fn(e, t.version);
@@ -261,8 +260,7 @@ impl Emitter<'_> {
     }
 
     /// The `Event` impl's items for versions: `READS_NEWER`, and
-    /// `decode_version` when there is a chain or the current shape declares
-    /// renames or defaults.
+    /// `decode_version` when there is a chain.
     pub(super) fn versioned_decode(&mut self, e: &EventDef) {
         if e.compatibility.forward() {
             self.w("const READS_NEWER: bool = true;");
@@ -273,8 +271,7 @@ impl Emitter<'_> {
             .map(<[EventShape]>::to_vec)
             .unwrap_or_default();
         let steps = chain(&hist, &current);
-        let normalize = declares(&current);
-        if steps.is_empty() && !normalize {
+        if steps.is_empty() {
             return;
         }
         let p = format!("super::{PRIVATE}");
@@ -285,13 +282,19 @@ impl Emitter<'_> {
             "fn decode_version(version: u32, json: &str) -> ::core::result::Result<Self, {}::DecodeError> {{",
             self.rt
         );
-        if !normalize {
-            let _ = write!(
-                self.out,
-                "if version == {} {{ return {p}::decode_json::<Self>(json); }}",
-                e.version
-            );
+        // Today's version, and any version whose generated step leads into
+        // it, decode straight from the text: the current type reads declared
+        // renames under their old names (`alias`) and fills in defaults.
+        let _ = write!(self.out, "if version == {}", e.version);
+        let direct: Vec<u32> = steps
+            .iter()
+            .filter(|s| s.to_current && self.upcaster(e, s).is_none())
+            .map(|s| s.from.version)
+            .collect();
+        for v in direct {
+            let _ = write!(self.out, " || version == {v}");
         }
+        let _ = write!(self.out, " {{ return {p}::decode_json::<Self>(json); }}");
         let _ = write!(
             self.out,
             "{p}::upcast::check_version::<Self>(version, &[{}])?;\
@@ -303,15 +306,23 @@ impl Emitter<'_> {
         );
         // A payload of a version whose step is hand-written is read straight
         // from its text into that version's type (no JSON tree in between).
+        // So is a version whose generated step leads into a version whose step
+        // is hand-written: that version's type reads it the same way.
         let mut typed_first = false;
-        for s in &steps {
+        for (i, s) in steps.iter().enumerate() {
             let Some(path) = self.upcaster(e, s) else {
                 continue;
             };
             let from = s.from.version;
+            let _ = write!(self.out, "if version == {from}");
+            if let Some(prev) = i.checked_sub(1).map(|j| &steps[j]) {
+                if self.upcaster(e, prev).is_none() {
+                    let _ = write!(self.out, " || version == {}", prev.from.version);
+                }
+            }
             let _ = write!(
                 self.out,
-                "if version == {from} {{ let b = {path}({p}::upcast::decode_old::<Self, v{from}::{ty}>(json, {from})?);"
+                " {{ let b = {path}({p}::upcast::decode_old::<Self, v{from}::{ty}>(json, {from})?);"
             );
             if s.to_current {
                 self.w("return ::core::result::Result::Ok(b); }");
@@ -355,14 +366,6 @@ impl Emitter<'_> {
             }
             self.w("}");
         }
-        if normalize {
-            let _ = write!(
-                self.out,
-                "if version == {} {{ {}(&mut v); }}",
-                e.version,
-                step_fn(e, e.version)
-            );
-        }
         let _ = write!(self.out, "{p}::upcast::finish::<Self>(v) }}");
     }
 
@@ -394,10 +397,7 @@ impl Emitter<'_> {
                     }
                 }
             }
-            if hist.is_some_and(|h| h.iter().any(|s| s.version != e.version))
-                || names.len() > 1
-                || declares(&EventShape::of(catalog, e))
-            {
+            if hist.is_some_and(|h| h.iter().any(|s| s.version != e.version)) || names.len() > 1 {
                 any = true;
             }
             let _ = write!(
@@ -431,20 +431,6 @@ fn uses_upcaster(e: &EventDef, s: &Step<'_>) -> bool {
 
 fn step_fn(e: &EventDef, version: u32) -> String {
     format!("__skc_up_{}_{version}", e.idents.type_name)
-}
-
-/// Whether a shape declares renames or defaults anywhere (then payloads of its
-/// own version are normalized too).
-fn declares(s: &EventShape) -> bool {
-    let any = |fields: &[FieldShape]| {
-        fields
-            .iter()
-            .any(|f| f.renamed_from.is_some() || f.default.is_some())
-    };
-    any(&s.fields)
-        || s.types
-            .values()
-            .any(|t| matches!(t, TypeShape::Struct(f) if any(f)))
 }
 
 /// The struct types of `s` whose values a step must visit: those declaring
@@ -497,7 +483,7 @@ fn model_fields(
                 description: None,
                 pii: f.pii,
                 span: f.span,
-                renamed_from: None,
+                renamed_from: f.renamed_from.clone(),
                 default: f.default.clone(),
                 deprecated: None,
             }
