@@ -143,6 +143,21 @@ fn a_bad_old_payload_is_a_decode_error_that_quotes_no_pii() {
 
 #[test]
 fn the_renamed_event_decodes_its_old_payloads() {
+    // An envelope under the old name decodes into the new type.
+    let old_env = raw_named(
+        "school.note.added",
+        "Note",
+        1,
+        &json!({"noteId": "n-9", "text": "x"}),
+    );
+    assert_eq!(
+        old_env.decode::<NoteWritten>().unwrap().payload.note_id,
+        "n-9"
+    );
+    assert_eq!(
+        old_env.decode_any::<AnyEvent>().unwrap().payload.name(),
+        NoteWritten::NAME
+    );
     // Released as `school.note.added` v1 (with `legacy`), now `school.note.written` v2.
     let old = json!({"noteId": "n-1", "text": "hello", "legacy": "x"});
     let n = NoteWritten::decode_version(1, &old.to_string()).unwrap();
@@ -150,11 +165,15 @@ fn the_renamed_event_decodes_its_old_payloads() {
 }
 
 fn raw(version: u32, payload: &Value) -> RawEnvelope {
+    raw_named(GradePosted::NAME, GradePosted::AGGREGATE, version, payload)
+}
+
+fn raw_named(name: &str, aggregate: &str, version: u32, payload: &Value) -> RawEnvelope {
     RawEnvelope {
         id: skillcore_events::uuid::Uuid::now_v7(),
-        event_type: GradePosted::NAME.into(),
+        event_type: name.into(),
         aggregate_id: GRADE.into(),
-        aggregate_type: GradePosted::AGGREGATE.into(),
+        aggregate_type: aggregate.into(),
         payload: serde_json::value::to_raw_value(payload).unwrap(),
         metadata: Metadata::new("dst-1", "sch-1"),
         version,
@@ -191,6 +210,8 @@ async fn a_durable_bus_handles_every_stored_version() {
     std::fs::create_dir_all(&dir).unwrap();
     let seen: Arc<Mutex<Vec<GradePosted>>> = Arc::default();
     let sink = Arc::clone(&seen);
+    let notes: Arc<Mutex<Vec<String>>> = Arc::default();
+    let note_sink = Arc::clone(&notes);
     let bus = EventBus::builder()
         .backend(skillcore_events_store::Durable::sqlite(
             dir.join("events.db"),
@@ -202,8 +223,22 @@ async fn a_durable_bus_handles_every_stored_version() {
                 Ok(())
             }
         })
+        // The renamed event: its handler takes the events stored under the old name.
+        .subscribe::<NoteWritten, _, _>("evolve.notes", move |env, _cx: HandlerContext| {
+            let sink = Arc::clone(&note_sink);
+            async move {
+                sink.lock().unwrap().push(env.payload.note_id.clone());
+                Ok(())
+            }
+        })
         .build()
         .unwrap();
+    for i in 0..5 {
+        let old = json!({"noteId": format!("n-{i}"), "text": "t", "legacy": "x"});
+        bus.publish_raw(raw_named("school.note.added", "Note", 1, &old))
+            .await
+            .unwrap();
+    }
     let mut want = Vec::new();
     for i in 0..30 {
         let earned = i as f64;
@@ -230,6 +265,16 @@ async fn a_durable_bus_handles_every_stored_version() {
     assert_eq!(
         got, want,
         "every stored version decoded, values carried through the chain"
+    );
+    while notes.lock().unwrap().len() < 5 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut got_notes = notes.lock().unwrap().clone();
+    got_notes.sort();
+    assert_eq!(
+        got_notes,
+        ["n-0", "n-1", "n-2", "n-3", "n-4"],
+        "stored under the old name, handled under the new"
     );
     let letters = bus.dead_letters(&Scope::AllDistricts).await.unwrap();
     assert!(letters.is_empty(), "no dead letters: {letters:?}");

@@ -118,6 +118,7 @@ impl Emitter<'_> {
         self.names_module();
         self.any_event();
         self.event_infos();
+        self.renames();
         for p in tracked {
             let _ = write!(
                 self.out,

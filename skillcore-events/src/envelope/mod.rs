@@ -354,7 +354,8 @@ impl RawEnvelope {
     /// `E::NAME`, the version is one `E` cannot read ([`Event::decode_version`]:
     /// older released versions are upcast), or the payload does not match.
     pub fn decode<E: Event>(&self) -> Result<Envelope<E>, DecodeError> {
-        if self.event_type != E::NAME {
+        // A renamed event's stored envelopes carry its old name.
+        if !crate::renames::is_named(&self.event_type, E::NAME) {
             return Err(DecodeError::wrong_event(E::NAME, &self.event_type));
         }
         let payload = E::decode_version(self.version, self.payload.get())?;

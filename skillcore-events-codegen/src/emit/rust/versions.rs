@@ -380,6 +380,33 @@ impl Emitter<'_> {
 }
 
 impl Emitter<'_> {
+    /// The (old name, new name) pairs of renamed events, in the runtime's
+    /// linked table: handlers of the new name take envelopes under the old.
+    /// Nothing for a catalog without renames.
+    pub(super) fn renames(&mut self) {
+        let rt = self.rt.clone();
+        let mut n = 0;
+        for e in &self.catalog.events {
+            let mut old: Vec<String> = e.renamed_from.iter().cloned().collect();
+            if let Some(h) = self.history(e) {
+                old.extend(h.iter().map(|s| s.name.clone()));
+            }
+            old.sort();
+            old.dedup();
+            for o in old.iter().filter(|o| **o != e.name) {
+                let _ = write!(
+                    self.out,
+                    "#[{rt}::__private::linkme::distributed_slice({rt}::__private::RENAMES)]\
+                     #[linkme(crate = {rt}::__private::linkme)]\
+                     static __SKC_RENAME_{n}: (&'static str, &'static str) = ({}, {});",
+                    Lit(o),
+                    Lit(&e.name)
+                );
+                n += 1;
+            }
+        }
+    }
+
     /// `EventSet::from_json_version` for `AnyEvent`, when some event has
     /// older versions, an earlier name or declarations: each event decodes
     /// through its chain, and a renamed event also answers to its old names.
