@@ -137,6 +137,9 @@ pub struct Upcast {
     pub path: String,
     /// Where the path is written.
     pub span: Span,
+    /// The same as text, `catalog/gradebook.yaml:31:10`, for the compiler's
+    /// message when the function has the wrong signature.
+    pub at: String,
 }
 
 /// How the payload of an event may change within one version (the meanings

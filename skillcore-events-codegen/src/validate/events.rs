@@ -78,10 +78,14 @@ impl Validator<'_> {
             upcasts: e
                 .upcast
                 .iter()
-                .map(|(v, p)| Upcast {
-                    from: v.value,
-                    path: p.value.clone(),
-                    span: p.span,
+                .map(|(v, p)| {
+                    let at = self.sources.location(p.span);
+                    Upcast {
+                        from: v.value,
+                        path: p.value.clone(),
+                        span: p.span,
+                        at: format!("{}:{}:{}", at.file, at.line, at.column),
+                    }
                 })
                 .collect(),
         })

@@ -196,7 +196,49 @@ impl Emitter<'_> {
 
     /// The JSON step functions of `e`'s chain: one per shape a generated step
     /// makes.
+    /// For each hand-written step, a trait the named function must
+    /// implement, whose message (when it does not) names the catalog line:
+    /// a function with the wrong signature is one compile error saying
+    /// where it was named and what it must be.
+    fn upcaster_checks(&mut self, e: &EventDef) {
+        let current = EventShape::of(self.catalog, e);
+        let hist = self
+            .history(e)
+            .map(<[EventShape]>::to_vec)
+            .unwrap_or_default();
+        let ty = e.idents.type_name.clone();
+        for s in chain(&hist, &current) {
+            let Some(u) = e.upcasts.iter().find(|u| u.from == s.from.version) else {
+                continue;
+            };
+            let from = s.from.version;
+            let a = format!("v{from}::{ty}");
+            let b = if s.to_current {
+                ty.clone()
+            } else {
+                format!("v{}::{ty}", s.to.version)
+            };
+            let message = format!(
+                "`{}`, named at {} as the upcaster from version {from} of `{}`, is not a `fn({a}) -> {b}`",
+                u.path, u.at, e.name
+            );
+            let _ = write!(
+                self.out,
+                "#[diagnostic::on_unimplemented(message = {}, label = {}, note = {})]\
+                 #[doc(hidden)] #[allow(non_camel_case_types)] pub trait __SkcUpcast_{ty}_{from} {{ fn __skc_call(&self, old: {a}) -> {b}; }}\
+                 #[automatically_derived] impl<F: ::core::ops::Fn({a}) -> {b}> __SkcUpcast_{ty}_{from} for F {{ fn __skc_call(&self, old: {a}) -> {b} {{ self(old) }} }}\
+                 #[doc(hidden)] #[allow(non_snake_case)] fn __skc_upcaster_{ty}_{from}() -> impl __SkcUpcast_{ty}_{from} {{ {} }}",
+                Lit(&message),
+                Lit(&format!("the catalog's `upcast:` names this for version {from}")),
+                Lit(&format!("an upcaster takes the payload of version {from} and returns the next version's: `fn(old: {a}) -> {b}`")),
+                u.path
+            );
+        }
+    }
+
     fn step_fns(&mut self, e: &EventDef) {
+        self.upcaster_checks(e);
+
         let current = crate::evolution::EventShape::of(self.catalog, e);
         let hist = self
             .history(e)
@@ -310,9 +352,9 @@ impl Emitter<'_> {
         // is hand-written: that version's type reads it the same way.
         let mut typed_first = false;
         for (i, s) in steps.iter().enumerate() {
-            let Some(path) = self.upcaster(e, s) else {
+            if self.upcaster(e, s).is_none() {
                 continue;
-            };
+            }
             let from = s.from.version;
             let _ = write!(self.out, "if version == {from}");
             if let Some(prev) = i.checked_sub(1).map(|j| &steps[j]) {
@@ -322,7 +364,7 @@ impl Emitter<'_> {
             }
             let _ = write!(
                 self.out,
-                " {{ let b = {path}({p}::upcast::decode_old::<Self, v{from}::{ty}>(json, {from})?);"
+                " {{ let b = __skc_upcaster_{ty}_{from}().__skc_call({p}::upcast::decode_old::<Self, v{from}::{ty}>(json, {from})?);"
             );
             if s.to_current {
                 self.w("return ::core::result::Result::Ok(b); }");
@@ -347,16 +389,16 @@ impl Emitter<'_> {
             let from = s.from.version;
             let _ = write!(self.out, "if version <= {from} {{");
             match self.upcaster(e, s) {
-                Some(path) if s.to_current => {
+                Some(_) if s.to_current => {
                     let _ = write!(
                         self.out,
-                        "return {p}::upcast::typed_last::<Self, v{from}::{ty}>(v, {from}, {path});"
+                        "return {p}::upcast::typed_last::<Self, v{from}::{ty}>(v, {from}, |old| __skc_upcaster_{ty}_{from}().__skc_call(old));"
                     );
                 }
-                Some(path) => {
+                Some(_) => {
                     let _ = write!(
                         self.out,
-                        "v = {p}::upcast::typed_step::<Self, v{from}::{ty}, v{}::{ty}>(v, {from}, {path})?;",
+                        "v = {p}::upcast::typed_step::<Self, v{from}::{ty}, v{}::{ty}>(v, {from}, |old| __skc_upcaster_{ty}_{from}().__skc_call(old))?;",
                         s.to.version
                     );
                 }
