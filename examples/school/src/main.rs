@@ -80,7 +80,13 @@ fn encode_and_decode() {
     // Encode as the JSON other services see, then decode by name.
     let any = AnyEvent::from(grade.clone());
     let json = any.to_json().expect("payloads always encode");
-    println!("\nencoded {}:\n  {json}", any.name());
+    // The JSON holds the teacher's comment, a pii field: what is shown is
+    // the redacted form (never print a payload as it is).
+    println!(
+        "\nencoded {} (pii fields redacted):\n  {}",
+        any.name(),
+        skillcore_events::redact::redact_json(any.name(), &json)
+    );
     match AnyEvent::from_json(any.name(), &json) {
         Ok(decoded) => {
             assert_eq!(decoded, any, "round trip must give the same event");
