@@ -234,6 +234,9 @@ fn scalar(s: &str) -> String {
     }
 }
 
+/// A description of where a value sits, formatted only for a message.
+type What<'a> = &'a dyn Fn() -> String;
+
 struct Reader<'a> {
     sources: &'a Sources,
     diags: Vec<Diagnostic>,
@@ -247,26 +250,26 @@ impl Reader<'_> {
         self.diags.push(d);
     }
 
-    fn map<'n>(&mut self, n: &'n Node, what: &str) -> &'n [(Node, Node)] {
+    fn map<'n>(&mut self, n: &'n Node, what: What<'_>) -> &'n [(Node, Node)] {
         match &n.kind {
             Kind::Map(p) => p,
             _ => {
                 self.bad(
                     n.span,
-                    format!("{what} must be a mapping, found {}", n.kind_name()),
+                    format!("{} must be a mapping, found {}", what(), n.kind_name()),
                 );
                 &[]
             }
         }
     }
 
-    fn text(&mut self, n: &Node, what: &str) -> String {
+    fn text(&mut self, n: &Node, what: What<'_>) -> String {
         match n.as_scalar() {
             Some(s) if !s.text.is_empty() => s.text.clone(),
             _ => {
                 self.bad(
                     n.span,
-                    format!("{what} must be text, found {}", n.kind_name()),
+                    format!("{} must be text, found {}", what(), n.kind_name()),
                 );
                 String::new()
             }
@@ -279,22 +282,22 @@ impl Reader<'_> {
         allowed: &[&str],
         required: &[&str],
         at: Span,
-        what: &str,
+        what: What<'_>,
     ) -> Vec<(&'n str, &'n Node)> {
         let mut out: Vec<(&str, &Node)> = Vec::new();
         for (k, v) in pairs {
             let key = k.as_scalar().map(|s| s.text.as_str()).unwrap_or("");
             if !allowed.contains(&key) {
-                self.bad(k.span, format!("unknown key `{key}` in {what}"));
+                self.bad(k.span, format!("unknown key `{key}` in {}", what()));
             } else if out.iter().any(|(n, _)| *n == key) {
-                self.bad(k.span, format!("duplicate key `{key}` in {what}"));
+                self.bad(k.span, format!("duplicate key `{key}` in {}", what()));
             } else {
                 out.push((key, v));
             }
         }
         for r in required {
             if !out.iter().any(|(k, _)| k == r) {
-                self.bad(at, format!("{what} has no `{r}`"));
+                self.bad(at, format!("{} has no `{r}`", what()));
             }
         }
         out
@@ -302,13 +305,13 @@ impl Reader<'_> {
 
     fn lock(&mut self, root: &Node) -> Lock {
         let mut lock = Lock::default();
-        let pairs = self.map(root, "the lock file");
+        let pairs = self.map(root, &|| "the lock file".into());
         for (k, v) in self.keys(
             pairs,
             &["lock", "catalog", "events"],
             &["lock", "catalog", "events"],
             root.span,
-            "the lock file",
+            &|| "the lock file".into(),
         ) {
             match k {
                 "lock" => {
@@ -323,15 +326,15 @@ impl Reader<'_> {
                     }
                 }
                 "catalog" => {
-                    lock.catalog = self.text(v, "`catalog`");
+                    lock.catalog = self.text(v, &|| "`catalog`".into());
                     lock.catalog_span = v.span;
                 }
                 _ => {
                     if v.as_scalar().is_some_and(|_| v.is_null()) {
                         continue;
                     }
-                    for (name, list) in self.map(v, "`events`") {
-                        let name = self.text(name, "an event name");
+                    for (name, list) in self.map(v, &|| "`events`".into()) {
+                        let name = self.text(name, &|| "an event name".into());
                         let Kind::Seq(items) = &list.kind else {
                             self.bad(
                                 list.span,
@@ -368,7 +371,7 @@ impl Reader<'_> {
     }
 
     fn entry(&mut self, key: &str, n: &Node) -> Option<EventShape> {
-        let what = format!("an entry of `{key}`");
+        let what = || format!("an entry of `{key}`");
         let pairs = self.map(n, &what);
         let mut s = EventShape {
             name: key.to_string(),
@@ -406,13 +409,13 @@ impl Reader<'_> {
                     }
                     _ => self.bad(
                         v.span,
-                        format!("the version in {what} must be a whole number from 1"),
+                        format!("the version in {} must be a whole number from 1", what()),
                     ),
                 },
-                "name" => s.name = self.text(v, "`name`"),
-                "aggregate" => s.aggregate = self.text(v, "`aggregate`"),
-                "aggregate_id" => s.aggregate_id = self.text(v, "`aggregate_id`"),
-                "deprecated" => s.deprecated = self.flag(v, "`deprecated`"),
+                "name" => s.name = self.text(v, &|| "`name`".into()),
+                "aggregate" => s.aggregate = self.text(v, &|| "`aggregate`".into()),
+                "aggregate_id" => s.aggregate_id = self.text(v, &|| "`aggregate_id`".into()),
+                "deprecated" => s.deprecated = self.flag(v, &|| "`deprecated`".into()),
                 "fields" => fields_node = Some(v),
                 _ => types_node = Some(v),
             }
@@ -420,13 +423,13 @@ impl Reader<'_> {
         // Types first: field types are checked against them.
         let mut names: Vec<(String, &Node, Span)> = Vec::new();
         if let Some(t) = types_node {
-            for (k, v) in self.map(t, "`types`") {
-                names.push((self.text(k, "a type name"), v, k.span));
+            for (k, v) in self.map(t, &|| "`types`".into()) {
+                names.push((self.text(k, &|| "a type name".into()), v, k.span));
             }
         }
         let known: Vec<String> = names.iter().map(|(n, _, _)| n.clone()).collect();
         for (name, v, _) in &names {
-            let tw = format!("type `{name}`");
+            let tw = || format!("type `{name}`");
             let pairs = self.map(v, &tw);
             let tk = self.keys(pairs, &["enum", "fields"], &[], v.span, &tw);
             let shape = match tk.first() {
@@ -434,17 +437,17 @@ impl Reader<'_> {
                     Kind::Seq(items) => TypeShape::Enum(
                         items
                             .iter()
-                            .map(|i| self.text(i, "an enum value"))
+                            .map(|i| self.text(i, &|| "an enum value".into()))
                             .collect(),
                     ),
                     _ => {
-                        self.bad(ev.span, format!("the `enum` of {tw} must be a list"));
+                        self.bad(ev.span, format!("the `enum` of {} must be a list", tw()));
                         continue;
                     }
                 },
                 Some((_, fv)) => TypeShape::Struct(self.fields(fv, &known, &tw)),
                 None => {
-                    self.bad(v.span, format!("{tw} has neither `enum` nor `fields`"));
+                    self.bad(v.span, format!("{} has neither `enum` nor `fields`", tw()));
                     continue;
                 }
             };
@@ -457,7 +460,8 @@ impl Reader<'_> {
             self.bad(
                 n.span,
                 format!(
-                    "{what}: the aggregate id `{}` is not one of its fields",
+                    "{}: the aggregate id `{}` is not one of its fields",
+                    what(),
                     s.aggregate_id
                 ),
             );
@@ -465,26 +469,26 @@ impl Reader<'_> {
         (self.diags.len() == before).then_some(s)
     }
 
-    fn flag(&mut self, v: &Node, what: &str) -> bool {
+    fn flag(&mut self, v: &Node, what: What<'_>) -> bool {
         match v.as_scalar().map(core_scalar) {
             Some(CoreValue::Bool(b)) => b,
             _ => {
-                self.bad(v.span, format!("{what} must be `true` or `false`"));
+                self.bad(v.span, format!("{} must be `true` or `false`", what()));
                 false
             }
         }
     }
 
-    fn fields(&mut self, n: &Node, known: &[String], whose: &str) -> Vec<FieldShape> {
+    fn fields(&mut self, n: &Node, known: &[String], whose: What<'_>) -> Vec<FieldShape> {
         if n.is_null() {
             return Vec::new();
         }
         let mut out = Vec::new();
-        for (k, v) in self.map(n, &format!("the fields of {whose}")) {
-            let name = self.text(k, "a field name");
-            let what = format!("field `{name}` of {whose}");
+        for (k, v) in self.map(n, &|| format!("the fields of {}", whose())) {
+            let name = self.text(k, &|| "a field name".into());
+            let what = || format!("field `{name}` of {}", whose());
             let mut f = FieldShape {
-                name,
+                name: name.clone(),
                 ty: TypeRef::plain(BaseType::Json),
                 default: None,
                 renamed_from: None,
@@ -507,13 +511,13 @@ impl Reader<'_> {
                                 Ok(j) => f.default = Some(j),
                                 Err(bad) => self.bad(
                                     bad.span,
-                                    format!("the default of {what} has no JSON form"),
+                                    format!("the default of {} has no JSON form", what()),
                                 ),
                             },
                             "renamed_from" => {
-                                f.renamed_from = Some(self.text(fv, "`renamed_from`"))
+                                f.renamed_from = Some(self.text(fv, &|| "`renamed_from`".into()))
                             }
-                            _ => f.pii = self.flag(fv, "`pii`"),
+                            _ => f.pii = self.flag(fv, &|| "`pii`".into()),
                         }
                     }
                     ty
@@ -521,17 +525,17 @@ impl Reader<'_> {
                 _ => Some(v),
             };
             if let Some(t) = ty_node {
-                let text = self.text(t, &format!("the type of {what}"));
+                let text = self.text(t, &|| format!("the type of {}", what()));
                 match TypeRef::parse(&text, |n| known.iter().any(|k| k == n)) {
                     Some(ty) => f.ty = ty,
                     None => self.bad(
                         t.span,
-                        format!("the type `{text}` of {what} is neither built in nor listed under the entry's `types`"),
+                        format!("the type `{text}` of {} is neither built in nor listed under the entry's `types`", what()),
                     ),
                 }
             }
             if out.iter().any(|o: &FieldShape| o.name == f.name) {
-                self.bad(k.span, format!("{what} is listed twice"));
+                self.bad(k.span, format!("{} is listed twice", what()));
             }
             out.push(f);
         }

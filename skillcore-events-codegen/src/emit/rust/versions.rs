@@ -201,6 +201,9 @@ impl Emitter<'_> {
     /// a function with the wrong signature is one compile error saying
     /// where it was named and what it must be.
     fn upcaster_checks(&mut self, e: &EventDef) {
+        if self.history(e).is_none() {
+            return; // nothing released before: nothing to generate
+        }
         let current = EventShape::of(self.catalog, e);
         let hist = self
             .history(e)
@@ -239,6 +242,9 @@ impl Emitter<'_> {
     fn step_fns(&mut self, e: &EventDef) {
         self.upcaster_checks(e);
 
+        if self.history(e).is_none() {
+            return; // nothing released before: nothing to generate
+        }
         let current = crate::evolution::EventShape::of(self.catalog, e);
         let hist = self
             .history(e)
@@ -306,6 +312,9 @@ impl Emitter<'_> {
     pub(super) fn versioned_decode(&mut self, e: &EventDef) {
         if e.compatibility.forward() {
             self.w("const READS_NEWER: bool = true;");
+        }
+        if self.history(e).is_none() {
+            return; // nothing released before: nothing to generate
         }
         let current = EventShape::of(self.catalog, e);
         let hist = self
