@@ -9,8 +9,8 @@ use std::path::PathBuf;
 #[command(
     name = "skillcore-events",
     version,
-    about = "Check the SkillCore event catalog and export it as JSON Schema, AsyncAPI and HTML",
-    long_about = "Check the SkillCore event catalog and export it as JSON Schema, AsyncAPI and HTML.\n\nThe YAML catalog (one file, or a directory of *.yaml files) is the single source of truth; every command applies the same rules as the `catalog!` macro.\n\nExit codes: 0 ok, 1 catalog violations or drift, 2 usage or I/O errors.",
+    about = "Check the SkillCore event catalog, lock and diff its released versions, and export it as JSON Schema, AsyncAPI and HTML",
+    long_about = "Check the SkillCore event catalog, lock and diff its released versions, and export it as JSON Schema, AsyncAPI and HTML.\n\nThe YAML catalog (one file, or a directory of *.yaml files) is the single source of truth; every command applies the same rules as the `catalog!` macro. The lock file beside it (catalog.lock, written by `lock`) records every released version, and `check` refuses breaking changes to them.\n\nExit codes: 0 ok, 1 catalog violations, drift or breaking changes, 2 usage or I/O errors.",
     propagate_version = true
 )]
 pub(crate) struct Cli {
@@ -32,6 +32,42 @@ pub(crate) enum Command {
         /// (one array of {rule, message, file, line, column, help}).
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
+    },
+    /// Record the catalog's event shapes as released, in its lock file.
+    ///
+    /// Writes catalog.lock beside a catalog/ directory (events.lock beside
+    /// events.yaml): every released shape of every event, which `check` and the
+    /// `catalog!` macro then hold the catalog to (rule breaking-change). Only a
+    /// catalog that passes `check` is locked, so a breaking change needs a new
+    /// `version` first. The file is written only when its content changes.
+    /// With --check, writes nothing and exits 1 naming what would change.
+    Lock {
+        /// The catalog: a .yaml file or a directory of them.
+        #[arg(default_value = "catalog")]
+        path: PathBuf,
+        /// Compare with the lock file instead of writing; exit 1 if it would change.
+        #[arg(long)]
+        check: bool,
+    },
+    /// List every change from one catalog (or lock) to another.
+    ///
+    /// Each change has its rule id (field-removed, enum-value-added, ...), the
+    /// event and field, the event's compatibility mode, whether the build would
+    /// refuse it (breaking: not allowed under the mode and the version was not
+    /// raised) and where it is in NEW. Both catalogs are read without the lock
+    /// files beside them. Exit 0 when nothing is breaking, 1 when something is,
+    /// 2 when a side cannot be read or has errors.
+    Diff {
+        /// The old side: a lock file when the name ends in .lock, else a catalog
+        /// (a .yaml file or a directory of them).
+        old: PathBuf,
+        /// The new side: a catalog (a .yaml file or a directory of them).
+        new: PathBuf,
+        /// `human` (one line per change and a summary), `json` (one array of
+        /// {rule, event, field, breaking, mode, message, file, line, column}) or
+        /// `markdown` (a summary and a table, for a pull-request comment).
+        #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+        format: DiffFormat,
     },
     /// Export one JSON Schema (draft 2020-12) per event.
     ///
@@ -217,6 +253,13 @@ pub(crate) enum DeadCommand {
 pub(crate) enum CheckFormat {
     Human,
     Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DiffFormat {
+    Human,
+    Json,
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

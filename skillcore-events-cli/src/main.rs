@@ -1,16 +1,18 @@
 //! `skillcore-events`: the command line of SkillCore Events.
 //!
-//! Checks a catalog without compiling, exports JSON Schema and AsyncAPI, builds the
+//! Checks a catalog without compiling, locks its released versions and lists
+//! the changes between two versions of it, exports JSON Schema and AsyncAPI, builds the
 //! browsable HTML catalog, prints example payloads and adds new events; inspects a
 //! durable event store (queue statistics, dead letters, replay). Every catalog
 //! command reads the catalog through the codegen crate, so the rules, messages and
 //! model are exactly the macro's.
 //!
-//! Exit codes: 0 ok; 1 catalog violations or drift; 2 usage or I/O errors.
+//! Exit codes: 0 ok; 1 catalog violations, drift or breaking changes; 2 usage or
+//! I/O errors.
 //!
 //! Where things live: `args` defines the command line (clap), `outcome` the
 //! exit codes and failures, `catalog` reads a catalog for a command; one module
-//! per command group: `check`, `export` (`schema`, `asyncapi`, `docs`,
+//! per command group: `check`, `lock`, `diff`, `export` (`schema`, `asyncapi`, `docs`,
 //! `example`), `new_event` (`new`) and `queue` (`queue`, `dead-letters`,
 //! `replay`); `output` writes files, `term` escapes text for the terminal.
 
@@ -21,7 +23,9 @@
 mod args;
 mod catalog;
 mod check;
+mod diff;
 mod export;
+mod lock;
 mod new_event;
 mod outcome;
 mod output;
@@ -49,6 +53,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Check { path, format } => check::run(&path, format),
+        Command::Lock { path, check } => lock::run(&path, check),
+        Command::Diff { old, new, format } => diff::run(&old, &new, format),
         Command::Schema {
             path,
             out,

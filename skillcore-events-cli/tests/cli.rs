@@ -10,7 +10,9 @@ fn every_command_has_help() {
     let dir = root();
     let (code, out, _) = parts(&run(&dir, &["--help"]));
     assert_eq!(code, 0);
-    for cmd in ["check", "schema", "asyncapi", "docs", "new", "example"] {
+    for cmd in [
+        "check", "lock", "diff", "schema", "asyncapi", "docs", "new", "example",
+    ] {
         assert!(out.contains(cmd), "top-level help lists `{cmd}`:\n{out}");
         let (code, out, err) = parts(&run(&dir, &[cmd, "--help"]));
         assert_eq!(code, 0, "{cmd} --help: {err}");

@@ -88,11 +88,12 @@ fn every_schema_is_valid_draft_2020_12_and_describes_its_event() {
         assert_eq!(s["x-event"]["version"], e.version);
         assert_eq!(s["x-event"]["aggregate"], e.aggregate.as_str());
         assert_eq!(s["x-event"]["aggregateId"], e.aggregate_id.as_str());
-        // `required` is exactly the non-optional fields, in catalog order.
+        // `required` is exactly the non-optional fields without a `default`
+        // (a reader fills that in), in catalog order.
         let required: Vec<&str> = e
             .fields
             .iter()
-            .filter(|f| !f.ty.optional)
+            .filter(|f| !f.ty.optional && f.default.is_none())
             .map(|f| f.name.as_str())
             .collect();
         assert_eq!(s["required"], serde_json::json!(required), "{name}");
@@ -126,7 +127,7 @@ fn every_schema_is_valid_draft_2020_12_and_describes_its_event() {
     }
     // Spot check the example.
     let posted: Value =
-        serde_json::from_str(&files["gradebook.grade.posted.v1.schema.json"]).unwrap();
+        serde_json::from_str(&files["gradebook.grade.posted.v2.schema.json"]).unwrap();
     assert_eq!(posted["properties"]["comment"]["x-pii"], true);
     assert_eq!(
         posted["properties"]["letterGrade"]["$ref"],
@@ -140,6 +141,10 @@ fn every_schema_is_valid_draft_2020_12_and_describes_its_event() {
         posted["properties"]["previousScore"]["type"],
         serde_json::json!(["number", "null"])
     );
+    // Version 2: `score` is `pointsEarned`; `pointsPossible` has a default.
+    assert_eq!(posted["x-event"]["version"], 2);
+    assert_eq!(posted["properties"]["pointsPossible"]["default"], 100);
+    assert!(posted["properties"].get("score").is_none());
 }
 
 #[test]
@@ -177,7 +182,7 @@ fn output_is_deterministic_and_written_only_when_changed() {
     let first = export(&dir);
     let out = dir.join("schemas");
     let stamp = |f: &str| std::fs::metadata(out.join(f)).unwrap().modified().unwrap();
-    let before = stamp("gradebook.grade.posted.v1.schema.json");
+    let before = stamp("gradebook.grade.posted.v2.schema.json");
     std::thread::sleep(std::time::Duration::from_millis(20));
     let (code, stdout, _) = parts(&run(
         &dir,
@@ -185,7 +190,7 @@ fn output_is_deterministic_and_written_only_when_changed() {
     ));
     assert_eq!(code, 0);
     assert!(stdout.contains("0 written, 57 unchanged"), "{stdout}");
-    assert_eq!(stamp("gradebook.grade.posted.v1.schema.json"), before);
+    assert_eq!(stamp("gradebook.grade.posted.v2.schema.json"), before);
     assert_eq!(read_dir(&out), first, "byte-identical");
     // A second, independent export is byte-identical too.
     let other = scratch("schema-determinism-2");
@@ -209,14 +214,14 @@ fn check_names_the_files_that_drifted() {
     assert!(out.contains("57 files up to date"), "{out}");
 
     let out_dir = dir.join("schemas");
-    let changed = out_dir.join("gradebook.grade.posted.v1.schema.json");
+    let changed = out_dir.join("gradebook.grade.posted.v2.schema.json");
     let text = std::fs::read_to_string(&changed).unwrap();
     std::fs::write(&changed, text.replace("Grade posted", "Grade was posted")).unwrap();
     std::fs::remove_file(out_dir.join("iep.goal.updated.v1.schema.json")).unwrap();
     let (code, _, err) = parts(&run(&dir, &args));
     assert_eq!(code, 1, "drift exits 1");
     assert!(
-        err.contains("gradebook.grade.posted.v1.schema.json (differs from the catalog)"),
+        err.contains("gradebook.grade.posted.v2.schema.json (differs from the catalog)"),
         "{err}"
     );
     assert!(
@@ -262,11 +267,11 @@ fn id_base_is_configurable() {
     ));
     assert_eq!(code, 0, "{err}");
     let s: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("s/gradebook.grade.posted.v1.schema.json")).unwrap(),
+        &std::fs::read_to_string(dir.join("s/gradebook.grade.posted.v2.schema.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(
         s["$id"],
-        "https://example.org/ev/gradebook.grade.posted.v1.schema.json"
+        "https://example.org/ev/gradebook.grade.posted.v2.schema.json"
     );
 }

@@ -58,6 +58,17 @@ pub enum Rule {
     BadExample,
     /// A handler refers to an event the catalog does not declare.
     UnknownEvent,
+    /// A field's `default` that does not match its type.
+    BadDefault,
+    /// A `renamed_from` naming nothing that was ever released, or clashing with a current name.
+    BadRename,
+    /// A change to a released version that its compatibility mode does not allow.
+    BreakingChange,
+    /// A lock file that cannot be read, is malformed, or belongs to another catalog.
+    LockFile,
+    /// A step of an event's upcast chain that no generated step can make has no
+    /// `upcast:` function, or one is named for a version that is not released.
+    MissingUpcaster,
 }
 
 impl Rule {
@@ -82,6 +93,11 @@ impl Rule {
         Rule::HandlerName,
         Rule::BadExample,
         Rule::UnknownEvent,
+        Rule::BadDefault,
+        Rule::BadRename,
+        Rule::BreakingChange,
+        Rule::LockFile,
+        Rule::MissingUpcaster,
     ];
 
     /// The stable id, for example `past-tense`.
@@ -106,6 +122,11 @@ impl Rule {
             Rule::HandlerName => "handler-name",
             Rule::BadExample => "bad-example",
             Rule::UnknownEvent => "unknown-event",
+            Rule::BadDefault => "bad-default",
+            Rule::BadRename => "bad-rename",
+            Rule::BreakingChange => "breaking-change",
+            Rule::LockFile => "lock-file",
+            Rule::MissingUpcaster => "missing-upcaster",
         }
     }
 

@@ -37,6 +37,7 @@
 pub mod ast;
 pub mod diag;
 pub mod emit;
+pub mod evolution;
 pub mod formats;
 pub mod handler;
 pub mod model;
@@ -68,6 +69,11 @@ pub struct Compiled {
     pub catalog: Catalog,
     /// Every problem found, sorted by file and position. Empty means valid.
     pub diagnostics: Vec<Diagnostic>,
+    /// The lock of released versions beside the catalog, when there is one
+    /// (and it could be read): see [`evolution`].
+    pub lock: Option<Arc<evolution::Lock>>,
+    /// Where the lock file is, when there is one (read or not).
+    pub lock_path: Option<PathBuf>,
 }
 
 impl Compiled {
@@ -105,6 +111,40 @@ pub fn compile_sources(sources: Sources, fallback_name: &str) -> Compiled {
         sources,
         catalog,
         diagnostics,
+        lock: None,
+        lock_path: None,
+    }
+}
+
+impl Compiled {
+    /// Reads the lock file at `path` (if it exists) and checks the catalog
+    /// against it, adding its diagnostics (`breaking-change`, `bad-rename`,
+    /// `lock-file`). Without a lock file nothing changes.
+    pub fn with_lock_file(mut self, path: &Path, display: &str) -> Compiled {
+        if !path.exists() {
+            return self;
+        }
+        self.lock_path = Some(path.to_path_buf());
+        match evolution::Lock::read(path, display) {
+            Ok(Some(lock)) => {
+                let found = evolution::check(&self.catalog, &self.sources, &lock);
+                self.add(found);
+                self.lock = Some(Arc::new(lock));
+            }
+            Ok(None) => self.lock_path = None,
+            Err(found) => self.add(found),
+        }
+        self
+    }
+
+    fn add(&mut self, found: Vec<Diagnostic>) {
+        if found.is_empty() {
+            return;
+        }
+        self.diagnostics
+            .extend(found.into_iter().map(Diagnostic::bounded));
+        diag::sort(&mut self.diagnostics);
+        self.diagnostics.dedup();
     }
 }
 
@@ -155,15 +195,22 @@ fn load_uncached(path: &Path, base: &Path, base_is: source::BaseDir) -> Compiled
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "catalog".into());
     match Sources::read_from(path, base, base_is) {
-        Ok(sources) => compile_sources(sources, &fallback),
+        Ok(sources) => {
+            let lock = evolution::lock_path(path);
+            let display = source::display_path(&lock, base);
+            compile_sources(sources, &fallback).with_lock_file(&lock, &display)
+        }
         Err(d) => Compiled {
             sources: Sources::default(),
             catalog: Catalog {
                 name: fallback,
                 types: Vec::new(),
                 events: Vec::new(),
+                compatibility: Default::default(),
             },
             diagnostics: vec![d.bounded()],
+            lock: None,
+            lock_path: None,
         },
     }
 }
@@ -188,6 +235,12 @@ impl Stamp {
             files.sort();
         } else {
             files.push(path.to_path_buf());
+        }
+        // The lock beside the catalog counts too (absent is a state as well:
+        // a missing file is left out, so creating it changes the stamp).
+        let lock = evolution::lock_path(path);
+        if lock.exists() {
+            files.push(lock);
         }
         let mut out = Vec::with_capacity(files.len());
         for f in files {
@@ -225,10 +278,17 @@ pub fn expand(settings: &Settings) -> Expansion {
         .sources
         .files
         .iter()
-        .map(|f| std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()))
+        .map(|f| &f.path)
+        .chain(compiled.lock_path.as_ref())
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
         .collect();
     Expansion {
-        source: emit::rust::emit_source(&compiled.catalog, settings, &tracked),
+        source: emit::rust::emit_source_locked(
+            &compiled.catalog,
+            compiled.lock.as_deref(),
+            settings,
+            &tracked,
+        ),
         diagnostics: compiled.diagnostics.clone(),
     }
 }

@@ -18,6 +18,8 @@ pub struct Catalog {
     pub types: Vec<NamedType>,
     /// Events, sorted by name.
     pub events: Vec<EventDef>,
+    /// `evolution.compatibility`: the mode of events that set none.
+    pub compatibility: Compatibility,
 }
 
 impl Catalog {
@@ -112,6 +114,128 @@ pub struct EventDef {
     pub idents: EventIdents,
     /// Where the event's name is written.
     pub span: Span,
+    /// The compatibility mode its changes are checked under (its own, else the
+    /// catalog's).
+    pub compatibility: Compatibility,
+    /// `renamed_from`: the name it was released under before.
+    pub renamed_from: Option<String>,
+    /// `deprecated`: the reason (empty when none was given).
+    pub deprecated: Option<String>,
+    /// Where `version:` is written (the event's name when it is left out).
+    pub version_span: Span,
+    /// `upcast`: hand-written steps of the upcast chain, each the version it
+    /// takes, the Rust path of the function, and where it is written.
+    pub upcasts: Vec<Upcast>,
+}
+
+/// A hand-written step of an event's upcast chain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Upcast {
+    /// The released version the function takes.
+    pub from: u32,
+    /// The function's Rust path, `crate::upcast::grade_posted_v1`.
+    pub path: String,
+    /// Where the path is written.
+    pub span: Span,
+    /// The same as text, `catalog/gradebook.yaml:31:10`, for the compiler's
+    /// message when the function has the wrong signature.
+    pub at: String,
+}
+
+/// How the payload of an event may change within one version (the meanings
+/// of Confluent Schema Registry). *Backward*: a reader of the new shape reads
+/// payloads of the old one. *Forward*: a reader of the old shape reads payloads
+/// of the new one. The transitive forms check against every released version
+/// of the same number, not only the latest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Compatibility {
+    /// Anything goes.
+    None,
+    /// New readers read old payloads (the default).
+    #[default]
+    Backward,
+    /// Old readers read new payloads.
+    Forward,
+    /// Both.
+    Full,
+    /// Backward, against every released shape.
+    BackwardTransitive,
+    /// Forward, against every released shape.
+    ForwardTransitive,
+    /// Full, against every released shape.
+    FullTransitive,
+}
+
+impl Compatibility {
+    /// Every mode, in documentation order.
+    pub const ALL: &'static [Compatibility] = &[
+        Compatibility::None,
+        Compatibility::Backward,
+        Compatibility::Forward,
+        Compatibility::Full,
+        Compatibility::BackwardTransitive,
+        Compatibility::ForwardTransitive,
+        Compatibility::FullTransitive,
+    ];
+
+    /// The name written in the catalog, `backward_transitive`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compatibility::None => "none",
+            Compatibility::Backward => "backward",
+            Compatibility::Forward => "forward",
+            Compatibility::Full => "full",
+            Compatibility::BackwardTransitive => "backward_transitive",
+            Compatibility::ForwardTransitive => "forward_transitive",
+            Compatibility::FullTransitive => "full_transitive",
+        }
+    }
+
+    /// A mode by its catalog name.
+    pub fn from_name(name: &str) -> Option<Compatibility> {
+        Compatibility::ALL
+            .iter()
+            .copied()
+            .find(|m| m.name() == name)
+    }
+
+    /// Whether new readers must read old payloads.
+    pub fn backward(self) -> bool {
+        matches!(
+            self,
+            Compatibility::Backward
+                | Compatibility::Full
+                | Compatibility::BackwardTransitive
+                | Compatibility::FullTransitive
+        )
+    }
+
+    /// Whether old readers must read new payloads.
+    pub fn forward(self) -> bool {
+        matches!(
+            self,
+            Compatibility::Forward
+                | Compatibility::Full
+                | Compatibility::ForwardTransitive
+                | Compatibility::FullTransitive
+        )
+    }
+
+    /// Whether every released shape is checked, not only the latest.
+    pub fn transitive(self) -> bool {
+        matches!(
+            self,
+            Compatibility::BackwardTransitive
+                | Compatibility::ForwardTransitive
+                | Compatibility::FullTransitive
+        )
+    }
+}
+
+impl fmt::Display for Compatibility {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The Rust identifiers generated for one event.
@@ -142,6 +266,13 @@ pub struct Field {
     pub pii: bool,
     /// Where the field is declared.
     pub span: Span,
+    /// `renamed_from`: the wire name it was released under before.
+    pub renamed_from: Option<String>,
+    /// `default`: what a reader fills in when a payload lacks the field
+    /// (checked against the type).
+    pub default: Option<serde_json::Value>,
+    /// `deprecated`: the reason (empty when none was given).
+    pub deprecated: Option<String>,
 }
 
 /// A field type: a base type, wrapped in lists, maybe optional.
@@ -223,6 +354,31 @@ impl TypeRef {
             list_depth: 0,
             optional: false,
         }
+    }
+
+    /// Reads a type expression (`LetterGrade[]?`); `is_named` says which
+    /// names are declared types. `None` when malformed or unknown.
+    pub fn parse(text: &str, is_named: impl Fn(&str) -> bool) -> Option<TypeRef> {
+        let text = text.trim();
+        let (mut base, optional) = match text.strip_suffix('?') {
+            Some(r) => (r.trim_end(), true),
+            None => (text, false),
+        };
+        let mut list_depth = 0u8;
+        while let Some(b) = base.strip_suffix("[]") {
+            base = b.trim_end();
+            list_depth = list_depth.checked_add(1)?;
+        }
+        let base = match BaseType::builtin(base) {
+            Some(b) => b,
+            None if !base.is_empty() && is_named(base) => BaseType::Named(base.to_string()),
+            None => return None,
+        };
+        Some(TypeRef {
+            base,
+            list_depth,
+            optional,
+        })
     }
 
     /// `true` for the types an aggregate id may have: `string`, `uuid`, `int`.

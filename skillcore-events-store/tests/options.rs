@@ -29,7 +29,8 @@ fn grade(agg: u128, i: usize) -> Envelope<gradebook::GradePosted> {
             line_item_id: "li-1".into(),
             student_id: "stu-1".into(),
             class_id: "cls-1".into(),
-            score: i as f64,
+            points_earned: i as f64,
+            points_possible: 100.0,
             score_percent: i as f64,
             letter_grade: LetterGrade::B,
             previous_score: None,
@@ -63,7 +64,7 @@ async fn on(kind: Kind, b: EventBusBuilder) -> (EventBusBuilder, Option<Store>) 
     (b.backend(durable), Some(store))
 }
 
-/// Each attempt of the handler under test: (event score, attempt, when).
+/// Each attempt of the handler under test: (the event's points earned, attempt, when).
 type Attempts = Arc<Mutex<Vec<(usize, u32, Instant)>>>;
 
 /// A bus with quiet logs whose `analytics.update_gpa` handler records every
@@ -85,7 +86,7 @@ where
                 let attempts = Arc::clone(&attempts);
                 let act = Arc::clone(&act);
                 async move {
-                    let i = e.payload.score as usize;
+                    let i = e.payload.points_earned as usize;
                     attempts
                         .lock()
                         .unwrap()

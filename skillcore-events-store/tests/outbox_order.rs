@@ -19,7 +19,7 @@ mod events {
 }
 use events::{gradebook, LetterGrade};
 
-/// Event `i` of aggregate `agg` (the score carries `i`).
+/// Event `i` of aggregate `agg` (its points earned carry `i`).
 fn grade(agg: u128, i: usize) -> Envelope<gradebook::GradePosted> {
     Envelope::new(
         gradebook::GradePosted {
@@ -27,7 +27,8 @@ fn grade(agg: u128, i: usize) -> Envelope<gradebook::GradePosted> {
             line_item_id: "li-1".into(),
             student_id: "stu-1".into(),
             class_id: "cls-1".into(),
-            score: i as f64,
+            points_earned: i as f64,
+            points_possible: 100.0,
             score_percent: i as f64,
             letter_grade: LetterGrade::B,
             previous_score: None,
@@ -60,7 +61,7 @@ fn bus(store: &Store, ordered: bool, seen: &Seen) -> EventBus {
             move |e, _cx| {
                 let seen = Arc::clone(&seen);
                 async move {
-                    let i = e.payload.score as usize;
+                    let i = e.payload.points_earned as usize;
                     tokio::time::sleep(Duration::from_millis(5 * (EVENTS - i) as u64)).await;
                     seen.lock()
                         .unwrap()

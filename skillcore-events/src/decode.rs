@@ -4,6 +4,7 @@ use crate::quote;
 use std::fmt;
 
 mod explain;
+pub mod upcast;
 
 /// Why a payload could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +54,13 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
+    /// `true` for a payload of a newer version than this build knows: not
+    /// corrupt, only early (a newer producer is deployed during a rolling
+    /// upgrade), so handlers retry it instead of dead-lettering it at once.
+    pub fn is_version_ahead(&self) -> bool {
+        matches!(self, DecodeError::VersionMismatch { expected, found, .. } if found > expected)
+    }
+
     /// An unknown-event error, with a suggestion from `known`. The name is
     /// kept as a bounded, escaped prefix.
     pub fn unknown_event(name: &str, known: &'static [&'static str]) -> Self {
@@ -113,9 +121,17 @@ impl fmt::Display for DecodeError {
                 event,
                 expected,
                 found,
+            } if found > expected => write!(
+                f,
+                "`{event}` version {found} is newer than this build, which knows version {expected}: a newer producer is deployed; it is retried until a build that knows version {found} handles it"
+            ),
+            DecodeError::VersionMismatch {
+                event,
+                expected,
+                found,
             } => write!(
                 f,
-                "`{event}` version {found} cannot be decoded: this build knows version {expected}"
+                "`{event}` version {found} cannot be decoded: this build knows version {expected} and no released version {found} (see the catalog's lock file)"
             ),
         }
     }

@@ -28,6 +28,20 @@ pub trait Event:
 
     /// This event's entry in the runtime catalog.
     fn info() -> &'static EventInfo;
+
+    /// Whether a payload of a version newer than [`Self::VERSION`] may be read
+    /// as this one: the event's compatibility mode is `forward` or `full`
+    /// (or their transitive forms), so old readers read new payloads.
+    const READS_NEWER: bool = false;
+
+    /// Decodes a payload written as `version` of this event: a released older
+    /// version through the upcast chain the catalog's lock gives (see
+    /// `docs/evolution.md`), a newer one as this one when [`Self::READS_NEWER`].
+    /// Any other version is a [`crate::DecodeError::VersionMismatch`]
+    /// ([`crate::DecodeError::is_version_ahead`] tells a newer one apart).
+    fn decode_version(version: u32, json: &str) -> Result<Self, crate::DecodeError> {
+        crate::decode::upcast::decode_current::<Self>(version, json)
+    }
 }
 
 /// The set of all events of one catalog: implemented by the generated `AnyEvent`.
@@ -46,6 +60,21 @@ pub trait EventSet: Serialize + Clone + core::fmt::Debug + Send + Sync + Sized +
 
     /// The event's name.
     fn name(&self) -> &'static str;
+
+    /// Decodes the payload JSON of the event called `name`, written as
+    /// `version` of it (older released versions through their upcast chain:
+    /// [`Event::decode_version`]).
+    fn from_json_version(name: &str, version: u32, json: &str) -> Result<Self, crate::DecodeError> {
+        let decoded = Self::from_json(name, json)?;
+        match Self::info(decoded.name()) {
+            Some(i) if i.version != version => Err(crate::DecodeError::VersionMismatch {
+                event: i.name,
+                expected: i.version,
+                found: version,
+            }),
+            _ => Ok(decoded),
+        }
+    }
 
     /// Looks an event up by name.
     fn info(name: &str) -> Option<&'static EventInfo> {

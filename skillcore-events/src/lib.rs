@@ -122,6 +122,7 @@ mod ids;
 mod objects;
 mod quote;
 pub mod redact;
+mod renames;
 mod scope;
 
 // What a service writes.
@@ -166,6 +167,7 @@ pub use uuid;
 /// release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::decode::upcast;
     pub use crate::decode::{decode_json, decode_value};
     pub use chrono::{DateTime, NaiveDate, Utc};
     pub use schemars::{self, JsonSchema};
@@ -176,6 +178,7 @@ pub mod __private {
     pub use crate::handler::{MissingState, StateType, States, HANDLERS};
     pub use crate::objects::ObjectsOnly;
     pub use crate::redact::CATALOGS;
+    pub use crate::renames::RENAMES;
     pub use linkme;
 
     /// Byte-wise string equality usable in constants (the handler macro checks

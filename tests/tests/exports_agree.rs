@@ -87,7 +87,8 @@ fn mutations(cat: &Catalog, e: &EventDef, good: &Value) -> Vec<(String, Value)> 
             m.insert(f.name.clone(), v);
             Value::Object(m)
         };
-        if !f.ty.optional {
+        // A field with a `default` may be left out (see `agree`).
+        if !f.ty.optional && f.default.is_none() {
             let mut m = obj.clone();
             m.remove(&f.name);
             out.push((format!("required `{}` removed", f.name), Value::Object(m)));
@@ -177,6 +178,19 @@ fn agree<T: Event + JsonSchema>(
         }
     }
     let good = &goods[0].1;
+    // A field with a `default` left out: all three accept it (serde fills in
+    // the default).
+    for f in e.fields.iter().filter(|f| f.default.is_some()) {
+        let mut m = good.as_object().expect("payloads are objects").clone();
+        m.remove(&f.name);
+        let v = verdicts::<T>(&j, &Value::Object(m));
+        if v != (true, true, true) {
+            problems.push(format!(
+                "{}: defaulted `{}` left out: (exported, schemars, serde) = {v:?}, all must accept",
+                e.name, f.name
+            ));
+        }
+    }
     envelope_agrees::<T>(cat, good, problems);
     let muts = mutations(cat, e, good);
     assert!(!muts.is_empty(), "{} has mutations", e.name);
@@ -218,7 +232,7 @@ fn envelope_agrees<T: Event>(cat: &Catalog, good: &Value, problems: &mut Vec<Str
         .unwrap()
         .fields
         .iter()
-        .find(|f| !f.ty.optional)
+        .find(|f| !f.ty.optional && f.default.is_none())
     {
         let mut m = row.clone();
         m["payload"].as_object_mut().unwrap().remove(&f.name);
@@ -355,7 +369,7 @@ fn the_judges_can_disagree() {
     let mut good = example::generated(cat, e).to_value();
     good["somethingNew"] = json!(1);
     assert_eq!(verdicts::<T>(&j, &good), (true, true, true));
-    good["score"] = json!("high");
+    good["pointsEarned"] = json!("high");
     assert_eq!(verdicts::<T>(&j, &good), (false, false, false));
     // A validator without format checks would accept a bad date-time: the test's
     // validators do check formats.

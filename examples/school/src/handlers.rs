@@ -1,12 +1,16 @@
 //! Three handlers of `gradebook.grade.posted`, as in the original system's guide,
 //! registered by `#[handler]` (no hand-written registration), and a grade
-//! service that posts grades on the bus.
+//! service that posts grades on the bus. One grade is written as version 1
+//! (`score`, no `pointsPossible`), as the service wrote it before the upgrade
+//! to version 2, and the handlers take it as today's version 2.
 
 use crate::events::{gradebook, LetterGrade};
 use skillcore_events::chrono::{TimeZone, Utc};
+use skillcore_events::serde_json;
 use skillcore_events::uuid::Uuid;
 use skillcore_events::{
-    handler, Envelope, EventBus, HandlerContext, HandlerError, Metadata, RetryPolicy,
+    handler, Envelope, Event, EventBus, HandlerContext, HandlerError, Metadata, RawEnvelope,
+    RetryPolicy,
 };
 use skillcore_events_store::{Durable, Scope, Store};
 use std::collections::HashMap;
@@ -101,8 +105,13 @@ async fn send_grade_notification(
     }
     let p = &event.payload;
     let message = format!(
-        "{} scored {:.0} % ({}) on {}",
-        p.student_id, p.score_percent, p.letter_grade, p.line_item_id
+        "{} scored {} of {} points ({:.0} %, {}) on {}",
+        p.student_id,
+        p.points_earned,
+        p.points_possible,
+        p.score_percent,
+        p.letter_grade,
+        p.line_item_id
     );
     println!(
         "  [notifications] attempt {}/{}: sent to the family of {}: \"{message}\"",
@@ -157,13 +166,19 @@ async fn check_failing_grade(
 
 // -------------------------------------------------------------- the service
 
-fn grade(score: f64, percent: f64, letter: LetterGrade, line_item: &str) -> gradebook::GradePosted {
+fn grade(
+    (points_earned, points_possible): (f64, f64),
+    percent: f64,
+    letter: LetterGrade,
+    line_item: &str,
+) -> gradebook::GradePosted {
     gradebook::GradePosted {
         result_id: Uuid::now_v7(),
         line_item_id: line_item.into(),
         student_id: "stu-789".into(),
         class_id: "cls-101".into(),
-        score,
+        points_earned,
+        points_possible,
         score_percent: percent,
         letter_grade: letter,
         previous_score: None,
@@ -173,6 +188,39 @@ fn grade(score: f64, percent: f64, letter: LetterGrade, line_item: &str) -> grad
         school_id: "sch-333".into(),
         comment: Some("Private note to the student: see me after class.".into()),
     }
+}
+
+/// A grade as the service wrote it before the upgrade: a version 1 payload
+/// (`score`, no `pointsPossible`), built from the generated type of the
+/// released version 1, `gradebook::v1::GradePosted`, and stored as version 1.
+fn grade_before_the_upgrade(meta: Metadata) -> Result<RawEnvelope, serde_json::Error> {
+    let result_id = Uuid::now_v7();
+    let posted_at = Utc.with_ymd_and_hms(2025, 11, 10, 9, 30, 0).unwrap();
+    let old = gradebook::v1::GradePosted {
+        result_id,
+        line_item_id: "li-lab-2".into(),
+        student_id: "stu-789".into(),
+        class_id: "cls-101".into(),
+        score: 88.0,
+        score_percent: 88.0,
+        letter_grade: LetterGrade::B,
+        previous_score: None,
+        graded_by_id: "tch-111".into(),
+        posted_at,
+        district_id: "dst-222".into(),
+        school_id: "sch-333".into(),
+        comment: Some("Private note to the student: careful lab work.".into()),
+    };
+    Ok(RawEnvelope {
+        id: Uuid::now_v7(),
+        event_type: gradebook::GradePosted::NAME.into(),
+        aggregate_id: result_id.to_string(),
+        aggregate_type: gradebook::GradePosted::AGGREGATE.into(),
+        payload: serde_json::value::to_raw_value(&old)?,
+        metadata: meta,
+        version: 1,
+        occurred_at: posted_at,
+    })
 }
 
 fn env_flag_or(name: &str, default: bool) -> bool {
@@ -250,12 +298,18 @@ async fn async_run() -> Result<(), Box<dyn std::error::Error>> {
 
     let meta = Metadata::new("dst-222", "sch-333").with_user("tch-111");
     println!("\nposting an 85 % essay grade:");
-    let essay = Envelope::new(grade(42.5, 85.0, LetterGrade::B, "li-essay"), meta.clone());
+    let essay = Envelope::new(
+        grade((42.5, 50.0), 85.0, LetterGrade::B, "li-essay"),
+        meta.clone(),
+    );
     bus.publish(essay).await?;
     bus.idle().await;
 
     println!("\nposting a 45 % quiz grade:");
-    let quiz = Envelope::new(grade(9.0, 45.0, LetterGrade::F, "li-quiz-3"), meta);
+    let quiz = Envelope::new(
+        grade((9.0, 20.0), 45.0, LetterGrade::F, "li-quiz-3"),
+        meta.clone(),
+    );
     bus.publish(quiz.clone()).await?;
     bus.idle().await;
 
@@ -263,6 +317,21 @@ async fn async_run() -> Result<(), Box<dyn std::error::Error>> {
     bus.publish(quiz).await?;
     bus.idle().await;
     println!("  no handler ran again: each one already succeeded for this event");
+
+    // Stored events outlive the build that wrote them: this one is version 1,
+    // as the service wrote it before `gradebook.grade.posted` became version
+    // 2. The handlers, of today's type, get it upcast by the generated step.
+    println!(
+        "\nhandling a grade stored as version 1, as the service wrote it before the upgrade (`score`, no `pointsPossible`):"
+    );
+    let old = grade_before_the_upgrade(meta)?;
+    bus.publish_raw(old.clone()).await?;
+    bus.idle().await;
+    let now = old.decode::<gradebook::GradePosted>()?;
+    println!(
+        "  the handlers took it as version {}: pointsEarned {} (its `score`), pointsPossible {} (the default)",
+        now.version, now.payload.points_earned, now.payload.points_possible
+    );
 
     let scope = Scope::District("dst-222".into());
     let dead = bus.dead_letters(&scope).await?;
@@ -281,20 +350,27 @@ async fn async_run() -> Result<(), Box<dyn std::error::Error>> {
         cursor = next;
         stored.extend(batch);
     }
+    // Each run writes two grades of today's version and one of version 1
+    // (the events of runs of a build before the upgrade are version 1 too).
+    let written_as_v1 = stored.iter().filter(|e| e.event.version == 1).count();
+    let today = stored.len() - written_as_v1;
     println!(
-        "\nthe store holds {} event(s) of district dst-222 ({} from earlier runs):",
+        "\nthe store holds {} event(s) of district dst-222: {today} of version {} ({} from earlier runs) and {written_as_v1} written as version 1:",
         stored.len(),
-        stored.len().saturating_sub(2)
+        gradebook::GradePosted::VERSION,
+        today.saturating_sub(2)
     );
     for e in stored.iter().rev().take(4).rev() {
-        // Each stored event decodes into today's generated type.
+        // Each stored event decodes into today's generated type, whatever
+        // version it was stored as.
         let grade = e.decode::<gradebook::GradePosted>()?;
         println!(
-            "  #{:<4} {}  {}  {:.1} %",
+            "  #{:<4} {}  {}  {:.1} %  (stored as version {})",
             e.seq,
             grade.occurred_at.format("%Y-%m-%d %H:%M:%S"),
             e.event.event_type,
             grade.payload.score_percent,
+            e.event.version,
         );
     }
     let stats = store.stats(&scope).await?;

@@ -4,7 +4,9 @@
 //! event bus, where three handlers react as in the original system (analytics
 //! updates the GPA, notifications messages the family, interventions opens an
 //! academic intervention below 60 %), one of them failing once and succeeding
-//! on its retry.
+//! on its retry. `gradebook.grade.posted` is at version 2 (`score` became
+//! `pointsEarned`, out of `pointsPossible`): a grade stored as version 1, as
+//! the service wrote it before the upgrade, is handled as version 2.
 //!
 //! Run with `cargo run -p school` (`LOG_EVENTS=0 LOG_EVENT_HANDLERS=0` turns the
 //! bus's info lines off).
@@ -46,7 +48,8 @@ fn encode_and_decode() {
         line_item_id: "li-456".into(),
         student_id: "stu-789".into(),
         class_id: "cls-101".into(),
-        score: 42.5,
+        points_earned: 42.5,
+        points_possible: 50.0,
         score_percent: 85.0,
         letter_grade: LetterGrade::B,
         previous_score: None,
@@ -77,7 +80,13 @@ fn encode_and_decode() {
     // Encode as the JSON other services see, then decode by name.
     let any = AnyEvent::from(grade.clone());
     let json = any.to_json().expect("payloads always encode");
-    println!("\nencoded {}:\n  {json}", any.name());
+    // The JSON holds the teacher's comment, a pii field: what is shown is
+    // the redacted form (never print a payload as it is).
+    println!(
+        "\nencoded {} (pii fields redacted):\n  {}",
+        any.name(),
+        skillcore_events::redact::redact_json(any.name(), &json)
+    );
     match AnyEvent::from_json(any.name(), &json) {
         Ok(decoded) => {
             assert_eq!(decoded, any, "round trip must give the same event");

@@ -2,7 +2,8 @@
 //!
 //! - a channel per event, its address the event name;
 //! - a message per event (under `components.messages`, referenced by its channel)
-//!   with the payload schema, the description and the example payload;
+//!   with the payload schema, the description and the example payload, and
+//!   `deprecated: true` for a deprecated event (its reason ends the description);
 //! - a `receive` operation per declared handler and event,
 //!   `<handler>.on.<event>`;
 //! - a tag per context (`info.tags`), set on each channel, message and operation;
@@ -109,13 +110,21 @@ pub fn document(catalog: &Catalog, settings: &Settings) -> Json {
         if let Json::Obj(entries) = &mut payload {
             entries.retain(|(k, _)| k != "title");
         }
+        let mut message = Json::obj()
+            .with("name", e.name.as_str())
+            .with("title", e.name.as_str())
+            .with("summary", summary)
+            .with(
+                "description",
+                schema::described(Some(&e.description), e.deprecated.as_deref())
+                    .unwrap_or_default(),
+            );
+        if e.deprecated.is_some() {
+            message.set("deprecated", true);
+        }
         messages.set(
             &e.name,
-            Json::obj()
-                .with("name", e.name.as_str())
-                .with("title", e.name.as_str())
-                .with("summary", summary)
-                .with("description", e.description.as_str())
+            message
                 .with("contentType", "application/json")
                 .with("payload", payload)
                 .with("tags", tag(&e.context))

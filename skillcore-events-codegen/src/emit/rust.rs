@@ -13,7 +13,14 @@
 //! `__private` module (imported once as `__skc`), so users depend on
 //! `skillcore-events` alone; std items are named by absolute path, so a catalog
 //! type called `Option` or `String` cannot shadow them.
+//!
+//! `deprecated` and `default` are emitted by [`evolution`].
 
+mod any_event;
+mod evolution;
+mod versions;
+
+use super::schema;
 use crate::model::*;
 use crate::naming;
 use crate::settings::Settings;
@@ -26,11 +33,23 @@ const PRIVATE: &str = "__skc";
 
 /// Expands a catalog into the items `catalog!` generates, as source text.
 pub fn emit_source(catalog: &Catalog, settings: &Settings, tracked_files: &[PathBuf]) -> String {
+    emit_source_locked(catalog, None, settings, tracked_files)
+}
+
+/// [`emit_source`] with the catalog's lock of released versions: older
+/// versions' types and the upcast chains too (see [`versions`]).
+pub fn emit_source_locked(
+    catalog: &Catalog,
+    lock: Option<&crate::evolution::Lock>,
+    settings: &Settings,
+    tracked_files: &[PathBuf],
+) -> String {
     let rt = settings.runtime_path.trim().to_string();
     let mut e = Emitter {
         out: String::with_capacity(64 * 1024 + catalog.events.len() * 4096),
         rt,
         catalog,
+        lock,
     };
     e.all(tracked_files);
     e.out
@@ -48,6 +67,8 @@ struct Emitter<'a> {
     out: String,
     rt: String,
     catalog: &'a Catalog,
+    /// The lock of released versions, when the catalog has one.
+    lock: Option<&'a crate::evolution::Lock>,
 }
 
 /// A string as a Rust literal.
@@ -98,6 +119,7 @@ impl Emitter<'_> {
         self.names_module();
         self.any_event();
         self.event_infos();
+        self.renames();
         for p in tracked {
             let _ = write!(
                 self.out,
@@ -168,6 +190,12 @@ impl Emitter<'_> {
     fn objects_only(&mut self, name: &str, fields: &[Field], up: &str) {
         let p = format!("{up}{PRIVATE}");
         let mirror = name.trim_start_matches("r#");
+        // The mirror's derived code builds the struct, naming its deprecated
+        // fields: inside a block whose lint level allows that.
+        let deprecated = evolution::any_deprecated(fields);
+        if deprecated {
+            self.w("#[allow(deprecated)] const _: () = {");
+        }
         let _ = write!(
             self.out,
             "#[derive({p}::Deserialize)]#[allow(dead_code)]\
@@ -181,6 +209,12 @@ impl Emitter<'_> {
             if f.name != f.ident {
                 let _ = write!(self.out, "#[serde(rename = {})]", Lit(&f.name));
             }
+            // A declared rename: payloads under the old name read too (the
+            // generated upcast step of one version to the next is this).
+            if let Some(old) = &f.renamed_from {
+                let _ = write!(self.out, "#[serde(alias = {})]", Lit(old));
+            }
+            self.mirror_default(name, f);
             let _ = write!(self.out, "{}: ", f.ident);
             self.ty(&f.ty, up);
             self.w(",");
@@ -191,6 +225,9 @@ impl Emitter<'_> {
              fn deserialize<D: {p}::serde::Deserializer<'de>>(d: D) -> ::core::result::Result<Self, D::Error> {{\
              __SkcDe{mirror}::deserialize({p}::ObjectsOnly(d)) }} }}"
         );
+        if deprecated {
+            self.w("};");
+        }
     }
 
     fn struct_def(&mut self, name: &str, doc: &str, fields: &[Field], up: &str, extra_attrs: &str) {
@@ -203,13 +240,31 @@ impl Emitter<'_> {
         for f in fields {
             // Only the catalog's description becomes the doc comment: schemars turns
             // doc comments into schema descriptions, and the exported schema agrees.
+            // A deprecation's reason ends the schema description, as in the
+            // exported schema.
             if let Some(d) = &f.description {
                 self.doc(d);
-                let _ = write!(self.out, "#[schemars(description = {})]", Lit(d));
+            }
+            if let Some(d) = schema::described(f.description.as_deref(), f.deprecated.as_deref()) {
+                let _ = write!(self.out, "#[schemars(description = {})]", Lit(&d));
+            }
+            if let Some(reason) = &f.deprecated {
+                self.w(&evolution::deprecated_attr(reason));
             }
             let _ = write!(self.out, "#[serde(rename = {}", Lit(&f.name));
+            // The default function here is for schemars (`default`, not
+            // required); decoding goes through the mirror.
+            let default = match f.default {
+                Some(_) => format!(" = {}", Lit(&evolution::default_fn(name, f))),
+                None => String::new(),
+            };
             if f.ty.optional {
-                self.w(", default, skip_serializing_if = \"::core::option::Option::is_none\"");
+                let _ = write!(
+                    self.out,
+                    ", default{default}, skip_serializing_if = \"::core::option::Option::is_none\""
+                );
+            } else if f.default.is_some() {
+                let _ = write!(self.out, ", default{default}");
             }
             self.w(")]");
             if f.pii {
@@ -221,7 +276,11 @@ impl Emitter<'_> {
         }
         self.w("}");
         self.objects_only(name, fields, up);
+        self.default_fns(name, fields, up);
         if has_pii {
+            if evolution::any_deprecated(fields) {
+                self.w("#[allow(deprecated)]");
+            }
             let _ = write!(
                 self.out,
                 "#[automatically_derived] impl ::core::fmt::Debug for {name} {{\
@@ -292,10 +351,18 @@ impl Emitter<'_> {
 
     fn context_module(&mut self, ctx: &str, events: &[&EventDef]) {
         self.doc(&format!("Events of the `{ctx}` context."));
+        // Its items name its deprecated events and fields: no warnings here.
+        if events
+            .iter()
+            .any(|e| e.deprecated.is_some() || evolution::any_deprecated(&e.fields))
+        {
+            self.w("#[allow(deprecated)]");
+        }
         let _ = write!(self.out, "pub mod {} {{", events[0].idents.module);
         for e in events {
             self.event_struct(e);
         }
+        self.version_modules(events);
         self.w("}");
     }
 
@@ -316,13 +383,17 @@ impl Emitter<'_> {
             }
             doc.push('.');
         }
-        let attrs = format!(
+        let description = schema::described(Some(&e.description), e.deprecated.as_deref());
+        let mut attrs = format!(
             "#[schemars(title = {}, description = {}, extend(\"x-event\" = {}, \"x-version\" = {}))]",
             Lit(&e.name),
-            Lit(&e.description),
+            Lit(description.as_deref().unwrap_or_default()),
             Lit(&e.name),
             e.version
         );
+        if let Some(reason) = &e.deprecated {
+            attrs.push_str(&evolution::deprecated_attr(reason));
+        }
         let name = e.idents.type_name.clone();
         self.struct_def(&name, &doc, &e.fields, "super::", &attrs);
         let idx = self
@@ -345,7 +416,7 @@ impl Emitter<'_> {
              const VERSION: u32 = {};\
              const AGGREGATE_ID_FIELD: &'static str = {};\
              fn aggregate_id(&self) -> ::std::string::String {{ {aggregate_id} }}\
-             fn info() -> &'static {rt}::EventInfo {{ &super::EVENTS[{idx}] }} }}",
+             fn info() -> &'static {rt}::EventInfo {{ &super::EVENTS[{idx}] }}",
             Lit(&e.name),
             Lit(&e.context),
             Lit(&e.aggregate),
@@ -353,6 +424,18 @@ impl Emitter<'_> {
             e.version,
             Lit(&e.aggregate_id),
         );
+        self.versioned_decode(e);
+        self.w("}");
+    }
+
+    /// `#[allow(deprecated)]` when the catalog deprecates an event (for the
+    /// items that name every event), else nothing.
+    fn allow_deprecated(&self) -> &'static str {
+        if self.catalog.events.iter().any(|e| e.deprecated.is_some()) {
+            "#[allow(deprecated)]"
+        } else {
+            ""
+        }
     }
 
     fn names_module(&mut self) {
@@ -361,140 +444,28 @@ impl Emitter<'_> {
         );
         for e in &self.catalog.events {
             let first = e.description.lines().next().unwrap_or("");
+            let deprecated = e
+                .deprecated
+                .as_deref()
+                .map(evolution::deprecated_attr)
+                .unwrap_or_default();
             let _ = write!(
                 self.out,
-                "#[doc = {}] pub const {}: &str = {};",
+                "#[doc = {}]{deprecated} pub const {}: &str = {};",
                 Lit(&format!(" `{}`: {first}", e.name)),
                 e.idents.constant,
                 Lit(&e.name)
             );
         }
-        self.w("#[doc = \" Every event name, sorted.\"] pub const ALL: &[&str] = &[");
+        let allow = self.allow_deprecated();
+        let _ = write!(
+            self.out,
+            "#[doc = \" Every event name, sorted.\"]{allow} pub const ALL: &[&str] = &["
+        );
         for e in &self.catalog.events {
             let _ = write!(self.out, "{},", e.idents.constant);
         }
         self.w("]; }");
-    }
-
-    /// `match self { Self::A(p) => <arm>, ... }`, or `match *self {}` without events.
-    /// `uses_payload`: the arm reads the payload as `p` (else it binds `_`).
-    fn match_self(&mut self, uses_payload: bool, arm: impl Fn(&EventDef) -> String) {
-        if self.catalog.events.is_empty() {
-            self.w("match *self {}");
-            return;
-        }
-        self.w("match self {");
-        for e in &self.catalog.events {
-            let body = arm(e);
-            let bind = if uses_payload { "p" } else { "_" };
-            let _ = write!(self.out, "Self::{}({bind}) => {body},", e.idents.variant);
-        }
-        self.w("}");
-    }
-
-    fn any_event(&mut self) {
-        let rt = self.rt.clone();
-        let events = &self.catalog.events;
-        self.w(
-            "#[doc = \" Any event of the catalog, tagged by its name.\"]\
-             #[doc = \"\"]\
-             #[doc = \" Serializes to the payload JSON alone; the name travels beside it (in the\"]\
-             #[doc = \" envelope), which is why decoding takes both.\"]\
-             #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)] pub enum AnyEvent {",
-        );
-        for e in events {
-            let _ = write!(
-                self.out,
-                "#[doc = {}] {}({}::{}),",
-                Lit(&format!(" `{}`", e.name)),
-                e.idents.variant,
-                e.idents.module,
-                e.idents.type_name
-            );
-        }
-        let _ = write!(
-            self.out,
-            "}} impl AnyEvent {{\
-             #[doc = \" The name of the catalog these events come from.\"]\
-             pub const CATALOG: &'static str = {};",
-            Lit(&self.catalog.name)
-        );
-        for (func, input, decoder) in [
-            ("from_json", "json: &str", "decode_json"),
-            (
-                "from_value",
-                "json: __skc::serde_json::Value",
-                "decode_value",
-            ),
-        ] {
-            let doc = if func == "from_json" {
-                " Decodes the payload JSON of the event called `name`: an unknown name and a payload that does not match are distinct errors, both naming the event (and the field)."
-            } else {
-                " Decodes an already parsed payload of the event called `name`."
-            };
-            let _ = write!(
-                self.out,
-                "#[doc = {}] pub fn {func}(name: &str, {input}) -> ::core::result::Result<Self, {rt}::DecodeError> {{ match name {{",
-                Lit(doc)
-            );
-            for e in events {
-                let _ = write!(
-                    self.out,
-                    "names::{} => {PRIVATE}::{decoder}::<{}::{}>(json).map(Self::{}),",
-                    e.idents.constant, e.idents.module, e.idents.type_name, e.idents.variant
-                );
-            }
-            let _ = write!(
-                self.out,
-                "_ => ::core::result::Result::Err({rt}::DecodeError::unknown_event(name, names::ALL)), }} }}"
-            );
-        }
-        self.w("#[doc = \" The event's name, for example `gradebook.grade.posted`.\"] pub fn name(&self) -> &'static str {");
-        self.match_self(false, |e| format!("names::{}", e.idents.constant));
-        let _ = write!(self.out, "}} #[doc = \" The event's entry in [`EVENTS`].\"] pub fn info(&self) -> &'static {rt}::EventInfo {{");
-        let indices: std::collections::HashMap<&str, usize> = events
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.name.as_str(), i))
-            .collect();
-        self.match_self(false, |e| format!("&EVENTS[{}]", indices[e.name.as_str()]));
-        self.w("} #[doc = \" The id of the aggregate the event is about.\"] pub fn aggregate_id(&self) -> ::std::string::String {");
-        let rt2 = rt.clone();
-        self.match_self(true, move |_| format!("{rt2}::Event::aggregate_id(p)"));
-        let _ = write!(
-            self.out,
-            "}}\
-             #[doc = \" The payload as JSON text.\"]\
-             pub fn to_json(&self) -> ::core::result::Result<::std::string::String, {PRIVATE}::serde_json::Error> {{ {PRIVATE}::serde_json::to_string(self) }}\
-             #[doc = \" The payload as a JSON value.\"]\
-             pub fn to_value(&self) -> ::core::result::Result<{PRIVATE}::serde_json::Value, {PRIVATE}::serde_json::Error> {{ {PRIVATE}::serde_json::to_value(self) }}\
-             }}\
-             #[automatically_derived] impl {PRIVATE}::Serialize for AnyEvent {{\
-             fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> where S: {PRIVATE}::Serializer {{"
-        );
-        self.match_self(true, |_| {
-            format!("{PRIVATE}::Serialize::serialize(p, serializer)")
-        });
-        self.w("} }");
-        for e in events {
-            let _ = write!(
-                self.out,
-                "#[automatically_derived] impl ::core::convert::From<{m}::{t}> for AnyEvent {{ fn from(payload: {m}::{t}) -> Self {{ Self::{v}(payload) }} }}",
-                m = e.idents.module,
-                t = e.idents.type_name,
-                v = e.idents.variant
-            );
-        }
-        let _ = write!(
-            self.out,
-            "#[automatically_derived] impl {rt}::EventSet for AnyEvent {{\
-             const CATALOG: &'static str = {};\
-             fn events() -> &'static [{rt}::EventInfo] {{ EVENTS }}\
-             fn from_json(name: &str, json: &str) -> ::core::result::Result<Self, {rt}::DecodeError> {{ AnyEvent::from_json(name, json) }}\
-             fn from_value(name: &str, value: {PRIVATE}::serde_json::Value) -> ::core::result::Result<Self, {rt}::DecodeError> {{ AnyEvent::from_value(name, value) }}\
-             fn name(&self) -> &'static str {{ AnyEvent::name(self) }} }}",
-            Lit(&self.catalog.name)
-        );
     }
 
     /// One `FieldInfo` entry; `fields` is the path prefix of the struct types'

@@ -7,6 +7,12 @@
 //! `x-event` metadata. Optional fields accept `null` as well as absence, as the
 //! generated Rust types do; unknown properties are allowed (tolerant readers, and
 //! serde ignores them too).
+//!
+//! Evolution keys: a field with a `default` is not `required` and carries
+//! `"default"` (readers fill it in); a `deprecated` field or event carries
+//! `"deprecated": true`, and its reason ends its description (`Deprecated:
+//! <reason>`). Both keywords are annotations of the 2020-12 meta-data
+//! vocabulary: they change no verdict.
 
 use super::json::Json;
 use crate::model::{BaseType, Catalog, EventDef, Field, NamedType, TypeKind, TypeRef};
@@ -63,9 +69,10 @@ pub fn event_schema(catalog: &Catalog, e: &EventDef, settings: &Settings) -> Jso
 /// types are referenced as `{ref_prefix}{TypeName}`. Used by the standalone schema
 /// (prefix `#/$defs/`) and by AsyncAPI (prefix `#/components/schemas/`).
 pub fn payload_schema(e: &EventDef, ref_prefix: &str) -> Json {
+    let description = described(Some(&e.description), e.deprecated.as_deref());
     let mut s = Json::obj()
         .with("title", e.name.as_str())
-        .with("description", e.description.as_str())
+        .with("description", description.unwrap_or_default())
         .with("type", "object")
         .with(
             "x-event",
@@ -75,8 +82,25 @@ pub fn payload_schema(e: &EventDef, ref_prefix: &str) -> Json {
                 .with("aggregate", e.aggregate.as_str())
                 .with("aggregateId", e.aggregate_id.as_str()),
         );
+    if e.deprecated.is_some() {
+        s.set("deprecated", true);
+    }
     object_body(&mut s, &e.fields, ref_prefix);
     s
+}
+
+/// A description with the reason of a deprecation appended (`Deprecated:
+/// <reason>`, after a blank line when there is a description); `None` when
+/// there is neither. A deprecation without a reason adds nothing: the
+/// `deprecated` keyword says it. The generated Rust types describe themselves
+/// to schemars with the same text, so both schemas agree.
+pub fn described(description: Option<&str>, deprecated: Option<&str>) -> Option<String> {
+    match (description, deprecated.filter(|r| !r.trim().is_empty())) {
+        (Some(d), Some(r)) => Some(format!("{d}\n\nDeprecated: {}", r.trim())),
+        (None, Some(r)) => Some(format!("Deprecated: {}", r.trim())),
+        (Some(d), None) => Some(d.to_string()),
+        (None, None) => None,
+    }
 }
 
 /// The schema of a named type (an enum of strings, or an object).
@@ -107,17 +131,24 @@ fn object_body(s: &mut Json, fields: &[Field], ref_prefix: &str) {
     s.set("properties", props);
     let required: Vec<Json> = fields
         .iter()
-        .filter(|f| !f.ty.optional)
+        .filter(|f| !f.ty.optional && f.default.is_none())
         .map(|f| Json::str(&f.name))
         .collect();
     s.set("required", Json::Arr(required));
 }
 
-/// The schema of one field: its type, then its description and `x-pii`.
+/// The schema of one field: its type, then its description, `default`,
+/// `deprecated` and `x-pii`.
 pub fn field_schema(f: &Field, ref_prefix: &str) -> Json {
     let mut s = type_ref_schema(&f.ty, ref_prefix);
-    if let Some(d) = &f.description {
-        s.set("description", d.as_str());
+    if let Some(d) = described(f.description.as_deref(), f.deprecated.as_deref()) {
+        s.set("description", d);
+    }
+    if let Some(v) = &f.default {
+        s.set("default", Json::from(v));
+    }
+    if f.deprecated.is_some() {
+        s.set("deprecated", true);
     }
     if f.pii {
         s.set("x-pii", true);

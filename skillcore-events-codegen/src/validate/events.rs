@@ -25,6 +25,12 @@ impl Validator<'_> {
         if let Some(id) = &e.aggregate_id {
             self.check_aggregate_id(id, &fields, &whose);
         }
+        let mut fields = fields;
+        if let Some(p) = &e.payload {
+            self.check_field_evolution(p, &mut fields, types, &whose);
+        }
+        let compatibility = self.event_compatibility(e);
+        self.check_event_rename(e);
         let handlers = self.check_handlers(&e.handlers, &whose);
         let examples = self.check_examples(&e.examples, &fields, types, name);
         let (context, aggregate_segment, action) = parts?;
@@ -65,6 +71,23 @@ impl Validator<'_> {
                 constant,
             },
             span: e.name.span,
+            compatibility,
+            renamed_from: e.renamed_from.as_ref().map(|r| r.value.clone()),
+            deprecated: e.deprecated.as_ref().map(|d| d.value.clone()),
+            version_span: e.version_span.unwrap_or(e.name.span),
+            upcasts: e
+                .upcast
+                .iter()
+                .map(|(v, p)| {
+                    let at = self.sources.location(p.span);
+                    Upcast {
+                        from: v.value,
+                        path: p.value.clone(),
+                        span: p.span,
+                        at: format!("{}:{}:{}", at.file, at.line, at.column),
+                    }
+                })
+                .collect(),
         })
     }
 
@@ -244,6 +267,7 @@ impl Validator<'_> {
                 v: self,
                 types,
                 label: &label,
+                rule: Rule::BadExample,
             };
             checker.object(ex, fields, &Path::Root);
             if self.diags.len() == before {

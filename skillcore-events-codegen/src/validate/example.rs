@@ -30,14 +30,14 @@ pub(super) struct ExampleChecker<'v, 'a, 't> {
     pub(super) v: &'v mut Validator<'a>,
     pub(super) types: &'t [NamedType],
     pub(super) label: &'t str,
+    /// The rule a mismatch is reported under (`bad-example`, `bad-default`).
+    pub(super) rule: Rule,
 }
 
 impl ExampleChecker<'_, '_, '_> {
     fn bad(&mut self, span: Span, msg: String, help: Option<String>) {
         let label = self.label;
-        let d = self
-            .v
-            .err(Rule::BadExample, span, format!("{label}: {msg}"));
+        let d = self.v.err(self.rule, span, format!("{label}: {msg}"));
         d.help = help;
     }
 
@@ -129,7 +129,7 @@ impl ExampleChecker<'_, '_, '_> {
         }
     }
 
-    fn value(&mut self, node: &Node, ty: &TypeRef, path: &Path<'_>) {
+    pub(super) fn value(&mut self, node: &Node, ty: &TypeRef, path: &Path<'_>) {
         if node.is_null() {
             if !ty.optional {
                 self.bad(

@@ -22,6 +22,7 @@ use crate::yaml::{core_scalar, CoreValue, Kind, Node};
 use std::collections::{HashMap, HashSet};
 
 mod events;
+mod evolution;
 mod example;
 mod types;
 
@@ -40,6 +41,8 @@ struct Validator<'a> {
     type_names: Vec<String>,
     /// The same names, for constant-time lookups.
     type_name_set: HashSet<String>,
+    /// The catalog's compatibility mode (`evolution.compatibility`).
+    compatibility: Compatibility,
 }
 
 /// Builds the model from the files of one catalog. `fallback_name` names the
@@ -56,7 +59,9 @@ pub fn build(
         exempt: HashSet::new(),
         type_names: Vec::new(),
         type_name_set: HashSet::new(),
+        compatibility: Compatibility::default(),
     };
+    v.compatibility = v.check_catalog_compatibility(files);
     let name = v
         .check_catalog_name(files)
         .unwrap_or_else(|| fallback_name.to_string());
@@ -69,6 +74,7 @@ pub fn build(
     v.type_names = raw_types.iter().map(|t| t.name.value.clone()).collect();
     v.type_name_set = v.type_names.iter().cloned().collect();
     let mut types: Vec<NamedType> = raw_types.iter().filter_map(|t| v.named_type(t)).collect();
+    v.check_type_defaults(&raw_types, &mut types);
     v.check_type_ident_collisions(&mut types);
     v.check_recursive_types(&mut types);
     let raw_events = v.check_duplicate_events(files);
@@ -86,6 +92,7 @@ pub fn build(
             name,
             types,
             events,
+            compatibility: v.compatibility,
         },
         diags,
     )

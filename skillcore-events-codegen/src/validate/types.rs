@@ -146,6 +146,9 @@ impl Validator<'_> {
                 description: f.description.clone(),
                 pii: f.pii,
                 span: f.name.span,
+                renamed_from: f.renamed_from.as_ref().map(|r| r.value.clone()),
+                default: None, // checked once every type is known: `check_field_evolution`
+                deprecated: f.deprecated.as_ref().map(|d| d.value.clone()),
             });
         }
         out

@@ -536,6 +536,15 @@ impl EventBusBuilder {
             list.push(Arc::clone(&sub));
             subscribers.push(sub);
         }
+        // A renamed event's handlers also take envelopes under its old names
+        // (stored before the rename, or relayed by an older producer).
+        for (old, new) in crate::renames::RENAMES.iter() {
+            if !by_event.contains_key(old) {
+                if let Some(list) = by_event.get(new).cloned() {
+                    by_event.insert(old, list);
+                }
+            }
+        }
         let routes = by_event
             .into_iter()
             .map(|(k, v)| (k, Route::from(v)))

@@ -351,25 +351,21 @@ impl RawEnvelope {
     }
 
     /// Decodes into a typed envelope. Fails when the event name is not
-    /// `E::NAME`, the version is not `E::VERSION`, or the payload does not match.
+    /// `E::NAME`, the version is one `E` cannot read ([`Event::decode_version`]:
+    /// older released versions are upcast), or the payload does not match.
     pub fn decode<E: Event>(&self) -> Result<Envelope<E>, DecodeError> {
-        if self.event_type != E::NAME {
+        // A renamed event's stored envelopes carry its old name.
+        if !crate::renames::is_named(&self.event_type, E::NAME) {
             return Err(DecodeError::wrong_event(E::NAME, &self.event_type));
         }
-        if self.version != E::VERSION {
-            return Err(DecodeError::VersionMismatch {
-                event: E::NAME,
-                expected: E::VERSION,
-                found: self.version,
-            });
-        }
-        let payload = crate::decode::decode_json::<E>(self.payload.get())?;
+        let payload = E::decode_version(self.version, self.payload.get())?;
         Ok(Envelope {
             id: self.id,
             event_type: E::NAME,
             aggregate_id: self.aggregate_id.clone(),
             aggregate_type: E::AGGREGATE,
-            version: self.version,
+            // The payload is of the current version now (upcast if it was older).
+            version: E::VERSION,
             occurred_at: self.occurred_at,
             metadata: self.metadata.clone(),
             payload,
@@ -377,23 +373,16 @@ impl RawEnvelope {
     }
 
     /// Decodes into the catalog's `AnyEvent` (any [`EventSet`]): the name picks
-    /// the payload type. Fails on an unknown name, a version the catalog does
-    /// not have, or a payload that does not match.
+    /// the payload type. Fails on an unknown name, a version the catalog cannot
+    /// read (older released versions are upcast), or a payload that does not match.
     pub fn decode_any<S: EventSet>(&self) -> Result<Envelope<S>, DecodeError> {
-        let payload = S::from_json(&self.event_type, self.payload.get())?;
+        let payload = S::from_json_version(&self.event_type, self.version, self.payload.get())?;
         let info = S::info(payload.name());
         let (event_type, aggregate_type, version) = match info {
             Some(i) => (i.name, i.aggregate, i.version),
             // `from_json` accepted the name, so the catalog has it.
             None => return Err(DecodeError::unknown_event(&self.event_type, &[])),
         };
-        if self.version != version {
-            return Err(DecodeError::VersionMismatch {
-                event: event_type,
-                expected: version,
-                found: self.version,
-            });
-        }
         Ok(Envelope {
             id: self.id,
             event_type,

@@ -238,6 +238,11 @@ where
     ) -> BoxFuture<'static, Result<(), HandlerError>> {
         match envelope.typed::<E>() {
             Ok(env) => Box::pin((self.f)(env, cx)),
+            // A newer version than this build knows is early, not corrupt: it
+            // is retried (a build that knows it may take over meanwhile).
+            Err(e) if e.is_version_ahead() => {
+                Box::pin(std::future::ready(Err(HandlerError::from(e))))
+            }
             // Decoding again will not help: straight to the dead letters.
             Err(e) => Box::pin(std::future::ready(Err(
                 HandlerError::from(e).into_permanent()

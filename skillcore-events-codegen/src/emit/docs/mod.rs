@@ -4,16 +4,19 @@
 //! - `index.html`: every event grouped by context, with a filter box (also driven
 //!   by `?q=` in the URL, so a link can share a filtered view);
 //! - `events/<name>.html`: one page per event: description, version, aggregate and
-//!   its id field, the payload table (type, optional, pii, description), the named
-//!   types it uses, the declared handlers with a small diagram, an example payload
-//!   and links to its JSON Schema;
+//!   its id field, the payload table (type, optional or default, pii, description;
+//!   deprecated fields marked), the named types it uses, the declared handlers
+//!   with a small diagram, an example payload and links to its JSON Schema;
 //! - `types.html`: every named type and the events that use it;
 //! - `map.html`: contexts -> events -> handlers as one inline SVG, generated here;
 //! - `schemas/*.schema.json`: the exported JSON Schemas, so links work offline;
 //! - `assets/style.css`, `assets/app.js`.
 //!
+//! A deprecated event has a "Deprecated" badge and reason on its card and page.
+//!
 //! Output is deterministic: the same catalog gives byte-identical files.
 
+mod evolution;
 mod svg;
 
 use super::json::Json;
@@ -193,17 +196,20 @@ impl<'a> Ctx<'a> {
             search.push(' ');
             search.push_str(h);
         }
+        search.push_str(evolution::search_words(e));
         let rest = e.name.strip_prefix(&e.context).unwrap_or(&e.name);
         let pii = e.fields.iter().any(|f| f.pii);
         let _ = write!(
             m,
-            "<article class=\"event\" data-name=\"{name}\" data-search=\"{search}\"><a href=\"{href}\">\n<h3><span class=\"ctx\">{ctx}</span>{rest}</h3>\n<p>{desc}</p>\n<div class=\"meta\"><span class=\"chip ver\">v{ver}</span><span class=\"chip agg\" title=\"aggregate\">{agg}</span>{pii}<span class=\"stats\">{nf} field{fs} · {nh} handler{hs}</span></div>\n</a></article>\n",
+            "<article class=\"event\" data-name=\"{name}\" data-search=\"{search}\"><a href=\"{href}\">\n<h3><span class=\"ctx\">{ctx}</span>{rest}</h3>\n<p>{desc}</p>\n{note}<div class=\"meta\"><span class=\"chip ver\">v{ver}</span><span class=\"chip agg\" title=\"aggregate\">{agg}</span>{pii}{dep}<span class=\"stats\">{nf} field{fs} · {nh} handler{hs}</span></div>\n</a></article>\n",
             name = esc(&e.name),
             search = esc(&search.to_lowercase()),
             href = esc(&event_href(e)),
             ctx = esc(&e.context),
             rest = esc(rest),
             desc = esc(&summary(&e.description)),
+            note = evolution::event_notice(e, "div"),
+            dep = evolution::event_badge(e),
             ver = e.version,
             agg = esc(&e.aggregate),
             nf = e.fields.len(),
@@ -225,12 +231,14 @@ impl<'a> Ctx<'a> {
         let schema_file = schema::file_name(e);
         let _ = write!(
             m,
-            "<nav class=\"crumbs\"><a href=\"../index.html\">Events</a><span>/</span><a href=\"../index.html#ctx-{ctx}\">{ctx}</a><span>/</span>{name}</nav>\n<section class=\"event-head\" style=\"--c:{color}\">\n<h1 class=\"event-name\"><span class=\"ctx\">{ctx}</span>{rest}</h1>\n<div class=\"meta\"><span class=\"chip ver\">version {ver}</span><span class=\"chip ctxchip\"><span class=\"dot\"></span>{ctx}</span><span class=\"chip agg\">aggregate {agg}</span></div>\n<div class=\"prose\">{desc}</div>\n</section>\n<div class=\"columns\">\n<div class=\"main-col\">\n",
+            "<nav class=\"crumbs\"><a href=\"../index.html\">Events</a><span>/</span><a href=\"../index.html#ctx-{ctx}\">{ctx}</a><span>/</span>{name}</nav>\n<section class=\"event-head\" style=\"--c:{color}\">\n<h1 class=\"event-name\"><span class=\"ctx\">{ctx}</span>{rest}</h1>\n<div class=\"meta\"><span class=\"chip ver\">version {ver}</span><span class=\"chip ctxchip\"><span class=\"dot\"></span>{ctx}</span><span class=\"chip agg\">aggregate {agg}</span>{dep}</div>\n{note}<div class=\"prose\">{desc}</div>\n</section>\n<div class=\"columns\">\n<div class=\"main-col\">\n",
             ctx = esc(&e.context),
             name = esc(&e.name),
             rest = esc(e.name.strip_prefix(&e.context).unwrap_or(&e.name)),
             ver = e.version,
             agg = esc(&e.aggregate),
+            dep = evolution::event_badge(e),
+            note = evolution::event_notice(e, "p"),
             desc = prose(&e.description),
         );
         // Payload table.
@@ -325,20 +333,21 @@ impl<'a> Ctx<'a> {
             let is_id = aggregate_id == Some(f.name.as_str());
             let _ = writeln!(
                 m,
-                "<tr{cls}><td class=\"fname\"><code>{name}</code>{idb}</td><td class=\"ftype\">{ty}</td><td>{opt}</td><td>{pii}</td><td class=\"fdesc\">{desc}</td></tr>",
-                cls = if f.pii { " class=\"is-pii\"" } else { "" },
+                "<tr{cls}><td class=\"fname\"><code>{name}</code>{idb}{dep}</td><td class=\"ftype\">{ty}</td><td>{opt}</td><td>{pii}</td><td class=\"fdesc\">{desc}{note}</td></tr>",
+                cls = evolution::row_class(f),
                 name = esc(&f.name),
                 idb = if is_id {
                     " <span class=\"chip tiny\" title=\"aggregate id\">id</span>"
                 } else {
                     ""
                 },
+                dep = evolution::field_badge(f),
                 ty = self.type_html(&f.ty),
-                opt = if f.ty.optional {
-                    "<span class=\"opt yes\">optional</span>"
+                opt = evolution::default_cell(f).unwrap_or_else(|| if f.ty.optional {
+                    "<span class=\"opt yes\">optional</span>".to_string()
                 } else {
-                    "<span class=\"opt no\">required</span>"
-                },
+                    "<span class=\"opt no\">required</span>".to_string()
+                }),
                 pii = if f.pii {
                     "<span class=\"chip pii\">PII</span>"
                 } else {
@@ -349,6 +358,7 @@ impl<'a> Ctx<'a> {
                     .as_deref()
                     .map(inline)
                     .unwrap_or_else(|| self.default_desc(&f.ty)),
+                note = evolution::field_note(f),
             );
         }
         m.push_str("</tbody>\n</table></div>\n");

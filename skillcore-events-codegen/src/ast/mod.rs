@@ -32,6 +32,8 @@ pub struct RawFile {
     pub past_tense: Vec<Spanned<String>>,
     /// `naming.exempt`.
     pub exempt: Vec<Spanned<String>>,
+    /// `evolution.compatibility`, unchecked.
+    pub compatibility: Option<Spanned<String>>,
     /// `types:`, in file order.
     pub types: Vec<RawType>,
     /// `events:`, in file order (duplicates kept).
@@ -80,6 +82,17 @@ pub struct RawEvent {
     /// `examples`, as YAML nodes of the file's tree (checked against the payload
     /// later).
     pub examples: Vec<Node>,
+    /// `compatibility`, unchecked.
+    pub compatibility: Option<Spanned<String>>,
+    /// `renamed_from`: the event's earlier name.
+    pub renamed_from: Option<Spanned<String>>,
+    /// `deprecated`: the reason (empty for `deprecated: true`).
+    pub deprecated: Option<Spanned<String>>,
+    /// Where `version:` is written.
+    pub version_span: Option<Span>,
+    /// `upcast`: per released version, the Rust path of the function that
+    /// turns it into the next version.
+    pub upcast: Vec<(Spanned<u32>, Spanned<String>)>,
 }
 
 /// A field as written, in short (`name: type`) or long form.
@@ -93,10 +106,18 @@ pub struct RawField {
     pub description: Option<String>,
     /// `pii` (long form).
     pub pii: bool,
+    /// `renamed_from` (long form): the field's earlier wire name.
+    pub renamed_from: Option<Spanned<String>>,
+    /// `default` (long form), as a YAML node (checked against the type later).
+    pub default: Option<Node>,
+    /// `deprecated` (long form): the reason (empty for `deprecated: true`).
+    pub deprecated: Option<Spanned<String>>,
 }
 
 /// Keys of the top level of a file.
-pub const TOP_KEYS: &[&str] = &["catalog", "naming", "types", "events"];
+pub const TOP_KEYS: &[&str] = &["catalog", "naming", "evolution", "types", "events"];
+/// Keys of `evolution`.
+pub const EVOLUTION_KEYS: &[&str] = &["compatibility"];
 /// Keys of `naming`.
 pub const NAMING_KEYS: &[&str] = &["past_tense", "exempt"];
 /// Keys of a named type.
@@ -110,9 +131,20 @@ pub const EVENT_KEYS: &[&str] = &[
     "payload",
     "handlers",
     "examples",
+    "compatibility",
+    "renamed_from",
+    "deprecated",
+    "upcast",
 ];
 /// Keys of a field in long form.
-pub const FIELD_KEYS: &[&str] = &["type", "description", "pii"];
+pub const FIELD_KEYS: &[&str] = &[
+    "type",
+    "description",
+    "pii",
+    "renamed_from",
+    "default",
+    "deprecated",
+];
 
 struct Reader<'a> {
     sources: &'a Sources,
@@ -271,6 +303,15 @@ impl Reader<'_> {
                         }
                     }
                 }
+                "evolution" => {
+                    let Some(ep) = self.mapping(v, format_args!("`evolution`")) else {
+                        continue;
+                    };
+                    for (_, _, ev) in self.keys(ep, EVOLUTION_KEYS, format_args!("`evolution`")) {
+                        file.compatibility =
+                            self.text(ev, format_args!("`evolution.compatibility`"));
+                    }
+                }
                 "types" => {
                     let Some(tp) = self.mapping(v, format_args!("`types`")) else {
                         continue;
@@ -387,6 +428,11 @@ impl Reader<'_> {
             payload: None,
             handlers: Vec::new(),
             examples: Vec::new(),
+            compatibility: None,
+            renamed_from: None,
+            deprecated: None,
+            version_span: None,
+            upcast: Vec::new(),
         };
         let pairs = self.mapping(body, whose)?;
         let present: Vec<&str> = pairs
@@ -400,7 +446,11 @@ impl Reader<'_> {
                         .text(v, format_args!("the description of {whose}"))
                         .map(|s| s.value)
                 }
-                "version" => e.version = self.version(v, whose),
+                "version" => {
+                    e.version = self.version(v, whose);
+                    e.version_span = Some(v.span);
+                }
+                "upcast" => e.upcast = self.upcasts(v, whose),
                 "aggregate" => e.aggregate = self.text(v, format_args!("the aggregate of {whose}")),
                 "aggregate_id" => {
                     e.aggregate_id = self.text(v, format_args!("the aggregate_id of {whose}"))
@@ -413,6 +463,13 @@ impl Reader<'_> {
                 "handlers" => {
                     e.handlers = self.text_list(v, format_args!("the handlers of {whose}"))
                 }
+                "compatibility" => {
+                    e.compatibility = self.text(v, format_args!("the compatibility of {whose}"))
+                }
+                "renamed_from" => {
+                    e.renamed_from = self.text(v, format_args!("`renamed_from` of {whose}"))
+                }
+                "deprecated" => e.deprecated = self.deprecated(v, whose),
                 "examples" => match &v.kind {
                     Kind::Seq(items) => e.examples = items.clone(),
                     _ if v.is_null() => {}
@@ -462,6 +519,79 @@ impl Reader<'_> {
         ok
     }
 
+    /// `upcast: { 1: crate::upcast::grade_posted_v1 }`: version -> Rust path.
+    fn upcasts(&mut self, v: &Node, whose: Args<'_>) -> Vec<(Spanned<u32>, Spanned<String>)> {
+        let mut out = Vec::new();
+        let Some(pairs) = self.mapping(v, format_args!("the `upcast` of {whose}")) else {
+            return out;
+        };
+        for (k, p) in pairs {
+            let Some(version) = self.version(k, whose) else {
+                continue;
+            };
+            let Some(path) = self.text(
+                p,
+                format_args!("the upcaster of version {version} of {whose}"),
+            ) else {
+                continue;
+            };
+            let ok = path.value.split("::").all(|seg| {
+                let seg = seg.strip_prefix("r#").unwrap_or(seg);
+                seg.chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphabetic() || c == '_')
+                    && seg.chars().all(|c| c.is_alphanumeric() || c == '_')
+            });
+            if !ok {
+                self.err(
+                    Rule::InvalidValue,
+                    p.span,
+                    format!("the upcaster of version {version} of {whose} must be a Rust path, found `{}`", path.value),
+                )
+                .help = Some("write the path of a function, such as `crate::upcast::grade_posted_v1`".into());
+                continue;
+            }
+            out.push((
+                Spanned {
+                    value: version,
+                    span: k.span,
+                },
+                path,
+            ));
+        }
+        out
+    }
+
+    /// `deprecated: "reason"` or `deprecated: true` (an empty reason); `false`
+    /// is no deprecation.
+    fn deprecated(&mut self, v: &Node, whose: Args<'_>) -> Option<Spanned<String>> {
+        if let Some(s) = v.as_scalar() {
+            match core_scalar(s) {
+                CoreValue::Bool(true) => {
+                    return Some(Spanned {
+                        value: String::new(),
+                        span: v.span,
+                    })
+                }
+                CoreValue::Bool(false) => return None,
+                _ if !v.is_null() => {
+                    return self.text(v, format_args!("`deprecated` of {whose}"));
+                }
+                _ => {}
+            }
+        }
+        self.err(
+            Rule::InvalidValue,
+            v.span,
+            format!(
+                "`deprecated` of {whose} must be a reason or `true`, found {}",
+                v.kind_name()
+            ),
+        )
+        .help = Some("write `deprecated: \"<why>; use <what instead>\"`".into());
+        None
+    }
+
     fn fields(&mut self, pairs: &[(Node, Node)], whose: Args<'_>) -> Vec<RawField> {
         let mut out = Vec::with_capacity(pairs.len());
         for (k, v) in pairs {
@@ -477,6 +607,9 @@ impl Reader<'_> {
                 ty: None,
                 description: None,
                 pii: false,
+                renamed_from: None,
+                default: None,
+                deprecated: None,
             };
             match &v.kind {
                 Kind::Map(fp) => {
@@ -492,6 +625,12 @@ impl Reader<'_> {
                                     .text(fv, format_args!("the description of {what}"))
                                     .map(|s| s.value)
                             }
+                            "renamed_from" => {
+                                f.renamed_from =
+                                    self.text(fv, format_args!("`renamed_from` of {what}"))
+                            }
+                            "default" => f.default = Some(fv.clone()),
+                            "deprecated" => f.deprecated = self.deprecated(fv, what),
                             "pii" => match fv.as_scalar().map(core_scalar) {
                                 Some(CoreValue::Bool(b)) => f.pii = b,
                                 _ => {
@@ -540,52 +679,4 @@ pub fn read_file(sources: &Sources, root: &Node, diags: &mut Vec<Diagnostic>) ->
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read(src: &str) -> (RawFile, Vec<Diagnostic>) {
-        let s = Sources::single("t.yaml", src);
-        let root = crate::yaml::parse(&s, 0).unwrap().unwrap();
-        let mut d = Vec::new();
-        let f = read_file(&s, &root, &mut d);
-        (f, d)
-    }
-
-    #[test]
-    fn unknown_key_has_did_you_mean() {
-        let (_, d) = read("events:\n  a.b.posted:\n    description: x\n    aggregate: A\n    aggregate_id: id\n    paylod:\n      id: string\n");
-        let rules: Vec<_> = d.iter().map(|d| d.rule).collect();
-        assert_eq!(rules, vec![Rule::UnknownKey, Rule::MissingKey]);
-        assert_eq!(d[0].help.as_deref(), Some("did you mean `payload`?"));
-        assert_eq!(d[0].location.as_ref().unwrap().line, 6);
-        assert!(d[1].message.contains("`payload`"), "{}", d[1]);
-    }
-
-    #[test]
-    fn long_form_field() {
-        let (f, d) = read("events:\n  a.b.posted:\n    description: x\n    aggregate: A\n    aggregate_id: id\n    payload:\n      id: string\n      note:\n        type: string?\n        pii: true\n        description: Free text\n");
-        assert!(d.is_empty(), "{d:?}");
-        let p = f.events[0].payload.as_ref().unwrap();
-        assert_eq!(p[1].ty.as_ref().unwrap().value, "string?");
-        assert!(p[1].pii);
-        assert_eq!(p[1].description.as_deref(), Some("Free text"));
-    }
-
-    #[test]
-    fn wrong_shapes_are_reported_and_reading_goes_on() {
-        let (f, d) = read("events:\n  a.b.posted:\n    description: [x]\n    version: zero\n    aggregate: A\n    aggregate_id: id\n    payload: 5\n  c.d.marked:\n    description: ok\n");
-        let rules: Vec<_> = d.iter().map(|d| d.rule).collect();
-        assert_eq!(
-            rules,
-            vec![
-                Rule::InvalidValue,
-                Rule::InvalidValue,
-                Rule::InvalidValue,
-                Rule::MissingKey,
-                Rule::MissingKey,
-                Rule::MissingKey
-            ]
-        );
-        assert_eq!(f.events.len(), 2);
-    }
-}
+mod tests;

@@ -1,0 +1,5 @@
+mod events {
+    skillcore_events::catalog!("ui/rules/bad_rename.yaml");
+}
+
+fn main() {}
