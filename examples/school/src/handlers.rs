@@ -47,11 +47,7 @@ fn grade_points(percent: f64) -> f64 {
 }
 
 /// Upserts the result (idempotent: a re-run changes nothing), then recomputes.
-#[handler(
-    "gradebook.grade.posted",
-    name = "analytics.update_gpa",
-    catalog = "../../catalog"
-)]
+#[handler("gradebook.grade.posted", name = "analytics.update_gpa")]
 async fn update_gpa(
     event: &Envelope<gradebook::GradePosted>,
     analytics: &Analytics,
@@ -84,7 +80,6 @@ pub struct Notifier {
 #[handler(
     "gradebook.grade.posted",
     name = "notifications.send_grade_notification",
-    catalog = "../../catalog",
     retries = 2,
     backoff = "50ms",
     timeout = "2s"
@@ -133,11 +128,7 @@ pub struct Interventions {
     open: Mutex<Vec<(String, &'static str, f64)>>,
 }
 
-#[handler(
-    "gradebook.grade.posted",
-    name = "interventions.check_failing_grade",
-    catalog = "../../catalog"
-)]
+#[handler("gradebook.grade.posted", name = "interventions.check_failing_grade")]
 async fn check_failing_grade(
     event: &Envelope<gradebook::GradePosted>,
     interventions: &Interventions,

@@ -14,7 +14,7 @@
 //! `skillcore-events` alone; std items are named by absolute path, so a catalog
 //! type called `Option` or `String` cannot shadow them.
 //!
-//! `deprecated` and `default` are emitted by [`evolution`].
+//! `deprecated` and `default` are emitted by `rust/evolution.rs`, older released versions by `rust/versions.rs`.
 
 mod any_event;
 mod evolution;
@@ -37,7 +37,7 @@ pub fn emit_source(catalog: &Catalog, settings: &Settings, tracked_files: &[Path
 }
 
 /// [`emit_source`] with the catalog's lock of released versions: older
-/// versions' types and the upcast chains too (see [`versions`]).
+/// versions' types and the upcast chains too (see `rust/versions.rs`).
 pub fn emit_source_locked(
     catalog: &Catalog,
     lock: Option<&crate::evolution::Lock>,

@@ -3,9 +3,9 @@
 //!
 //! - [`lock`]: the lock file, its one text layout and its reader;
 //! - [`shape`]: the payload shape of one version, what the lock records;
-//! - [`classify`]: every difference between two shapes, with its rule id and
+//! - [`mod@classify`]: every difference between two shapes, with its rule id and
 //!   whether it is backward and forward compatible;
-//! - [`check`]: a catalog against its lock (`breaking-change`, `bad-rename`,
+//! - [`mod@check`]: a catalog against its lock (`breaking-change`, `bad-rename`,
 //!   `lock-file`), and one catalog against another ([`diff`]).
 //!
 //! ```
@@ -54,7 +54,7 @@ impl Lock {
 /// current shape appended where it differs from the last one released for its
 /// version. An event renamed with `renamed_from` keeps its history under its
 /// new name; an event gone from the catalog leaves the lock (the build only
-/// lets a deprecated one go). Call it on a catalog that passes [`check`].
+/// lets a deprecated one go). Call it on a catalog that passes [`check()`].
 pub fn relock(old: Option<&Lock>, catalog: &Catalog) -> Lock {
     let mut events = std::collections::BTreeMap::new();
     for e in &catalog.events {
