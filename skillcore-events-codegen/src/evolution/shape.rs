@@ -4,7 +4,7 @@
 //! of every type the payload reaches, so a change inside a shared type is seen
 //! at every event that uses it.
 
-use crate::model::{BaseType, Catalog, EventDef, Field, TypeKind, TypeRef};
+use crate::model::{BaseType, Catalog, EventDef, Field, NamedType, TypeKind, TypeRef};
 use crate::source::Span;
 use std::collections::BTreeMap;
 
@@ -71,18 +71,12 @@ impl EventShape {
             let Some(t) = catalog.named_type(name) else {
                 continue; // already reported by validation
             };
-            let shape = match &t.kind {
-                TypeKind::Enum(values) => {
-                    TypeShape::Enum(values.iter().map(|v| v.value.clone()).collect())
+            if let TypeKind::Struct(fields) = &t.kind {
+                for f in fields {
+                    named(&f.ty, &mut todo);
                 }
-                TypeKind::Struct(fields) => {
-                    for f in fields {
-                        named(&f.ty, &mut todo);
-                    }
-                    TypeShape::Struct(fields.iter().map(FieldShape::of).collect())
-                }
-            };
-            types.insert(name.to_string(), shape);
+            }
+            types.insert(name.to_string(), TypeShape::of(t));
         }
         EventShape {
             name: e.name.clone(),
@@ -99,6 +93,20 @@ impl EventShape {
     /// A field by wire name.
     pub fn field(&self, name: &str) -> Option<&FieldShape> {
         self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+impl TypeShape {
+    /// The shape of a named type of the catalog.
+    pub fn of(t: &NamedType) -> TypeShape {
+        match &t.kind {
+            TypeKind::Enum(values) => {
+                TypeShape::Enum(values.iter().map(|v| v.value.clone()).collect())
+            }
+            TypeKind::Struct(fields) => {
+                TypeShape::Struct(fields.iter().map(FieldShape::of).collect())
+            }
+        }
     }
 }
 

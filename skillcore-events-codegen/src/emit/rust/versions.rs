@@ -26,7 +26,7 @@
 
 use super::{Emitter, Lit, PRIVATE};
 use crate::evolution::{chain, older_versions, EventShape, FieldShape, Step, TypeShape};
-use crate::model::{BaseType, EventDef, Field, NamedType, TypeKind};
+use crate::model::{BaseType, EventDef, Field, TypeKind};
 use crate::naming;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -107,7 +107,7 @@ impl Emitter<'_> {
             .types
             .iter()
             .filter(|(name, t)| match self.catalog.named_type(name) {
-                Some(now) => !same_type(t, &type_shape(now)),
+                Some(now) => !same_type(t, &TypeShape::of(now)),
                 None => true,
             })
             .map(|(n, _)| n.clone())
@@ -253,7 +253,7 @@ impl Emitter<'_> {
         let steps = chain(&hist, &current);
         let targets: Vec<&EventShape> = steps
             .iter()
-            .filter(|s| !uses_upcaster(e, s))
+            .filter(|s| self.upcaster(e, s).is_none())
             .map(|s| s.to)
             .collect();
         for t in targets {
@@ -501,12 +501,6 @@ impl Emitter<'_> {
     }
 }
 
-/// Whether the step runs the catalog's function: it has one for the step's
-/// version (a hand-written step wins over a generated one).
-fn uses_upcaster(e: &EventDef, s: &Step<'_>) -> bool {
-    e.upcasts.iter().any(|u| u.from == s.from.version)
-}
-
 fn step_fn(e: &EventDef, version: u32) -> String {
     format!("__skc_up_{}_{version}", e.idents.type_name)
 }
@@ -567,26 +561,6 @@ fn model_fields(
             }
         })
         .collect()
-}
-
-/// The shape of a named type of the catalog today.
-fn type_shape(t: &NamedType) -> TypeShape {
-    match &t.kind {
-        TypeKind::Enum(values) => TypeShape::Enum(values.iter().map(|v| v.value.clone()).collect()),
-        TypeKind::Struct(fields) => TypeShape::Struct(
-            fields
-                .iter()
-                .map(|f| FieldShape {
-                    name: f.name.clone(),
-                    ty: f.ty.clone(),
-                    default: f.default.clone(),
-                    renamed_from: f.renamed_from.clone(),
-                    pii: f.pii,
-                    span: f.span,
-                })
-                .collect(),
-        ),
-    }
 }
 
 /// Two type shapes alike on the wire (positions do not count).
