@@ -68,7 +68,11 @@ impl Worker {
                         }
                         recorded
                     } else {
-                        self.store.fail(c, &msg, retry_in).await?
+                        let recorded = self.store.fail(c, &msg, retry_in).await?;
+                        if recorded {
+                            log_failure(c, e.policy.max_attempts, &msg, retry_in);
+                        }
+                        recorded
                     };
                     out.push(match (recorded, dead) {
                         (false, _) => Outcome::LeaseLost,
@@ -79,5 +83,51 @@ impl Worker {
             }
         }
         Ok((out, claimed))
+    }
+}
+
+/// Logs a failed attempt as the in-process bus does (target
+/// `skillcore_events::bus`, the same message): a retry with its delay at WARN,
+/// a move to the dead letters at ERROR. The event id and name are fields of
+/// their own (in process they come from the event's span). `error` is the
+/// attempt's error text (the handler's error, bounded), never the payload.
+fn log_failure(c: &Claimed, max: u32, error: &str, retry_in: Option<Duration>) {
+    let handler_id = c.handler_id.as_str();
+    let event_id = &c.event.event.id;
+    let event_name = c.event.event.event_type.as_str();
+    let attempt = c.attempt;
+    match retry_in {
+        Some(delay) => tracing::warn!(
+            target: "skillcore_events::bus",
+            handler_id,
+            %event_id,
+            event_name,
+            attempt,
+            retry_in_ms = delay.as_millis() as u64,
+            error,
+            "[{handler_id}] \u{2717} attempt {attempt}/{max} failed: {error}; retrying in {}",
+            fmt_duration(delay)
+        ),
+        None => tracing::error!(
+            target: "skillcore_events::bus",
+            handler_id,
+            %event_id,
+            event_name,
+            attempt,
+            error,
+            "[{handler_id}] \u{2717} attempt {attempt}/{max} failed: {error}; moved to the dead \
+             letters"
+        ),
+    }
+}
+
+/// A delay as the in-process bus writes it: `2s`, `250ms`, `800µs`.
+pub(crate) fn fmt_duration(d: Duration) -> String {
+    if d.as_secs() >= 1 && d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d.as_millis() >= 1 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}\u{b5}s", d.as_micros())
     }
 }
