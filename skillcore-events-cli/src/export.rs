@@ -1,6 +1,10 @@
 //! The commands that turn a valid catalog into files or text: `schema`,
 //! `asyncapi`, `docs` and `example`. Each refuses a catalog with violations
 //! (exit 1): exports of a broken catalog would be wrong.
+//!
+//! With a lock beside the catalog, the exports describe every released
+//! version: a schema file per version, an AsyncAPI message per version, and
+//! the docs site's version histories and changelog.
 
 use crate::args::AsyncFormat;
 use crate::catalog::{load_valid, settings_for};
@@ -15,8 +19,33 @@ pub(crate) fn schema(path: &Path, out: &Path, check: bool, id_base: String) -> O
     let mut settings = settings_for(path)?;
     settings.schema_id_base = id_base;
     let compiled = load_valid(&settings)?;
-    let files = schema::export(&compiled.catalog, &settings);
-    output::write_or_check(out, files, check, "schema")
+    let lock = compiled.lock.as_deref();
+    let files = schema::export_with_history(&compiled.catalog, lock, &settings);
+    // With a lock, the export is every version there is: a versioned file of
+    // one of the catalog's events that it does not produce is stale.
+    let names: Vec<&str> = match lock {
+        Some(lock) => compiled
+            .catalog
+            .events
+            .iter()
+            .map(|e| e.name.as_str())
+            .chain(lock.events.keys().map(String::as_str))
+            .collect(),
+        None => Vec::new(),
+    };
+    let stale = |file: &str| is_versioned_schema_of(file, &names);
+    output::write_or_check_stale(out, files, check, "schema", &stale)
+}
+
+/// Whether `file` is `<name>.v<N>.schema.json` for one of `names`.
+fn is_versioned_schema_of(file: &str, names: &[&str]) -> bool {
+    let Some(stem) = file.strip_suffix(".schema.json") else {
+        return false;
+    };
+    let Some((name, version)) = stem.rsplit_once(".v") else {
+        return false;
+    };
+    !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()) && names.contains(&name)
 }
 
 /// `asyncapi [PATH] [--out FILE] [--format yaml|json] [--check] [--api-version V]`.
@@ -42,7 +71,8 @@ pub(crate) fn asyncapi(
         }
         None => asyncapi::Format::Yaml,
     };
-    let text = asyncapi::render(&compiled.catalog, &settings, format);
+    let lock = compiled.lock.as_deref();
+    let text = asyncapi::render_with_history(&compiled.catalog, lock, &settings, format);
     match out {
         None => {
             print_stdout(&text)?;
@@ -56,7 +86,8 @@ pub(crate) fn asyncapi(
 pub(crate) fn docs(path: &Path, out: &Path) -> Outcome {
     let settings = settings_for(path)?;
     let compiled = load_valid(&settings)?;
-    let site = docs::site(&compiled.catalog, &compiled.sources, &settings);
+    let lock = compiled.lock.as_deref();
+    let site = docs::site_with_history(&compiled.catalog, &compiled.sources, lock, &settings);
     let code = output::write_or_check(out, site, false, "docs")?;
     println!(
         "open {}",
@@ -79,4 +110,21 @@ pub(crate) fn example(name: &str, path: &Path) -> Outcome {
     };
     print_stdout(&example::example(&compiled.catalog, e).to_json_pretty())?;
     Ok(OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_versioned_schema_of;
+
+    #[test]
+    fn versioned_schema_files_are_recognised() {
+        let names = ["a.b.posted", "a.b.gone"];
+        assert!(is_versioned_schema_of("a.b.posted.v1.schema.json", &names));
+        assert!(is_versioned_schema_of("a.b.gone.v12.schema.json", &names));
+        assert!(!is_versioned_schema_of("a.b.other.v1.schema.json", &names));
+        assert!(!is_versioned_schema_of("a.b.posted.v.schema.json", &names));
+        assert!(!is_versioned_schema_of("a.b.posted.vx.schema.json", &names));
+        assert!(!is_versioned_schema_of("envelope.schema.json", &names));
+        assert!(!is_versioned_schema_of("a.b.posted.v1.json", &names));
+    }
 }

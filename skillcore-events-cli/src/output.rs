@@ -49,6 +49,8 @@ enum State {
     Unchanged,
     Changed,
     Missing,
+    /// On disk, not produced, and one of ours: an old export.
+    Stale,
 }
 
 fn state(path: &Path, content: &str) -> Result<State, Failure> {
@@ -68,6 +70,19 @@ pub fn write_or_check(
     files: Vec<(String, String)>,
     check: bool,
     what: &str,
+) -> Outcome {
+    write_or_check_stale(dir, files, check, what, &|_| false)
+}
+
+/// [`write_or_check`], where a file directly in `dir` that is not produced
+/// and for which `stale` is true is an old export: with `check` it is drift,
+/// otherwise it is removed.
+pub fn write_or_check_stale(
+    dir: &Path,
+    files: Vec<(String, String)>,
+    check: bool,
+    what: &str,
+    stale: &dyn Fn(&str) -> bool,
 ) -> Outcome {
     if !check {
         std::fs::create_dir_all(dir).map_err(|e| Failure::io("create directory", dir, e))?;
@@ -92,29 +107,50 @@ pub fn write_or_check(
         write_atomic(&path, content.as_bytes()).map_err(|e| Failure::io("write", &path, e))?;
         written += 1;
     }
-    note_strangers(dir, &files, what);
+    let strangers = strangers(dir, &files, what);
+    let mut removed = 0usize;
+    for n in &strangers {
+        let path = dir.join(n);
+        if !stale(n) {
+            eprintln!(
+                "note: {} is not produced by this catalog (an old version or a removed event?); delete it if no consumer needs it",
+                shown(&path)
+            );
+        } else if check {
+            drifted.push((path, State::Stale));
+        } else {
+            std::fs::remove_file(&path).map_err(|e| Failure::io("remove", &path, e))?;
+            println!("removed {} (stale)", shown(&path));
+            removed += 1;
+        }
+    }
     if check {
         return Ok(report_drift(&drifted, total, what));
     }
     println!(
-        "{what}: {total} files in {}, {written} written, {} unchanged",
+        "{what}: {total} files in {}, {written} written, {} unchanged{}",
         shown(dir),
-        total - written
+        total - written,
+        if removed > 0 {
+            format!(", {removed} stale removed")
+        } else {
+            String::new()
+        }
     );
     Ok(OK)
 }
 
-/// Notes (without failing) exported schema files in `dir` that this catalog does
-/// not produce: a removed event, or an older version kept on purpose.
-fn note_strangers(dir: &Path, files: &[(String, String)], what: &str) {
+/// Exported schema files in `dir` that this catalog does not produce: a
+/// removed event, an older version kept on purpose, or a stale export.
+fn strangers(dir: &Path, files: &[(String, String)], what: &str) -> Vec<String> {
     if what != "schema" {
-        return;
+        return Vec::new();
     }
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
             eprintln!("note: cannot list {}: {e}", shown(dir));
-            return;
+            return Vec::new();
         }
     };
     let mut strangers: Vec<String> = entries
@@ -129,12 +165,7 @@ fn note_strangers(dir: &Path, files: &[(String, String)], what: &str) {
         .filter(|n| n.ends_with(".schema.json") && !files.iter().any(|(f, _)| f == n))
         .collect();
     strangers.sort();
-    for n in strangers {
-        eprintln!(
-            "note: {} is not produced by this catalog (an old version or a removed event?); delete it if no consumer needs it",
-            shown(&dir.join(n))
-        );
-    }
+    strangers
 }
 
 /// One file: write it when its content changed, or check it.
@@ -168,6 +199,9 @@ fn report_drift(drifted: &[(std::path::PathBuf, State)], total: usize, what: &st
     for (path, st) in &drifted {
         let why = match st {
             State::Missing => "missing",
+            State::Stale => {
+                "stale: not produced by this catalog; the same command without --check removes it"
+            }
             _ => "differs from the catalog",
         };
         eprintln!("drift: {} ({why})", shown(path));

@@ -1,21 +1,29 @@
 //! One AsyncAPI 3.0.0 document for the whole catalog.
 //!
 //! - a channel per event, its address the event name;
-//! - a message per event (under `components.messages`, referenced by its channel)
-//!   with the payload schema, the description and the example payload, and
+//! - a message per version of each event, named `<event>.v<N>` (under
+//!   `components.messages`, referenced by its channel, the current version
+//!   first and keyed by the event's name as before, older ones by their
+//!   name): the current one from the catalog, each older one released in the
+//!   lock from the shape recorded there (see [`super::released`]); each with
+//!   the payload schema, the description and an example payload, and
 //!   `deprecated: true` for a deprecated event (its reason ends the description);
 //! - a `receive` operation per declared handler and event,
-//!   `<handler>.on.<event>`;
+//!   `<handler>.on.<event>`, listing every version's message (handlers take
+//!   older versions too, upcast);
 //! - a tag per context (`info.tags`), set on each channel, message and operation;
-//! - named types under `components.schemas`.
+//! - named types under `components.schemas`; a named type that an older
+//!   version used as it was then is there as `<event>.v<N>.<Type>`.
 //!
 //! Payload schemas are the same as the exported JSON Schemas (see
 //! [`super::schema`]) with `$ref`s pointing at `#/components/schemas/`.
 
 use super::json::Json;
-use super::{example, schema};
-use crate::model::Catalog;
+use super::{example, released, schema};
+use crate::evolution::Lock;
+use crate::model::{Catalog, EventDef};
 use crate::settings::Settings;
+use std::collections::BTreeSet;
 
 /// Where `$ref`s to named types point inside the AsyncAPI document.
 pub const SCHEMAS_PREFIX: &str = "#/components/schemas/";
@@ -30,8 +38,31 @@ pub enum Format {
     Json,
 }
 
-/// The AsyncAPI document as a value.
+/// The AsyncAPI document as a value (the current versions only).
 pub fn document(catalog: &Catalog, settings: &Settings) -> Json {
+    document_with_history(catalog, None, settings)
+}
+
+/// The `name` of the message of version `version` of `e`:
+/// `gradebook.grade.posted.v1`.
+pub fn message_name(e: &EventDef, version: u32) -> String {
+    format!("{}.v{version}", e.name)
+}
+
+/// The key of that message under `components.messages` and the channel's
+/// `messages`: its name for an older version; the event's name for the
+/// current one, as it was before older versions were exported, so references
+/// to it keep working.
+pub fn message_key(e: &EventDef, version: u32) -> String {
+    if version == e.version {
+        e.name.clone()
+    } else {
+        message_name(e, version)
+    }
+}
+
+/// The AsyncAPI document, with a message for every version released in `lock`.
+pub fn document_with_history(catalog: &Catalog, lock: Option<&Lock>, settings: &Settings) -> Json {
     let contexts = catalog.contexts();
     let mut info = Json::obj()
         .with("title", format!("{} events", catalog.name))
@@ -68,24 +99,36 @@ pub fn document(catalog: &Catalog, settings: &Settings) -> Json {
     let mut channels = Json::obj();
     let mut operations = Json::obj();
     let mut messages = Json::obj();
+    let mut old_schemas: Vec<(String, Json)> = Vec::new();
     for e in &catalog.events {
-        let summary = e.description.lines().next().unwrap_or("").to_string();
+        let versions = released::versions(catalog, lock, e);
+        // Newest first: the current version leads.
+        let keys: Vec<String> = versions
+            .iter()
+            .rev()
+            .map(|v| message_key(e, v.number))
+            .collect();
+        let mut channel_messages = Json::obj();
+        for k in &keys {
+            channel_messages.set(
+                k,
+                Json::obj().with("$ref", format!("#/components/messages/{k}")),
+            );
+        }
         channels.set(
             &e.name,
             Json::obj()
                 .with("address", e.name.as_str())
                 .with("title", e.name.as_str())
                 .with("description", e.description.as_str())
-                .with(
-                    "messages",
-                    Json::obj().with(
-                        &e.name,
-                        Json::obj().with("$ref", format!("#/components/messages/{}", e.name)),
-                    ),
-                )
+                .with("messages", channel_messages)
                 .with("tags", tag(&e.context)),
         );
         for h in &e.handlers {
+            let refs = keys
+                .iter()
+                .map(|k| Json::obj().with("$ref", format!("#/channels/{}/messages/{k}", e.name)))
+                .collect();
             operations.set(
                 &format!("{h}.on.{}", e.name),
                 Json::obj()
@@ -96,59 +139,43 @@ pub fn document(catalog: &Catalog, settings: &Settings) -> Json {
                     )
                     .with("title", h.as_str())
                     .with("summary", format!("`{h}` handles `{}`.", e.name))
-                    .with(
-                        "messages",
-                        Json::Arr(vec![Json::obj().with(
-                            "$ref",
-                            format!("#/channels/{}/messages/{}", e.name, e.name),
-                        )]),
-                    )
+                    .with("messages", Json::Arr(refs))
                     .with("tags", tag(&e.context)),
             );
         }
-        let mut payload = schema::payload_schema(e, SCHEMAS_PREFIX);
-        if let Json::Obj(entries) = &mut payload {
-            entries.retain(|(k, _)| k != "title");
+        for (at, v) in versions.iter().enumerate().rev() {
+            let (cat, def) = v.def(catalog, e);
+            let mut payload = schema::payload_schema(def, SCHEMAS_PREFIX);
+            released::annotate_renames(&mut payload, &versions, at);
+            if let Json::Obj(entries) = &mut payload {
+                entries.retain(|(k, _)| k != "title");
+            }
+            if !v.current {
+                // Types as this version used them, under their own names.
+                let changed = released::changed_types(catalog, &v.shape);
+                let prefix = format!("{}.", message_name(e, v.number));
+                rename_refs(&mut payload, &changed, &prefix);
+                for t in &cat.types {
+                    if changed.contains(&t.name) {
+                        let mut ts = schema::type_schema(t, SCHEMAS_PREFIX);
+                        rename_refs(&mut ts, &changed, &prefix);
+                        old_schemas.push((format!("{prefix}{}", t.name), ts));
+                    }
+                }
+            }
+            messages.set(&message_key(e, v.number), message(cat, def, payload));
         }
-        let mut message = Json::obj()
-            .with("name", e.name.as_str())
-            .with("title", e.name.as_str())
-            .with("summary", summary)
-            .with(
-                "description",
-                schema::described(Some(&e.description), e.deprecated.as_deref())
-                    .unwrap_or_default(),
-            );
-        if e.deprecated.is_some() {
-            message.set("deprecated", true);
-        }
-        messages.set(
-            &e.name,
-            message
-                .with("contentType", "application/json")
-                .with("payload", payload)
-                .with("tags", tag(&e.context))
-                .with(
-                    "examples",
-                    Json::Arr(vec![Json::obj()
-                        .with(
-                            "name",
-                            if example::is_from_catalog(e) {
-                                "catalog-example"
-                            } else {
-                                "generated-example"
-                            },
-                        )
-                        .with("payload", example::example(catalog, e))]),
-                ),
-        );
     }
     let mut schemas = Json::obj();
     for t in &catalog.types {
         schemas.set(&t.name, schema::type_schema(t, SCHEMAS_PREFIX));
     }
+    let any_schema = !catalog.types.is_empty() || !old_schemas.is_empty();
+    for (k, v) in old_schemas {
+        schemas.set(&k, v);
+    }
     let mut components = Json::obj();
-    if !catalog.types.is_empty() {
+    if any_schema {
         components.set("schemas", schemas);
     }
     components.set("messages", messages);
@@ -161,9 +188,79 @@ pub fn document(catalog: &Catalog, settings: &Settings) -> Json {
         .with("components", components)
 }
 
+/// The message of one version of an event: `cat` and `e` describe that
+/// version (the catalog's own for the current one).
+fn message(cat: &Catalog, e: &EventDef, payload: Json) -> Json {
+    let mut message = Json::obj()
+        .with("name", message_name(e, e.version))
+        .with("title", format!("{} v{}", e.name, e.version))
+        .with("summary", e.description.lines().next().unwrap_or(""))
+        .with(
+            "description",
+            schema::described(Some(&e.description), e.deprecated.as_deref()).unwrap_or_default(),
+        );
+    if e.deprecated.is_some() {
+        message.set("deprecated", true);
+    }
+    message
+        .with("contentType", "application/json")
+        .with("payload", payload)
+        .with(
+            "tags",
+            Json::Arr(vec![Json::obj().with("name", e.context.as_str())]),
+        )
+        .with(
+            "examples",
+            Json::Arr(vec![Json::obj()
+                .with(
+                    "name",
+                    if example::is_from_catalog(e) {
+                        "catalog-example"
+                    } else {
+                        "generated-example"
+                    },
+                )
+                .with("payload", example::example(cat, e))]),
+        )
+}
+
+/// Points `$ref`s to the named types in `changed` at `<prefix><Type>`.
+fn rename_refs(j: &mut Json, changed: &BTreeSet<String>, prefix: &str) {
+    match j {
+        Json::Obj(entries) => {
+            for (k, v) in entries.iter_mut() {
+                match v {
+                    Json::Str(r) if k == "$ref" => {
+                        if let Some(name) = r.strip_prefix(SCHEMAS_PREFIX) {
+                            if changed.contains(name) {
+                                *r = format!("{SCHEMAS_PREFIX}{prefix}{name}");
+                            }
+                        }
+                    }
+                    _ => rename_refs(v, changed, prefix),
+                }
+            }
+        }
+        Json::Arr(items) => items
+            .iter_mut()
+            .for_each(|i| rename_refs(i, changed, prefix)),
+        _ => {}
+    }
+}
+
 /// The document as text in `format`, with a trailing newline.
 pub fn render(catalog: &Catalog, settings: &Settings, format: Format) -> String {
-    let doc = document(catalog, settings);
+    render_with_history(catalog, None, settings, format)
+}
+
+/// [`render`] of [`document_with_history`].
+pub fn render_with_history(
+    catalog: &Catalog,
+    lock: Option<&Lock>,
+    settings: &Settings,
+    format: Format,
+) -> String {
+    let doc = document_with_history(catalog, lock, settings);
     match format {
         Format::Yaml => {
             let mut out = String::from(

@@ -5,5 +5,6 @@ pub mod asyncapi;
 pub mod docs;
 pub mod example;
 pub mod json;
+pub mod released;
 pub mod rust;
 pub mod schema;

@@ -13,8 +13,17 @@
 //! `"deprecated": true`, and its reason ends its description (`Deprecated:
 //! <reason>`). Both keywords are annotations of the 2020-12 meta-data
 //! vocabulary: they change no verdict.
+//!
+//! With a lock ([`export_with_history`]), every released version older than
+//! the catalog's gets its file too (`gradebook.grade.posted.v1.schema.json`
+//! beside `...v2...`), built from the shape the lock records (see
+//! [`super::released`]); a renamed field lists its older names in
+//! `"x-renamedFrom"`, and the envelope schema checks each version's payload
+//! against its own file.
 
 use super::json::Json;
+use super::released::{self, Version};
+use crate::evolution::Lock;
 use crate::model::{BaseType, Catalog, EventDef, Field, NamedType, TypeKind, TypeRef};
 use crate::settings::Settings;
 use std::collections::BTreeSet;
@@ -246,6 +255,18 @@ pub const ENVELOPE_FILE: &str = "envelope.schema.json";
 /// must match that event's schema, referenced by its file name (relative to this
 /// schema's `$id`, so it resolves to the event schema's `$id`).
 pub fn envelope_schema(catalog: &Catalog, settings: &Settings) -> Json {
+    envelope_schema_with_history(catalog, None, settings)
+}
+
+/// The envelope schema, with a payload condition for every version in
+/// `lock` as well as the current one: an envelope of version `N` (1 when
+/// `version` is absent) must carry a payload valid against
+/// `<eventType>.v<N>.schema.json`.
+pub fn envelope_schema_with_history(
+    catalog: &Catalog,
+    lock: Option<&Lock>,
+    settings: &Settings,
+) -> Json {
     let base = &settings.schema_id_base;
     let id = if base.is_empty() || base.ends_with('/') {
         format!("{base}{ENVELOPE_FILE}")
@@ -340,24 +361,36 @@ pub fn envelope_schema(catalog: &Catalog, settings: &Settings) -> Json {
     let per_event: Vec<Json> = catalog
         .events
         .iter()
-        .map(|e| {
-            let mut cond =
-                Json::obj().with("eventType", Json::obj().with("const", e.name.as_str()));
-            if e.version != 1 {
-                cond.set("version", Json::obj().with("const", e.version));
+        .flat_map(|e| {
+            released::versions(catalog, lock, e)
+                .into_iter()
+                .map(move |v| (e, v.number))
+        })
+        .map(|(e, version)| {
+            let cond = Json::obj()
+                .with("eventType", Json::obj().with("const", e.name.as_str()))
+                .with("version", Json::obj().with("const", version));
+            // Version 1 is also an envelope without `version`; any other
+            // version must say so.
+            let mut required = vec![Json::str("eventType")];
+            if version != 1 {
+                required.push(Json::str("version"));
             }
             Json::obj()
                 .with(
                     "if",
                     Json::obj()
                         .with("properties", cond)
-                        .with("required", Json::Arr(vec![Json::str("eventType")])),
+                        .with("required", Json::Arr(required)),
                 )
                 .with(
                     "then",
                     Json::obj().with(
                         "properties",
-                        Json::obj().with("payload", Json::obj().with("$ref", file_name(e))),
+                        Json::obj().with(
+                            "payload",
+                            Json::obj().with("$ref", versioned_file_name(&e.name, version)),
+                        ),
                     ),
                 )
         })
@@ -391,21 +424,62 @@ pub fn envelope_schema(catalog: &Catalog, settings: &Settings) -> Json {
 /// Every event's schema as `(file name, pretty JSON text)`, in event name order,
 /// then the envelope schema.
 pub fn export(catalog: &Catalog, settings: &Settings) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = catalog
-        .events
-        .iter()
-        .map(|e| {
-            (
-                file_name(e),
-                event_schema(catalog, e, settings).to_json_pretty(),
-            )
-        })
-        .collect();
+    export_with_history(catalog, None, settings)
+}
+
+/// [`export`] with every released version in `lock`: per event, one file per
+/// version, oldest first (the current version's file is the same as without
+/// a lock, plus `x-renamedFrom`), then the envelope schema.
+pub fn export_with_history(
+    catalog: &Catalog,
+    lock: Option<&Lock>,
+    settings: &Settings,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for e in &catalog.events {
+        let versions = released::versions(catalog, lock, e);
+        for (at, v) in versions.iter().enumerate() {
+            out.push((
+                versioned_file_name(&e.name, v.number),
+                version_schema(catalog, e, &versions, at, settings).to_json_pretty(),
+            ));
+        }
+    }
     out.push((
         ENVELOPE_FILE.to_string(),
-        envelope_schema(catalog, settings).to_json_pretty(),
+        envelope_schema_with_history(catalog, lock, settings).to_json_pretty(),
     ));
     out
+}
+
+/// The file name of version `version` of event `name`.
+pub fn versioned_file_name(name: &str, version: u32) -> String {
+    format!("{name}.v{version}.schema.json")
+}
+
+/// The standalone schema of `versions[at]` of `e` (see [`released::versions`]).
+pub fn version_schema(
+    catalog: &Catalog,
+    e: &EventDef,
+    versions: &[Version],
+    at: usize,
+    settings: &Settings,
+) -> Json {
+    let v = &versions[at];
+    let (cat, def) = v.def(catalog, e);
+    let mut doc = event_schema(cat, def, settings);
+    released::annotate_renames(&mut doc, versions, at);
+    if let (Some(as_name), Some(Json::Obj(x))) = (v.released_as(e), get_mut(&mut doc, "x-event")) {
+        x.push(("publishedAs".to_string(), Json::str(as_name)));
+    }
+    doc
+}
+
+fn get_mut<'j>(doc: &'j mut Json, key: &str) -> Option<&'j mut Json> {
+    match doc {
+        Json::Obj(entries) => entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
