@@ -1,6 +1,7 @@
-//! `skillcore-events schema`: one JSON Schema per event, valid against the
-//! official draft 2020-12 meta-schema, deterministic, written only when changed,
-//! and `--check` catching drift.
+//! `skillcore-events schema`: one JSON Schema per event and released version
+//! (from `catalog.lock`), valid against the official draft 2020-12
+//! meta-schema, deterministic, written only when changed, and `--check`
+//! catching drift.
 
 mod common;
 
@@ -17,7 +18,7 @@ fn export(dir: &Path) -> BTreeMap<String, String> {
         &["schema", catalog().to_str().unwrap(), "--out", "schemas"],
     ));
     assert_eq!(code, 0, "{err}");
-    assert!(stdout.contains("57 files"), "{stdout}");
+    assert!(stdout.contains("58 files"), "{stdout}");
     read_dir(&out)
 }
 
@@ -43,8 +44,8 @@ fn every_schema_is_valid_draft_2020_12_and_describes_its_event() {
     let cat = &compiled.catalog;
     assert_eq!(
         files.len(),
-        cat.events.len() + 1,
-        "one per event, and the envelope"
+        cat.events.len() + 2,
+        "one per event, version 1 of gradebook.grade.posted from the lock, and the envelope"
     );
     let envelope: Value = serde_json::from_str(&files["envelope.schema.json"]).unwrap();
     if let Err(err) = jsonschema::draft202012::meta::validate(&envelope) {
@@ -145,6 +146,58 @@ fn every_schema_is_valid_draft_2020_12_and_describes_its_event() {
     assert_eq!(posted["x-event"]["version"], 2);
     assert_eq!(posted["properties"]["pointsPossible"]["default"], 100);
     assert!(posted["properties"].get("score").is_none());
+    assert_eq!(
+        posted["properties"]["pointsEarned"]["x-renamedFrom"],
+        serde_json::json!(["score"])
+    );
+    // Version 1, from the lock: meta-valid, `score` and no `pointsEarned`.
+    let v1: Value = serde_json::from_str(&files["gradebook.grade.posted.v1.schema.json"]).unwrap();
+    if let Err(err) = jsonschema::draft202012::meta::validate(&v1) {
+        panic!("v1 is not a valid 2020-12 schema: {err}");
+    }
+    assert_eq!(
+        v1["$id"],
+        "https://schemas.skillcore.dev/events/gradebook.grade.posted.v1.schema.json"
+    );
+    assert_eq!(v1["x-event"]["version"], 1);
+    assert_eq!(v1["properties"]["score"]["type"], "number");
+    assert!(v1["properties"].get("pointsEarned").is_none());
+    assert!(v1["properties"].get("pointsPossible").is_none());
+    assert!(v1["required"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("score")));
+    assert_eq!(v1["properties"]["comment"]["x-pii"], true);
+}
+
+#[test]
+fn a_version_1_payload_is_valid_against_version_1_only() {
+    let dir = scratch("schema-v1");
+    let files = export(&dir);
+    let compiled = skillcore_events_codegen::load(&catalog(), &root());
+    let e = compiled.catalog.event("gradebook.grade.posted").unwrap();
+    let ex = skillcore_events_codegen::emit::example::example(&compiled.catalog, e).to_value();
+    // Today's example, as version 1 wrote it: `score`, no `pointsPossible`.
+    let mut old = ex.clone();
+    let o = old.as_object_mut().unwrap();
+    let points = o
+        .remove("pointsEarned")
+        .expect("the example has pointsEarned");
+    o.remove("pointsPossible");
+    o.insert("score".into(), points);
+    let judge = |file: &str| {
+        let s: Value = serde_json::from_str(&files[file]).unwrap();
+        jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&s)
+            .unwrap()
+    };
+    let v1 = judge("gradebook.grade.posted.v1.schema.json");
+    let v2 = judge("gradebook.grade.posted.v2.schema.json");
+    assert!(v1.is_valid(&old), "{old}");
+    assert!(!v2.is_valid(&old), "v2 requires pointsEarned");
+    assert!(v2.is_valid(&ex));
+    assert!(!v1.is_valid(&ex), "v1 requires score");
 }
 
 #[test]
@@ -189,7 +242,7 @@ fn output_is_deterministic_and_written_only_when_changed() {
         &["schema", catalog().to_str().unwrap(), "--out", "schemas"],
     ));
     assert_eq!(code, 0);
-    assert!(stdout.contains("0 written, 57 unchanged"), "{stdout}");
+    assert!(stdout.contains("0 written, 58 unchanged"), "{stdout}");
     assert_eq!(stamp("gradebook.grade.posted.v2.schema.json"), before);
     assert_eq!(read_dir(&out), first, "byte-identical");
     // A second, independent export is byte-identical too.
@@ -211,7 +264,7 @@ fn check_names_the_files_that_drifted() {
     ];
     let (code, out, err) = parts(&run(&dir, &args));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("57 files up to date"), "{out}");
+    assert!(out.contains("58 files up to date"), "{out}");
 
     let out_dir = dir.join("schemas");
     let changed = out_dir.join("gradebook.grade.posted.v2.schema.json");
@@ -228,27 +281,61 @@ fn check_names_the_files_that_drifted() {
         err.contains("iep.goal.updated.v1.schema.json (missing)"),
         "{err}"
     );
-    assert!(err.contains("2 of 57 exported files drifted"), "{err}");
-    // A file the catalog does not produce is noted, not counted as drift.
-    std::fs::write(out_dir.join("gradebook.grade.posted.v0.schema.json"), "{}").unwrap();
+    assert!(err.contains("2 of 58 exported files drifted"), "{err}");
+    // A file of another name the catalog does not produce is noted, not
+    // counted as drift; a version of one of its events that it does not
+    // produce (the catalog has a lock) is stale, which is drift.
+    std::fs::write(out_dir.join("gradebook.grade.gone.v1.schema.json"), "{}").unwrap();
     let (code, _, err) = parts(&run(&dir, &args));
     assert_eq!(code, 1);
     assert!(
         err.contains(
-            "note: schemas/gradebook.grade.posted.v0.schema.json is not produced by this catalog"
+            "note: schemas/gradebook.grade.gone.v1.schema.json is not produced by this catalog"
         ),
         "{err}"
     );
-    assert!(err.contains("2 of 57 exported files drifted"), "{err}");
+    assert!(err.contains("2 of 58 exported files drifted"), "{err}");
+    std::fs::write(out_dir.join("gradebook.grade.posted.v0.schema.json"), "{}").unwrap();
+    let (code, _, err) = parts(&run(&dir, &args));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("gradebook.grade.posted.v0.schema.json (stale: not produced by this catalog"),
+        "{err}"
+    );
+    assert!(err.contains("3 of 58 exported files drifted"), "{err}");
+    // A deleted or modified version 1 file is drift too.
+    let v1 = out_dir.join("gradebook.grade.posted.v1.schema.json");
+    std::fs::write(&v1, "{}").unwrap();
+    let (code, _, err) = parts(&run(&dir, &args));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("gradebook.grade.posted.v1.schema.json (differs from the catalog)"),
+        "{err}"
+    );
+    std::fs::remove_file(&v1).unwrap();
+    let (code, _, err) = parts(&run(&dir, &args));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("gradebook.grade.posted.v1.schema.json (missing)"),
+        "{err}"
+    );
+    assert!(err.contains("4 of 58 exported files drifted"), "{err}");
     // --check wrote nothing.
     assert!(!out_dir.join("iep.goal.updated.v1.schema.json").exists());
-    // Exporting again repairs exactly those two.
+    // Exporting again repairs exactly those three and removes the stale one.
     let (code, out, _) = parts(&run(
         &dir,
         &["schema", cat.to_str().unwrap(), "--out", "schemas"],
     ));
     assert_eq!(code, 0);
-    assert!(out.contains("2 written, 55 unchanged"), "{out}");
+    assert!(
+        out.contains("3 written, 55 unchanged, 1 stale removed"),
+        "{out}"
+    );
+    assert!(!out_dir
+        .join("gradebook.grade.posted.v0.schema.json")
+        .exists());
+    assert!(out_dir.join("gradebook.grade.gone.v1.schema.json").exists());
 }
 
 #[test]
