@@ -47,7 +47,7 @@ fn the_asyncapi_parser_accepts_our_document_yaml_and_json() {
         assert!(ok, "{file}: the AsyncAPI parser reported errors:\n{out}");
         assert!(out.contains("\n0 errors"), "{out}");
         assert!(
-            out.contains("parsed AsyncAPI 3.0.0: 56 channels, 56 messages"),
+            out.contains("parsed AsyncAPI 3.0.0: 56 channels, 57 messages"),
             "{out}"
         );
     }
@@ -98,6 +98,37 @@ fn document_structure() {
         "#/components/schemas/LetterGrade"
     );
     assert_eq!(posted["tags"][0]["name"], "gradebook");
+    // One message per version (catalog.lock has version 1): the current one
+    // keeps the event's name as its key, version 1 is
+    // `gradebook.grade.posted.v1`, from the shape in the lock.
+    assert_eq!(posted["name"], "gradebook.grade.posted.v2");
+    let v1 = &d["components"]["messages"]["gradebook.grade.posted.v1"];
+    assert_eq!(v1["name"], "gradebook.grade.posted.v1");
+    assert_eq!(v1["payload"]["properties"]["score"]["type"], "number");
+    assert!(v1["payload"]["properties"].get("pointsEarned").is_none());
+    assert_eq!(
+        posted["payload"]["properties"]["pointsEarned"]["x-renamedFrom"],
+        serde_json::json!(["score"])
+    );
+    let channel = d["channels"]["gradebook.grade.posted"]["messages"]
+        .as_object()
+        .unwrap();
+    assert_eq!(channel.len(), 2);
+    assert_eq!(
+        channel["gradebook.grade.posted.v1"]["$ref"],
+        "#/components/messages/gradebook.grade.posted.v1"
+    );
+    let text = out.as_str();
+    let at = text
+        .find("\"address\": \"gradebook.grade.posted\"")
+        .unwrap();
+    let current = text[at..]
+        .find("\"$ref\": \"#/components/messages/gradebook.grade.posted\"")
+        .unwrap();
+    let older = text[at..]
+        .find("\"$ref\": \"#/components/messages/gradebook.grade.posted.v1\"")
+        .unwrap();
+    assert!(current < older, "the current version first");
     let op = &d["operations"]["analytics.update_gpa.on.gradebook.grade.posted"];
     assert_eq!(op["action"], "receive");
     assert_eq!(op["channel"]["$ref"], "#/channels/gradebook.grade.posted");
