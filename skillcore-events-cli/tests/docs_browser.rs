@@ -111,17 +111,40 @@ fn the_site_is_complete_and_offline() {
         "index.html",
         "types.html",
         "map.html",
+        "changelog.html",
         "assets/style.css",
         "assets/app.js",
+        "schemas/gradebook.grade.posted.v1.schema.json",
     ] {
         assert!(site.join(f).is_file(), "{f}");
     }
+    // catalog.lock has version 1 of gradebook.grade.posted: its page has a
+    // version history, and the changelog (linked from the index) the step.
+    let posted = std::fs::read_to_string(site.join("events/gradebook.grade.posted.html")).unwrap();
+    let at = posted
+        .find("<section class=\"card-box history\"")
+        .expect("a version history");
+    let history = &posted[at..];
+    let (v2, v1) = (
+        history.find("<h3>Version 2 ").expect("version 2"),
+        history.find("<h3>Version 1 ").expect("version 1"),
+    );
+    assert!(v2 < v1, "newest first");
+    assert!(history[v1..].contains("<td class=\"fname\"><code>score</code>"));
+    assert!(history[v2..v1].contains("<code>field-renamed</code>"));
+    assert!(history[v2..v1].contains("Breaking under <code>backward</code>"));
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(index.contains("href=\"changelog.html\""));
+    let log = std::fs::read_to_string(site.join("changelog.html")).unwrap();
+    assert!(log.contains("id=\"gradebook.grade.posted-v2\""), "{log}");
+    assert!(log.contains("<code>field-added-required</code>"));
     // Nothing is loaded from the network: no remote src/href/url()/@import.
     let mut all = String::new();
     for f in [
         "index.html",
         "types.html",
         "map.html",
+        "changelog.html",
         "assets/style.css",
         "assets/app.js",
     ] {
