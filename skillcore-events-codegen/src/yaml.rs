@@ -473,21 +473,19 @@ fn scan_error(
         len: 1,
     };
     let src = &sources.files[file as usize];
-    // Tabs are the most common cause; find one in the indentation near the error.
-    let first = span.line.saturating_sub(2).max(1);
-    for line_no in first..=span.line.max(1) {
-        let line = src.line(line_no);
-        let indent: String = line
-            .chars()
-            .take_while(|c| *c == ' ' || *c == '\t')
-            .collect();
-        if let Some(pos) = indent.find('\t') {
-            span.line = line_no;
-            span.col = pos as u32 + 1;
-            return sources
-                .error(Rule::YamlSyntax, span, "tab character used for indentation")
-                .with_help("YAML indentation must use spaces; replace the tab with spaces");
-        }
+    // Tabs are the most common cause: report the tab itself, at its own line
+    // and column. The scanner often stops at the end of the line above it
+    // (a plain scalar runs on until the tab), so look there too.
+    if let Some((line_no, col)) = indenting_tab(src, span.line) {
+        span.line = line_no;
+        span.col = col;
+        return sources
+            .error(
+                Rule::YamlSyntax,
+                span,
+                "tabs cannot indent YAML; use spaces",
+            )
+            .with_help("replace the tab with spaces");
     }
     let info = e.info();
     let info = info.strip_suffix('.').unwrap_or(info);
@@ -509,6 +507,26 @@ fn scan_error(
         )),
         None => d,
     }
+}
+
+/// The line and column (1-based, in characters) of a tab in the indentation
+/// that explains a scanner error at `line`: on that line, on the next one
+/// (a plain scalar runs on until the tab below it, so the scanner stops on
+/// the line above the tab), or on one of the two lines above.
+fn indenting_tab(src: &crate::source::SourceFile, line: u32) -> Option<(u32, u32)> {
+    let tab_at = |line_no: u32| -> Option<(u32, u32)> {
+        let pos = src
+            .line(line_no)
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .position(|c| c == '\t')?;
+        Some((line_no, pos as u32 + 1))
+    };
+    let line = line.max(1);
+    tab_at(line)
+        .or_else(|| tab_at(line + 1))
+        .or_else(|| tab_at(line - 1))
+        .or_else(|| tab_at(line.saturating_sub(2)))
 }
 
 /// The innermost flow bracket (`[` or `{`) still open at the start of line

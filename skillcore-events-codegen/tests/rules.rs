@@ -63,15 +63,28 @@ fn yaml_syntax_tab_in_indentation() {
         3,
         1,
     );
-    assert_eq!(d.message, "tab character used for indentation");
-    assert_eq!(
-        help(&d),
-        "YAML indentation must use spaces; replace the tab with spaces"
-    );
+    assert_eq!(d.message, "tabs cannot indent YAML; use spaces");
+    assert_eq!(help(&d), "replace the tab with spaces");
     assert_eq!(
         d.location.unwrap().source_line,
         "\tdescription: Grade posted"
     );
+}
+
+#[test]
+fn yaml_syntax_tab_is_reported_at_the_tab_not_the_line_above() {
+    // The scanner stops in the plain scalar of line 3; the tab is on line 4,
+    // alone or after spaces.
+    for (indent, col) in [("\t", 1), ("  \t", 3), ("\t  ", 1)] {
+        let yaml = format!(
+            "events:\n  gradebook.grade.posted:\n    description: Grade posted\n{indent}aggregate: Result\n"
+        );
+        let d = only(&yaml, "yaml-syntax", 4, col);
+        assert_eq!(d.message, "tabs cannot indent YAML; use spaces");
+    }
+    // In a payload's long-form field.
+    let yaml = format!("{GOOD}      comment:\n\t\ttype: string\n");
+    only(&yaml, "yaml-syntax", 9, 1);
 }
 
 #[test]

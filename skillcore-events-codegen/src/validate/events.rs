@@ -7,10 +7,32 @@ impl Validator<'_> {
     pub(super) fn event(&mut self, e: &RawEvent, types: &[NamedType]) -> Option<EventDef> {
         let name = &e.name.value;
         let whose = format!("event `{name}`");
-        let parts = self.check_name_format(&e.name);
-        if let Some((_, _, action)) = &parts {
-            self.check_past_tense(&e.name, action);
-        }
+        // A name with an error is held under the corrected name its help
+        // suggests (when no other event has it), so that the generated items,
+        // handlers and the lock see the name the author is told to write.
+        let named = match self.check_name_format(&e.name) {
+            Ok(parts) => match self.check_past_tense(&e.name, &parts.2) {
+                None => Some((parts, name.clone())),
+                Some(action) => {
+                    let fixed = format!("{}.{action}", &name[..name.len() - parts.2.len() - 1]);
+                    self.event_names
+                        .insert(fixed.clone())
+                        .then_some(((parts.0, parts.1, action), fixed))
+                }
+            },
+            Err(Some(fixed)) if self.event_names.insert(fixed.clone()) => {
+                let segs: Vec<&str> = fixed.split('.').collect();
+                match segs.as_slice() {
+                    [c, a, x] => Some(((c.to_string(), a.to_string(), x.to_string()), fixed)),
+                    _ => None,
+                }
+            }
+            Err(_) => None,
+        };
+        let (parts, model_name) = match named {
+            Some((p, n)) => (Some(p), n),
+            None => (None, name.clone()),
+        };
         let aggregate = match &e.aggregate {
             Some(a) => {
                 self.check_type_name(&a.value, a.span, "aggregate");
@@ -25,6 +47,13 @@ impl Validator<'_> {
         if let Some(id) = &e.aggregate_id {
             self.check_aggregate_id(id, &fields, &whose);
         }
+        // The aggregate id field under the name the model holds it by.
+        let aggregate_id = e.aggregate_id.as_ref().map(|id| {
+            fields
+                .iter()
+                .find(|f| self.names_field(f, &id.value))
+                .map_or_else(|| id.value.clone(), |f| f.name.clone())
+        });
         let mut fields = fields;
         if let Some(p) = &e.payload {
             self.check_field_evolution(p, &mut fields, types, &whose);
@@ -47,18 +76,14 @@ impl Validator<'_> {
         } else {
             format!("{}{}", naming::to_pascal(&context), type_name)
         };
-        let constant = naming::to_screaming(name);
+        let constant = naming::to_screaming(&model_name);
         Some(EventDef {
-            name: name.clone(),
+            name: model_name,
             context,
             aggregate_segment,
             action,
             aggregate,
-            aggregate_id: e
-                .aggregate_id
-                .as_ref()
-                .map(|s| s.value.clone())
-                .unwrap_or_default(),
+            aggregate_id: aggregate_id.unwrap_or_default(),
             version: e.version.unwrap_or(1),
             description: e.description.clone().unwrap_or_default(),
             fields,
@@ -95,22 +120,24 @@ impl Validator<'_> {
     /// lowercase snake_case segments, unless listed in `naming.exempt` (then two
     /// segments are allowed and the aggregate is the context).
     /// Bad: `grade`, `gradePosted`, `Gradebook.Grade.Posted`, `gradebook.gradeUpdate`.
+    ///
+    /// `Err` holds the suggested name, when there is one.
     pub(super) fn check_name_format(
         &mut self,
         name: &Spanned<String>,
-    ) -> Option<(String, String, String)> {
+    ) -> Result<(String, String, String), Option<String>> {
         let n = &name.value;
         let parts: Vec<&str> = n.split('.').collect();
         let all_snake = parts.iter().all(|p| naming::is_snake_segment(p));
         let exempt = self.exempt.contains(n);
         match parts.as_slice() {
-            [c, a, x] if all_snake => return Some((c.to_string(), a.to_string(), x.to_string())),
+            [c, a, x] if all_snake => return Ok((c.to_string(), a.to_string(), x.to_string())),
             [c, x] if all_snake && exempt => {
-                return Some((c.to_string(), c.to_string(), x.to_string()))
+                return Ok((c.to_string(), c.to_string(), x.to_string()))
             }
             _ => {}
         }
-        let suggestion = suggest_event_name(n);
+        let suggestion = suggest_event_name(n, &self.past_tense);
         let mut help = match &suggestion {
             Some(s) if s != n => format!("did you mean `{s}`?"),
             _ => {
@@ -131,17 +158,23 @@ impl Validator<'_> {
             ),
         )
         .help = Some(help);
-        None
+        Err(suggestion.filter(|s| s != n))
     }
 
     /// Rule `past-tense`: an event reports something that happened, so its action
     /// (the last word of the last segment) is a past participle: it ends in `ed`, is
     /// an irregular participle (`sent`, `withdrawn`...) or is listed in
     /// `naming.past_tense`. Bad: `gradebook.grade.post`.
-    pub(super) fn check_past_tense(&mut self, name: &Spanned<String>, action: &str) {
+    ///
+    /// Returns the corrected action after an error.
+    pub(super) fn check_past_tense(
+        &mut self,
+        name: &Spanned<String>,
+        action: &str,
+    ) -> Option<String> {
         let last = action.rsplit('_').next().unwrap_or(action);
         if naming::is_past_tense(last, &self.past_tense) {
-            return;
+            return None;
         }
         let fixed_action = naming::past_tense_action(action);
         let prefix = &name.value[..name.value.len() - action.len()];
@@ -155,6 +188,7 @@ impl Validator<'_> {
         .help = Some(format!(
             "did you mean `{fixed}`? (`{fixed_last}`; if `{last}` is already past tense, add it to `naming.past_tense`)"
         ));
+        Some(fixed_action)
     }
 
     /// Rule `aggregate-id`: `aggregate_id` names a required payload field of type
@@ -166,7 +200,9 @@ impl Validator<'_> {
         fields: &[Field],
         whose: &str,
     ) {
-        match fields.iter().find(|f| f.name == id.value) {
+        match fields.iter().find(|f| self.names_field(f, &id.value)) {
+            // Its type is unknown (reported): nothing to judge.
+            Some(f) if self.unknown_typed.contains(&f.span) => {}
             None => {
                 let help = match did_you_mean(&id.value, fields.iter().map(|f| f.name.as_str())) {
                     Some(s) => format!("did you mean `{s}`?"),
@@ -357,7 +393,7 @@ impl Validator<'_> {
 }
 
 /// A best guess at the name the author meant, for `name-format` help.
-fn suggest_event_name(n: &str) -> Option<String> {
+fn suggest_event_name(n: &str, past_tense: &[String]) -> Option<String> {
     let mut segs: Vec<String> = n
         .split('.')
         .filter(|s| !s.is_empty())
@@ -376,7 +412,7 @@ fn suggest_event_name(n: &str) -> Option<String> {
         return None;
     }
     let last = segs[2].rsplit('_').next().unwrap_or("").to_string();
-    if !naming::is_past_tense(&last, &[]) {
+    if !naming::is_past_tense(&last, past_tense) {
         segs[2] = naming::past_tense_action(&segs[2]);
     }
     Some(segs.join("."))

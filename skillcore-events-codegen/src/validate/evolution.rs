@@ -112,7 +112,7 @@ impl Validator<'_> {
         whose: &str,
     ) {
         for f in raw {
-            let Some(i) = fields.iter().position(|x| x.name == f.name.value) else {
+            let Some(i) = fields.iter().position(|x| x.span == f.name.span) else {
                 continue; // dropped (already reported)
             };
             if let Some(node) = &f.default {
@@ -188,7 +188,7 @@ impl Validator<'_> {
             let RawTypeDef::Fields(rf) = &t.def else {
                 continue;
             };
-            let Some(nt) = types.iter_mut().find(|x| x.name == t.name.value) else {
+            let Some(nt) = types.iter_mut().find(|x| x.span == t.name.span) else {
                 continue;
             };
             if let TypeKind::Struct(fields) = &mut nt.kind {

@@ -62,8 +62,22 @@ impl ExampleChecker<'_, '_, '_> {
         // Hostile examples with thousands of keys get hash lookups instead, or
         // the scans turn quadratic.
         let large = pairs.len() > 16;
+        // A field the model holds under its corrected name (its `field-name`
+        // error is reported) answers to the name as written too.
+        let written: Vec<(String, &Field)> = if large {
+            fields
+                .iter()
+                .filter_map(|f| self.v.written_name(f).map(|w| (w.to_string(), f)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let index: HashMap<&str, &Field> = if large {
-            fields.iter().map(|f| (f.name.as_str(), f)).collect()
+            fields
+                .iter()
+                .map(|f| (f.name.as_str(), f))
+                .chain(written.iter().map(|(w, f)| (w.as_str(), *f)))
+                .collect()
         } else {
             HashMap::new()
         };
@@ -91,7 +105,7 @@ impl ExampleChecker<'_, '_, '_> {
                 index.get(key).copied()
             } else {
                 seen.push(key);
-                fields.iter().find(|f| f.name == key)
+                fields.iter().find(|f| self.v.names_field(f, key))
             };
             match field {
                 Some(f) => self.value(v, &f.ty, &full),
@@ -104,7 +118,14 @@ impl ExampleChecker<'_, '_, '_> {
         }
         let missing: Vec<&str> = fields
             .iter()
-            .filter(|f| !f.ty.optional && !was_seen(&seen, &seen_set, &f.name))
+            .filter(|f| {
+                !f.ty.optional
+                    && !was_seen(&seen, &seen_set, &f.name)
+                    && !self
+                        .v
+                        .written_name(f)
+                        .is_some_and(|w| was_seen(&seen, &seen_set, w))
+            })
             .map(|f| f.name.as_str())
             .collect();
         if !missing.is_empty() {

@@ -24,6 +24,7 @@ use std::collections::{HashMap, HashSet};
 mod events;
 mod evolution;
 mod example;
+mod habits;
 mod types;
 
 use example::{ExampleChecker, Path, WithNoteMut};
@@ -43,6 +44,20 @@ struct Validator<'a> {
     type_name_set: HashSet<String>,
     /// The catalog's compatibility mode (`evolution.compatibility`).
     compatibility: Compatibility,
+    /// Follow-on suppression: later checks reason from an item's corrected
+    /// form, never from the form already reported. Written type name -> the
+    /// PascalCase name the model uses (a `type-name` error was reported).
+    type_aliases: HashMap<String, String>,
+    /// Field (by the span of its name) -> the name as written, for fields the
+    /// model holds under their corrected lowerCamelCase name (a `field-name`
+    /// error was reported); lookups accept either spelling.
+    field_aliases: HashMap<Span, String>,
+    /// Fields (by the span of their name) whose type was unknown (reported):
+    /// no other rule judges their type.
+    unknown_typed: HashSet<Span>,
+    /// Every event name declared or taken by a corrected name, so that a
+    /// correction never lands on another event.
+    event_names: HashSet<String>,
 }
 
 /// Builds the model from the files of one catalog. `fallback_name` names the
@@ -60,6 +75,10 @@ pub fn build(
         type_names: Vec::new(),
         type_name_set: HashSet::new(),
         compatibility: Compatibility::default(),
+        type_aliases: HashMap::new(),
+        field_aliases: HashMap::new(),
+        unknown_typed: HashSet::new(),
+        event_names: HashSet::new(),
     };
     v.compatibility = v.check_catalog_compatibility(files);
     let name = v
@@ -71,13 +90,18 @@ pub fn build(
         v.exempt.extend(f.exempt.iter().map(|s| s.value.clone()));
     }
     let raw_types = v.check_duplicate_types(files);
-    v.type_names = raw_types.iter().map(|t| t.name.value.clone()).collect();
+    v.type_aliases = corrected_type_names(&raw_types);
+    v.type_names = raw_types
+        .iter()
+        .map(|t| v.effective_type_name(&t.name.value).to_string())
+        .collect();
     v.type_name_set = v.type_names.iter().cloned().collect();
     let mut types: Vec<NamedType> = raw_types.iter().filter_map(|t| v.named_type(t)).collect();
     v.check_type_defaults(&raw_types, &mut types);
     v.check_type_ident_collisions(&mut types);
     v.check_recursive_types(&mut types);
     let raw_events = v.check_duplicate_events(files);
+    v.event_names = raw_events.iter().map(|e| e.name.value.clone()).collect();
     let mut events: Vec<EventDef> = raw_events
         .iter()
         .filter_map(|e| v.event(e, &types))
@@ -98,7 +122,49 @@ pub fn build(
     )
 }
 
+/// Written type name -> corrected PascalCase name, for the named types whose
+/// name is not PascalCase but has an obvious PascalCase form that no other
+/// type takes.
+fn corrected_type_names(raw: &[&RawType]) -> HashMap<String, String> {
+    let declared: HashSet<&str> = raw.iter().map(|t| t.name.value.as_str()).collect();
+    let mut out = HashMap::new();
+    let mut taken: HashSet<String> = HashSet::new();
+    for t in raw {
+        let name = &t.name.value;
+        if naming::is_pascal(name) {
+            continue;
+        }
+        let fixed = naming::to_pascal(name);
+        if naming::is_pascal(&fixed)
+            && !declared.contains(fixed.as_str())
+            && taken.insert(fixed.clone())
+        {
+            out.insert(name.clone(), fixed);
+        }
+    }
+    out
+}
+
 impl Validator<'_> {
+    /// The name the model uses for a declared type: its corrected form when
+    /// its written name had a `type-name` error.
+    fn effective_type_name<'n>(&'n self, written: &'n str) -> &'n str {
+        self.type_aliases
+            .get(written)
+            .map_or(written, String::as_str)
+    }
+
+    /// The name a field was written with, when the model holds it under its
+    /// corrected name.
+    fn written_name(&self, f: &Field) -> Option<&str> {
+        self.field_aliases.get(&f.span).map(String::as_str)
+    }
+
+    /// `true` when `key` names field `f`: its name, or its name as written.
+    fn names_field(&self, f: &Field, key: &str) -> bool {
+        f.name == key || self.written_name(f) == Some(key)
+    }
+
     fn err(&mut self, rule: Rule, span: Span, msg: impl Into<String>) -> &mut Diagnostic {
         let d = self.sources.error(rule, span, msg);
         self.diags.push(d);

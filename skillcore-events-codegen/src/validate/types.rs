@@ -50,7 +50,7 @@ impl Validator<'_> {
             RawTypeDef::Missing => TypeKind::Struct(Vec::new()),
         };
         Some(NamedType {
-            name: name.clone(),
+            name: self.effective_type_name(name).to_string(),
             ident,
             description: t.description.clone().unwrap_or_default(),
             kind,
@@ -107,8 +107,9 @@ impl Validator<'_> {
         let mut by_name: HashMap<String, usize> = HashMap::new();
         let mut by_ident: HashMap<String, usize> = HashMap::new();
         for f in raw {
-            let name = &f.name.value;
-            self.check_field_name(f, whose);
+            let written = &f.name.value;
+            let fixed = self.check_field_name(f, whose);
+            let name = fixed.as_ref().unwrap_or(written);
             let snake = naming::to_snake(name);
             if snake.is_empty() || !snake.starts_with(|c: char| c.is_ascii_alphabetic()) {
                 continue; // no usable Rust name; already reported
@@ -136,9 +137,18 @@ impl Validator<'_> {
                 by_ident.insert(ident.clone(), out.len());
             }
             let ty = match &f.ty {
-                Some(t) => self.check_type_expr(t),
-                None => TypeRef::plain(BaseType::Json),
+                Some(t) => self.check_type_expr(t).unwrap_or_else(|ty| {
+                    self.unknown_typed.insert(f.name.span);
+                    ty
+                }),
+                None => {
+                    self.unknown_typed.insert(f.name.span);
+                    TypeRef::plain(BaseType::Json)
+                }
             };
+            if fixed.is_some() {
+                self.field_aliases.insert(f.name.span, written.clone());
+            }
             out.push(Field {
                 name: name.clone(),
                 ident,
@@ -156,13 +166,18 @@ impl Validator<'_> {
 
     /// Rule `field-name`: field names are lowerCamelCase, the JSON wire names.
     /// Bad: `student_id`, `StudentId`, `student-id`.
-    pub(super) fn check_field_name(&mut self, f: &RawField, whose: &str) {
+    ///
+    /// Returns the corrected name the model holds the field under (so later
+    /// checks, and the examples, use the spelling the help asks for), or
+    /// `None` when the name is fine or has no obvious correction.
+    pub(super) fn check_field_name(&mut self, f: &RawField, whose: &str) -> Option<String> {
         let name = &f.name.value;
         if naming::is_lower_camel(name) {
-            return;
+            return None;
         }
         let fixed = naming::to_lower_camel(name);
-        let help = if naming::is_lower_camel(&fixed) {
+        let usable = naming::is_lower_camel(&fixed);
+        let help = if usable {
             format!("rename it to `{fixed}`")
         } else {
             "use lowerCamelCase: a lowercase letter, then letters and digits".into()
@@ -173,6 +188,7 @@ impl Validator<'_> {
             format!("field name `{name}` of {whose} is not lowerCamelCase"),
         )
         .help = Some(help);
+        usable.then_some(fixed)
     }
 
     /// Rule `duplicate-field`: a payload declares each field once, and no two fields
@@ -201,7 +217,12 @@ impl Validator<'_> {
 
     /// Rule `unknown-type`: a field type is a built-in or a declared type, with `[]`
     /// and `?` suffixes. Bad: `strng`, `Grade` (not declared), `list<string>`.
-    pub(super) fn check_type_expr(&mut self, t: &Spanned<String>) -> TypeRef {
+    /// Spellings from TypeScript and other languages get the catalog's own
+    /// (`Date` -> `datetime`, `Array<number>` -> `number[]`, `integer` -> `int`).
+    ///
+    /// `Err` holds the stand-in for an unknown type (`json`, with the written
+    /// list depth and optionality), so the model stays well formed.
+    pub(super) fn check_type_expr(&mut self, t: &Spanned<String>) -> Result<TypeRef, TypeRef> {
         let text = t.value.trim();
         let (rest, optional) = match text.strip_suffix('?') {
             Some(r) => (r.trim_end(), true),
@@ -223,43 +244,50 @@ impl Validator<'_> {
         } else if self.type_name_set.contains(base) {
             Some(BaseType::Named(base.to_string()))
         } else {
-            None
+            // A type whose name had a `type-name` error, referred to as written.
+            self.type_aliases
+                .get(base)
+                .map(|fixed| BaseType::Named(fixed.clone()))
         };
-        match resolved {
-            Some(base) => TypeRef {
+        if let Some(base) = resolved {
+            return Ok(TypeRef {
                 base,
                 list_depth: depth,
                 optional,
-            },
+            });
+        }
+        let known = |n: &str| self.type_name_set.contains(n);
+        let habit = habits::catalog_spelling(text, &known);
+        let help = match habit {
+            Some(fixed) => {
+                let why = habits::why(text);
+                format!("did you mean `{fixed}`?{why}")
+            }
+            None if !well_formed => "write a type as `T`, `T[]` (list), `T?` (optional) or `T[]?`, where T is a built-in (string, int, number, bool, uuid, datetime, date, json) or a name from `types`".to_string(),
             None => {
-                let candidates: Vec<&str> = BaseType::BUILTINS
+                let candidates = BaseType::BUILTINS
                     .iter()
                     .copied()
-                    .chain(self.type_names.iter().map(String::as_str))
-                    .collect();
-                let help = if !well_formed {
-                    "write a type as `T`, `T[]` (list), `T?` (optional) or `T[]?`, where T is a built-in (string, int, number, bool, uuid, datetime, date, json) or a name from `types`".to_string()
-                } else {
-                    match did_you_mean(base, candidates.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!(
-                            "use a built-in (string, int, number, bool, uuid, datetime, date, json) or declare `{base}` under `types:`"
-                        ),
-                    }
-                };
-                self.err(
-                    Rule::UnknownType,
-                    t.span,
-                    format!("unknown type `{}`", t.value),
-                )
-                .help = Some(help);
-                TypeRef {
-                    base: BaseType::Json,
-                    list_depth: depth,
-                    optional,
+                    .chain(self.type_names.iter().map(String::as_str));
+                match did_you_mean(base, candidates) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
+                        "use a built-in (string, int, number, bool, uuid, datetime, date, json) or declare `{base}` under `types:`"
+                    ),
                 }
             }
-        }
+        };
+        self.err(
+            Rule::UnknownType,
+            t.span,
+            format!("unknown type `{}`", t.value),
+        )
+        .help = Some(help);
+        Err(TypeRef {
+            base: BaseType::Json,
+            list_depth: depth.min(4),
+            optional,
+        })
     }
 
     /// Rule `name-collision` (types): two type names that give one Rust name.
