@@ -110,7 +110,22 @@ impl Lock {
     }
 
     /// Reads a lock file's text. Problems are `lock-file` errors at their line.
+    ///
+    /// A lock in the layout [`Lock::render`] writes is read by a line reader
+    /// made for that layout; anything else (a hand edit, a damaged file) by the
+    /// YAML reader, which finds the errors. Both give the same lock.
     pub fn parse(display: &str, text: &str) -> Result<Lock, Vec<Diagnostic>> {
+        if let Some(mut lock) = super::lock_fast::parse(text) {
+            lock.sources = Sources::single(display, text);
+            return Ok(lock);
+        }
+        Lock::parse_yaml(display, text)
+    }
+
+    /// [`Lock::parse`] with the YAML reader only (for comparisons; `parse`
+    /// gives the same result, faster).
+    #[doc(hidden)]
+    pub fn parse_yaml(display: &str, text: &str) -> Result<Lock, Vec<Diagnostic>> {
         let sources = Sources::single(display, text);
         let root = match crate::yaml::parse(&sources, 0) {
             Ok(Some(root)) => root,
@@ -218,20 +233,37 @@ fn render_fields(out: &mut String, fields: &[FieldShape], indent: usize) {
 /// Text as a YAML scalar: plain when that reads back as the same text, else
 /// double-quoted with JSON escapes (valid YAML).
 fn scalar(s: &str) -> String {
-    let plain = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '?' | '[' | ']'))
-        && !s.ends_with(['.', '-'])
-        && !matches!(
-            s.to_ascii_lowercase().as_str(),
-            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
-        );
-    // `[`/`]` only in type expressions (`number[]`), which sit in block context.
-    if plain && (!s.contains(['[', ']']) || s.contains("[]")) {
+    if is_plain(s) {
         s.to_string()
     } else {
         serde_json::Value::String(s.to_string()).to_string()
     }
+}
+
+/// Whether `s` is written plain (unquoted) in the lock.
+pub(super) fn is_plain(s: &str) -> bool {
+    let b = s.as_bytes();
+    if !b.first().is_some_and(u8::is_ascii_alphabetic) || matches!(b[b.len() - 1], b'.' | b'-') {
+        return false;
+    }
+    let mut brackets = false;
+    for &c in b {
+        match c {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'?' => {}
+            b'[' | b']' => brackets = true,
+            _ => return false,
+        }
+    }
+    // Words YAML reads as booleans or null.
+    if b.len() <= 5
+        && ["true", "false", "null", "yes", "no", "on", "off", "y", "n"]
+            .iter()
+            .any(|w| s.eq_ignore_ascii_case(w))
+    {
+        return false;
+    }
+    // `[`/`]` only in type expressions (`number[]`), which sit in block context.
+    !brackets || s.contains("[]")
 }
 
 /// A description of where a value sits, formatted only for a message.

@@ -24,6 +24,7 @@ pub mod chain;
 pub mod check;
 pub mod classify;
 pub mod lock;
+mod lock_fast;
 pub mod shape;
 
 pub use chain::{chain, older_versions, Step};

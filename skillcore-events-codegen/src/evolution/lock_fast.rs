@@ -1,0 +1,447 @@
+//! A fast reader for the lock's one layout.
+//!
+//! `skillcore-events lock` always writes the same layout ([`Lock::render`]),
+//! and the macro reads the lock on every build at opt-level 0, where the
+//! general YAML reader costs tens of milliseconds on a large lock. This module
+//! reads exactly that layout, line by line, and nothing else: on any line it
+//! does not expect (a hand edit, a comment, quoting, tabs, CRLF, a version out
+//! of order, an unknown type...) it returns `None` and [`Lock::parse`] reads
+//! the text with the YAML reader, which gives the `lock-file` errors. So what a
+//! lock means, and every message about a bad one, never depends on which reader
+//! ran; a differential test below holds the two to the same result, positions
+//! included.
+
+use super::lock::{is_plain, Lock, LOCK_FORMAT};
+use super::shape::{EventShape, FieldShape, TypeShape};
+use crate::model::{BaseType, TypeRef};
+use crate::source::Span;
+use std::collections::BTreeMap;
+
+/// The lines of the text, numbered from 1.
+struct Lines<'a> {
+    rest: &'a str,
+    no: u32,
+    /// A line read but not yet taken.
+    peeked: Option<(u32, &'a str)>,
+}
+
+impl<'a> Lines<'a> {
+    fn peek(&mut self) -> Option<&'a str> {
+        if self.peeked.is_none() && !self.rest.is_empty() {
+            let (line, rest) = match self.rest.find('\n') {
+                Some(i) => (&self.rest[..i], &self.rest[i + 1..]),
+                // The layout ends every line with a line break.
+                None => return None,
+            };
+            self.rest = rest;
+            self.no += 1;
+            self.peeked = Some((self.no, line));
+        }
+        self.peeked.map(|(_, l)| l)
+    }
+
+    /// Takes the next line when it starts with `prefix`: the line number and
+    /// what follows the prefix.
+    fn take(&mut self, prefix: &str) -> Option<(u32, &'a str)> {
+        let line = self.peek()?;
+        let rest = line.strip_prefix(prefix)?;
+        let no = self.peeked.take()?.0;
+        Some((no, rest))
+    }
+
+    fn at_end(&mut self) -> bool {
+        self.peek().is_none() && self.rest.is_empty()
+    }
+}
+
+/// A plain scalar of the layout, or `None`.
+fn plain(s: &str) -> Option<&str> {
+    is_plain(s).then_some(s)
+}
+
+fn span(line: u32, col: usize, len: usize) -> Span {
+    Span {
+        file: 0,
+        line,
+        col: col as u32,
+        len: len as u32,
+    }
+}
+
+/// Reads `text` when it is in the layout `render` writes; `None` otherwise.
+/// The result has no `sources` (the caller sets them).
+pub(super) fn parse(text: &str) -> Option<Lock> {
+    if text.bytes().any(|b| b == b'\r' || b == b'\t') {
+        return None;
+    }
+    let mut lines = Lines {
+        rest: text,
+        no: 0,
+        peeked: None,
+    };
+    while lines.take("# ").is_some() {}
+    let (_, format) = lines.take("lock: ")?;
+    if format != LOCK_FORMAT.to_string() {
+        return None;
+    }
+    let (no, name) = lines.take("catalog: ")?;
+    let mut lock = Lock {
+        catalog: plain(name)?.to_string(),
+        catalog_span: span(no, 10, name.len()),
+        ..Lock::default()
+    };
+    if lines.take("events: {}").is_some_and(|(_, r)| r.is_empty()) {
+        return lines.at_end().then_some(lock);
+    }
+    if !lines.take("events:")?.1.is_empty() {
+        return None;
+    }
+    let mut last: Option<&str> = None;
+    while !lines.at_end() {
+        let (_, key) = lines.take("  ")?;
+        let name = plain(key.strip_suffix(':')?)?;
+        if last.is_some_and(|l| l >= name) {
+            return None; // out of order or twice
+        }
+        last = Some(name);
+        let mut shapes: Vec<EventShape> = Vec::new();
+        while let Some((no, version)) = lines.take("    - version: ") {
+            let s = entry(&mut lines, name, no, version)?;
+            if shapes.last().is_some_and(|p| s.version < p.version) {
+                return None;
+            }
+            shapes.push(s);
+        }
+        if shapes.is_empty() {
+            return None;
+        }
+        lock.events.insert(name.to_string(), shapes);
+    }
+    Some(lock)
+}
+
+fn version(text: &str) -> Option<u32> {
+    let b = text.as_bytes();
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) || b[0] == b'0' {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// One `- version:` entry, its first line already read.
+fn entry<'a>(lines: &mut Lines<'a>, key: &str, no: u32, v: &str) -> Option<EventShape> {
+    let mut s = EventShape {
+        name: key.to_string(),
+        version: version(v)?,
+        aggregate: String::new(),
+        aggregate_id: String::new(),
+        deprecated: false,
+        fields: Vec::new(),
+        types: BTreeMap::new(),
+        span: span(no, 7, 1),
+    };
+    if let Some((_, name)) = lines.take("      name: ") {
+        s.name = plain(name)?.to_string();
+    }
+    s.aggregate = plain(lines.take("      aggregate: ")?.1)?.to_string();
+    s.aggregate_id = plain(lines.take("      aggregate_id: ")?.1)?.to_string();
+    if let Some((_, flag)) = lines.take("      deprecated: ") {
+        if flag != "true" {
+            return None;
+        }
+        s.deprecated = true;
+    }
+    let own = fields(lines, &ENTRY)?;
+    let mut types: Vec<(&str, RawType<'a>)> = Vec::new();
+    if lines
+        .take("      types:")
+        .is_some_and(|(_, r)| r.is_empty())
+    {
+        while let Some((_, key)) = lines.take("        ") {
+            let name = plain(key.strip_suffix(':')?)?;
+            if types.last().is_some_and(|(l, _)| *l >= name) {
+                return None;
+            }
+            let t = if let Some((_, list)) = lines.take("          enum: ") {
+                RawType::Enum(enum_values(list)?)
+            } else {
+                RawType::Struct(fields(lines, &STRUCT)?)
+            };
+            types.push((name, t));
+        }
+    }
+    let known = |n: &str| types.iter().any(|(k, _)| *k == n);
+    s.fields = resolve(own, &known)?;
+    if !s.fields.iter().any(|f| f.name == s.aggregate_id) {
+        return None;
+    }
+    let names: Vec<&str> = types.iter().map(|(n, _)| *n).collect();
+    let known = |n: &str| names.contains(&n);
+    for (name, t) in types {
+        let shape = match t {
+            RawType::Enum(v) => TypeShape::Enum(v),
+            RawType::Struct(f) => TypeShape::Struct(resolve(f, &known)?),
+        };
+        s.types.insert(name.to_string(), shape);
+    }
+    Some(s)
+}
+
+/// A named type before its fields' types are resolved.
+enum RawType<'a> {
+    Enum(Vec<String>),
+    Struct(Vec<(FieldShape, &'a str)>),
+}
+
+fn enum_values(list: &str) -> Option<Vec<String>> {
+    let mut rest = list.strip_prefix('[')?.strip_suffix(']')?;
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let (value, after) = if rest.starts_with('"') {
+            quoted(rest)?
+        } else {
+            let end = rest.find(", ").unwrap_or(rest.len());
+            let v = plain(&rest[..end])?;
+            if v.contains(['[', ']']) {
+                return None;
+            }
+            (v.to_string(), &rest[end..])
+        };
+        out.push(value);
+        rest = match after.strip_prefix(", ") {
+            Some(r) if !r.is_empty() => r,
+            Some(_) => return None,
+            None if after.is_empty() => after,
+            None => return None,
+        };
+    }
+    Some(out)
+}
+
+/// A double-quoted value as the layout writes it (JSON escapes, which YAML
+/// reads the same way), and what follows it.
+fn quoted(s: &str) -> Option<(String, &str)> {
+    let b = s.as_bytes();
+    let mut i = 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => break,
+            _ => i += 1,
+        }
+    }
+    let token = s.get(..i + 1)?;
+    let value: String = serde_json::from_str(token).ok()?;
+    (serde_json::to_string(&value).is_ok_and(|t| t == token) && !is_plain(&value))
+        .then(|| (value, &s[i + 1..]))
+}
+
+/// The line prefixes of a `fields:` block, by its indent (6 for an entry's
+/// fields, 10 for a struct type's).
+struct Prefixes {
+    block: &'static str,
+    key: &'static str,
+    ty: &'static str,
+    default: &'static str,
+    renamed: &'static str,
+    pii: &'static str,
+}
+
+const ENTRY: Prefixes = Prefixes {
+    block: "      fields:",
+    key: "        ",
+    ty: "          type: ",
+    default: "          default: ",
+    renamed: "          renamed_from: ",
+    pii: "          pii: ",
+};
+
+const STRUCT: Prefixes = Prefixes {
+    block: "          fields:",
+    key: "            ",
+    ty: "              type: ",
+    default: "              default: ",
+    renamed: "              renamed_from: ",
+    pii: "              pii: ",
+};
+
+/// A `fields:` block: each field with its type's text.
+fn fields<'a>(lines: &mut Lines<'a>, p: &Prefixes) -> Option<Vec<(FieldShape, &'a str)>> {
+    let (_, rest) = lines.take(p.block)?;
+    match rest {
+        " {}" => return Some(Vec::new()),
+        "" => {}
+        _ => return None,
+    }
+    let mut out: Vec<(FieldShape, &str)> = Vec::new();
+    while let Some((no, line)) = lines.take(p.key) {
+        let colon = line.bytes().position(|b| b == b':')?;
+        let (name, ty) = match line.as_bytes().get(colon + 1) {
+            Some(b' ') => (&line[..colon], Some(&line[colon + 2..])),
+            None => (&line[..colon], None),
+            Some(_) => return None,
+        };
+        let name = plain(name)?;
+        if out.iter().any(|(f, _)| f.name == name) {
+            return None;
+        }
+        let mut f = FieldShape {
+            name: name.to_string(),
+            ty: TypeRef::plain(BaseType::Json),
+            default: None,
+            renamed_from: None,
+            pii: false,
+            span: span(no, p.key.len() + 1, name.len()),
+        };
+        let ty = match ty {
+            Some(ty) => plain(ty)?,
+            None => {
+                let ty = plain(lines.take(p.ty)?.1)?;
+                if let Some((_, d)) = lines.take(p.default) {
+                    f.default = Some(json(d)?);
+                }
+                if let Some((_, r)) = lines.take(p.renamed) {
+                    f.renamed_from = Some(plain(r)?.to_string());
+                }
+                if let Some((_, v)) = lines.take(p.pii) {
+                    if v != "true" {
+                        return None;
+                    }
+                    f.pii = true;
+                }
+                ty
+            }
+        };
+        out.push((f, ty));
+    }
+    Some(out)
+}
+
+/// A default's JSON text, as the YAML reader would read it: numbers that YAML's
+/// core schema reads differently (beyond `i64`) are left to that reader.
+fn json(text: &str) -> Option<serde_json::Value> {
+    fn fits(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Number(n) => n.is_i64() || n.is_f64(),
+            serde_json::Value::Array(a) => a.iter().all(fits),
+            serde_json::Value::Object(m) => m.values().all(fits),
+            _ => true,
+        }
+    }
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    (fits(&v) && serde_json::to_string(&v).is_ok_and(|t| t == text)).then_some(v)
+}
+
+fn resolve(
+    fields: Vec<(FieldShape, &str)>,
+    known: &dyn Fn(&str) -> bool,
+) -> Option<Vec<FieldShape>> {
+    fields
+        .into_iter()
+        .map(|(mut f, ty)| {
+            f.ty = TypeRef::parse(ty, known)?;
+            Some(f)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evolution::relock;
+
+    /// The YAML reader's result, with the fast path out of the way.
+    fn slow(text: &str) -> Option<Lock> {
+        Lock::parse_yaml("x.lock", text).ok()
+    }
+
+    fn same(a: &Lock, b: &Lock) -> bool {
+        a.catalog == b.catalog && a.catalog_span == b.catalog_span && a.events == b.events
+    }
+
+    fn locks() -> Vec<String> {
+        let mut out = vec![include_str!("../../../catalog.lock").to_string()];
+        let big = crate::compile_str(
+            "big208.yaml",
+            include_str!("../../../tests/fixtures/big208.yaml"),
+        );
+        assert!(big.is_ok(), "{}", big.render_diagnostics());
+        let mut lock = relock(None, &big.catalog);
+        for (i, shapes) in lock.events.values_mut().enumerate() {
+            let mut old = shapes[0].clone();
+            old.name = format!("old.{}", shapes[0].name);
+            old.deprecated = i % 3 == 0;
+            old.fields.push(FieldShape {
+                name: "legacy".into(),
+                ty: TypeRef {
+                    optional: true,
+                    list_depth: (i % 2) as u8,
+                    ..TypeRef::plain(BaseType::String)
+                },
+                default: (i % 4 == 0).then(|| serde_json::json!({"a": [1, 2.5, "x \"q\""]})),
+                renamed_from: (i % 5 == 0).then(|| "older".to_string()),
+                pii: i % 2 == 0,
+                span: old.span,
+            });
+            shapes[0].version += 1;
+            shapes.insert(0, old);
+        }
+        out.push(lock.render());
+        out.push(
+            relock(
+                None,
+                &crate::compile_str("e.yaml", "catalog: e\nevents: {}\n").catalog,
+            )
+            .render(),
+        );
+        out
+    }
+
+    #[test]
+    fn the_fast_reader_takes_every_rendered_lock_and_agrees_with_yaml() {
+        for text in locks() {
+            let fast = parse(&text).expect("the fast reader refused a rendered lock");
+            let slow = slow(&text).expect("the YAML reader refused a rendered lock");
+            assert!(same(&fast, &slow), "readers disagree");
+            assert_eq!(fast.render(), text, "render of the fast read");
+        }
+    }
+
+    /// Every one-line edit of a rendered lock: where the fast reader still
+    /// answers, the YAML reader answers the same.
+    #[test]
+    fn on_edited_locks_the_fast_reader_agrees_or_steps_aside() {
+        let text = &locks()[0];
+        let lines: Vec<&str> = text.lines().collect();
+        let edits: [&dyn Fn(&str) -> String; 6] = [
+            &|_| String::new(),
+            &|l| format!("{l} "),
+            &|l| format!(" {l}"),
+            &|l| l.replacen(": ", ":  ", 1),
+            &|l| l.replace("uuid", "UUID"),
+            &|l| l.replace(['1', '2'], "0"),
+        ];
+        let (mut agreed, mut aside) = (0, 0);
+        // The first events in full (every kind of line), then a sample.
+        for i in (0..lines.len()).filter(|i| *i < 250 || i % 13 == 0) {
+            for edit in &edits {
+                let mut copy = lines.clone();
+                let changed = edit(lines[i]);
+                copy[i] = &changed;
+                let mut t = copy.join("\n");
+                t.push('\n');
+                match parse(&t) {
+                    None => aside += 1,
+                    Some(fast) => {
+                        let slow = slow(&t).unwrap_or_else(|| {
+                            panic!("fast read an edit the YAML reader refuses, line {}", i + 1)
+                        });
+                        assert!(same(&fast, &slow), "readers disagree on line {}", i + 1);
+                        agreed += 1;
+                    }
+                }
+            }
+        }
+        assert!(agreed > 0 && aside > 0, "agreed {agreed}, aside {aside}");
+    }
+}
