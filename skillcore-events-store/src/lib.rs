@@ -70,8 +70,8 @@ pub use worker::{Outcome, Worker, WorkerBuilder};
 pub use error::{Result, StoreError};
 pub(crate) use model::ScopeParts;
 pub use model::{
-    Claimed, Cursor, DeadLetter, Durability, HandlerStats, NewEvent, PostgresCommit, ReplayFilter,
-    ReplayProgress, Scope, StoredEvent, Subscriber,
+    Claimed, Cursor, DeadLetter, Durability, HandlerStats, LeaseReport, NewEvent, PostgresCommit,
+    ReplayFilter, ReplayProgress, Scope, StoredEvent, Subscriber,
 };
 
 pub use postgres::append_postgres;

@@ -141,7 +141,8 @@ pub struct HandlerStats {
     pub handler_id: String,
     /// Waiting for a first attempt.
     pub waiting: i64,
-    /// Claimed by a worker now.
+    /// Claimed by a worker that keeps renewing its lease: running now (or
+    /// claimed ahead, waiting for a slot).
     pub active: i64,
     /// Done.
     pub completed: i64,
@@ -149,6 +150,10 @@ pub struct HandlerStats {
     pub failed: i64,
     /// Out of attempts: dead letters.
     pub dead: i64,
+    /// Claimed by a worker that stopped renewing its lease (it died, or is
+    /// stuck): free for another worker once the lease runs out, which may
+    /// have happened already.
+    pub stalled: i64,
 }
 
 /// Progress of a replay batch.
@@ -334,5 +339,55 @@ impl NewEvent {
                 })
             })?,
         })
+    }
+}
+
+/// Deliveries held by workers that stopped renewing their leases
+/// ([`Store::stalled_leases`](crate::Store::stalled_leases)): a worker that
+/// died, or is stuck. What a worker logs when it starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LeaseReport {
+    /// Such deliveries.
+    pub stalled: i64,
+    /// Of them, those whose lease has not run out yet: no worker can take
+    /// them before [`LeaseReport::free_at`].
+    pub held: i64,
+    /// How many workers held them.
+    pub owners: i64,
+    /// When the last of them is free (the latest lease expiry), while some
+    /// are still held.
+    pub free_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// How long from now until then (zero when all are free now).
+    pub free_in: std::time::Duration,
+}
+
+impl LeaseReport {
+    /// The report from rows per lease owner (owner, deliveries, still held,
+    /// latest expiry, unused), at `now` (microseconds). A lease owner is a
+    /// worker's id, `:` and a claim number: the workers are counted.
+    pub(crate) fn of_owners(
+        rows: impl IntoIterator<Item = (String, i64, i64, Option<i64>, i64)>,
+        now: i64,
+    ) -> Self {
+        let mut workers = std::collections::BTreeSet::new();
+        let (mut stalled, mut held, mut until) = (0, 0, None::<i64>);
+        for (owner, n, h, u, _) in rows {
+            let worker = owner.rsplit_once(':').map_or(owner.as_str(), |(w, _)| w);
+            workers.insert(worker.to_string());
+            stalled += n;
+            held += h;
+            until = until.max(u);
+        }
+        let free_in = match until {
+            Some(u) if held > 0 => u.saturating_sub(now).max(0) as u64,
+            _ => 0,
+        };
+        LeaseReport {
+            stalled,
+            held,
+            owners: workers.len() as i64,
+            free_at: until.filter(|_| held > 0).map(crate::shared::micros),
+            free_in: std::time::Duration::from_micros(free_in),
+        }
     }
 }

@@ -248,6 +248,7 @@ pub(crate) struct StatsRow {
     completed: i64,
     failed: i64,
     dead: i64,
+    stalled: i64,
 }
 
 impl From<StatsRow> for crate::HandlerStats {
@@ -259,6 +260,7 @@ impl From<StatsRow> for crate::HandlerStats {
             completed: r.completed,
             failed: r.failed,
             dead: r.dead,
+            stalled: r.stalled,
         }
     }
 }

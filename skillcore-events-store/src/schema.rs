@@ -176,6 +176,11 @@ END;
     // it caused for certain, where one among other deliveries may have been a
     // neighbour's.
     "ALTER TABLE skc_deliveries ADD COLUMN lone_deaths INTEGER NOT NULL DEFAULT 0;",
+    // 7: when the lease of an active delivery was last taken or renewed (its
+    // worker renews it while the handler runs): a lease not renewed for two
+    // renewal periods (two thirds of its length) is held by a worker that
+    // stopped, `queue stats`' stalled. NULL for leases taken before.
+    "ALTER TABLE skc_deliveries ADD COLUMN lease_renewed INTEGER;",
 ];
 
 /// PostgreSQL. `tx_id` records the writing transaction (`pg_current_xact_id()`):
@@ -271,4 +276,6 @@ ALTER TABLE skc_deliveries SET (autovacuum_vacuum_scale_factor = 0.02, autovacuu
     "ALTER TABLE skc_deliveries ADD COLUMN IF NOT EXISTS expired_leases INTEGER NOT NULL DEFAULT 0;",
     // 6: leases that ran out while the delivery ran alone, as on SQLite.
     "ALTER TABLE skc_deliveries ADD COLUMN IF NOT EXISTS lone_deaths INTEGER NOT NULL DEFAULT 0;",
+    // 7: when the lease was last taken or renewed, as on SQLite.
+    "ALTER TABLE skc_deliveries ADD COLUMN IF NOT EXISTS lease_renewed BIGINT;",
 ];

@@ -166,11 +166,32 @@ pub(crate) const ORDER_CLEAR: &str = "(d.ordering_key IS NULL OR NOT EXISTS (
              AND p.status IN ('waiting', 'active')))";
 
 /// Queue counters per handler (`d`), the same in both dialects; each adds its
-/// grouping, and for one district the join with the events.
-pub(crate) const STATS: &str = "SELECT d.handler_id,
+/// grouping, and for one district the join with the events. `now` is the
+/// dialect's clock in microseconds. An active delivery is stalled when its
+/// lease ran out, or was not renewed for two renewal periods (a worker renews
+/// three times per lease length: see [`STALLED`]).
+pub(crate) fn stats(now: &str) -> String {
+    let stalled = stalled(now);
+    format!(
+        "SELECT d.handler_id,
               CAST(SUM(CASE WHEN d.status = 'waiting' AND d.attempts = 0 THEN 1 ELSE 0 END) AS BIGINT) AS waiting,
-              CAST(SUM(CASE WHEN d.status = 'active' THEN 1 ELSE 0 END) AS BIGINT) AS active,
+              CAST(SUM(CASE WHEN d.status = 'active' AND NOT {stalled} THEN 1 ELSE 0 END) AS BIGINT) AS active,
               CAST(SUM(CASE WHEN d.status = 'done' THEN 1 ELSE 0 END) AS BIGINT) AS completed,
               CAST(SUM(CASE WHEN d.status = 'waiting' AND d.attempts > 0 THEN 1 ELSE 0 END) AS BIGINT) AS failed,
-              CAST(SUM(CASE WHEN d.status = 'dead' THEN 1 ELSE 0 END) AS BIGINT) AS dead
-            FROM skc_deliveries d";
+              CAST(SUM(CASE WHEN d.status = 'dead' THEN 1 ELSE 0 END) AS BIGINT) AS dead,
+              CAST(SUM(CASE WHEN d.status = 'active' AND {stalled} THEN 1 ELSE 0 END) AS BIGINT) AS stalled
+            FROM skc_deliveries d"
+    )
+}
+
+/// The condition, on an active delivery `d` at time `now`, that its worker
+/// stopped renewing its lease: the lease ran out, or it was last renewed more
+/// than two thirds of its length ago (two renewal periods missed). A lease
+/// taken before migration 7 (no renewal time) is stalled once it ran out.
+pub(crate) const STALLED: &str = "(d.lease_until < NOW
+             OR (d.lease_renewed IS NOT NULL AND 3 * NOW > d.lease_renewed + 2 * d.lease_until))";
+
+/// [`STALLED`] with the dialect's clock.
+pub(crate) fn stalled(now: &str) -> String {
+    STALLED.replace("NOW", now)
+}

@@ -3,6 +3,7 @@
 //! the wake-ups are here, the queue in `store/queue.rs`, dead letters,
 //! queries and replays in `store/query.rs`.
 
+mod manage;
 mod query;
 mod queue;
 

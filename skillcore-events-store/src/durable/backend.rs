@@ -109,17 +109,22 @@ impl DurableBackend {
     fn worker(&self, store: Store) -> Worker {
         // Short (every claimed row carries it) and unique among processes: the
         // process id and 32 random bits.
-        let id = format!(
-            "{}-{:08x}",
-            std::process::id(),
-            Uuid::now_v7().as_u64_pair().1 as u32
-        );
         let o = &self.options;
-        let mut b = Worker::builder(store, Arc::clone(&self.dispatcher), id)
+        let id = o.worker_id.clone().unwrap_or_else(|| {
+            format!(
+                "{}-{:08x}",
+                std::process::id(),
+                Uuid::now_v7().as_u64_pair().1 as u32
+            )
+        });
+        let b = Worker::builder(store, Arc::clone(&self.dispatcher), id)
             .concurrency(o.concurrency)
-            .lease_margin(o.lease_margin)
-            .idle_poll(o.idle_poll)
-            .count_running(Arc::clone(&self.running));
+            .idle_poll(o.idle_poll);
+        let mut b = match o.lease {
+            crate::worker::Lease::Renewed(d) => b.lease(d),
+            crate::worker::Lease::PastTimeout(m) => b.lease_margin(m),
+        }
+        .count_running(Arc::clone(&self.running));
         if let Some(n) = o.prefetch {
             b = b.prefetch(n);
         }

@@ -82,7 +82,8 @@ pub(crate) struct WorkerOptions {
     pub(crate) run_workers: bool,
     pub(crate) concurrency: usize,
     pub(crate) prefetch: Option<usize>,
-    pub(crate) lease_margin: Duration,
+    pub(crate) lease: crate::worker::Lease,
+    pub(crate) worker_id: Option<String>,
     pub(crate) idle_poll: Duration,
 }
 
@@ -92,7 +93,8 @@ impl Default for WorkerOptions {
             run_workers: true,
             concurrency: DEFAULT_CONCURRENCY,
             prefetch: None,
-            lease_margin: Duration::from_secs(10),
+            lease: crate::worker::Lease::default(),
+            worker_id: None,
             idle_poll: Duration::from_millis(200),
         }
     }
@@ -158,11 +160,33 @@ impl<D> Durable<D> {
         self
     }
 
-    /// How long past a handler's timeout the lease of a delivery lasts
-    /// (default 10 s): a worker that dies loses its deliveries to others
-    /// after timeout + margin.
+    /// How long a delivery's lease lasts after its last renewal (default
+    /// 10 s, at least 30 ms). Workers renew the leases they hold three times
+    /// per lease length while the handlers run (one statement per worker),
+    /// so a worker that dies loses its deliveries to others within `lease`,
+    /// however long its handlers' timeouts.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.workers.lease = crate::worker::Lease::Renewed(lease.max(Duration::from_millis(30)));
+        self
+    }
+
+    /// The rule before leases were renewed: a lease lasts the handlers'
+    /// longest timeout plus `margin` (still renewed while held). Prefer
+    /// [`Durable::lease`], which replaces this setting.
     pub fn lease_margin(mut self, margin: Duration) -> Self {
-        self.workers.lease_margin = margin;
+        self.workers.lease = crate::worker::Lease::PastTimeout(margin);
+        self
+    }
+
+    /// The identity of this process's worker (default: the process id and
+    /// random bits, new at each start). A worker that restarts under the
+    /// identity it had takes back the deliveries it held at once, instead of
+    /// waiting for their leases to run out. It must be unique among the
+    /// processes running at the same time on the database (a host name and
+    /// a slot number, a pod name): a second live process under the same
+    /// identity would take the first one's deliveries.
+    pub fn worker_id(mut self, id: impl Into<String>) -> Self {
+        self.workers.worker_id = Some(id.into());
         self
     }
 

@@ -5,6 +5,7 @@
 
 mod append;
 mod dead;
+mod manage;
 pub(crate) mod migrate;
 mod query;
 mod queue;

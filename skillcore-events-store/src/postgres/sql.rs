@@ -6,7 +6,7 @@
 //! when the statements were written inline in `lib.rs`: the text sent to the
 //! database is byte for byte what it was before the cut by dialect.
 
-use crate::shared::{ORDER_CLEAR, STATS};
+use crate::shared::{stats, ORDER_CLEAR};
 use std::sync::LazyLock;
 
 /// The database's clock, as the store keeps times (microseconds since the
@@ -121,7 +121,7 @@ fn claim(completing: bool) -> String {
          ), claimed AS (
            UPDATE skc_deliveries d
            SET status = 'active', lease_owner = $1, lease_until = clock.now + $2,
-               attempts = d.attempts + 1, updated_at = clock.now,
+               lease_renewed = clock.now, attempts = d.attempts + 1, updated_at = clock.now,
                expired_leases = d.expired_leases + CASE WHEN d.status = 'active' THEN 1 ELSE 0 END,
                lone_deaths = d.lone_deaths
                  + CASE WHEN d.status = 'active' AND d.lease_owner LIKE '%!' THEN 1 ELSE 0 END
@@ -267,13 +267,14 @@ pub(super) const HAS_PENDING: &str = "SELECT EXISTS (SELECT 1 FROM skc_deliverie
 
 /// Queue counters per handler, all districts.
 pub(super) static STATS_ALL: LazyLock<String> =
-    LazyLock::new(|| format!("{STATS} GROUP BY d.handler_id ORDER BY d.handler_id"));
+    LazyLock::new(|| format!("{} GROUP BY d.handler_id ORDER BY d.handler_id", stats(NOW)));
 
 /// Queue counters per handler of the events of district `$1`.
 pub(super) static STATS_DISTRICT: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{STATS} JOIN skc_events e ON e.seq = d.event_seq WHERE e.district_id = $1
-                 GROUP BY d.handler_id ORDER BY d.handler_id"
+        "{} JOIN skc_events e ON e.seq = d.event_seq WHERE e.district_id = $1
+                 GROUP BY d.handler_id ORDER BY d.handler_id",
+        stats(NOW)
     )
 });
 
@@ -335,7 +336,8 @@ pub(super) static REPLAY: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Progress of batch `$2` of handler `$1` in the scope (`$3`, `$4`).
-pub(super) const REPLAY_PROGRESS: &str = "SELECT COUNT(*),
+/// Cancelled deliveries (`replay cancel`) are not counted.
+pub(super) const REPLAY_PROGRESS: &str = "SELECT COUNT(*) FILTER (WHERE d.status <> 'cancelled'),
                             COALESCE(SUM(CASE WHEN d.status = 'done' THEN 1 ELSE 0 END), 0)::bigint,
                             COALESCE(SUM(CASE WHEN d.status = 'dead' THEN 1 ELSE 0 END), 0)::bigint
                      FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
@@ -347,3 +349,82 @@ pub(super) const ANALYZE: &str = "ANALYZE skc_deliveries, skc_events";
 
 /// The channel appends notify when their deliveries are committed.
 pub(super) const CHANNEL: &str = "skc_deliveries";
+
+/// Renews the leases worker `$1` holds (each claim's owner is the worker's
+/// id, `:` and a number; `!` follows when marked to run alone) for `$2`
+/// microseconds from now. One statement per worker per renewal
+/// period.
+pub(super) static RENEW_LEASES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE skc_deliveries SET lease_until = c.now + $2, lease_renewed = c.now
+                 FROM (SELECT {NOW} AS now) AS c
+                 WHERE status = 'active' AND left(lease_owner, length($1) + 1) = $1 || ':'"
+    )
+});
+
+/// Lets the leases worker `$1` holds run out now: a worker that restarts
+/// under the same identity takes them back with its next claim, which counts
+/// them as leases that ran out.
+pub(super) static EXPIRE_OWN_LEASES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE skc_deliveries SET lease_until = c.now - 1
+                 FROM (SELECT {NOW} AS now) AS c
+                 WHERE status = 'active' AND left(lease_owner, length($1) + 1) = $1 || ':'
+                   AND lease_until >= c.now"
+    )
+});
+
+/// Of the active deliveries of the handlers `$1`, those whose worker stopped
+/// renewing their leases, per lease owner: how many, how many are still
+/// held, the latest expiry, and the database's clock.
+pub(super) static STALLED_LEASES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT d.lease_owner, COUNT(*),
+                COALESCE(SUM(CASE WHEN d.lease_until >= {NOW} THEN 1 ELSE 0 END), 0)::bigint,
+                MAX(d.lease_until), {NOW}
+         FROM skc_deliveries d
+         WHERE d.status = 'active' AND d.handler_id = ANY($1) AND {}
+         GROUP BY d.lease_owner",
+        crate::shared::stalled(NOW)
+    )
+});
+
+/// Cancels the waiting deliveries of the replays of handler `$1` (batch `$2`,
+/// or every batch), in the scope (`$3`, `$4`).
+pub(super) static CANCEL_REPLAY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE skc_deliveries SET status = 'cancelled', updated_at = {NOW}
+                 WHERE handler_id = $1 AND replay <> 0 AND ($2::bigint IS NULL OR replay = $2)
+                   AND status = 'waiting'
+                   AND ($3 OR EXISTS (SELECT 1 FROM skc_events e
+                                      WHERE e.seq = skc_deliveries.event_seq AND e.district_id = $4))"
+    )
+});
+
+/// How many deliveries of handler `$1` a live worker holds.
+pub(super) static HANDLER_HELD: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT COUNT(*) FROM skc_deliveries d
+         WHERE d.handler_id = $1 AND d.status = 'active' AND NOT {}",
+        crate::shared::stalled(NOW)
+    )
+});
+
+/// Deletes the deliveries of handler `$1` in the scope (`$2`, `$3`), but
+/// those a live worker holds.
+pub(super) static DROP_HANDLER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "DELETE FROM skc_deliveries d
+                 WHERE d.handler_id = $1
+                   AND NOT (d.status = 'active' AND NOT {})
+                   AND ($2 OR EXISTS (SELECT 1 FROM skc_events e
+                                      WHERE e.seq = d.event_seq AND e.district_id = $3))",
+        crate::shared::stalled(NOW)
+    )
+});
+
+/// Deletes the idempotency records of handler `$1` in the scope (`$2`, `$3`).
+pub(super) const DROP_HANDLED: &str = "DELETE FROM skc_handled
+                 WHERE handler_id = $1
+                   AND ($2 OR EXISTS (SELECT 1 FROM skc_events e
+                                      WHERE e.id = skc_handled.event_id AND e.district_id = $3))";

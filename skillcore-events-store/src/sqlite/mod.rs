@@ -5,6 +5,7 @@
 
 mod append;
 mod dead;
+mod manage;
 pub(crate) mod migrate;
 mod query;
 mod queue;
@@ -36,6 +37,10 @@ pub(crate) struct SqliteDb {
     /// migrations.
     write: SqlitePool,
     read: SqlitePool,
+    /// Held (shared) by a claim from its UPDATE until its SELECT has read
+    /// what it took (found by the lease time it set), and exclusively by a
+    /// lease renewal, which changes lease times.
+    claim_gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl SqliteDb {
@@ -77,6 +82,7 @@ impl SqliteDb {
             writer: Arc::new(GroupCommit::new(writer, append::write_rows)),
             write,
             read,
+            claim_gate: Arc::default(),
         }
     }
 

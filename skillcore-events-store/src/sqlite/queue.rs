@@ -29,6 +29,13 @@ impl SqliteDb {
         let leases = serde_json::to_string(&leases).unwrap_or_default();
         let now = now_us();
         let lease_until = now.saturating_add(claim.lease_us);
+        // A lease renewal must not move the lease time of what this claim
+        // takes before the SELECT below finds it by that time.
+        let _gate = if claim.limit > 0 {
+            Some(self.claim_gate.read().await)
+        } else {
+            None
+        };
         let mut conn = self.writer.lock().await;
         let changed = sqlx::query(sql::COMPLETE_AND_CLAIM.as_str())
             .bind(owner)

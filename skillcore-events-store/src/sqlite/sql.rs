@@ -13,6 +13,10 @@ use std::sync::LazyLock;
 const EVENT_COLS: &str =
     "e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id, e.payload, e.metadata, e.version, e.occurred_at";
 
+/// SQLite's clock in microseconds, as the store keeps times (what the
+/// publish trigger uses too).
+const NOW: &str = "CAST(unixepoch('subsec') * 1000000 AS INTEGER)";
+
 /// Background checkpoint, from a reader connection.
 pub(super) const CHECKPOINT: &str = "PRAGMA wal_checkpoint(PASSIVE)";
 
@@ -27,6 +31,7 @@ pub(super) static COMPLETE_AND_CLAIM: LazyLock<String> = LazyLock::new(|| {
              SET status = CASE WHEN u.owner IS NULL THEN 'active' ELSE 'done' END,
                  lease_owner = CASE WHEN u.owner IS NULL THEN ?1 ELSE skc_deliveries.lease_owner END,
                  lease_until = CASE WHEN u.owner IS NULL THEN ?2 END,
+                 lease_renewed = CASE WHEN u.owner IS NULL THEN ?3 END,
                  attempts = skc_deliveries.attempts + (u.owner IS NULL),
                  expired_leases = skc_deliveries.expired_leases
                    + (u.owner IS NULL AND skc_deliveries.status = 'active'),
@@ -173,7 +178,7 @@ pub(super) const HAS_PENDING: &str =
 pub(super) static STATS_ALL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{} GROUP BY d.handler_id ORDER BY d.handler_id",
-        crate::shared::STATS
+        crate::shared::stats(NOW)
     )
 });
 
@@ -182,7 +187,7 @@ pub(super) static STATS_DISTRICT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{} JOIN skc_events e ON e.seq = d.event_seq WHERE e.district_id = ?1
                  GROUP BY d.handler_id ORDER BY d.handler_id",
-        crate::shared::STATS
+        crate::shared::stats(NOW)
     )
 });
 
@@ -231,9 +236,82 @@ pub(super) const REPLAY: &str = "INSERT INTO skc_deliveries
                        AND (?5 OR e.district_id = ?6)
                      ORDER BY e.seq";
 
-/// Progress of batch `?2` of handler `?1` in the scope (`?3`, `?4`).
+/// Progress of batch `?2` of handler `?1` in the scope (`?3`, `?4`);
+/// cancelled deliveries (`replay cancel`) are not counted.
 pub(super) const REPLAY_PROGRESS: &str =
-    "SELECT COUNT(*), COALESCE(SUM(d.status = 'done'), 0), COALESCE(SUM(d.status = 'dead'), 0)
+    "SELECT COALESCE(SUM(d.status <> 'cancelled'), 0), COALESCE(SUM(d.status = 'done'), 0),
+                            COALESCE(SUM(d.status = 'dead'), 0)
                      FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
                      WHERE d.handler_id = ?1 AND d.replay = ?2 AND d.replay <> 0
                        AND (?3 OR e.district_id = ?4)";
+
+/// Renews the leases worker `?3` holds (each claim's owner is the worker's
+/// id, `:` and a number; `!` follows when marked to run alone): until `?1`,
+/// renewed at `?2`. One statement per worker per renewal period.
+pub(super) const RENEW_LEASES: &str = "UPDATE skc_deliveries INDEXED BY skc_deliveries_leased
+                 SET lease_until = ?1, lease_renewed = ?2
+                 WHERE status = 'active' AND substr(lease_owner, 1, length(?3) + 1) = ?3 || ':'";
+
+/// Lets the leases worker `?2` holds run out now (at `?1`): a worker that
+/// restarts under the same identity takes them back with its next claim, which
+/// counts them as leases that ran out.
+pub(super) const EXPIRE_OWN_LEASES: &str = "UPDATE skc_deliveries INDEXED BY skc_deliveries_leased
+                 SET lease_until = ?1 - 1
+                 WHERE status = 'active' AND substr(lease_owner, 1, length(?2) + 1) = ?2 || ':'
+                   AND lease_until >= ?1";
+
+/// Of the active deliveries of the handlers `?1` (a JSON array), those whose
+/// worker stopped renewing their leases, per lease owner: how many, how many
+/// are still held (lease not yet run out), the latest expiry.
+pub(super) static STALLED_LEASES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT d.lease_owner, COUNT(*), COALESCE(SUM(d.lease_until >= {NOW}), 0), MAX(d.lease_until)
+         FROM skc_deliveries d INDEXED BY skc_deliveries_leased
+         WHERE d.status = 'active' AND d.handler_id IN (SELECT value FROM json_each(?1))
+           AND {}
+         GROUP BY d.lease_owner",
+        crate::shared::stalled(NOW)
+    )
+});
+
+/// The scope condition (`?4`, `?5`) of an update of the deliveries table.
+const DELIVERY_IN_SCOPE: &str = "(?4 OR EXISTS (SELECT 1 FROM skc_events e
+                                 WHERE e.seq = skc_deliveries.event_seq AND e.district_id = ?5))";
+
+/// Cancels the waiting deliveries of the replays of handler `?2` (batch `?3`,
+/// or every batch), at `?1`, in the scope.
+pub(super) static CANCEL_REPLAY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE skc_deliveries SET status = 'cancelled', updated_at = ?1
+                 WHERE handler_id = ?2 AND replay <> 0 AND (?3 IS NULL OR replay = ?3)
+                   AND status = 'waiting' AND {DELIVERY_IN_SCOPE}"
+    )
+});
+
+/// How many deliveries of handler `?1` a live worker holds (its lease renewed).
+pub(super) static HANDLER_HELD: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT COUNT(*) FROM skc_deliveries d
+         WHERE d.handler_id = ?1 AND d.status = 'active' AND NOT {}",
+        crate::shared::stalled(NOW)
+    )
+});
+
+/// Deletes the deliveries of handler `?1` in the scope (`?2`, `?3`), but
+/// those a live worker holds.
+pub(super) static DROP_HANDLER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "DELETE FROM skc_deliveries AS d
+                 WHERE d.handler_id = ?1
+                   AND NOT (d.status = 'active' AND NOT {})
+                   AND (?2 OR EXISTS (SELECT 1 FROM skc_events e
+                                      WHERE e.seq = d.event_seq AND e.district_id = ?3))",
+        crate::shared::stalled(NOW)
+    )
+});
+
+/// Deletes the idempotency records of handler `?1` in the scope (`?2`, `?3`).
+pub(super) const DROP_HANDLED: &str = "DELETE FROM skc_handled
+                 WHERE handler_id = ?1
+                   AND (?2 OR EXISTS (SELECT 1 FROM skc_events e
+                                      WHERE e.id = skc_handled.event_id AND e.district_id = ?3))";

@@ -11,10 +11,13 @@
 //! - `run`: the state and the named steps of [`Worker::run`]'s loop;
 //! - `exec`: starting one claimed delivery (first poll in place, task, timeout);
 //! - `record`: recording outcomes (and claiming more in the same statement);
-//! - `running`: the handler tasks in flight.
+//! - `running`: the handler tasks in flight;
+//! - `lease`: how long a lease is, its renewal while the worker holds
+//!   deliveries, and what a worker does about leases when it starts.
 
 mod exec;
 mod handler;
+mod lease;
 mod policy;
 mod record;
 mod run;
@@ -24,6 +27,7 @@ pub(crate) use handler::Failure;
 pub(crate) use policy::Policy;
 
 use crate::{Claimed, Result, Store};
+pub(crate) use lease::Lease;
 use run::RunLoop;
 use running::Running;
 use skillcore_events::backend::Dispatcher;
@@ -72,9 +76,13 @@ pub struct Worker {
     handlers: Arc<HashMap<&'static str, Entry>>,
     /// Handlers running now (read by a durable bus's `shutdown`).
     running_now: Arc<AtomicUsize>,
+    /// Deliveries [`Worker::run`] holds now (running, waiting for a slot,
+    /// outcomes not recorded, claims in flight): its leases are renewed
+    /// while there are any.
+    held: Arc<AtomicUsize>,
     concurrency: usize,
     prefetch: Option<usize>,
-    lease_margin: Duration,
+    lease: Lease,
     idle_poll: Duration,
     seed: Arc<AtomicU64>,
 }
@@ -87,7 +95,7 @@ pub struct WorkerBuilder {
     running_now: Arc<AtomicUsize>,
     concurrency: usize,
     prefetch: Option<usize>,
-    lease_margin: Duration,
+    lease: Lease,
     idle_poll: Duration,
 }
 
@@ -110,10 +118,22 @@ impl WorkerBuilder {
         self
     }
 
-    /// How long past a handler's timeout its lease lasts (default 10 s): a worker
-    /// that dies loses its deliveries to others after timeout + margin.
+    /// How long a lease lasts after its last renewal (default 10 s, at
+    /// least 30 ms). The worker renews the leases it holds three times per
+    /// lease length while their handlers run (one statement for all of
+    /// them), so a lease can be much shorter than a handler's timeout: a
+    /// worker that dies loses its deliveries to others within `lease`.
+    pub fn lease(mut self, d: Duration) -> Self {
+        self.lease = Lease::Renewed(d.max(lease::SHORTEST));
+        self
+    }
+
+    /// The rule before leases were renewed: a lease lasts the handlers'
+    /// longest timeout (once more per `concurrency` deliveries claimed
+    /// ahead) plus `d`. Still renewed while held; prefer
+    /// [`WorkerBuilder::lease`], which replaces this setting.
     pub fn lease_margin(mut self, d: Duration) -> Self {
-        self.lease_margin = d;
+        self.lease = Lease::PastTimeout(d);
         self
     }
 
@@ -146,9 +166,10 @@ impl WorkerBuilder {
             dispatcher: self.dispatcher,
             handlers: Arc::new(handlers),
             running_now: self.running_now,
+            held: Arc::default(),
             concurrency: self.concurrency,
             prefetch: self.prefetch,
-            lease_margin: self.lease_margin,
+            lease: self.lease,
             idle_poll: self.idle_poll,
             seed: Arc::new(AtomicU64::new(
                 std::time::SystemTime::now()
@@ -190,7 +211,7 @@ impl Worker {
             running_now: Arc::default(),
             concurrency: crate::durable::DEFAULT_CONCURRENCY,
             prefetch: None,
-            lease_margin: Duration::from_secs(10),
+            lease: Lease::default(),
             idle_poll: Duration::from_millis(200),
         }
     }
@@ -199,17 +220,24 @@ impl Worker {
         self.prefetch.unwrap_or(self.concurrency)
     }
 
-    /// A lease covers the wait for a slot (a handler timeout for every
-    /// `concurrency` deliveries claimed ahead), the run, and the margin.
+    /// The lease of a claim of `ahead` deliveries beyond the free slots: the
+    /// set length, or (with [`WorkerBuilder::lease_margin`]) one covering the
+    /// wait for a slot (a handler timeout for every `concurrency` deliveries
+    /// claimed ahead), the run, and the margin.
     fn lease(&self, ahead: usize) -> Duration {
-        let longest = self
-            .handlers
-            .values()
-            .map(|e| e.policy.timeout)
-            .max()
-            .unwrap_or_default();
-        let waits = ahead.div_ceil(self.concurrency) as u32;
-        longest.saturating_mul(1 + waits) + self.lease_margin
+        match self.lease {
+            Lease::Renewed(d) => d,
+            Lease::PastTimeout(margin) => {
+                let longest = self
+                    .handlers
+                    .values()
+                    .map(|e| e.policy.timeout)
+                    .max()
+                    .unwrap_or_default();
+                let waits = ahead.div_ceil(self.concurrency) as u32;
+                longest.saturating_mul(1 + waits) + margin
+            }
+        }
     }
 
     fn handler_ids(&self) -> Vec<&str> {
@@ -238,6 +266,8 @@ impl Worker {
     /// delivery that was in flight when a worker died, that one runs alone and
     /// the rest are handed back (as in [`Worker::run`]).
     pub async fn run_once(&self) -> Result<Vec<Outcome>> {
+        // Renewed until this batch is recorded.
+        let _heartbeat = self.heartbeat(self.lease(0), None);
         let mut claimed = self
             .store
             .claim_for(
@@ -302,7 +332,9 @@ impl Worker {
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         self.store.listen();
+        self.start_up().await;
         let mut run = RunLoop::new(self);
+        let _heartbeat = self.heartbeat(run.lease(), Some(Arc::clone(&self.held)));
         // One turn: take in the handlers that finished; once shutdown is asked
         // and no database step is in flight, wind down instead; else start what
         // is ready, send a database step if there is room for one (and turn
@@ -317,6 +349,7 @@ impl Worker {
             }
             run.start_ready().await;
             self.running_now.store(run.running_len(), Ordering::Relaxed);
+            self.held.store(run.held_len(), Ordering::Relaxed);
             if run.claim_or_record() {
                 continue;
             }

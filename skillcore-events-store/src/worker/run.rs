@@ -119,6 +119,18 @@ impl<'w> RunLoop<'w> {
         self.running.len()
     }
 
+    /// Deliveries this loop holds: running, waiting for a slot, finished and
+    /// not recorded, and a claim's worth per database step in flight.
+    #[inline]
+    pub(super) fn held_len(&self) -> usize {
+        self.running.len() + self.ready.len() + self.finished.len() + self.ops.len()
+    }
+
+    /// The lease of this loop's claims.
+    pub(super) fn lease(&self) -> Duration {
+        self.lease
+    }
+
     /// Moves the handlers that have finished into the outcomes at hand.
     #[inline]
     pub(super) fn collect_finished(&mut self) {
