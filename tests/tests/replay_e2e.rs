@@ -11,7 +11,9 @@
 //!    hand-written upcaster, a defaulted field, an optional field added within
 //!    a version);
 //! 4. build 3 replays every stored event to one handler of its current
-//!    types, through the store's replay and the bus's workers.
+//!    types, through the store's replay and the bus's workers; then the
+//!    renamed event alone, by its current name (`--type`), which takes its
+//!    events stored under the old name too.
 //!
 //! The test computes, from the published values alone, what each stored
 //! event must be in build 3's types and compares every field: 100 % decoded,
@@ -270,6 +272,38 @@ fn chain(db: &[String], open: impl FnOnce(&tokio::runtime::Runtime) -> Store) {
         }
     }
     assert_eq!(got.len(), want.len(), "nothing else was handled");
+
+    // A replay of the renamed event alone, by its current name, takes the
+    // events stored under its old name too.
+    let mut db_type = db.to_vec();
+    db_type.extend(["--type".to_string(), NOTE.to_string()]);
+    let out = run(BUILDS[2], "replay", &db_type);
+    let mut lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let summary = lines.pop().expect("a summary line");
+    let notes = 3 * PER_EVENT;
+    assert_eq!(
+        summary,
+        json!({"summary": {"queued": notes, "decoded": notes, "failed": 0, "deadLetters": 0}}),
+        "`--type {NOTE}`: its events under both names"
+    );
+    let mut seen = 0;
+    for line in &lines {
+        let key = (
+            line["handler"].as_str().unwrap().to_string(),
+            line["aggregateId"].as_str().unwrap().to_string(),
+        );
+        assert_eq!(key.0, NOTE, "{line}");
+        assert_eq!(
+            Some(&without_nulls(line["payload"].clone())),
+            want.get(&key),
+            "{key:?}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, notes, "every note once");
 }
 
 #[test]

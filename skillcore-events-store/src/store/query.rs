@@ -186,6 +186,10 @@ impl Store {
     /// handler, as a replay batch that bypasses the idempotency record (the handler
     /// is rebuilding its projection). Returns the batch id and the number of
     /// deliveries queued; follow it with [`Store::replay_progress`].
+    ///
+    /// A filter naming an event renamed in a catalog linked into this process
+    /// (`renamed_from`) also takes the events stored under its old names, as
+    /// its handlers do.
     pub async fn replay(
         &self,
         scope: &Scope,
@@ -194,10 +198,26 @@ impl Store {
     ) -> Result<(i64, i64)> {
         let batch = now_us();
         let (all, district) = scope.parts();
-        let n = match &self.dialect {
-            Dialect::Sqlite(db) => db.replay(all, district, handler_id, filter, batch).await?,
-            Dialect::Postgres(db) => db.replay(all, district, handler_id, filter, batch).await?,
+        // The old names first: their events were stored before the rename.
+        let mut filters: Vec<ReplayFilter> = match &filter.event_type {
+            Some(name) => skillcore_events::__private::RENAMES
+                .iter()
+                .filter(|(old, new)| new == name && old != name)
+                .map(|(old, _)| ReplayFilter {
+                    event_type: Some(old.to_string()),
+                    since: filter.since,
+                })
+                .collect(),
+            None => Vec::new(),
         };
+        filters.push(filter.clone());
+        let mut n = 0;
+        for f in &filters {
+            n += match &self.dialect {
+                Dialect::Sqlite(db) => db.replay(all, district, handler_id, f, batch).await?,
+                Dialect::Postgres(db) => db.replay(all, district, handler_id, f, batch).await?,
+            };
+        }
         self.notify();
         Ok((batch, n as i64))
     }

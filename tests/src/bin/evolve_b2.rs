@@ -42,8 +42,8 @@ use skillcore_events::EventBus;
 use std::time::Duration;
 
 fn main() {
-    bin::run(&["publish"], |_mode, db| async move {
-        let bus = bin::backend(EventBus::builder(), &db, false)
+    bin::run(&["publish"], |args| async move {
+        let bus = bin::backend(EventBus::builder(), &args.db, false)
             .build()
             .map_err(|e| e.to_string())?;
         let n = bin::publish::<lab::ScoreRecorded>(&bus, 2).await?

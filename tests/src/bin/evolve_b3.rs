@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! evolve_b3 publish --db sqlite:PATH|postgres://URL [--schema NAME]
-//! evolve_b3 replay  --db …
+//! evolve_b3 replay  --db … [--type NAME]
 //! ```
 //!
 //! `publish` publishes the current version of its events. `replay` runs one
@@ -13,6 +13,8 @@
 //! aggregate id and the decoded payload), then a summary line
 //! `{"summary": {"queued", "decoded", "failed", "deadLetters"}}`. Dead
 //! letters are listed on stderr. Exit 1 when the replay does not finish.
+//! `--type NAME` replays the events of that type only (under its current
+//! name, which takes in those stored under its old ones).
 
 mod events {
     skillcore_events::catalog!("fixtures/replay/b3/replay.yaml");
@@ -71,11 +73,11 @@ use std::time::{Duration, Instant};
 const HANDLER: &str = "replay.current";
 
 fn main() {
-    bin::run(&["publish", "replay"], |mode, db| async move {
-        if mode == "publish" {
-            publish(&db).await
+    bin::run(&["publish", "replay"], |args| async move {
+        if args.mode == "publish" {
+            publish(&args.db).await
         } else {
-            replay(&db).await
+            replay(&args.db, args.event_type).await
         }
     });
 }
@@ -122,7 +124,7 @@ fn print<E: Event>(builder: EventBusBuilder, decoded: &Arc<AtomicU64>) -> EventB
     })
 }
 
-async fn replay(db: &bin::Db) -> Result<(), String> {
+async fn replay(db: &bin::Db, event_type: Option<String>) -> Result<(), String> {
     let decoded = Arc::new(AtomicU64::new(0));
     let mut builder = bin::backend(EventBus::builder(), db, true);
     builder = print::<lab::ScoreRecorded>(builder, &decoded);
@@ -132,9 +134,14 @@ async fn replay(db: &bin::Db) -> Result<(), String> {
     let bus = builder.build().map_err(|e| e.to_string())?;
     let store = Store::of(&bus).await.map_err(|e| e.to_string())?;
     let all = Scope::AllDistricts;
-    // Every stored event, whatever build wrote it under whatever name.
+    // Every stored event (of the type asked for), whatever build wrote it
+    // under whatever name.
+    let filter = ReplayFilter {
+        event_type,
+        since: None,
+    };
     let (batch, queued) = store
-        .replay(&all, HANDLER, &ReplayFilter::default())
+        .replay(&all, HANDLER, &filter)
         .await
         .map_err(|e| e.to_string())?;
     let deadline = Instant::now() + Duration::from_secs(60);
