@@ -28,10 +28,12 @@ pub(crate) enum Command {
         /// The catalog: a .yaml file or a directory of them.
         #[arg(default_value = "catalog")]
         path: PathBuf,
-        /// `human` (source line, caret and help; coloured on a terminal) or `json`
-        /// (one array of {rule, message, file, line, column, help}).
-        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
-        format: CheckFormat,
+        /// `human` (source line, caret and help; coloured on a terminal), `json`
+        /// (one array of {rule, message, file, line, column, help}) or `github`
+        /// (GitHub Actions annotations, `::error file=..,line=..,col=..,title=RULE::..`,
+        /// shown inline on pull requests).
+        #[arg(long, value_enum, default_value_t = CheckOutput::Human)]
+        format: CheckOutput,
     },
     /// Record the catalog's event shapes as released, in its lock file.
     ///
@@ -247,6 +249,14 @@ pub(crate) enum DeadCommand {
         /// The dead letter's number, from `list`.
         id: i64,
     },
+}
+
+/// `check --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CheckOutput {
+    Human,
+    Json,
+    Github,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

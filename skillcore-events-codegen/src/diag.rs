@@ -64,6 +64,8 @@ pub enum Rule {
     BadRename,
     /// A change to a released version that its compatibility mode does not allow.
     BreakingChange,
+    /// A `metadata:` mapping naming a field that is missing or not a required string.
+    BadMetadata,
     /// A lock file that cannot be read, is malformed, or belongs to another catalog.
     LockFile,
     /// A step of an event's upcast chain that no generated step can make has no
@@ -95,6 +97,7 @@ impl Rule {
         Rule::UnknownEvent,
         Rule::BadDefault,
         Rule::BadRename,
+        Rule::BadMetadata,
         Rule::BreakingChange,
         Rule::LockFile,
         Rule::MissingUpcaster,
@@ -124,6 +127,7 @@ impl Rule {
             Rule::UnknownEvent => "unknown-event",
             Rule::BadDefault => "bad-default",
             Rule::BadRename => "bad-rename",
+            Rule::BadMetadata => "bad-metadata",
             Rule::BreakingChange => "breaking-change",
             Rule::LockFile => "lock-file",
             Rule::MissingUpcaster => "missing-upcaster",

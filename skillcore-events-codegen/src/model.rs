@@ -126,6 +126,22 @@ pub struct EventDef {
     /// `upcast`: hand-written steps of the upcast chain, each the version it
     /// takes, the Rust path of the function, and where it is written.
     pub upcasts: Vec<Upcast>,
+    /// `metadata`: the payload fields the envelope's tenant metadata is taken
+    /// from (the event's own mapping over the catalog's), when it has one.
+    pub metadata: Option<MetadataFields>,
+}
+
+/// The payload fields (wire names) an event's envelope metadata comes from:
+/// `metadata: { district: districtId, school: schoolId, user: gradedById }`.
+/// Each is a required `string` field of the event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetadataFields {
+    /// The field holding the district (tenant) id.
+    pub district: String,
+    /// The field holding the school id.
+    pub school: String,
+    /// The field holding the acting user's id, if any.
+    pub user: Option<String>,
 }
 
 /// A hand-written step of an event's upcast chain.

@@ -42,6 +42,13 @@ pub trait Event:
     fn decode_version(version: u32, json: &str) -> Result<Self, crate::DecodeError> {
         crate::decode::upcast::decode_current::<Self>(version, json)
     }
+
+    /// The tenant metadata this payload carries, when the catalog's
+    /// `metadata:` says which fields hold it (see [`crate::TenantFromPayload`]);
+    /// `None` otherwise.
+    fn tenant(&self) -> Option<crate::Tenant<'_>> {
+        None
+    }
 }
 
 /// The set of all events of one catalog: implemented by the generated `AnyEvent`.

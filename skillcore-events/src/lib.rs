@@ -131,7 +131,10 @@ pub use bus::{
     HandlerRef, ParseDeadLetterIdError, PublishError, RetryPolicy, ShutdownReport,
 };
 pub use decode::DecodeError;
-pub use envelope::{schema_id, Envelope, Metadata, RawEnvelope, DEFAULT_SOURCE, SCHEMA_ID_BASE};
+pub use envelope::{
+    schema_id, Envelope, IntoEnvelope, Metadata, RawEnvelope, Tenant, TenantFromPayload,
+    DEFAULT_SOURCE, SCHEMA_ID_BASE,
+};
 pub use event::{Event, EventInfo, EventSet, FieldInfo};
 pub use handler::{
     registered_handlers, HandlerContext, HandlerError, HandlerOptions, HandlerRegistration,

@@ -34,6 +34,8 @@ pub struct RawFile {
     pub exempt: Vec<Spanned<String>>,
     /// `evolution.compatibility`, unchecked.
     pub compatibility: Option<Spanned<String>>,
+    /// `metadata:`: envelope metadata key -> payload field, catalog-wide.
+    pub metadata: Vec<(Spanned<String>, Spanned<String>)>,
     /// `types:`, in file order.
     pub types: Vec<RawType>,
     /// `events:`, in file order (duplicates kept).
@@ -93,6 +95,8 @@ pub struct RawEvent {
     /// `upcast`: per released version, the Rust path of the function that
     /// turns it into the next version.
     pub upcast: Vec<(Spanned<u32>, Spanned<String>)>,
+    /// `metadata:`: envelope metadata key -> payload field, for this event.
+    pub metadata: Vec<(Spanned<String>, Spanned<String>)>,
 }
 
 /// A field as written, in short (`name: type`) or long form.
@@ -115,7 +119,16 @@ pub struct RawField {
 }
 
 /// Keys of the top level of a file.
-pub const TOP_KEYS: &[&str] = &["catalog", "naming", "evolution", "types", "events"];
+pub const TOP_KEYS: &[&str] = &[
+    "catalog",
+    "naming",
+    "evolution",
+    "metadata",
+    "types",
+    "events",
+];
+/// Keys of `metadata` (catalog-wide or an event's).
+pub const METADATA_KEYS: &[&str] = &["district", "school", "user"];
 /// Keys of `evolution`.
 pub const EVOLUTION_KEYS: &[&str] = &["compatibility"];
 /// Keys of `naming`.
@@ -135,6 +148,7 @@ pub const EVENT_KEYS: &[&str] = &[
     "renamed_from",
     "deprecated",
     "upcast",
+    "metadata",
 ];
 /// Keys of a field in long form.
 pub const FIELD_KEYS: &[&str] = &[
@@ -312,6 +326,7 @@ impl Reader<'_> {
                             self.text(ev, format_args!("`evolution.compatibility`"));
                     }
                 }
+                "metadata" => file.metadata = self.metadata(v, format_args!("the catalog")),
                 "types" => {
                     let Some(tp) = self.mapping(v, format_args!("`types`")) else {
                         continue;
@@ -433,6 +448,7 @@ impl Reader<'_> {
             deprecated: None,
             version_span: None,
             upcast: Vec::new(),
+            metadata: Vec::new(),
         };
         let pairs = self.mapping(body, whose)?;
         let present: Vec<&str> = pairs
@@ -451,6 +467,7 @@ impl Reader<'_> {
                     e.version_span = Some(v.span);
                 }
                 "upcast" => e.upcast = self.upcasts(v, whose),
+                "metadata" => e.metadata = self.metadata(v, whose),
                 "aggregate" => e.aggregate = self.text(v, format_args!("the aggregate of {whose}")),
                 "aggregate_id" => {
                     e.aggregate_id = self.text(v, format_args!("the aggregate_id of {whose}"))
@@ -606,5 +623,8 @@ pub fn read_file(sources: &Sources, root: &Node, diags: &mut Vec<Diagnostic>) ->
 }
 
 mod evolution;
+mod metadata;
 #[cfg(test)]
 mod tests;
+
+pub use schema::{catalog_schema, catalog_schema_text};

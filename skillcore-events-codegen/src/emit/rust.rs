@@ -18,6 +18,7 @@
 
 mod any_event;
 mod evolution;
+mod metadata;
 mod versions;
 
 use super::schema;
@@ -425,7 +426,9 @@ impl Emitter<'_> {
             Lit(&e.aggregate_id),
         );
         self.versioned_decode(e);
+        self.tenant_fn(e);
         self.w("}");
+        self.tenant_marker(e);
     }
 
     /// `#[allow(deprecated)]` when the catalog deprecates an event (for the

@@ -100,6 +100,7 @@ impl Validator<'_> {
             renamed_from: e.renamed_from.as_ref().map(|r| r.value.clone()),
             deprecated: e.deprecated.as_ref().map(|d| d.value.clone()),
             version_span: e.version_span.unwrap_or(e.name.span),
+            metadata: None,
             upcasts: e
                 .upcast
                 .iter()

@@ -25,6 +25,7 @@ mod events;
 mod evolution;
 mod example;
 mod habits;
+mod metadata;
 mod types;
 
 use example::{ExampleChecker, Path, WithNoteMut};
@@ -107,6 +108,7 @@ pub fn build(
         .filter_map(|e| v.event(e, &types))
         .collect();
     v.check_event_collisions(&mut events);
+    v.resolve_metadata(files, &raw_events, &mut events);
     types.sort_by(|a, b| a.name.cmp(&b.name));
     events.sort_by(|a, b| a.name.cmp(&b.name));
     let mut diags = v.diags;

@@ -31,6 +31,16 @@ pub enum PublishError {
     /// The operation is not available on this bus's backend (for example the
     /// transactional outbox on the in-process backend); the text says why.
     Unsupported(String),
+    /// An explicit envelope's metadata differs from the payload field the
+    /// catalog's `metadata:` maps it to; nothing was stored.
+    MetadataMismatch {
+        /// The event's name.
+        event: &'static str,
+        /// The metadata key (`district_id`, `school_id`, `user_id`).
+        key: &'static str,
+        /// The payload field it comes from (`districtId`).
+        field: &'static str,
+    },
 }
 
 impl PublishError {
@@ -60,6 +70,10 @@ impl fmt::Display for PublishError {
             PublishError::Encode(e) => write!(f, "cannot encode the payload as JSON: {e}"),
             PublishError::Backend(e) => write!(f, "event backend failed: {e}"),
             PublishError::Unsupported(why) => f.write_str(why),
+            PublishError::MetadataMismatch { event, key, field } => write!(
+                f,
+                "the envelope's `{key}` differs from the payload's `{field}` of `{event}` (the catalog's `metadata:` maps one to the other); publish the payload alone, or make them agree"
+            ),
         }
     }
 }

@@ -31,8 +31,8 @@ pub use memory::{MemoryBackend, MemoryOptions};
 pub use policy::RetryPolicy;
 pub use report::{CatalogReport, HandlerRef};
 
-use crate::envelope::{DynEnvelope, Envelope, RawEnvelope};
-use crate::{Event, Scope};
+use crate::envelope::{DynEnvelope, IntoEnvelope, RawEnvelope};
+use crate::Scope;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,7 +89,14 @@ impl EventBus {
     /// its id. Returns once the backend accepted it (in process: at once);
     /// handlers run concurrently in the background, and a handler's failure or
     /// panic never reaches the publisher.
-    pub async fn publish<E: Event>(&self, envelope: Envelope<E>) -> Result<Uuid, PublishError> {
+    ///
+    /// It takes an [`Envelope`](crate::Envelope), or the bare payload of an event whose
+    /// catalog entry says which payload fields hold its tenant metadata
+    /// (`metadata:`; see [`TenantFromPayload`](crate::TenantFromPayload)).
+    /// An envelope whose metadata disagrees with those fields is refused
+    /// with [`PublishError::MetadataMismatch`] and not stored.
+    pub async fn publish(&self, event: impl IntoEnvelope) -> Result<Uuid, PublishError> {
+        let envelope = event.into_envelope()?;
         let id = envelope.id;
         self.backend.publish(DynEnvelope::new(envelope)).await?;
         Ok(id)
@@ -138,15 +145,12 @@ impl EventBus {
     /// tx.commit().await?; // both, or neither
     /// # Ok(()) }
     /// ```
-    pub async fn publish_in<C, E>(
-        &self,
-        connection: &mut C,
-        envelope: Envelope<E>,
-    ) -> Result<Uuid, PublishError>
+    pub async fn publish_in<C, P>(&self, connection: &mut C, event: P) -> Result<Uuid, PublishError>
     where
         C: std::any::Any + Send,
-        E: Event,
+        P: IntoEnvelope,
     {
+        let envelope = event.into_envelope()?;
         let id = envelope.id;
         self.backend
             .publish_in(connection, DynEnvelope::new(envelope))
@@ -154,12 +158,16 @@ impl EventBus {
         Ok(id)
     }
 
-    /// Publishes a batch of events of one type.
-    pub async fn publish_all<E: Event>(
+    /// Publishes a batch of events of one type (envelopes or bare payloads,
+    /// as [`EventBus::publish`]); one that is refused refuses the batch.
+    pub async fn publish_all<P: IntoEnvelope>(
         &self,
-        envelopes: impl IntoIterator<Item = Envelope<E>>,
+        events: impl IntoIterator<Item = P>,
     ) -> Result<(), PublishError> {
-        let batch = envelopes.into_iter().map(DynEnvelope::new).collect();
+        let batch = events
+            .into_iter()
+            .map(|e| e.into_envelope().map(DynEnvelope::new))
+            .collect::<Result<Vec<_>, _>>()?;
         self.backend.publish_batch(batch).await
     }
 

@@ -3,8 +3,10 @@
 //! `EventStore` row and CloudEvents 1.0); and the type-erased [`RawEnvelope`].
 
 mod dynamic;
+mod tenant;
 
 pub use dynamic::{DynEnvelope, EnvelopeHeader};
+pub use tenant::{IntoEnvelope, Tenant, TenantFromPayload};
 
 use crate::ids::new_event_id;
 use crate::quote;
