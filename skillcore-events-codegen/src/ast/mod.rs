@@ -624,6 +624,7 @@ pub fn read_file(sources: &Sources, root: &Node, diags: &mut Vec<Diagnostic>) ->
 
 mod evolution;
 mod metadata;
+mod schema;
 #[cfg(test)]
 mod tests;
 
