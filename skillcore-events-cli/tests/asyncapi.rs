@@ -16,10 +16,9 @@ fn node_dir() -> PathBuf {
 /// Runs the AsyncAPI parser on `file`: (passed, output).
 fn asyncapi_parser(file: &Path) -> (bool, String) {
     let node = node_dir();
-    assert!(
-        node.join("node_modules/@asyncapi/parser").is_dir(),
-        "the AsyncAPI parser is not installed: run `npm ci --prefix tests/node` (needs Node.js and npm)"
-    );
+    if let Err(e) = ensure_npm_packages(&node) {
+        panic!("{e}");
+    }
     let o = Command::new("node")
         .arg(node.join("validate-asyncapi.mjs"))
         .arg(file)

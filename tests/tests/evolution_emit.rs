@@ -21,6 +21,10 @@ use skillcore_events_codegen::emit::{asyncapi, example, schema};
 use skillcore_events_codegen::Settings;
 use std::path::Path;
 
+// Installs the AsyncAPI parser (npm ci, once) when it is missing.
+#[path = "../node/install.rs"]
+mod npm;
+
 mod evo {
     skillcore_events::catalog!("fixtures/evolution/evolution.yaml");
 }
@@ -276,10 +280,9 @@ fn the_asyncapi_parser_accepts_deprecated_messages() {
     // payload schema, are valid AsyncAPI 3.0.
     let base = Path::new(env!("CARGO_MANIFEST_DIR"));
     let node = base.join("node");
-    assert!(
-        node.join("node_modules/@asyncapi/parser").is_dir(),
-        "the AsyncAPI parser is not installed: run `npm ci --prefix tests/node` (needs Node.js and npm)"
-    );
+    if let Err(e) = npm::ensure_npm_packages(&node) {
+        panic!("{e}");
+    }
     let compiled =
         skillcore_events_codegen::load(&base.join("fixtures/evolution/evolution.yaml"), base);
     let doc = asyncapi::render(

@@ -71,3 +71,12 @@ events:
     paylod:
       resultId: uuid
 ";
+
+#[path = "../../../tests/node/install.rs"]
+mod npm;
+
+/// Installs the npm packages of `node` (tests/node: the AsyncAPI parser) once
+/// when they are missing; `Err` says what to run by hand.
+pub fn ensure_npm_packages(node: &Path) -> Result<(), String> {
+    npm::ensure_npm_packages(node)
+}
