@@ -175,6 +175,17 @@ pub(crate) enum Command {
         #[arg(long, value_name = "SECS")]
         timeout: Option<u64>,
     },
+    /// Print the JSON Schema of the catalog format itself, for editors.
+    ///
+    /// Put `# yaml-language-server: $schema=<path or URL of it>` at the top of
+    /// a catalog file and the YAML language server completes keys and closed
+    /// values and flags unknown keys while typing. The repository's copy is
+    /// schemas/catalog.schema.json.
+    CatalogSchema {
+        /// Write it to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Print an example payload of one event, valid against its schema.
     ///
     /// The first of the event's `examples:` in the catalog, else a generated one.

@@ -22,6 +22,7 @@
 
 mod args;
 mod catalog;
+mod catalog_schema;
 mod check;
 mod diff;
 mod export;
@@ -70,6 +71,7 @@ fn run(cli: Cli) -> Outcome {
         } => export::asyncapi(&path, out, format, check, api_version),
         Command::Docs { path, out } => export::docs(&path, &out),
         Command::Example { name, path } => export::example(&name, &path),
+        Command::CatalogSchema { output } => catalog_schema::run(output.as_deref()),
         Command::New {
             name,
             catalog,
