@@ -142,3 +142,94 @@ fn the_catalog_wide_mapping_applies_where_the_fields_exist() {
         "{dbg}"
     );
 }
+
+/// A grade handler that opens a case through its context; a case handler
+/// records the metadata of what it was given.
+fn chained() -> (EventBus, Arc<Mutex<Vec<Metadata>>>) {
+    let seen: Arc<Mutex<Vec<Metadata>>> = Arc::default();
+    let s = Arc::clone(&seen);
+    let bus = EventBus::builder()
+        .log_events(false)
+        .log_handlers(false)
+        .subscribe::<GradePosted, _, _>("intervention.open_case", |event, cx| async move {
+            let case = CaseOpened {
+                case_id: format!("case-for-{}", event.payload.result_id),
+                district_id: event.payload.district_id.clone(),
+                school_id: event.payload.school_id.clone(),
+            };
+            cx.publish(case).await?;
+            // A payload with no metadata mapping takes the handled event's.
+            cx.publish(cx.envelope(ClockTicked {
+                clock_id: "c".into(),
+            }))
+            .await?;
+            Ok(())
+        })
+        .subscribe::<CaseOpened, _, _>("audit.case", {
+            let s = Arc::clone(&s);
+            move |event, _| {
+                let s = Arc::clone(&s);
+                let m = event.metadata.clone();
+                async move {
+                    s.lock().unwrap().push(m);
+                    Ok(())
+                }
+            }
+        })
+        .subscribe::<ClockTicked, _, _>("audit.tick", move |event, _| {
+            let s = Arc::clone(&s);
+            let m = event.metadata.clone();
+            async move {
+                s.lock().unwrap().push(m);
+                Ok(())
+            }
+        })
+        .build()
+        .unwrap();
+    (bus, seen)
+}
+
+#[tokio::test]
+async fn a_handler_publishes_follow_ups_through_its_context_with_the_chain_filled_in() {
+    let (bus, seen) = chained();
+    // A grade that starts no chain: the follow-up's correlation is its id.
+    let first = bus.publish(grade()).await.unwrap();
+    bus.idle().await;
+    // A grade inside a request's chain: the follow-up carries it on.
+    let meta = Metadata::new("dst-1", "sch-1").with_correlation("req-9");
+    let second = bus.publish(Envelope::new(grade(), meta)).await.unwrap();
+    bus.idle().await;
+    let mut seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    seen.sort_by_key(|m| (m.correlation_id.clone(), m.school_id.clone()));
+    for m in &seen {
+        assert_eq!(
+            (m.district_id.as_str(), m.school_id.as_str()),
+            ("dst-1", "sch-1")
+        );
+        let (cause, chain) = if m.correlation_id.as_deref() == Some("req-9") {
+            (second, "req-9".to_string())
+        } else {
+            (first, first.to_string())
+        };
+        assert_eq!(m.causation_id, Some(cause), "{m:?}");
+        assert_eq!(m.correlation_id.as_deref(), Some(chain.as_str()), "{m:?}");
+    }
+    // The clock tick took the handled grade's tenant, user included.
+    assert!(seen.iter().any(|m| m.user_id.as_deref() == Some("tch-1")));
+}
+
+#[tokio::test]
+async fn publish_through_a_context_outside_a_handler_is_refused_with_a_reason() {
+    let cx = skillcore_events::HandlerContext {
+        handler_id: "x.y",
+        event_id: skillcore_events::uuid::Uuid::nil(),
+        attempt: 1,
+        max_attempts: 1,
+    };
+    let err = cx.publish(grade()).await.unwrap_err();
+    assert!(
+        err.to_string().contains("outside the handler's own task"),
+        "{err}"
+    );
+}

@@ -554,6 +554,7 @@ impl EventBusBuilder {
             subscribers,
             catalog: self.catalog,
             log: self.log,
+            publisher: std::sync::OnceLock::new(),
         });
         let report = verify(&dispatcher);
         if self.require_catalog_match && !report.is_ok() {
@@ -573,6 +574,7 @@ impl EventBusBuilder {
                 },
             )),
         };
+        let _ = dispatcher.publisher.set(Arc::downgrade(&backend));
         Ok(EventBus {
             dispatcher,
             backend,

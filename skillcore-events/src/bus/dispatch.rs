@@ -65,6 +65,9 @@ pub struct Dispatcher {
     pub(super) subscribers: Vec<Arc<Subscriber>>,
     pub(super) catalog: Option<&'static [EventInfo]>,
     pub(super) log: log::LogConfig,
+    /// The bus's backend, for follow-ups published from handlers
+    /// (`HandlerContext::publish`); set once the backend is built.
+    pub(super) publisher: std::sync::OnceLock<std::sync::Weak<dyn super::Backend>>,
 }
 
 impl Dispatcher {
@@ -98,7 +101,21 @@ impl Dispatcher {
         envelope: &DynEnvelope,
         cx: HandlerContext,
     ) -> AttemptOutcome {
-        self.log.run_attempt(sub, envelope, cx).await
+        self.attempt(sub, envelope, cx).await
+    }
+
+    /// One attempt, with the event in reach of `HandlerContext::publish`.
+    async fn attempt(
+        &self,
+        sub: &Subscriber,
+        envelope: &DynEnvelope,
+        cx: HandlerContext,
+    ) -> AttemptOutcome {
+        let cause = self.publisher.get().map(|p| crate::handler::Cause {
+            envelope: envelope.clone(),
+            publisher: p.clone(),
+        });
+        crate::handler::scoped(cause, self.log.run_attempt(sub, envelope, cx)).await
     }
 
     /// Writes the per-event line (`LOG_EVENTS`), pii fields redacted.

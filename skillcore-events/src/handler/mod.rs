@@ -2,8 +2,10 @@
 //! type-erased form the bus runs and the states they are given; the
 //! link-time registration table that `#[handler]` fills is in `registry`.
 
+mod follow_up;
 mod registry;
 
+pub(crate) use follow_up::{scoped, Cause};
 pub use registry::{registered_handlers, HandlerRegistration, StateType, HANDLERS};
 
 use crate::envelope::{DynEnvelope, Envelope};
