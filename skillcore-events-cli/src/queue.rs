@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 impl DbArgs {
     /// The scope the flags ask for (clap requires exactly one of them).
-    fn scope(&self) -> Scope {
+    pub(crate) fn scope(&self) -> Scope {
         match &self.scope.district {
             Some(d) if !self.scope.all_districts => Scope::District(d.clone()),
             _ => Scope::AllDistricts,
@@ -24,7 +24,7 @@ impl DbArgs {
     }
 
     /// `district `D`` / `all districts`, for messages.
-    fn scope_text(&self) -> String {
+    pub(crate) fn scope_text(&self) -> String {
         match self.scope() {
             Scope::District(d) => format!("district `{}`", escape_line(&d)),
             Scope::AllDistricts => "all districts".into(),
@@ -61,6 +61,10 @@ pub fn open(db: &DbArgs, access: Access) -> Result<(tokio::runtime::Runtime, Sto
         Err(None) => Err(Failure::usage(
             "--schema is for PostgreSQL stores; a SQLite store is one file (--db sqlite:PATH)",
         )),
+        // The store's own words say where it looked and what is near.
+        Err(Some(e @ skillcore_events_store::StoreError::NoStore(_))) => {
+            Err(Failure::usage(escape(&e.to_string())))
+        }
         Err(Some(e)) => Err(Failure::usage(format!(
             "cannot open `{}`: {}",
             escape_line(&without_password(url)),
@@ -100,7 +104,7 @@ fn json_for_terminal(json: &str) -> String {
     out
 }
 
-fn store_err(e: skillcore_events_store::StoreError) -> Failure {
+pub(crate) fn store_err(e: skillcore_events_store::StoreError) -> Failure {
     Failure::usage(format!("event store: {}", escape(&e.to_string())))
 }
 
@@ -115,7 +119,8 @@ pub fn stats(db: &DbArgs, json: bool) -> Outcome {
             .map(|s| {
                 serde_json::json!({
                     "handler": s.handler_id, "waiting": s.waiting, "active": s.active,
-                    "completed": s.completed, "failed": s.failed, "dead": s.dead,
+                    "stalled": s.stalled, "completed": s.completed, "failed": s.failed,
+                    "dead": s.dead,
                 })
             })
             .collect();
@@ -132,13 +137,21 @@ pub fn stats(db: &DbArgs, json: bool) -> Outcome {
             .unwrap_or(0)
             .max("handler".len());
         out.push_str(&format!(
-            "{:<width$}  {:>9}  {:>7}  {:>10}  {:>7}  {:>5}\n",
-            "handler", "waiting", "active", "completed", "failed", "dead"
+            "{:<width$}  {:>9}  {:>7}  {:>7}  {:>10}  {:>7}  {:>5}\n",
+            "handler", "waiting", "active", "stalled", "completed", "failed", "dead"
         ));
         for (s, name) in stats.iter().zip(&names) {
             out.push_str(&format!(
-                "{:<width$}  {:>9}  {:>7}  {:>10}  {:>7}  {:>5}\n",
-                name, s.waiting, s.active, s.completed, s.failed, s.dead
+                "{:<width$}  {:>9}  {:>7}  {:>7}  {:>10}  {:>7}  {:>5}\n",
+                name, s.waiting, s.active, s.stalled, s.completed, s.failed, s.dead
+            ));
+        }
+        let stalled: i64 = stats.iter().map(|s| s.stalled).sum();
+        if stalled > 0 {
+            out.push_str(&format!(
+                "(stalled: held by a worker that stopped renewing its lease, died or stuck; \
+                 another worker takes {} once the lease runs out)\n",
+                if stalled == 1 { "it" } else { "them" }
             ));
         }
         if stats.is_empty() {
@@ -149,13 +162,37 @@ pub fn stats(db: &DbArgs, json: bool) -> Outcome {
     Ok(OK)
 }
 
-/// `dead-letters list`.
-pub fn list_dead(db: &DbArgs, handler: Option<&str>) -> Outcome {
+/// `dead-letters list`: one line per letter, or JSON (an array of objects
+/// with the letter's number, handler, event id and type, attempts, error and
+/// time; never the payload).
+pub fn list_dead(db: &DbArgs, handler: Option<&str>, json: bool) -> Outcome {
     let (rt, store) = open(db, Access::ReadOnly)?;
     let dead = rt
         .block_on(store.dead_letters(&db.scope(), handler, 1000))
         .map_err(store_err)?;
     let mut out = String::new();
+    if json {
+        let rows: Vec<serde_json::Value> = dead
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "id": d.delivery_id,
+                    "handler": d.handler_id,
+                    "eventId": d.event.event.id.to_string(),
+                    "eventType": d.event.event.event_type,
+                    "attempts": d.attempts,
+                    "lastError": d.last_error,
+                    "failedAt": d.failed_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+                })
+            })
+            .collect();
+        out.push_str(&json_for_terminal(
+            &serde_json::to_string_pretty(&rows).unwrap_or_default(),
+        ));
+        out.push('\n');
+        print_stdout(&out)?;
+        return Ok(OK);
+    }
     for d in &dead {
         out.push_str(&format!(
             "{}  {}  {}  event {} ({}) after {} attempt{}: {}\n",
@@ -208,6 +245,7 @@ pub struct ReplayArgs<'a> {
     pub handler: &'a str,
     pub event_type: Option<String>,
     pub since: Option<String>,
+    pub catalog: Option<std::path::PathBuf>,
     pub wait: bool,
     pub timeout: Option<Duration>,
 }
@@ -229,6 +267,7 @@ pub fn replay(a: ReplayArgs<'_>) -> Outcome {
         ),
     };
     let (rt, store) = open(a.db, Access::ReadWrite)?;
+    crate::handlers::check_known(&rt, &store, a.handler, a.catalog.as_deref())?;
     let scope = a.db.scope();
     let filter = ReplayFilter {
         event_type: a.event_type.clone(),
@@ -238,9 +277,11 @@ pub fn replay(a: ReplayArgs<'_>) -> Outcome {
         .block_on(store.replay(&scope, a.handler, &filter))
         .map_err(store_err)?;
     eprintln!(
-        "replaying {total} event{} of {} to `{}` (batch {batch})",
+        "replaying {total} event{} of {} to `{}` (batch {batch}; cancel with `replay --cancel \
+         --handler {} --batch {batch}`)",
         if total == 1 { "" } else { "s" },
         a.db.scope_text(),
+        escape_line(a.handler),
         escape_line(a.handler)
     );
     if !a.wait || total == 0 {

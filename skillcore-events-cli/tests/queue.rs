@@ -109,13 +109,13 @@ async fn queue_stats_shows_the_counters_per_handler() {
     let gpa: Vec<&str> = lines[1].split_whitespace().collect();
     assert_eq!(
         gpa,
-        ["analytics.update_gpa", "1", "0", "1", "0", "0"],
+        ["analytics.update_gpa", "1", "0", "0", "1", "0", "0"],
         "{stdout}"
     );
     let notif: Vec<&str> = lines[2].split_whitespace().collect();
     assert_eq!(
         notif,
-        ["notifications.send", "1", "0", "0", "0", "1"],
+        ["notifications.send", "1", "0", "0", "0", "0", "1"],
         "{stdout}"
     );
 

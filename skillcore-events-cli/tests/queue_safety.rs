@@ -490,8 +490,8 @@ async fn every_queue_command_sees_one_district_unless_all_are_asked_for() {
     assert_eq!(
         v,
         json!([
-            {"handler": "h.one", "waiting": 0, "active": 0, "completed": 0, "failed": 0, "dead": 1},
-            {"handler": "h.two", "waiting": 1, "active": 0, "completed": 0, "failed": 0, "dead": 0},
+            {"handler": "h.one", "waiting": 0, "active": 0, "stalled": 0, "completed": 0, "failed": 0, "dead": 1},
+            {"handler": "h.two", "waiting": 1, "active": 0, "stalled": 0, "completed": 0, "failed": 0, "dead": 0},
         ])
     );
 
