@@ -155,7 +155,10 @@ pub(crate) enum Command {
     ///
     /// Queues the matching events as a replay batch for the handler, then shows
     /// a progress bar while the service's workers run them. The handler runs
-    /// again even for events it already handled.
+    /// again even for events it already handled, on the state it has: reset
+    /// the projection first (see docs/cli.md). The handler must be declared in
+    /// the catalog or known to the store. With --cancel, the replay's
+    /// deliveries that have not run are cancelled instead.
     Replay {
         #[command(flatten)]
         db: DbArgs,
@@ -163,11 +166,23 @@ pub(crate) enum Command {
         #[arg(long, value_name = "ID")]
         handler: String,
         /// Only events of this type.
-        #[arg(long = "type", value_name = "NAME")]
+        #[arg(long = "type", value_name = "NAME", conflicts_with = "cancel")]
         event_type: Option<String>,
         /// Only events that occurred at or after this RFC 3339 time.
-        #[arg(long, value_name = "TIME")]
+        #[arg(long, value_name = "TIME", conflicts_with = "cancel")]
         since: Option<String>,
+        /// The catalog declaring the handlers (default: `catalog` when it
+        /// exists); a handler neither declared there nor known to the store
+        /// is refused.
+        #[arg(long, value_name = "PATH")]
+        catalog: Option<PathBuf>,
+        /// Cancel the handler's replays instead: their deliveries not running
+        /// now are marked cancelled and never run.
+        #[arg(long)]
+        cancel: bool,
+        /// With --cancel: only this replay batch (printed by `replay`).
+        #[arg(long, value_name = "N", requires = "cancel")]
+        batch: Option<i64>,
         /// Queue the replay and exit without following its progress.
         #[arg(long)]
         no_wait: bool,
@@ -234,6 +249,25 @@ pub(crate) enum QueueCommand {
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
     },
+    /// Delete the rows of a handler that no longer exists (its deliveries and
+    /// idempotency records), so `stats` stops listing it.
+    ///
+    /// Refused while a live worker holds one of its deliveries, and for a
+    /// handler the catalog still declares. Without --yes, says what would go.
+    Drop {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The handler id.
+        #[arg(long, value_name = "ID")]
+        handler: String,
+        /// Really delete.
+        #[arg(long)]
+        yes: bool,
+        /// The catalog declaring the handlers (default: `catalog` when it
+        /// exists).
+        #[arg(long, value_name = "PATH")]
+        catalog: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -245,6 +279,9 @@ pub(crate) enum DeadCommand {
         /// Only this handler's.
         #[arg(long, value_name = "ID")]
         handler: Option<String>,
+        /// `human` (one line each) or `json`.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
     },
     /// Queue a dead letter again, with a fresh set of attempts.
     Retry {

@@ -14,7 +14,9 @@
 //! exit codes and failures, `catalog` reads a catalog for a command; one module
 //! per command group: `check`, `lock`, `diff`, `export` (`schema`, `asyncapi`, `docs`,
 //! `example`), `new_event` (`new`) and `queue` (`queue`, `dead-letters`,
-//! `replay`); `output` writes files, `term` escapes text for the terminal.
+//! `replay`), with `handlers` for what names a handler (the catalog, the
+//! store) and the commands that act on one (`replay --cancel`, `queue drop`);
+//! `output` writes files, `term` escapes text for the terminal.
 
 // The doc comments of the command types are clap's `--help` text, written for a
 // terminal (`DIR/<event name>.schema.json`), not HTML.
@@ -26,6 +28,7 @@ mod catalog_schema;
 mod check;
 mod diff;
 mod export;
+mod handlers;
 mod lock;
 mod new_event;
 mod outcome;
@@ -77,14 +80,34 @@ fn run(cli: Cli) -> Outcome {
             catalog,
             aggregate,
         } => new_event::run(&name, &catalog, aggregate.as_deref()),
-        Command::Queue {
-            command: QueueCommand::Stats { db, format },
-        } => queue::stats(&db, format == args::CheckFormat::Json),
+        Command::Queue { command } => match command {
+            QueueCommand::Stats { db, format } => {
+                queue::stats(&db, format == args::CheckFormat::Json)
+            }
+            QueueCommand::Drop {
+                db,
+                handler,
+                yes,
+                catalog,
+            } => handlers::drop(&db, &handler, yes, catalog.as_deref()),
+        },
         Command::DeadLetters { command } => match command {
-            DeadCommand::List { db, handler } => queue::list_dead(&db, handler.as_deref()),
+            DeadCommand::List {
+                db,
+                handler,
+                format,
+            } => queue::list_dead(&db, handler.as_deref(), format == args::CheckFormat::Json),
             DeadCommand::Retry { db, id } => queue::act_on_dead(&db, id, true),
             DeadCommand::Discard { db, id } => queue::act_on_dead(&db, id, false),
         },
+        Command::Replay {
+            db,
+            handler,
+            catalog,
+            cancel: true,
+            batch,
+            ..
+        } => handlers::cancel_replay(&db, &handler, batch, catalog.as_deref()),
         Command::Replay {
             db,
             handler,
@@ -92,11 +115,14 @@ fn run(cli: Cli) -> Outcome {
             since,
             no_wait,
             timeout,
+            catalog,
+            ..
         } => queue::replay(queue::ReplayArgs {
             db: &db,
             handler: &handler,
             event_type,
             since,
+            catalog,
             wait: !no_wait,
             timeout: timeout.map(std::time::Duration::from_secs),
         }),
