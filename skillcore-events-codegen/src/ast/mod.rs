@@ -408,14 +408,11 @@ impl Reader<'_> {
                 _ => unreachable!(),
             }
         }
-        if t.description.is_none()
-            && !pairs
-                .iter()
-                .any(|(k, _)| k.as_scalar().is_some_and(|s| s.text == "description"))
-        {
+        let meant = meant_keys(pairs, TYPE_KEYS);
+        if t.description.is_none() && !meant.contains(&"description") {
             self.missing(k.span, "description", whose, "<what the type means>");
         }
-        if seen_def.is_none() {
+        if seen_def.is_none() && !meant.contains(&"enum") && !meant.contains(&"fields") {
             self.err(
                 Rule::MissingKey,
                 k.span,
@@ -451,10 +448,7 @@ impl Reader<'_> {
             metadata: Vec::new(),
         };
         let pairs = self.mapping(body, whose)?;
-        let present: Vec<&str> = pairs
-            .iter()
-            .filter_map(|(k, _)| k.as_scalar().map(|s| s.text.as_str()))
-            .collect();
+        let present = meant_keys(pairs, EVENT_KEYS);
         for (key, _, v) in self.keys(pairs, EVENT_KEYS, whose) {
             match key {
                 "description" => {
@@ -588,7 +582,7 @@ impl Reader<'_> {
                             _ => unreachable!(),
                         }
                     }
-                    if !has_type {
+                    if !has_type && !meant_keys(fp, FIELD_KEYS).contains(&"type") {
                         self.missing(k.span, "type", what, "string");
                     }
                 }
@@ -605,6 +599,23 @@ impl Reader<'_> {
         }
         out
     }
+}
+
+/// The keys written in a mapping, and for each unknown one the key its
+/// did-you-mean names: a misspelt key is reported once (`unknown-key`, did you
+/// mean `payload`?), not a second time as the key it meant being missing.
+fn meant_keys<'a>(pairs: &'a [(Node, Node)], allowed: &[&'a str]) -> Vec<&'a str> {
+    let mut out = Vec::with_capacity(pairs.len());
+    for (k, _) in pairs {
+        let Some(s) = k.as_scalar() else { continue };
+        let key = s.text.as_str();
+        if allowed.contains(&key) {
+            out.push(key);
+        } else if let Some(m) = did_you_mean(key, allowed.iter().copied()) {
+            out.push(m);
+        }
+    }
+    out
 }
 
 fn quoted_list(keys: &[&str]) -> String {

@@ -44,7 +44,9 @@ impl Validator<'_> {
             Some(p) => self.fields(p, &whose),
             None => Vec::new(),
         };
-        if let Some(id) = &e.aggregate_id {
+        // Without a payload (missing or malformed: reported) there is no field
+        // to judge the aggregate id against.
+        if let (Some(id), Some(_)) = (&e.aggregate_id, &e.payload) {
             self.check_aggregate_id(id, &fields, &whose);
         }
         // The aggregate id field under the name the model holds it by.
