@@ -364,15 +364,20 @@ pub struct LeaseReport {
 impl LeaseReport {
     /// The report from rows per lease owner (owner, deliveries, still held,
     /// latest expiry, unused), at `now` (microseconds). A lease owner is a
-    /// worker's id, `:` and a claim number: the workers are counted.
+    /// worker's id, `:` and a claim number: the workers are counted; those
+    /// of worker `me` are left out.
     pub(crate) fn of_owners(
         rows: impl IntoIterator<Item = (String, i64, i64, Option<i64>, i64)>,
+        me: &str,
         now: i64,
     ) -> Self {
         let mut workers = std::collections::BTreeSet::new();
         let (mut stalled, mut held, mut until) = (0, 0, None::<i64>);
         for (owner, n, h, u, _) in rows {
             let worker = owner.rsplit_once(':').map_or(owner.as_str(), |(w, _)| w);
+            if worker == me {
+                continue;
+            }
             workers.insert(worker.to_string());
             stalled += n;
             held += h;

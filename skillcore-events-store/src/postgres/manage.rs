@@ -27,14 +27,14 @@ impl PgDb {
     }
 
     /// The leases of `handlers` nobody renews.
-    pub async fn stalled_leases(&self, handlers: &[String]) -> Result<LeaseReport> {
+    pub async fn stalled_leases(&self, handlers: &[String], me: &str) -> Result<LeaseReport> {
         let rows: Vec<(String, i64, i64, Option<i64>, i64)> =
             sqlx::query_as(sql::STALLED_LEASES.as_str())
                 .bind(handlers)
                 .fetch_all(&self.pool)
                 .await?;
         let now = rows.first().map(|r| r.4);
-        Ok(LeaseReport::of_owners(rows, now.unwrap_or_default()))
+        Ok(LeaseReport::of_owners(rows, me, now.unwrap_or_default()))
     }
 
     /// Cancels the waiting deliveries of replays of `handler`; how many.

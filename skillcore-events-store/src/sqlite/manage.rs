@@ -34,14 +34,14 @@ impl SqliteDb {
     }
 
     /// The leases of `handlers` (a JSON array) nobody renews.
-    pub async fn stalled_leases(&self, handlers: &str) -> Result<LeaseReport> {
+    pub async fn stalled_leases(&self, handlers: &str, me: &str) -> Result<LeaseReport> {
         let rows: Vec<(String, i64, i64, Option<i64>)> =
             sqlx::query_as(sql::STALLED_LEASES.as_str())
                 .bind(handlers)
                 .fetch_all(&self.read)
                 .await?;
         let rows = rows.into_iter().map(|(o, n, h, u)| (o, n, h, u, 0));
-        Ok(LeaseReport::of_owners(rows, now_us()))
+        Ok(LeaseReport::of_owners(rows, me, now_us()))
     }
 
     /// Cancels the waiting deliveries of replays of `handler`; how many.

@@ -40,14 +40,24 @@ impl Store {
     /// The deliveries of `handlers` held by workers that stopped renewing
     /// their leases (dead or stuck), and when they are free.
     pub async fn stalled_leases(&self, handlers: &[&str]) -> Result<LeaseReport> {
+        self.stalled_leases_of_others(handlers, "").await
+    }
+
+    /// [`Store::stalled_leases`] but those of worker `me` (which takes its own
+    /// back when it starts).
+    pub(crate) async fn stalled_leases_of_others(
+        &self,
+        handlers: &[&str],
+        me: &str,
+    ) -> Result<LeaseReport> {
         match &self.dialect {
             Dialect::Sqlite(db) => {
                 let list = serde_json::to_string(handlers).unwrap_or_default();
-                db.stalled_leases(&list).await
+                db.stalled_leases(&list, me).await
             }
             Dialect::Postgres(db) => {
                 let list: Vec<String> = handlers.iter().map(|h| h.to_string()).collect();
-                db.stalled_leases(&list).await
+                db.stalled_leases(&list, me).await
             }
         }
     }

@@ -114,7 +114,7 @@ impl Worker {
         }
         let handlers: Vec<&'static str> = self.handlers.keys().copied().collect();
         rt.spawn(async move {
-            match store.stalled_leases(&handlers).await {
+            match store.stalled_leases_of_others(&handlers, &id).await {
                 Ok(r) if r.stalled == 0 => {}
                 Ok(r) => {
                     let when = match (r.held, r.free_at) {
@@ -131,12 +131,16 @@ impl Worker {
                         held = r.held,
                         owners = r.owners,
                         free_in_ms = r.free_in.as_millis() as u64,
-                        "{} deliveries are held by {} worker{} that no longer renew{} their \
-                         leases (died or stuck): {when}",
+                        "{} deliveries are held by {}: {when}",
                         r.stalled,
-                        r.owners,
-                        if r.owners == 1 { "" } else { "s" },
-                        if r.owners == 1 { "s" } else { "" },
+                        if r.owners == 1 {
+                            "1 worker that no longer renews its leases (died or stuck)".to_string()
+                        } else {
+                            format!(
+                                "{} workers that no longer renew their leases (died or stuck)",
+                                r.owners
+                            )
+                        },
                     );
                 }
                 Err(e) => tracing::debug!(

@@ -7,6 +7,12 @@
 //!                                         printing "published N" after each commit
 //! durable_probe work TARGET SLEEP_MS      run the workers until killed (or, with
 //!                                         a third argument `until-idle`, until idle)
+//! durable_probe stall TARGET SLEEP_MS     as `work`, with renewed leases of
+//!                                         PROBE_LEASE_MS (default: the bus's, 10 s),
+//!                                         worker identity PROBE_WORKER_ID (default:
+//!                                         a new one), and the worker's warnings on
+//!                                         stderr; prints "running N" as each
+//!                                         `probe.effect` starts (tests/stall.rs)
 //! ```
 //!
 //! TARGET is `sqlite:PATH` or `postgres:SCHEMA` (server from `SKILLCORE_TEST_PG`).
@@ -108,7 +114,22 @@ async fn open(target: &str) -> (Store, Db) {
     }
 }
 
-fn bus(store: Store, db: std::sync::Arc<Db>, sleep: Duration, run_workers: bool) -> EventBus {
+/// How the probe's worker holds its leases.
+#[derive(Clone, Copy, PartialEq)]
+enum Leases {
+    /// The handlers' timeout plus 500 ms (`work`).
+    PastTimeout,
+    /// Renewed, from the environment (`stall`).
+    Renewed,
+}
+
+fn bus(
+    store: Store,
+    db: std::sync::Arc<Db>,
+    sleep: Duration,
+    run_workers: bool,
+    leases: Leases,
+) -> EventBus {
     let opts = HandlerOptions::new()
         .retries(50)
         .backoff(Duration::from_millis(20))
@@ -118,6 +139,11 @@ fn bus(store: Store, db: std::sync::Arc<Db>, sleep: Duration, run_workers: bool)
         .subscribe_with::<gradebook::GradePosted, _, _>("probe.effect", opts, move |e, _cx| {
             let db = d1.clone();
             async move {
+                if leases == Leases::Renewed {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "running {}", e.id);
+                    let _ = out.flush();
+                }
                 tokio::time::sleep(sleep).await;
                 let id = e.id.to_string();
                 let pid = std::process::id();
@@ -142,22 +168,39 @@ fn bus(store: Store, db: std::sync::Arc<Db>, sleep: Duration, run_workers: bool)
                 .map_err(HandlerError::msg)
             }
         })
-        .backend(
-            Durable::store(store)
-                .run_workers(run_workers)
-                .concurrency(8)
-                .lease_margin(Duration::from_millis(500))
-                .idle_poll(Duration::from_millis(50)),
-        )
+        .backend(durable(store, run_workers, leases))
         .build()
         .expect("bus builds")
+}
+
+fn durable(store: Store, run_workers: bool, leases: Leases) -> Durable {
+    let d = Durable::store(store)
+        .run_workers(run_workers)
+        .concurrency(8)
+        .idle_poll(Duration::from_millis(50));
+    match leases {
+        Leases::PastTimeout => d.lease_margin(Duration::from_millis(500)),
+        Leases::Renewed => {
+            let d = match std::env::var("PROBE_LEASE_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+            {
+                Some(ms) => d.lease(Duration::from_millis(ms)),
+                None => d,
+            };
+            match std::env::var("PROBE_WORKER_ID") {
+                Ok(id) => d.worker_id(id),
+                Err(_) => d,
+            }
+        }
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 4 {
-        eprintln!("usage: durable_probe publish|work TARGET N [until-idle]");
+        eprintln!("usage: durable_probe publish|work|stall TARGET N [until-idle]");
         std::process::exit(2);
     }
     let (store, db) = open(&args[2]).await;
@@ -165,7 +208,7 @@ async fn main() {
     let n: u64 = args[3].parse().expect("a number");
     match args[1].as_str() {
         "publish" => {
-            let bus = bus(store, db, Duration::ZERO, false);
+            let bus = bus(store, db, Duration::ZERO, false, Leases::PastTimeout);
             let mut out = std::io::stdout().lock();
             for i in 0..n {
                 bus.publish(grade(i)).await.expect("publish");
@@ -173,8 +216,18 @@ async fn main() {
                 out.flush().unwrap();
             }
         }
-        "work" => {
-            let bus = bus(store, db, Duration::from_millis(n), true);
+        "work" | "stall" => {
+            let leases = if args[1] == "stall" {
+                tracing_subscriber::fmt()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(false)
+                    .with_max_level(tracing::Level::WARN)
+                    .init();
+                Leases::Renewed
+            } else {
+                Leases::PastTimeout
+            };
+            let bus = bus(store, db, Duration::from_millis(n), true, leases);
             if args.get(4).map(String::as_str) == Some("until-idle") {
                 bus.idle().await;
                 bus.shutdown(Duration::from_secs(10)).await;
