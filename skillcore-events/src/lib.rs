@@ -124,6 +124,8 @@ mod quote;
 pub mod redact;
 mod renames;
 mod scope;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 // What a service writes.
 pub use bus::{

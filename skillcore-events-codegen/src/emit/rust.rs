@@ -17,6 +17,7 @@
 //! `deprecated` and `default` are emitted by `rust/evolution.rs`, older released versions by `rust/versions.rs`.
 
 mod any_event;
+mod examples;
 mod evolution;
 mod metadata;
 mod versions;
@@ -121,6 +122,7 @@ impl Emitter<'_> {
         self.any_event();
         self.event_infos();
         self.renames();
+        self.examples();
         for p in tracked {
             let _ = write!(
                 self.out,

@@ -4,7 +4,7 @@
 //! chosen backend would ignore.
 
 use super::backend::{BackendConfig, BusOption, BusSettings};
-use super::dispatch::{Dispatcher, Origin, Route, Subscriber};
+use super::dispatch::{Dispatcher, Observer, Origin, Route, Subscriber};
 use super::error::BuildError;
 use super::log;
 use super::memory::{MemoryBackend, MemoryOptions};
@@ -48,6 +48,8 @@ pub struct EventBusBuilder {
     backend: Option<Box<dyn BackendConfig>>,
     /// The options set that a backend may refuse, in the order they were set.
     set: Vec<BusOption>,
+    /// The testing kit's recorder.
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl Default for EventBusBuilder {
@@ -63,6 +65,7 @@ impl Default for EventBusBuilder {
             log: log::LogConfig::from_env(),
             backend: None,
             set: Vec::new(),
+            observer: None,
         }
     }
 }
@@ -369,7 +372,15 @@ impl EventBusBuilder {
     }
 
     /// Makes [`EventBusBuilder::build`] fail when the registered handlers do
-    /// not match the catalog's `handlers:` lists (see [`EventBus::verify_catalog`]).
+    /// not match the catalog's `handlers:` lists (see [`EventBus::verify_catalog`]),
+    /// with [`BuildError::CatalogMismatch`]: a handler declared in the
+    /// catalog that no `#[handler]` implements, one registered under a name
+    /// the catalog does not declare (a typo in `name = "…"`, shown with the
+    /// declared name it is closest to), or one for an event the catalog does
+    /// not have. Without it the bus still logs a warning for each at
+    /// start-up (target `skillcore_events::bus::catalog`). Compared with
+    /// the catalog given to [`EventBusBuilder::catalog`], else with the
+    /// entries of the events that have handlers.
     ///
     /// ```
     /// # mod events { skillcore_events::catalog!("tests/fixtures/mini.yaml"); }
@@ -381,6 +392,13 @@ impl EventBusBuilder {
     /// ```
     pub fn require_catalog_match(mut self, on: bool) -> Self {
         self.require_catalog_match = on;
+        self
+    }
+
+    /// Sets the testing kit's recorder (`testing::TestBus`).
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
         self
     }
 
@@ -554,12 +572,14 @@ impl EventBusBuilder {
             subscribers,
             catalog: self.catalog,
             log: self.log,
+            observer: self.observer,
             publisher: std::sync::OnceLock::new(),
         });
         let report = verify(&dispatcher);
         if self.require_catalog_match && !report.is_ok() {
             return Err(BuildError::CatalogMismatch(report));
         }
+        super::report::warn_mismatches(&dispatcher, &report);
         let settings = BusSettings {
             idempotency_window: self.idempotency_window,
             dead_letter_capacity: self.dead_letter_capacity,

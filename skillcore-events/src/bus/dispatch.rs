@@ -65,9 +65,30 @@ pub struct Dispatcher {
     pub(super) subscribers: Vec<Arc<Subscriber>>,
     pub(super) catalog: Option<&'static [EventInfo]>,
     pub(super) log: log::LogConfig,
+    /// Watches publishes and attempts (the testing kit's recorder); `None`
+    /// on every bus but a `TestBus`.
+    pub(super) observer: Option<Arc<dyn Observer>>,
     /// The bus's backend, for follow-ups published from handlers
     /// (`HandlerContext::publish`); set once the backend is built.
     pub(super) publisher: std::sync::OnceLock<std::sync::Weak<dyn super::Backend>>,
+}
+
+/// Watches a bus at work: every event accepted for publishing and every
+/// attempt of every handler, on any backend (both go through the
+/// [`Dispatcher`]). The testing kit's `TestBus` records through it.
+pub(crate) trait Observer: Send + Sync + fmt::Debug + 'static {
+    /// An event was accepted for publishing.
+    fn published(&self, envelope: &DynEnvelope);
+    /// An attempt is about to run.
+    fn attempt_started(&self, sub: &Subscriber, envelope: &DynEnvelope, cx: &HandlerContext);
+    /// An attempt ended with `outcome`.
+    fn attempt_ended(
+        &self,
+        sub: &Subscriber,
+        envelope: &DynEnvelope,
+        cx: &HandlerContext,
+        outcome: &AttemptOutcome,
+    );
 }
 
 impl Dispatcher {
@@ -101,7 +122,13 @@ impl Dispatcher {
         envelope: &DynEnvelope,
         cx: HandlerContext,
     ) -> AttemptOutcome {
-        self.attempt(sub, envelope, cx).await
+        let Some(observer) = &self.observer else {
+            return self.attempt(sub, envelope, cx).await;
+        };
+        observer.attempt_started(sub, envelope, &cx);
+        let outcome = self.attempt(sub, envelope, cx).await;
+        observer.attempt_ended(sub, envelope, &cx, &outcome);
+        outcome
     }
 
     /// One attempt, with the event in reach of `HandlerContext::publish`.
@@ -121,5 +148,8 @@ impl Dispatcher {
     /// Writes the per-event line (`LOG_EVENTS`), pii fields redacted.
     pub fn log_publish(&self, envelope: &DynEnvelope, handlers: usize) {
         self.log.publish(self.catalog, envelope, handlers);
+        if let Some(observer) = &self.observer {
+            observer.published(envelope);
+        }
     }
 }

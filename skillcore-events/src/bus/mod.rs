@@ -21,6 +21,10 @@ mod memory;
 mod policy;
 mod report;
 
+// The testing kit's hooks (`crate::testing`).
+#[cfg_attr(not(feature = "testing"), allow(unused_imports))]
+pub(crate) use {dispatch::Observer, report::compare as compare_catalog};
+
 pub use backend::{Backend, BackendConfig, BusOption, BusSettings};
 pub use builder::EventBusBuilder;
 pub use dead_letter::{DeadLetter, DeadLetterId, ParseDeadLetterIdError, ShutdownReport};
