@@ -4,7 +4,10 @@
 //! (`score`, no `pointsPossible`), as the service wrote it before the upgrade
 //! to version 2, and the handlers take it as today's version 2.
 
-use crate::events::{gradebook, LetterGrade};
+use crate::events::{
+    gradebook, intervention, InterventionCategory, InterventionTier, InterventionTrigger,
+    LetterGrade,
+};
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::serde_json;
 use skillcore_events::uuid::Uuid;
@@ -132,26 +135,50 @@ pub struct Interventions {
 async fn check_failing_grade(
     event: &Envelope<gradebook::GradePosted>,
     interventions: &Interventions,
+    cx: &HandlerContext,
 ) -> Result<(), HandlerError> {
     let p = &event.payload;
-    if p.score_percent < 60.0 {
-        let mut open = interventions
-            .open
-            .lock()
-            .map_err(|_| HandlerError::msg("intervention store poisoned"))?;
-        if !open.iter().any(|(s, _, _)| s == &p.student_id) {
-            open.push((p.student_id.clone(), "failing_grade", p.score_percent));
-            println!(
-                "  [interventions] opened an ACADEMIC INTERVENTION for {} (reason failing_grade, {:.0} %)",
-                p.student_id, p.score_percent
-            );
-        }
-    } else {
+    if p.score_percent >= 60.0 {
         println!(
             "  [interventions] {:.0} % is not failing: nothing to do",
             p.score_percent
         );
+        return Ok(());
     }
+    {
+        let mut open = interventions
+            .open
+            .lock()
+            .map_err(|_| HandlerError::msg("intervention store poisoned"))?;
+        if open.iter().any(|(s, _, _)| s == &p.student_id) {
+            return Ok(());
+        }
+        open.push((p.student_id.clone(), "failing_grade", p.score_percent));
+    }
+    // The follow-up event, published through the handler's context: it
+    // carries this grade's correlation id and the grade's id as its cause,
+    // and its tenant comes from its own payload (the catalog's `metadata:`).
+    let opened = intervention::InterventionCreated {
+        intervention_id: Uuid::now_v7(),
+        student_id: p.student_id.clone(),
+        tier: InterventionTier::Tier2,
+        category: InterventionCategory::Academic,
+        trigger: InterventionTrigger::FailingGrade,
+        source_record_id: Some(p.result_id.to_string()),
+        grade_percent: Some(p.score_percent),
+        assigned_to_id: None,
+        start_date: p.posted_at.date_naive(),
+        created_by_id: "system".into(),
+        created_at: p.posted_at,
+        district_id: p.district_id.clone(),
+        school_id: p.school_id.clone(),
+        notes: None,
+    };
+    let id = cx.publish(opened).await?;
+    println!(
+        "  [interventions] opened an ACADEMIC INTERVENTION for {} (reason failing_grade, {:.0} %): published intervention.created {id}, caused by {}",
+        p.student_id, p.score_percent, event.id
+    );
     Ok(())
 }
 
@@ -289,18 +316,14 @@ async fn async_run() -> Result<(), Box<dyn std::error::Error>> {
 
     let meta = Metadata::new("dst-222", "sch-333").with_user("tch-111");
     println!("\nposting an 85 % essay grade:");
-    let essay = Envelope::new(
-        grade((42.5, 50.0), 85.0, LetterGrade::B, "li-essay"),
-        meta.clone(),
-    );
-    bus.publish(essay).await?;
+    // The catalog's `metadata:` says which payload fields hold the district,
+    // school and teacher: the bare payload is enough.
+    bus.publish(grade((42.5, 50.0), 85.0, LetterGrade::B, "li-essay"))
+        .await?;
     bus.idle().await;
 
     println!("\nposting a 45 % quiz grade:");
-    let quiz = Envelope::new(
-        grade((9.0, 20.0), 45.0, LetterGrade::F, "li-quiz-3"),
-        meta.clone(),
-    );
+    let quiz = Envelope::from_payload(grade((9.0, 20.0), 45.0, LetterGrade::F, "li-quiz-3"));
     bus.publish(quiz.clone()).await?;
     bus.idle().await;
 
@@ -342,11 +365,17 @@ async fn async_run() -> Result<(), Box<dyn std::error::Error>> {
         stored.extend(batch);
     }
     // Each run writes two grades of today's version and one of version 1
-    // (the events of runs of a build before the upgrade are version 1 too).
+    // (the events of runs of a build before the upgrade are version 1 too),
+    // and the intervention the failing grade opened.
+    let opened = stored
+        .iter()
+        .filter(|e| e.event.event_type == intervention::InterventionCreated::NAME)
+        .count();
+    stored.retain(|e| e.event.event_type == gradebook::GradePosted::NAME);
     let written_as_v1 = stored.iter().filter(|e| e.event.version == 1).count();
     let today = stored.len() - written_as_v1;
     println!(
-        "\nthe store holds {} event(s) of district dst-222: {today} of version {} ({} from earlier runs) and {written_as_v1} written as version 1:",
+        "\nthe store holds {} grade(s) of district dst-222: {today} of version {} ({} from earlier runs) and {written_as_v1} written as version 1; and {opened} intervention(s) opened by failing grades:",
         stored.len(),
         gradebook::GradePosted::VERSION,
         today.saturating_sub(2)
