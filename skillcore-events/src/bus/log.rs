@@ -3,6 +3,12 @@
 //! `LOG_EVENTS` and `LOG_EVENT_HANDLERS`. Payloads are logged only with every
 //! pii value (at any depth) replaced by `"[redacted]"` and the fields the
 //! catalog does not know dropped; an event no catalog knows shows no field.
+//!
+//! A program that set up no `tracing` subscriber still sees the opt-in lines:
+//! where none is installed (neither a global nor a scoped default), they go
+//! straight to stderr, so `LOG_EVENTS=true cargo run` works as in the
+//! original system. Once the application installs a subscriber, every line
+//! goes through it instead (and its filters decide).
 
 use super::exec::{self, AttemptOutcome};
 use super::Subscriber;
@@ -28,6 +34,31 @@ fn env_flag(name: &str) -> bool {
     })
 }
 
+/// Whether no tracing subscriber is installed where this code runs.
+pub(crate) fn no_subscriber() -> bool {
+    tracing::dispatcher::get_default(|d| d.is::<tracing::subscriber::NoSubscriber>())
+}
+
+/// One opt-in line on stderr, for a program without a subscriber.
+pub(crate) fn stderr(level: &str, line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{level:>5} {line}");
+}
+
+/// An opt-in line: on stderr when `$on` and no subscriber is installed, else
+/// a `tracing` event at `$level` (target `skillcore_events::bus`) with
+/// `$fields`.
+macro_rules! bus_line {
+    ($on:expr, $level:ident, $label:literal, { $($fields:tt)* }, $($fmt:tt)+) => {
+        if $on && $crate::bus::log::no_subscriber() {
+            $crate::bus::log::stderr($label, format_args!($($fmt)+));
+        } else {
+            tracing::$level!(target: "skillcore_events::bus", $($fields)* $($fmt)+);
+        }
+    };
+}
+pub(crate) use bus_line;
+
 impl LogConfig {
     pub fn from_env() -> Self {
         LogConfig {
@@ -49,12 +80,14 @@ impl LogConfig {
         let info = env
             .info()
             .or_else(|| catalog.and_then(|c| c.iter().find(|i| i.name == h.event_type)));
-        tracing::info!(
-            target: "skillcore_events::bus",
-            handlers,
+        bus_line!(
+            true,
+            info,
+            "INFO",
+            { handlers, },
             "[EventBus] Publishing event: {} (eventId: {})",
             h.event_type,
-            h.id,
+            h.id
         );
         if tracing::enabled!(target: "skillcore_events::bus", tracing::Level::DEBUG) {
             let payload = redacted_payload(env, info);
@@ -75,8 +108,11 @@ impl LogConfig {
         let log = self.handlers;
         async move {
             let started = log.then(|| {
-                tracing::info!(
-                    target: "skillcore_events::bus",
+                bus_line!(
+                    true,
+                    info,
+                    "INFO",
+                    {},
                     "[{}] Handling event: {} (attempt {}/{})",
                     sub.id,
                     cx.event_id,
@@ -87,9 +123,11 @@ impl LogConfig {
             });
             let outcome = exec::run_attempt(sub, env, cx).await;
             if let (Some(started), true) = (started, outcome.is_success()) {
-                tracing::info!(
-                    target: "skillcore_events::bus",
-                    elapsed_us = started.elapsed().as_micros() as u64,
+                bus_line!(
+                    true,
+                    info,
+                    "INFO",
+                    { elapsed_us = started.elapsed().as_micros() as u64, },
                     "[{}] \u{2713} handled {}",
                     sub.id,
                     cx.event_id

@@ -274,10 +274,11 @@ impl Core {
             }
             let error = outcome.error_text();
             if attempt >= max || outcome.is_permanent() {
-                tracing::error!(
-                    target: "skillcore_events::bus",
-                    handler_id = sub.id,
-                    attempt,
+                super::log::bus_line!(
+                    self.dispatcher.log.handlers,
+                    error,
+                    "ERROR",
+                    { handler_id = sub.id, attempt, },
                     "[{}] \u{2717} attempt {}/{} failed: {}; moved to the dead letters",
                     sub.id,
                     attempt,
@@ -289,10 +290,11 @@ impl Core {
             }
             let seed = (event_id.as_u128() as u64) ^ ((sub.index as u64) << 40) ^ attempt as u64;
             let delay = sub.policy.delay(attempt, seed);
-            tracing::warn!(
-                target: "skillcore_events::bus",
-                handler_id = sub.id,
-                attempt,
+            super::log::bus_line!(
+                self.dispatcher.log.handlers,
+                warn,
+                "WARN",
+                { handler_id = sub.id, attempt, },
                 "[{}] \u{2717} attempt {}/{} failed: {}; retrying in {}",
                 sub.id,
                 attempt,
