@@ -55,6 +55,9 @@ mod store;
 mod validate;
 mod worker;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use bounded::MAX_ERROR_BYTES;
 pub use connect::DEFAULT_CONNECT_TIMEOUT;
 pub use open::Access;
