@@ -74,6 +74,8 @@ pub struct Compiled {
     pub lock: Option<Arc<evolution::Lock>>,
     /// Where the lock file is, when there is one (read or not).
     pub lock_path: Option<PathBuf>,
+    /// The fields whose type is unknown: `catalog!` stubs them.
+    pub unknown_types: Vec<validate::UnknownType>,
 }
 
 impl Compiled {
@@ -101,7 +103,8 @@ pub fn compile_sources(sources: Sources, fallback_name: &str) -> Compiled {
             Err(d) => diagnostics.push(d),
         }
     }
-    let (catalog, mut found) = validate::build(&sources, &files, fallback_name);
+    let (catalog, mut found, unknown_types) =
+        validate::build_with_unknown_types(&sources, &files, fallback_name);
     diagnostics.append(&mut found);
     let mut diagnostics: Vec<Diagnostic> =
         diagnostics.into_iter().map(Diagnostic::bounded).collect();
@@ -113,6 +116,7 @@ pub fn compile_sources(sources: Sources, fallback_name: &str) -> Compiled {
         diagnostics,
         lock: None,
         lock_path: None,
+        unknown_types,
     }
 }
 
@@ -211,6 +215,7 @@ fn load_uncached(path: &Path, base: &Path, base_is: source::BaseDir) -> Compiled
             diagnostics: vec![d.bounded()],
             lock: None,
             lock_path: None,
+            unknown_types: Vec::new(),
         },
     }
 }
@@ -282,14 +287,38 @@ pub fn expand(settings: &Settings) -> Expansion {
         .chain(compiled.lock_path.as_ref())
         .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
         .collect();
+    // Each unknown type's error is raised by the stub type of its field (an
+    // array whose length is that `compile_error!`), not beside it: rustc then
+    // takes the field's type as an error and adds no type errors of its own
+    // where the field (or the stubbed type name) is used.
+    let mut diagnostics = compiled.diagnostics.clone();
+    let mut stubs = Vec::new();
+    for u in &compiled.unknown_types {
+        let at = compiled.sources.location(u.ty);
+        let found = diagnostics.iter().position(|d| {
+            d.rule == Rule::UnknownType
+                && d.location.as_ref().is_some_and(|l| {
+                    (l.file.as_str(), l.line, l.column) == (at.file.as_str(), at.line, at.column)
+                })
+        });
+        if let Some(i) = found {
+            let d = diagnostics.remove(i);
+            stubs.push(emit::rust::Stub {
+                field: u.field,
+                name: u.name.clone(),
+                message: d.render(),
+            });
+        }
+    }
     Expansion {
-        source: emit::rust::emit_source_locked(
+        source: emit::rust::emit_source_stubbed(
             &compiled.catalog,
             compiled.lock.as_deref(),
             settings,
             &tracked,
+            &stubs,
         ),
-        diagnostics: compiled.diagnostics.clone(),
+        diagnostics,
     }
 }
 

@@ -261,3 +261,59 @@ fn several_mistakes_give_one_error_each() {
         ],
     );
 }
+
+// ------------------------------------------------ the unknown-type stub
+
+/// `catalog!`'s expansion of `yaml` (written to a scratch file).
+fn expansion(name: &str, yaml: &str) -> skillcore_events_codegen::Expansion {
+    let dir = std::env::temp_dir().join(format!("skc-follow-on-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("events.yaml"), yaml).unwrap();
+    let settings = skillcore_events_codegen::Settings::for_cli("events.yaml", &dir);
+    let x = skillcore_events_codegen::expand(&settings);
+    let _ = std::fs::remove_dir_all(&dir);
+    x
+}
+
+#[test]
+fn an_unknown_type_raises_its_error_from_the_fields_stub_type() {
+    let yaml = event(
+        "gradebook.grade.posted",
+        "resultId",
+        "      resultId: uuid\n      status: AttendanceStatus?\n      score: integer\n      name: String\n",
+        "",
+    );
+    let x = expansion("stub", &yaml);
+    // The errors are raised by the stubs, so the macro reports them no more.
+    assert!(x.diagnostics.is_empty(), "{:?}", x.diagnostics);
+    let src = x.source;
+    for (i, ty) in ["AttendanceStatus?", "integer", "String"]
+        .iter()
+        .enumerate()
+    {
+        let start = format!("pub type __SkcUnknown{i} = [(); ::core::compile_error!(\"t.yaml");
+        let start = start.replace("t.yaml", "events.yaml");
+        let at = src
+            .find(&start)
+            .unwrap_or_else(|| panic!("no stub {i} in {src}"));
+        assert!(src[at..].contains(&format!("unknown type `{ty}`")), "{ty}");
+    }
+    // The fields have the stub types (optional or not, the stub is the type).
+    assert!(src.contains("pub status: super::__SkcUnknown0,"), "{src}");
+    assert!(src.contains("pub score: super::__SkcUnknown1,"), "{src}");
+    // A name the author meant to declare is stubbed too; a foreign spelling
+    // of a built-in is not (it would shadow `String`).
+    assert!(src.contains("pub type AttendanceStatus = __SkcUnknown0;"));
+    assert!(!src.contains("pub type String"));
+    // Without unknown types there are no stubs.
+    let x = expansion(
+        "no-stub",
+        &event(
+            "gradebook.grade.posted",
+            "resultId",
+            "      resultId: uuid\n",
+            "",
+        ),
+    );
+    assert!(!x.source.contains("__SkcUnknown"));
+}

@@ -12,9 +12,21 @@ fn read(src: &str) -> (RawFile, Vec<Diagnostic>) {
 fn unknown_key_has_did_you_mean() {
     let (_, d) = read("events:\n  a.b.posted:\n    description: x\n    aggregate: A\n    aggregate_id: id\n    paylod:\n      id: string\n");
     let rules: Vec<_> = d.iter().map(|d| d.rule).collect();
-    assert_eq!(rules, vec![Rule::UnknownKey, Rule::MissingKey]);
+    // Once: the misspelling, not also the `payload` it meant as missing.
+    assert_eq!(rules, vec![Rule::UnknownKey]);
     assert_eq!(d[0].help.as_deref(), Some("did you mean `payload`?"));
     assert_eq!(d[0].location.as_ref().unwrap().line, 6);
+    // A key that means nothing known leaves `payload` missing.
+    let (_, d) = read("events:
+  a.b.posted:
+    description: x
+    aggregate: A
+    aggregate_id: id
+    zzz:
+      id: string
+");
+    let rules: Vec<_> = d.iter().map(|d| d.rule).collect();
+    assert_eq!(rules, vec![Rule::UnknownKey, Rule::MissingKey]);
     assert!(d[1].message.contains("`payload`"), "{}", d[1]);
 }
 

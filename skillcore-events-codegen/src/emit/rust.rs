@@ -33,6 +33,19 @@ use std::path::PathBuf;
 /// The name the generated code imports the runtime's `__private` module under.
 const PRIVATE: &str = "__skc";
 
+/// A field whose type is unknown, and the rendered `unknown-type` error: its
+/// Rust type becomes `[(); compile_error!(..)]`, which raises that error and
+/// which rustc then treats as an error type, quiet wherever it is used.
+#[derive(Clone, Debug)]
+pub struct Stub {
+    /// The field (its name's span, as `Field::span`).
+    pub field: crate::source::Span,
+    /// A named type the author meant to declare, stubbed under that name.
+    pub name: Option<String>,
+    /// The diagnostic, rendered.
+    pub message: String,
+}
+
 /// Expands a catalog into the items `catalog!` generates, as source text.
 pub fn emit_source(catalog: &Catalog, settings: &Settings, tracked_files: &[PathBuf]) -> String {
     emit_source_locked(catalog, None, settings, tracked_files)
@@ -46,12 +59,25 @@ pub fn emit_source_locked(
     settings: &Settings,
     tracked_files: &[PathBuf],
 ) -> String {
+    emit_source_stubbed(catalog, lock, settings, tracked_files, &[])
+}
+
+/// [`emit_source_locked`], with a stub type for each field of unknown type
+/// (see [`Stub`]).
+pub fn emit_source_stubbed(
+    catalog: &Catalog,
+    lock: Option<&crate::evolution::Lock>,
+    settings: &Settings,
+    tracked_files: &[PathBuf],
+    stubs: &[Stub],
+) -> String {
     let rt = settings.runtime_path.trim().to_string();
     let mut e = Emitter {
         out: String::with_capacity(64 * 1024 + catalog.events.len() * 4096),
         rt,
         catalog,
         lock,
+        stubs,
     };
     e.all(tracked_files);
     e.out
@@ -71,6 +97,8 @@ struct Emitter<'a> {
     catalog: &'a Catalog,
     /// The lock of released versions, when the catalog has one.
     lock: Option<&'a crate::evolution::Lock>,
+    /// Stub types of the fields of unknown type.
+    stubs: &'a [Stub],
 }
 
 /// A string as a Rust literal.
@@ -112,6 +140,7 @@ impl Emitter<'_> {
             "#[allow(unused_imports)] use {}::__private as {PRIVATE};",
             self.rt
         );
+        self.stub_types();
         for t in &self.catalog.types {
             self.named_type(t);
         }
@@ -129,6 +158,38 @@ impl Emitter<'_> {
                 "const _: &[u8] = ::core::include_bytes!({});",
                 Lit(&p.to_string_lossy())
             );
+        }
+    }
+
+    /// The stub types: one per field of unknown type, and the names the
+    /// author meant to declare as aliases of them.
+    fn stub_types(&mut self) {
+        let mut named: Vec<&str> = Vec::new();
+        for (i, s) in self.stubs.iter().enumerate() {
+            let _ = write!(
+                self.out,
+                "#[doc(hidden)] #[allow(dead_code)] pub type __SkcUnknown{i} = [(); ::core::compile_error!({})];",
+                Lit(&s.message)
+            );
+            if let Some(n) = s.name.as_deref() {
+                if !named.contains(&n) && self.catalog.named_type(n).is_none() {
+                    named.push(n);
+                    let _ = write!(
+                        self.out,
+                        "#[allow(dead_code)] pub type {n} = __SkcUnknown{i};"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Writes the Rust type of field `f`: its stub when its type is unknown.
+    fn field_ty(&mut self, f: &Field, up: &str) {
+        match self.stubs.iter().position(|s| s.field == f.span) {
+            Some(i) => {
+                let _ = write!(self.out, "{up}__SkcUnknown{i}");
+            }
+            None => self.ty(&f.ty, up),
         }
     }
 
@@ -219,7 +280,7 @@ impl Emitter<'_> {
             }
             self.mirror_default(name, f);
             let _ = write!(self.out, "{}: ", f.ident);
-            self.ty(&f.ty, up);
+            self.field_ty(f, up);
             self.w(",");
         }
         let _ = write!(
@@ -274,7 +335,7 @@ impl Emitter<'_> {
                 self.w("#[schemars(extend(\"x-pii\" = true))]");
             }
             let _ = write!(self.out, "pub {}: ", f.ident);
-            self.ty(&f.ty, up);
+            self.field_ty(f, up);
             self.w(",");
         }
         self.w("}");

@@ -47,6 +47,27 @@ pub(super) fn catalog_spelling(text: &str, known: &dyn Fn(&str) -> bool) -> Opti
     (out != text.trim()).then_some(out)
 }
 
+/// The name to stub for an unknown type written as a bare PascalCase name
+/// (`AttendanceStatus`, `AttendanceStatus[]?`): one the author meant to
+/// declare under `types:`. Not a foreign spelling of a built-in (`String`,
+/// `Date`: a stub would shadow the real type) nor a name of Rust's prelude.
+pub(super) fn stub_name(text: &str) -> Option<String> {
+    let mut base = text.trim().trim_end_matches('?').trim_end();
+    while let Some(b) = base.strip_suffix("[]") {
+        base = b.trim_end();
+    }
+    const PRELUDE: &[&str] = &[
+        "Option", "Some", "None", "Result", "Ok", "Err", "Vec", "Box", "String", "ToString",
+        "Self", "AnyEvent", "Copy", "Clone", "Send", "Sync", "Sized", "Default", "Drop", "Fn",
+        "FnMut", "FnOnce", "Iterator", "Into", "From",
+    ];
+    let ok = crate::naming::is_pascal(base)
+        && builtin_for(base).is_none()
+        && !PRELUDE.contains(&base)
+        && !base.starts_with("__");
+    ok.then(|| base.to_string())
+}
+
 /// A note after the suggestion, when the habit has a trap in it.
 pub(super) fn why(text: &str) -> &'static str {
     let word: String = text

@@ -56,9 +56,25 @@ struct Validator<'a> {
     /// Fields (by the span of their name) whose type was unknown (reported):
     /// no other rule judges their type.
     unknown_typed: HashSet<Span>,
+    /// The same fields, for the emitter's stubs.
+    unknown_types: Vec<UnknownType>,
     /// Every event name declared or taken by a corrected name, so that a
     /// correction never lands on another event.
     event_names: HashSet<String>,
+}
+
+/// A field whose type is unknown (an `unknown-type` error): `catalog!` gives
+/// it a stub type that rustc accepts quietly wherever it is used, so the
+/// build shows the catalog's error and no type errors of its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownType {
+    /// The field's name (as [`Field::span`]).
+    pub field: Span,
+    /// The type as written: where the `unknown-type` error points.
+    pub ty: Span,
+    /// The written name when it looks like a named type the author meant to
+    /// declare (`AttendanceStatus`): stubbed too, so code naming it is quiet.
+    pub name: Option<String>,
 }
 
 /// Builds the model from the files of one catalog. `fallback_name` names the
@@ -68,6 +84,16 @@ pub fn build(
     files: &[RawFile],
     fallback_name: &str,
 ) -> (Catalog, Vec<Diagnostic>) {
+    let (catalog, diags, _) = build_with_unknown_types(sources, files, fallback_name);
+    (catalog, diags)
+}
+
+/// [`build`], and the fields whose type is unknown.
+pub fn build_with_unknown_types(
+    sources: &Sources,
+    files: &[RawFile],
+    fallback_name: &str,
+) -> (Catalog, Vec<Diagnostic>, Vec<UnknownType>) {
     let mut v = Validator {
         sources,
         diags: Vec::new(),
@@ -79,6 +105,7 @@ pub fn build(
         type_aliases: HashMap::new(),
         field_aliases: HashMap::new(),
         unknown_typed: HashSet::new(),
+        unknown_types: Vec::new(),
         event_names: HashSet::new(),
     };
     v.compatibility = v.check_catalog_compatibility(files);
@@ -121,6 +148,7 @@ pub fn build(
             compatibility: v.compatibility,
         },
         diags,
+        v.unknown_types,
     )
 }
 

@@ -139,6 +139,11 @@ impl Validator<'_> {
             let ty = match &f.ty {
                 Some(t) => self.check_type_expr(t).unwrap_or_else(|ty| {
                     self.unknown_typed.insert(f.name.span);
+                    self.unknown_types.push(UnknownType {
+                        field: f.name.span,
+                        ty: t.span,
+                        name: habits::stub_name(&t.value),
+                    });
                     ty
                 }),
                 None => {
