@@ -187,6 +187,9 @@ impl Validator<'_> {
     /// The name a field was written with, when the model holds it under its
     /// corrected name.
     fn written_name(&self, f: &Field) -> Option<&str> {
+        if self.field_aliases.is_empty() {
+            return None; // the common case: no hashing per field
+        }
         self.field_aliases.get(&f.span).map(String::as_str)
     }
 
