@@ -219,19 +219,21 @@ pub(crate) fn warn_mismatches(dispatcher: &Dispatcher, report: &CatalogReport) {
     if !foreign.is_empty() {
         let mut events: Vec<&str> = foreign.iter().map(|h| h.event.as_str()).collect();
         events.dedup();
+        // A few by name; the whole list is `EventBus::verify_catalog`'s.
+        const SHOWN: usize = 3;
+        let mut named: Vec<String> = foreign.iter().take(SHOWN).map(|h| h.to_string()).collect();
+        if foreign.len() > SHOWN {
+            named.push(format!("and {} more", foreign.len() - SHOWN));
+        }
         tracing::warn!(
             target: "skillcore_events::bus::catalog",
             handlers = foreign.len(),
             events = events.len(),
             "{} handler(s) declared in the catalog for {} event(s) this bus handles none of \
-             are not run here (another service's?): {}",
+             are not run here (another service's?): {} (all of them: EventBus::verify_catalog)",
             foreign.len(),
             events.len(),
-            foreign
-                .iter()
-                .map(|h| h.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            named.join(", ")
         );
     }
 }
