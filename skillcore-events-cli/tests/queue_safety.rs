@@ -495,7 +495,17 @@ async fn every_queue_command_sees_one_district_unless_all_are_asked_for() {
         ])
     );
 
-    // A replay in A queues A's event only.
+    // A replay in A queues A's event only. `analytics.proj` has no deliveries yet: the
+    // catalog declares it.
+    let catalog = dir.join("events.yaml");
+    std::fs::write(
+        &catalog,
+        "catalog: scope\nevents:\n  gradebook.grade.posted:\n    description: A grade was posted.\n    \
+         aggregate: Result\n    aggregate_id: resultId\n    handlers: [analytics.proj]\n    \
+         payload:\n      resultId: uuid\n",
+    )
+    .unwrap();
+    let catalog = catalog.display().to_string();
     let (code, _, stderr) = run(&[
         "replay",
         "--db",
@@ -503,16 +513,18 @@ async fn every_queue_command_sees_one_district_unless_all_are_asked_for() {
         "--district",
         "dst-A",
         "--handler",
-        "proj",
+        "analytics.proj",
+        "--catalog",
+        &catalog,
         "--no-wait",
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("replaying 1 event of district `dst-A` to `proj`"),
+        stderr.contains("replaying 1 event of district `dst-A` to `analytics.proj`"),
         "{stderr}"
     );
     let claimed = store
-        .claim_for("w", &["proj"], 10, Duration::from_secs(30))
+        .claim_for("w", &["analytics.proj"], 10, Duration::from_secs(30))
         .await
         .unwrap();
     let ids: Vec<Uuid> = claimed.iter().map(|c| c.event.event.id).collect();
