@@ -12,16 +12,26 @@
 //!   PostgreSQL), run the handler, and [`Store::complete`] the delivery: the done
 //!   delivery, unique per event and handler, is the handler's idempotency record,
 //!   written in the same statement ([`Store::complete_and_claim`] also claims the
-//!   next batch in it); a dead worker's lease runs out and the delivery is claimed
-//!   again (a delivery that keeps killing its worker ends in the dead letters
-//!   once its attempts are used up). [`Store::fail`] schedules a retry or moves
-//!   the delivery to the dead letters, all stored, so they survive restarts.
+//!   next batch in it). A running worker renews the leases it holds
+//!   ([`Store::renew_leases`], one statement three times per lease length), so
+//!   leases are short (10 s by default, `Durable::lease`): a dead worker's
+//!   deliveries are claimed again within that, at once by a worker restarting
+//!   under the same identity (`Durable::worker_id`), and [`Store::stats`] tells
+//!   their stalled leases from active ones (a delivery that keeps killing its
+//!   worker ends in the dead letters once its attempts are used up).
+//!   [`Store::fail`] schedules a retry or moves the delivery to the dead
+//!   letters, all stored, so they survive restarts; the worker logs each
+//!   failed attempt as the in-process bus does.
+//! - [`Store::cancel_replay`] cancels a replay's deliveries not yet run;
+//!   [`Store::drop_handler`] deletes the rows of a handler that no longer
+//!   exists.
 //! - Queries are scoped to one district unless [`Scope::AllDistricts`] is asked for.
 //! - [`Store::read_after`] follows the global order without ever skipping an event,
 //!   also on PostgreSQL where sequence numbers are not assigned in commit order.
 //!
 //! The tables (`skc_events`, `skc_deliveries`, `skc_handled`) are created and
-//! migrated by the store. The store never deletes rows. If you prune old events
+//! migrated by the store. The store deletes no events (only the delivery rows
+//! of a dropped handler, [`Store::drop_handler`]). If you prune old events
 //! yourself, delete their deliveries first and never delete the newest event:
 //! on SQLite a new row takes the largest id + 1, so deleting the newest event
 //! would let the next one reuse its sequence number, which readers following

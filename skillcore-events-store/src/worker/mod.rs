@@ -324,6 +324,13 @@ impl Worker {
     /// carries on when the database is back, and deliveries whose outcome could
     /// not be recorded run again once their lease runs out.
     ///
+    /// While it holds deliveries it renews their leases (one statement for
+    /// all of them, three times per [`WorkerBuilder::lease`]), so a handler may
+    /// run far longer than the lease. When it starts, it takes back the
+    /// deliveries held under its own id (a restart: see
+    /// [`Store::expire_own_leases`]) and logs those of its handlers held by
+    /// workers that stopped renewing them, with when they free up.
+    ///
     /// A delivery that was in flight when a worker died (its lease ran out)
     /// runs alone, nothing else held meanwhile, so that if it kills this worker
     /// too no other delivery dies with it; once such deaths have used up its
