@@ -4,8 +4,9 @@
 //! example, in catalog order).
 //!
 //! Always generated, not behind a feature: each is a JSON string and a
-//! decode, compiled only into the binaries that call it, and a fixture is
-//! as useful in a doctest or an example program as in a test. The catalog's
+//! decode through the `Deserialize` the crate instantiates anyway, and a
+//! fixture is as useful in a doctest or an example program as in a test.
+//! `#[inline]` keeps them out of code generation until a caller uses them. The catalog's
 //! examples were validated against the payload when the catalog was built,
 //! so the decode cannot fail (a panic there is a bug of this crate).
 
@@ -51,11 +52,11 @@ impl Emitter<'_> {
         let expect = Lit("a catalog example decodes (it was validated at build time)");
         let _ = write!(
             self.out,
-            "{allow}#[automatically_derived] impl {}::{} {{\
-             #[doc = {}] #[must_use] pub fn example() -> Self {{\
+            "{allow}impl {}::{} {{\
+             #[doc = {}] #[must_use] #[inline] pub fn example() -> Self {{\
              {PRIVATE}::serde_json::from_str({}).expect({expect}) }}\
              #[doc = \" Every one of the catalog's `examples:` of this event, in catalog order (empty when it gives none).\"]\
-             #[must_use] pub fn examples() -> ::std::vec::Vec<Self> {{ ::std::vec![",
+             #[must_use] #[inline] pub fn examples() -> ::std::vec::Vec<Self> {{ ::std::vec![",
             e.idents.module,
             e.idents.type_name,
             Lit(&first_doc),
