@@ -33,7 +33,15 @@
 //! - `names`, a module of `&str` constants, one per event;
 //! - `AnyEvent`, an enum over every event, decoding by name (`from_json`) and
 //!   implementing [`EventSet`];
-//! - `EVENTS`, the runtime catalog (`&[EventInfo]`) and `event_info(name)`.
+//! - `EVENTS`, the runtime catalog (`&[EventInfo]`) and `event_info(name)`;
+//! - on each event struct, fixtures for tests: `GradePosted::example()` (the
+//!   catalog's first `examples:` entry, else a payload generated to fit the
+//!   schema) and `GradePosted::examples()` (all of them); vary one with struct
+//!   update syntax, `GradePosted { score: 1.0, ..GradePosted::example() }`.
+//!
+//! The cargo feature `testing` (off by default) adds `testing`: a recording
+//! `TestBus` with assertions, and the catalog check as a test (see
+//! `docs/guide.md`, step 6).
 //!
 //! The format and every validation rule are documented in `docs/catalog.md`.
 //!
