@@ -17,14 +17,16 @@ fn unknown_key_has_did_you_mean() {
     assert_eq!(d[0].help.as_deref(), Some("did you mean `payload`?"));
     assert_eq!(d[0].location.as_ref().unwrap().line, 6);
     // A key that means nothing known leaves `payload` missing.
-    let (_, d) = read("events:
+    let (_, d) = read(
+        "events:
   a.b.posted:
     description: x
     aggregate: A
     aggregate_id: id
     zzz:
       id: string
-");
+",
+    );
     let rules: Vec<_> = d.iter().map(|d| d.rule).collect();
     assert_eq!(rules, vec![Rule::UnknownKey, Rule::MissingKey]);
     assert!(d[1].message.contains("`payload`"), "{}", d[1]);

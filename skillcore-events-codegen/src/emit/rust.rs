@@ -17,8 +17,8 @@
 //! `deprecated` and `default` are emitted by `rust/evolution.rs`, older released versions by `rust/versions.rs`.
 
 mod any_event;
-mod examples;
 mod evolution;
+mod examples;
 mod metadata;
 mod versions;
 

@@ -11,9 +11,10 @@ use events::gradebook::{GradePosted, GradeRemoved};
 use skillcore_events::{Event, EventSet};
 
 fn main() {
-    let p: GradePosted =
-        serde_json::from_str(r#"{"gradeId": "0190a3f4-7b1c-7d2e-9f00-0000000000aa", "points": null}"#)
-            .unwrap();
+    let p: GradePosted = serde_json::from_str(
+        r#"{"gradeId": "0190a3f4-7b1c-7d2e-9f00-0000000000aa", "points": null}"#,
+    )
+    .unwrap();
     assert_eq!(p.points, 100.0);
     assert_eq!(p.window.days, 3);
     let r = GradeRemoved {

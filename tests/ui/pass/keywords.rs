@@ -16,9 +16,7 @@ fn main() {
             r#type: "inner".into(),
         },
         choice: None,
-        strings: vec![events::String {
-            note: "A4".into(),
-        }],
+        strings: vec![events::String { note: "A4".into() }],
         outcome: events::Result::Err,
     };
     let json = serde_json::to_value(&game).unwrap();
