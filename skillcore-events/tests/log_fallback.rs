@@ -49,26 +49,32 @@ fn scenario() {
     });
 }
 
+/// Runs the test `name` of this binary again as a child with the switches
+/// on or off; its stderr. The child runs the scenario.
+fn child_stderr(name: &str, switches: bool) -> String {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1");
+    for var in ["LOG_EVENTS", "LOG_EVENT_HANDLERS"] {
+        if switches {
+            cmd.env(var, "true");
+        } else {
+            cmd.env_remove(var);
+        }
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "child failed:\n{stderr}");
+    stderr
+}
+
 #[test]
 fn without_a_subscriber_the_switches_print_to_stderr() {
     if std::env::var_os(CHILD).is_some() {
         scenario();
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "without_a_subscriber_the_switches_print_to_stderr",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
-        .env("LOG_EVENTS", "true")
-        .env("LOG_EVENT_HANDLERS", "true")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "child failed:\n{stderr}");
+    let stderr = child_stderr("without_a_subscriber_the_switches_print_to_stderr", true);
     for line in [
         " INFO [EventBus] Publishing event: gradebook.grade.posted (eventId: ",
         " INFO [audit.log] Handling event: ",
@@ -85,20 +91,7 @@ fn without_the_switches_nothing_is_printed() {
         scenario();
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "without_the_switches_nothing_is_printed",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
-        .env_remove("LOG_EVENTS")
-        .env_remove("LOG_EVENT_HANDLERS")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "child failed:\n{stderr}");
+    let stderr = child_stderr("without_the_switches_nothing_is_printed", false);
     assert!(
         !stderr.contains("[EventBus]") && !stderr.contains("[audit.log]"),
         "{stderr}"
