@@ -11,7 +11,7 @@ use crate::args::DbArgs;
 use crate::outcome::{print_stdout, Failure, Outcome, OK};
 use crate::queue::{open, store_err};
 use crate::term::escape_line;
-use skillcore_events_store::{Access, Scope, Store};
+use skillcore_events::store::{Access, Scope, Store};
 use std::collections::BTreeSet;
 use std::path::Path;
 

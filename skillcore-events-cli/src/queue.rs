@@ -10,7 +10,7 @@
 use crate::args::DbArgs;
 use crate::outcome::{print_stdout, Failure, Outcome, FINDINGS, OK};
 use crate::term::{escape, escape_line};
-use skillcore_events_store::{Access, ReplayFilter, ReplayProgress, Scope, Store};
+use skillcore_events::store::{Access, ReplayFilter, ReplayProgress, Scope, Store};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
@@ -62,7 +62,7 @@ pub fn open(db: &DbArgs, access: Access) -> Result<(tokio::runtime::Runtime, Sto
             "--schema is for PostgreSQL stores; a SQLite store is one file (--db sqlite:PATH)",
         )),
         // The store's own words say where it looked and what is near.
-        Err(Some(e @ skillcore_events_store::StoreError::NoStore(_))) => {
+        Err(Some(e @ skillcore_events::store::StoreError::NoStore(_))) => {
             Err(Failure::usage(escape(&e.to_string())))
         }
         Err(Some(e)) => Err(Failure::usage(format!(
@@ -104,7 +104,7 @@ fn json_for_terminal(json: &str) -> String {
     out
 }
 
-pub(crate) fn store_err(e: skillcore_events_store::StoreError) -> Failure {
+pub(crate) fn store_err(e: skillcore_events::store::StoreError) -> Failure {
     Failure::usage(format!("event store: {}", escape(&e.to_string())))
 }
 

@@ -6,7 +6,7 @@
 use serde_json::json;
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::uuid::Uuid;
-use skillcore_events_store::{HandlerStats, NewEvent, Scope, Store, Subscriber};
+use skillcore_events::store::{HandlerStats, NewEvent, Scope, Store, Subscriber};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;

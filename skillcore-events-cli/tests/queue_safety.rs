@@ -7,7 +7,7 @@
 use serde_json::json;
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::uuid::Uuid;
-use skillcore_events_store::{NewEvent, Scope, Store, Subscriber};
+use skillcore_events::store::{NewEvent, Scope, Store, Subscriber};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -10,7 +10,7 @@ use skillcore_events_store::{Scope, Subscriber, MAX_ERROR_BYTES};
 use std::time::Duration;
 
 mod events {
-    skillcore_events::catalog!("../skillcore-events/tests/fixtures/pii.yaml");
+    skillcore_events::catalog!("../skillcore-events-core/tests/fixtures/pii.yaml");
 }
 
 const MARKER: &str = "SECRET-MARKER";

@@ -97,7 +97,7 @@
 //! defined in another crate are found as long as that crate is linked into the
 //! binary (refer to it, for example `use school_handlers as _;`). The
 //! in-process [`backend::MemoryBackend`] is the default; the durable store
-//! (`skillcore_events_store::Durable`) plugs in behind the same API through
+//! (`store::Durable`, with the `sqlite` or `postgres` feature) plugs in behind the same API through
 //! [`backend::Backend`], given to [`EventBusBuilder::backend`]. Every builder
 //! option works on every backend or is refused by
 //! [`EventBusBuilder::build`] naming the backend that would ignore it.
@@ -108,7 +108,8 @@
 //! out however it finished.
 //!
 //! `LOG_EVENTS=1` and `LOG_EVENT_HANDLERS=1` turn on the per-event and
-//! per-handler info lines (through `tracing`); payloads are logged only at
+//! per-handler info lines (through `tracing`; printed to stderr when the
+//! program has installed no `tracing` subscriber of its own); payloads are logged only at
 //! debug level, with every pii value (at any depth) replaced by
 //! `"[redacted]"` and the fields the catalog does not know left out.
 //!
@@ -116,112 +117,38 @@
 //! [`DecodeError`] names the field path and the catalog type, never a pii
 //! value (and of other values a short, escaped prefix), and every type that
 //! holds payload JSON prints it through [`redact`].
+//!
+//! ## Cargo features
+//!
+//! One dependency; each database driver is compiled only when its feature
+//! is on:
+//!
+//! ```toml
+//! [dependencies]
+//! skillcore-events = { version = "0.1", features = ["sqlite"] }
+//!
+//! [dev-dependencies]
+//! skillcore-events = { version = "0.1", features = ["sqlite", "testing"] }
+//! ```
+//!
+//! | feature | adds |
+//! |---|---|
+//! | *(none)* | payloads, envelope, the in-process bus, handlers, the macros: no database driver |
+//! | `sqlite` | [`store`]: the durable store and queue in one SQLite file (sqlx's SQLite driver, bundled) |
+//! | `postgres` | [`store`] on PostgreSQL (sqlx's PostgreSQL driver) |
+//! | `testing` | `testing`: the recording `TestBus` and the catalog check; with a dialect on, `store::testing::TempStore` |
+//!
+//! With both dialects on, one build opens either (`store::Store::sqlite`,
+//! `store::Store::postgres`).
 
 #![deny(missing_docs)]
 
-extern crate self as skillcore_events;
+#[doc(inline)]
+pub use skillcore_events_core::*;
 
-mod bus;
-mod decode;
-mod envelope;
-mod event;
-mod handler;
-mod ids;
-mod objects;
-mod quote;
-pub mod redact;
-mod renames;
-mod scope;
-#[cfg(feature = "testing")]
-pub mod testing;
-
-// What a service writes.
-pub use bus::{
-    BuildError, BusError, CatalogReport, DeadLetter, DeadLetterId, EventBus, EventBusBuilder,
-    HandlerRef, ParseDeadLetterIdError, PublishError, RetryPolicy, ShutdownReport,
-};
-pub use decode::DecodeError;
-pub use envelope::{
-    schema_id, Envelope, IntoEnvelope, Metadata, RawEnvelope, Tenant, TenantFromPayload,
-    DEFAULT_SOURCE, SCHEMA_ID_BASE,
-};
-pub use event::{Event, EventInfo, EventSet, FieldInfo};
-pub use handler::{
-    registered_handlers, HandlerContext, HandlerError, HandlerOptions, HandlerRegistration,
-};
-pub use ids::new_event_id;
-pub use scope::Scope;
-pub use skillcore_events_macros::{catalog, handler};
-
-/// The interface between the bus and where its events go, for those who
-/// write a backend (the durable store does) or handlers over envelopes of
-/// any event: the [`backend::Backend`] and [`backend::BackendConfig`]
-/// traits, the [`backend::Dispatcher`] every backend shares (handlers by
-/// event with their resolved policy, and the attempt runner), the
-/// type-erased envelope and handler, and the in-process
-/// [`backend::MemoryBackend`].
-pub mod backend {
-    pub use crate::bus::{
-        panic_message, run_attempt, AttemptOutcome, Backend, BackendConfig, BoxError, BusOption,
-        BusSettings, Dispatcher, MemoryBackend, MemoryOptions, Origin, Route, Subscriber,
-    };
-    pub use crate::envelope::{DynEnvelope, EnvelopeHeader};
-    pub use crate::handler::{handler_fn, BoxFuture, BoxHandler, DynHandler};
-}
-
-/// Re-exported so users can build payloads without depending on these crates.
-pub use chrono;
-/// Re-exported for payload JSON.
-pub use serde_json;
-/// Re-exported so users can build `uuid` fields.
-pub use uuid;
-
-/// Support for generated code. Not public API: anything here may change in any
-/// release.
-#[doc(hidden)]
-pub mod __private {
-    pub use crate::decode::upcast;
-    pub use crate::decode::{decode_json, decode_value};
-    pub use chrono::{DateTime, NaiveDate, Utc};
-    pub use schemars::{self, JsonSchema};
-    pub use serde::{self, Deserialize, Serialize, Serializer};
-    pub use serde_json;
-    pub use uuid::Uuid;
-
-    pub use crate::handler::{MissingState, StateType, States, HANDLERS};
-    pub use crate::objects::ObjectsOnly;
-    pub use crate::redact::CATALOGS;
-    pub use crate::renames::RENAMES;
-    pub use linkme;
-
-    /// Byte-wise string equality usable in constants (the handler macro checks
-    /// that an event name and a payload type agree at compile time with it).
-    pub const fn str_eq(a: &str, b: &str) -> bool {
-        let (a, b) = (a.as_bytes(), b.as_bytes());
-        if a.len() != b.len() {
-            return false;
-        }
-        let mut i = 0;
-        while i < a.len() {
-            if a[i] != b[i] {
-                return false;
-            }
-            i += 1;
-        }
-        true
-    }
-
-    /// Holds a `Send + 'static` future; lets generated code name the bound.
-    pub fn assert_send<F: ::core::future::Future + Send + 'static>(f: F) -> F {
-        f
-    }
-
-    /// Stands in for a pii field in `Debug` output.
-    pub struct Redacted;
-
-    impl core::fmt::Debug for Redacted {
-        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-            f.write_str("[redacted]")
-        }
-    }
-}
+/// The durable event store and delivery queue (features `sqlite`,
+/// `postgres`): [`store::Store`] for appends and queries, [`store::Durable`]
+/// as the bus's backend, [`store::Worker`] to drain the queue.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[doc(inline)]
+pub use skillcore_events_store as store;

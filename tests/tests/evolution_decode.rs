@@ -213,7 +213,7 @@ async fn a_durable_bus_handles_every_stored_version() {
     let notes: Arc<Mutex<Vec<String>>> = Arc::default();
     let note_sink = Arc::clone(&notes);
     let bus = EventBus::builder()
-        .backend(skillcore_events_store::Durable::sqlite(
+        .backend(skillcore_events::store::Durable::sqlite(
             dir.join("events.db"),
         ))
         .subscribe::<GradePosted, _, _>("evolve.grades", move |env, _cx: HandlerContext| {

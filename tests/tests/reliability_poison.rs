@@ -8,7 +8,7 @@
 mod probe;
 
 use probe::{wait, Db};
-use skillcore_events_store::Scope;
+use skillcore_events::store::Scope;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;

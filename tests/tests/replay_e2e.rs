@@ -28,7 +28,7 @@ mod values;
 mod leftovers;
 
 use serde_json::{json, Map, Value};
-use skillcore_events_store::{Cursor, Scope, Store};
+use skillcore_events::store::{Cursor, Scope, Store};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

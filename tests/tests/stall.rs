@@ -9,7 +9,7 @@
 mod probe;
 
 use probe::{until, Db};
-use skillcore_events_store::{HandlerStats, Scope};
+use skillcore_events::store::{HandlerStats, Scope};
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

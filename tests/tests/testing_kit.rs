@@ -7,8 +7,8 @@
 
 use skillcore_events::testing::TestBus;
 use skillcore_events::{handler, Envelope, EventBus, HandlerError};
-use skillcore_events_store::testing::TempStore;
-use skillcore_events_store::{Scope, Store};
+use skillcore_events::store::testing::TempStore;
+use skillcore_events::store::{Scope, Store};
 use skillcore_events_tests::skillcore::gradebook::GradePosted;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

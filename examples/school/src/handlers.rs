@@ -15,7 +15,7 @@ use skillcore_events::{
     handler, Envelope, Event, EventBus, HandlerContext, HandlerError, Metadata, RawEnvelope,
     RetryPolicy,
 };
-use skillcore_events_store::{Durable, Scope, Store};
+use skillcore_events::store::{Durable, Scope, Store};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -22,7 +22,7 @@
 
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::{Envelope, EventBus, HandlerError, HandlerOptions, Metadata};
-use skillcore_events_store::{Durable, Store};
+use skillcore_events::store::{Durable, Store};
 use skillcore_events_tests::skillcore::{gradebook, LetterGrade};
 use std::io::Write;
 use std::time::Duration;

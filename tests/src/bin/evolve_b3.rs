@@ -65,7 +65,7 @@ use skillcore_events::serde_json::json;
 use skillcore_events::{
     Event, EventBus, EventBusBuilder, HandlerContext, HandlerError, HandlerOptions, Scope,
 };
-use skillcore_events_store::{ReplayFilter, Store};
+use skillcore_events::store::{ReplayFilter, Store};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use skillcore_events_store::Store;
+use skillcore_events::store::Store;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

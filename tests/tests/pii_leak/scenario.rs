@@ -11,7 +11,7 @@ use skillcore_events::uuid::Uuid;
 use skillcore_events::{
     Envelope, Event, EventBus, HandlerError, HandlerOptions, Metadata, RawEnvelope, Scope,
 };
-use skillcore_events_store::{new_event, Durability, Durable, PostgresCommit, Store, Subscriber};
+use skillcore_events::store::{new_event, Durability, Durable, PostgresCommit, Store, Subscriber};
 use std::time::Duration;
 
 /// Runs phase `phase` ("1" or "2") against `target`, logging at TRACE to

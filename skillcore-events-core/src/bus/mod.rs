@@ -130,12 +130,12 @@ impl EventBus {
     /// # });
     /// ```
     ///
-    /// With a durable backend (see `skillcore_events_store::Durable`):
+    /// With a durable backend (see `skillcore_events::store::Durable`):
     ///
     /// ```no_run
     /// # mod events { skillcore_events::catalog!("tests/fixtures/mini.yaml"); }
     /// # use skillcore_events::{Envelope, EventBus, Metadata};
-    /// # use skillcore_events_store::Durable;
+    /// # use skillcore_events::store::Durable;
     /// # async fn f(pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
     /// let bus = EventBus::builder().backend(Durable::from_pool(pool.clone())).build()?;
     /// let grade = events::gradebook::GradePosted { result_id: "r-1".into(), score: 9.5 };

@@ -26,7 +26,7 @@
 //!   catalog does not declare (with a did-you-mean for a typo).
 //! - A temporary durable store for tests of the durable path is in
 //!   `skillcore-events-store` behind its own `testing` feature
-//!   (`skillcore_events_store::testing::TempStore`).
+//!   (`skillcore_events::store::testing::TempStore`).
 //!
 //! ```
 //! # mod events { skillcore_events::catalog!("tests/fixtures/mini.yaml"); }

@@ -432,7 +432,7 @@ impl EventBusBuilder {
     ///
     /// ```no_run
     /// use skillcore_events::EventBus;
-    /// use skillcore_events_store::{Durable, PostgresCommit};
+    /// use skillcore_events::store::{Durable, PostgresCommit};
     /// use std::time::Duration;
     /// # async fn f(service_pool: sqlx::PgPool) -> Result<(), skillcore_events::BuildError> {
     /// // The embedded default: one SQLite file (created when missing).
