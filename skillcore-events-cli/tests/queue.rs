@@ -3,9 +3,9 @@
 use serde_json::json;
 use skillcore_events::backend::{BoxFuture, DynEnvelope, DynHandler};
 use skillcore_events::chrono::{TimeZone, Utc};
+use skillcore_events::store::{NewEvent, Scope, Store, Subscriber, Worker};
 use skillcore_events::uuid::Uuid;
 use skillcore_events::{HandlerContext, HandlerError};
-use skillcore_events::store::{NewEvent, Scope, Store, Subscriber, Worker};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;

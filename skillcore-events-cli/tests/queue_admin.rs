@@ -5,8 +5,8 @@
 
 use serde_json::json;
 use skillcore_events::chrono::{TimeZone, Utc};
-use skillcore_events::uuid::Uuid;
 use skillcore_events::store::{HandlerStats, NewEvent, Scope, Store, Subscriber};
+use skillcore_events::uuid::Uuid;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;

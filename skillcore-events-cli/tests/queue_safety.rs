@@ -6,8 +6,8 @@
 
 use serde_json::json;
 use skillcore_events::chrono::{TimeZone, Utc};
-use skillcore_events::uuid::Uuid;
 use skillcore_events::store::{NewEvent, Scope, Store, Subscriber};
+use skillcore_events::uuid::Uuid;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -12,20 +12,30 @@
 //! libpq reads it (`postgres://host/db?connect_timeout=2`); by default
 //! [`DEFAULT_CONNECT_TIMEOUT`].
 
-use crate::{Result, StoreError};
+#[cfg(feature = "postgres")]
+use crate::Result;
+use crate::StoreError;
+#[cfg(feature = "postgres")]
 use sqlx::pool::PoolConnection;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgPool};
+#[cfg(feature = "postgres")]
 use sqlx::{ConnectOptions, Connection, PgConnection, Postgres};
+#[cfg(feature = "postgres")]
 use std::str::FromStr;
+#[cfg(feature = "postgres")]
 use std::time::Duration;
 
+#[cfg(feature = "postgres")]
 /// How long connecting to PostgreSQL may take before the store gives up, unless
 /// the URL says otherwise (`connect_timeout`, seconds).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+#[cfg(feature = "postgres")]
 /// A wait on the pool longer than this makes the writer check the server.
 const CHECK_SERVER_AFTER: Duration = Duration::from_millis(250);
 
+#[cfg(feature = "postgres")]
 /// The server a store connects to.
 #[derive(Clone, Debug)]
 pub(crate) struct PgServer {
@@ -35,6 +45,7 @@ pub(crate) struct PgServer {
     pub address: String,
 }
 
+#[cfg(feature = "postgres")]
 impl PgServer {
     pub fn from_url(url: &str) -> Result<PgServer> {
         let options = PgConnectOptions::from_str(url)?;
@@ -122,6 +133,7 @@ impl PgServer {
     }
 }
 
+#[cfg(feature = "postgres")]
 /// The value of `key` in the URL's query string, if given.
 fn url_parameter<'u>(url: &'u str, key: &str) -> Option<&'u str> {
     let (_, query) = url.split_once('?')?;
@@ -169,7 +181,7 @@ impl StoreError {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "postgres"))]
 mod tests {
     use super::*;
 

@@ -68,6 +68,7 @@ impl<C: Send + 'static> GroupCommit<C> {
     }
 
     /// The resource, for the store's other writes.
+    #[cfg(feature = "sqlite")]
     pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, C> {
         self.conn.lock().await
     }

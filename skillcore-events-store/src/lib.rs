@@ -46,6 +46,12 @@
 
 #![deny(missing_docs)]
 
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!(
+    "skillcore-events-store needs a database: turn on its `sqlite` or `postgres` feature \
+     (through the skillcore-events crate: `features = [\"sqlite\"]`)"
+);
+
 mod bounded;
 mod connect;
 mod debug;
@@ -56,10 +62,12 @@ mod model;
 mod open;
 mod poison;
 mod pool;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod row;
 mod schema;
 mod shared;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
 mod validate;
@@ -69,13 +77,17 @@ mod worker;
 pub mod testing;
 
 pub use bounded::MAX_ERROR_BYTES;
+#[cfg(feature = "postgres")]
 pub use connect::DEFAULT_CONNECT_TIMEOUT;
 pub use open::Access;
 pub use validate::Refused;
 
+#[cfg(feature = "postgres")]
+pub use durable::Postgres;
+#[cfg(feature = "sqlite")]
+pub use durable::Sqlite;
 pub use durable::{
-    new_event, raw_envelope, Durable, DurableBackend, Opened, Postgres, Sqlite, StorePool,
-    DEFAULT_CONCURRENCY,
+    new_event, raw_envelope, Durable, DurableBackend, Opened, StorePool, DEFAULT_CONCURRENCY,
 };
 
 pub use worker::{Outcome, Worker, WorkerBuilder};
@@ -87,6 +99,9 @@ pub use model::{
     ReplayFilter, ReplayProgress, Scope, StoredEvent, Subscriber,
 };
 
+#[cfg(feature = "postgres")]
 pub use postgres::append_postgres;
+#[cfg(feature = "sqlite")]
 pub use sqlite::{append_sqlite, SQLITE_ROWS_PER_INSERT};
 pub use store::Store;
+

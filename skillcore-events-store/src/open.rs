@@ -18,10 +18,19 @@
 //! the log's transactions; SQLite then reads (and where it may, rebuilds) the
 //! `-shm` index of the log, but never writes the database or the log.
 
-use crate::{connect, schema, Result, Store, StoreError};
+#[cfg(feature = "postgres")]
+use crate::connect;
+use crate::{schema, Result, Store, StoreError};
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgPoolOptions;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection, PgConnection, SqliteConnection};
+use sqlx::Connection;
+#[cfg(feature = "postgres")]
+use sqlx::PgConnection;
+#[cfg(feature = "sqlite")]
+use sqlx::SqliteConnection;
+#[cfg(feature = "sqlite")]
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -38,6 +47,7 @@ pub enum Access {
 }
 
 impl Store {
+    #[cfg(feature = "sqlite")]
     /// Opens the existing SQLite event store at `path`, of this build's schema
     /// version, without creating or migrating anything.
     ///
@@ -101,6 +111,7 @@ impl Store {
         Ok(store)
     }
 
+    #[cfg(feature = "postgres")]
     /// Opens the existing PostgreSQL event store at `url` (in `schema`, else
     /// the search path), of this build's schema version, without creating a
     /// schema, a table or a migration. With [`Access::ReadOnly`] every session
@@ -141,6 +152,7 @@ impl Store {
     }
 }
 
+#[cfg(feature = "sqlite")]
 /// Read-only options for `path`: `immutable` when there is no log to read
 /// (see the module docs), else read-only through the log.
 fn read_only_options(path: &Path) -> SqliteConnectOptions {
@@ -156,12 +168,14 @@ fn read_only_options(path: &Path) -> SqliteConnectOptions {
     }
 }
 
+#[cfg(feature = "sqlite")]
 fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_os_string();
     name.push(suffix);
     PathBuf::from(name)
 }
 
+#[cfg(feature = "sqlite")]
 /// A `-wal` without its `-shm` index in a directory SQLite may not write:
 /// the log cannot be read (SQLite's "unable to open database file"), and an
 /// `immutable` open would silently leave out the log's transactions.
@@ -183,6 +197,7 @@ fn unreadable_log(path: &Path, e: StoreError) -> StoreError {
     }
 }
 
+#[cfg(feature = "sqlite")]
 fn not_sqlite(shown: &str, e: sqlx::Error) -> StoreError {
     let not_a_database =
         matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("26"));
@@ -195,6 +210,7 @@ fn not_sqlite(shown: &str, e: sqlx::Error) -> StoreError {
     }
 }
 
+#[cfg(feature = "sqlite")]
 /// The store's schema version in the SQLite file, or what the file holds
 /// instead.
 async fn sqlite_version(conn: &mut SqliteConnection, shown: &str) -> Result<i64> {
@@ -217,6 +233,7 @@ async fn sqlite_version(conn: &mut SqliteConnection, shown: &str) -> Result<i64>
     Ok(version.unwrap_or(0))
 }
 
+#[cfg(feature = "postgres")]
 /// Where the store's tables are (`schema `x``) and their schema version, or
 /// what there is instead.
 async fn postgres_version(conn: &mut PgConnection, schema: Option<&str>) -> Result<(String, i64)> {
@@ -319,6 +336,7 @@ fn describe_tables(tables: &[String]) -> String {
     text
 }
 
+#[cfg(feature = "postgres")]
 /// `; did you mean `x`?` or `; schemas with an event store: …` (nothing when
 /// the database holds no store).
 fn elsewhere(stores: &[String], asked: Option<&str>) -> String {
@@ -335,6 +353,7 @@ fn elsewhere(stores: &[String], asked: Option<&str>) -> String {
     format!("; schemas with an event store: {}", names.join(", "))
 }
 
+#[cfg(feature = "sqlite")]
 /// `; did you mean `x.db`?` among the database files beside a missing `path`.
 fn nearby_databases(path: &Path) -> String {
     let dir = match path.parent() {

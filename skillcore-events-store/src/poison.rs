@@ -29,7 +29,9 @@ impl Store {
     pub async fn dead_letter_unrun(&self, c: &Claimed, error: &str) -> Result<bool> {
         let error = crate::bounded::error_text(error);
         let n = match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.dead_letter_unrun(c, &error).await?,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.dead_letter_unrun(c, &error).await?,
         };
         Ok(n == 1)
@@ -52,7 +54,9 @@ impl Store {
         let marked = format!("{}{ALONE}", c.lease_owner);
         let max = i64::from(max_attempts.max(1));
         let n = match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.mark_alone(c, &marked, max).await?,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.mark_alone(c, &marked, max).await?,
         };
         if n == 1 {

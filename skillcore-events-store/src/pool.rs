@@ -2,12 +2,18 @@
 //! share one set of connections (and, for the transactional outbox, one
 //! transaction).
 
+#[cfg(feature = "sqlite")]
 use crate::sqlite::{SqliteDb, WRITER_CHECKPOINT_PAGES};
-use crate::{connect, Result, Store, StoreError};
+#[cfg(feature = "postgres")]
+use crate::{connect, StoreError};
+use crate::{Result, Store};
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgPool;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqlitePool;
 
 impl Store {
+    #[cfg(feature = "sqlite")]
     /// A store on the service's own SQLite pool, migrating its tables into
     /// that database (created when missing, as [`Store::sqlite`] does).
     ///
@@ -49,6 +55,7 @@ impl Store {
         Ok(store)
     }
 
+    #[cfg(feature = "postgres")]
     /// A store on the service's own PostgreSQL pool, migrating its tables
     /// (as [`Store::postgres`] does). Every statement of the store, its group
     /// commit of appends included, runs on this pool; only [`Store::listen`]

@@ -5,6 +5,7 @@
 //! PostgreSQL), so two processes starting against one database apply each exactly
 //! once and neither fails.
 
+#[cfg(feature = "sqlite")]
 /// SQLite: one file, WAL. Timestamps used by the queue are integer microseconds
 /// since the epoch (cheap to compare and index); `occurred_at` is fixed-width
 /// RFC 3339 text, so it sorts and compares like time.
@@ -181,8 +182,20 @@ END;
     // renewal periods (two thirds of its length) is held by a worker that
     // stopped, `queue stats`' stalled. NULL for leases taken before.
     "ALTER TABLE skc_deliveries ADD COLUMN lease_renewed INTEGER;",
+    // 8: the operations queries (`Store::deliveries_of`, `Store::correlated`,
+    // `Store::throughput`: src/inspect.rs) read by index: an event's
+    // deliveries, the events of one correlation id (only events that carry
+    // one are in it), done deliveries by the time they finished (the dead
+    // ones have `skc_deliveries_dead`).
+    r#"
+CREATE INDEX IF NOT EXISTS skc_deliveries_event ON skc_deliveries (event_seq);
+CREATE INDEX IF NOT EXISTS skc_events_correlation ON skc_events (json_extract(metadata, '$.correlationId'))
+    WHERE json_extract(metadata, '$.correlationId') IS NOT NULL;
+CREATE INDEX IF NOT EXISTS skc_deliveries_done ON skc_deliveries (updated_at) WHERE status = 'done';
+"#,
 ];
 
+#[cfg(feature = "postgres")]
 /// PostgreSQL. `tx_id` records the writing transaction (`pg_current_xact_id()`):
 /// readers that follow the global order read by `(tx_id, seq)` and only below the
 /// oldest transaction still in flight, so a transaction that commits late with a
@@ -278,4 +291,18 @@ ALTER TABLE skc_deliveries SET (autovacuum_vacuum_scale_factor = 0.02, autovacuu
     "ALTER TABLE skc_deliveries ADD COLUMN IF NOT EXISTS lone_deaths INTEGER NOT NULL DEFAULT 0;",
     // 7: when the lease was last taken or renewed, as on SQLite.
     "ALTER TABLE skc_deliveries ADD COLUMN IF NOT EXISTS lease_renewed BIGINT;",
+    // 8: the operations queries read by index, as on SQLite; and the type and
+    // aggregate indexes gain `seq` (SQLite's hold it as the rowid), so an
+    // event search walks one type's or one aggregate's events newest first
+    // and stops after a page, instead of sorting all of them.
+    r#"
+CREATE INDEX IF NOT EXISTS skc_deliveries_event ON skc_deliveries (event_seq);
+CREATE INDEX IF NOT EXISTS skc_events_correlation ON skc_events ((metadata->>'correlationId'), seq)
+    WHERE metadata->>'correlationId' IS NOT NULL;
+CREATE INDEX IF NOT EXISTS skc_deliveries_done ON skc_deliveries (updated_at) WHERE status = 'done';
+CREATE INDEX IF NOT EXISTS skc_events_type_seq ON skc_events (event_type, seq);
+DROP INDEX IF EXISTS skc_events_type;
+CREATE INDEX IF NOT EXISTS skc_events_aggregate_seq ON skc_events (aggregate_type, aggregate_id, seq);
+DROP INDEX IF EXISTS skc_events_aggregate;
+"#,
 ];

@@ -5,6 +5,7 @@
 use crate::{Claimed, Result, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgPool;
 use std::time::Duration;
 use uuid::Uuid;
@@ -18,6 +19,7 @@ pub(crate) struct Wake {
     /// PostgreSQL: the one-connection pool of this store's `LISTEN` task, set
     /// by the first [`crate::Store::listen`]; closed when the last handle of
     /// the store is dropped, which ends the task.
+    #[cfg(feature = "postgres")]
     pub listener: std::sync::OnceLock<PgPool>,
 }
 
@@ -28,6 +30,7 @@ impl Wake {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl Drop for Wake {
     fn drop(&mut self) {
         if let Some(pool) = self.listener.get() {
@@ -76,6 +79,7 @@ pub(crate) fn check_field(field: &str) -> Result<()> {
     }
 }
 
+#[cfg(feature = "postgres")]
 pub(crate) fn check_schema_name(schema: &str) -> Result<()> {
     if !schema.is_empty()
         && schema.len() < 64
@@ -89,6 +93,7 @@ pub(crate) fn check_schema_name(schema: &str) -> Result<()> {
     }
 }
 
+#[cfg(feature = "postgres")]
 // Two processes creating the same schema at once: one of them gets a unique
 // violation on the catalog; the schema exists either way.
 pub(crate) fn ignore_concurrent_create(

@@ -7,13 +7,22 @@ mod manage;
 mod query;
 mod queue;
 
+#[cfg(feature = "postgres")]
 use crate::postgres::PgDb;
 use crate::shared::Wake;
+#[cfg(feature = "sqlite")]
 use crate::sqlite::SqliteDb;
-use crate::{connect, Durability, PostgresCommit, Result};
+#[cfg(feature = "sqlite")]
+use crate::Durability;
+use crate::Result;
+#[cfg(feature = "postgres")]
+use crate::{connect, PostgresCommit};
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgPool;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use std::fmt;
+#[cfg(feature = "sqlite")]
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +30,9 @@ use std::time::Duration;
 /// The database a store is on, with what its dialect holds.
 #[derive(Clone)]
 pub(crate) enum Dialect {
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteDb),
+    #[cfg(feature = "postgres")]
     Postgres(PgDb),
 }
 
@@ -35,7 +46,9 @@ pub struct Store {
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(_) => "Store(sqlite)",
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(_) => "Store(postgres)",
         })
     }
@@ -49,12 +62,14 @@ impl Store {
         }
     }
 
+    #[cfg(feature = "sqlite")]
     /// Opens (creating if needed) a SQLite store in one file, in WAL mode with
     /// `synchronous=NORMAL`, and applies the migrations.
     pub async fn sqlite(path: impl AsRef<Path>) -> Result<Store> {
         Store::sqlite_with(path, Durability::Normal).await
     }
 
+    #[cfg(feature = "sqlite")]
     /// [`Store::sqlite`] with a chosen [`Durability`].
     pub async fn sqlite_with(path: impl AsRef<Path>, durability: Durability) -> Result<Store> {
         let options = SqliteConnectOptions::new()
@@ -73,6 +88,7 @@ impl Store {
         Ok(store)
     }
 
+    #[cfg(feature = "sqlite")]
     /// The store's connections to one SQLite file, as `options` open it;
     /// nothing is created or migrated here.
     pub(crate) async fn sqlite_on(options: SqliteConnectOptions) -> Result<Store> {
@@ -81,25 +97,30 @@ impl Store {
         )))
     }
 
+    #[cfg(feature = "sqlite")]
     /// A SQLite store on its connections; nothing is created or migrated here.
     pub(crate) fn sqlite_of(db: SqliteDb) -> Store {
         Store::of_dialect(Dialect::Sqlite(db))
     }
 
+    #[cfg(feature = "postgres")]
     /// A PostgreSQL store on `pool`, its group commit writing through it;
     /// nothing is created or migrated here.
     pub(crate) fn postgres_on(pool: PgPool, server: connect::PgServer) -> Store {
         Store::of_dialect(Dialect::Postgres(PgDb::on(pool, server)))
     }
 
+    #[cfg(feature = "sqlite")]
     /// SQLite: while the store lives, a task runs a passive checkpoint every
     /// 50 ms (cheap when the WAL has nothing new), off the writer's thread.
     pub(crate) fn checkpoint_in_background(&self) {
+        #[allow(irrefutable_let_patterns)]
         if let Dialect::Sqlite(db) = &self.dialect {
             db.checkpoint_in_background(Arc::downgrade(&self.wake));
         }
     }
 
+    #[cfg(feature = "postgres")]
     /// Connects to PostgreSQL and applies the migrations. `schema`, when given, is
     /// created if missing and used as the search path (tests give each run its own).
     /// Commits are flushed ([`PostgresCommit::Flushed`]).
@@ -113,6 +134,7 @@ impl Store {
         Store::postgres_with(url, schema, PostgresCommit::Flushed).await
     }
 
+    #[cfg(feature = "postgres")]
     /// [`Store::postgres`] with a chosen [`PostgresCommit`].
     pub async fn postgres_with(
         url: &str,
@@ -125,20 +147,26 @@ impl Store {
         Ok(store)
     }
 
+    #[cfg(feature = "sqlite")]
     /// The SQLite pool for writes, to run the caller's own transactions with
     /// [`crate::append_sqlite`].
     pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => Some(db.write_pool()),
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(_) => None,
         }
     }
 
+    #[cfg(feature = "postgres")]
     /// The PostgreSQL pool, to run the caller's own transactions with
     /// [`crate::append_postgres`].
     pub fn postgres_pool(&self) -> Option<&PgPool> {
         match &self.dialect {
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => Some(db.pool()),
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(_) => None,
         }
     }
@@ -158,8 +186,22 @@ impl Store {
     /// worker restarted again and again in one process takes no connection
     /// from publishers; it ends when the last handle of the store is dropped.
     pub fn listen(&self) {
-        if let Dialect::Postgres(db) = &self.dialect {
-            db.listen(&self.wake);
+        match &self.dialect {
+            #[cfg(feature = "postgres")]
+            Dialect::Postgres(db) => db.listen(&self.wake),
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+    }
+
+    /// Whether the store is on PostgreSQL (the outbox checks that a caller's
+    /// transaction is of the store's dialect).
+    pub(crate) fn is_postgres(&self) -> bool {
+        match &self.dialect {
+            #[cfg(feature = "postgres")]
+            Dialect::Postgres(_) => true,
+            #[allow(unreachable_patterns)]
+            _ => false,
         }
     }
 
@@ -177,7 +219,9 @@ impl Store {
 
     pub(crate) async fn migrate(&self) -> Result<()> {
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.migrate().await,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.migrate().await,
         }
     }

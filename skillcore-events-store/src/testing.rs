@@ -21,11 +21,17 @@
 //! a test process that was killed before it could clean up leaves folders
 //! and schemas that those tests' sweep removes.
 
-use crate::{Durable, Postgres, Sqlite};
+use crate::Durable;
+#[cfg(feature = "postgres")]
+use crate::Postgres;
+#[cfg(feature = "sqlite")]
+use crate::Sqlite;
 use std::marker::PhantomData;
+#[cfg(feature = "sqlite")]
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+#[cfg(feature = "postgres")]
 /// The PostgreSQL server [`TempStore::postgres`] uses: `SKILLCORE_TEST_PG`,
 /// else this.
 pub const DEFAULT_TEST_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -42,7 +48,9 @@ pub struct TempStore<D> {
 
 #[derive(Debug)]
 enum Place {
+    #[cfg(feature = "sqlite")]
     Sqlite { dir: PathBuf, file: PathBuf },
+    #[cfg(feature = "postgres")]
     Postgres { url: String, schema: String },
 }
 
@@ -59,6 +67,7 @@ fn unique() -> String {
     )
 }
 
+#[cfg(feature = "sqlite")]
 impl TempStore<Sqlite> {
     /// A fresh folder in the system's temporary directory, holding the
     /// store's SQLite file (created on first use). Panics, saying why, when
@@ -82,6 +91,7 @@ impl TempStore<Sqlite> {
     pub fn path(&self) -> &Path {
         match &self.place {
             Place::Sqlite { file, .. } => file,
+            #[cfg(feature = "postgres")]
             Place::Postgres { .. } => unreachable!("a TempStore<Sqlite> is a SQLite file"),
         }
     }
@@ -93,6 +103,7 @@ impl TempStore<Sqlite> {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl TempStore<Postgres> {
     /// A schema of its own in the PostgreSQL database `SKILLCORE_TEST_PG`
     /// names (default [`DEFAULT_TEST_PG`]). Panics, saying which server and
@@ -128,6 +139,7 @@ impl TempStore<Postgres> {
     pub fn url(&self) -> &str {
         match &self.place {
             Place::Postgres { url, .. } => url,
+            #[cfg(feature = "sqlite")]
             Place::Sqlite { .. } => unreachable!("a TempStore<Postgres> is a schema"),
         }
     }
@@ -136,6 +148,7 @@ impl TempStore<Postgres> {
     pub fn schema(&self) -> &str {
         match &self.place {
             Place::Postgres { schema, .. } => schema,
+            #[cfg(feature = "sqlite")]
             Place::Sqlite { .. } => unreachable!("a TempStore<Postgres> is a schema"),
         }
     }
@@ -147,6 +160,7 @@ impl TempStore<Postgres> {
     }
 }
 
+#[cfg(feature = "postgres")]
 /// The URL without its password, for messages.
 fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -161,6 +175,7 @@ fn redact_url(url: &str) -> String {
     }
 }
 
+#[cfg(feature = "postgres")]
 async fn run_sql(url: &str, sql: &str) -> Result<(), sqlx::Error> {
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(url).await?;
@@ -174,11 +189,13 @@ async fn run_sql(url: &str, sql: &str) -> Result<(), sqlx::Error> {
 impl<D> Drop for TempStore<D> {
     fn drop(&mut self) {
         match &self.place {
+            #[cfg(feature = "sqlite")]
             Place::Sqlite { dir, .. } => {
                 // Best effort: a file still open elsewhere is the test's own
                 // leftover, and the store's tests sweep it later.
                 let _ = std::fs::remove_dir_all(dir);
             }
+            #[cfg(feature = "postgres")]
             Place::Postgres { url, schema } => {
                 // Drop may run inside a runtime, which cannot block on
                 // another future: its own thread and runtime do the DROP.

@@ -5,10 +5,10 @@
 //! its `examples:`, a `TestBus` on paused time; then the same handlers on
 //! the durable path with a `TempStore` (SQLite, PostgreSQL), removed on drop.
 
-use skillcore_events::testing::TestBus;
-use skillcore_events::{handler, Envelope, EventBus, HandlerError};
 use skillcore_events::store::testing::TempStore;
 use skillcore_events::store::{Scope, Store};
+use skillcore_events::testing::TestBus;
+use skillcore_events::{handler, Envelope, EventBus, HandlerError};
 use skillcore_events_tests::skillcore::gradebook::GradePosted;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

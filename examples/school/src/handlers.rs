@@ -10,12 +10,12 @@ use crate::events::{
 };
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::serde_json;
+use skillcore_events::store::{Durable, Scope, Store};
 use skillcore_events::uuid::Uuid;
 use skillcore_events::{
     handler, Envelope, Event, EventBus, HandlerContext, HandlerError, Metadata, RawEnvelope,
     RetryPolicy,
 };
-use skillcore_events::store::{Durable, Scope, Store};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -342,20 +342,7 @@ impl DurableBackend {
         let new = NewEvent::from_raw(&raw).map_err(|e| PublishError::Backend(Box::new(e)))?;
         let events = std::slice::from_ref(&new);
         let subscribers = |t: &str| self.subscribers(t);
-        let written = if let Some(conn) = connection.downcast_mut::<sqlx::SqliteConnection>() {
-            self.expect_dialect(false)?;
-            crate::append_sqlite(conn, events, &subscribers).await
-        } else if let Some(conn) = connection.downcast_mut::<sqlx::PgConnection>() {
-            self.expect_dialect(true)?;
-            crate::append_postgres(conn, events, &subscribers).await
-        } else {
-            return Err(PublishError::Unsupported(
-                "publish_in takes the connection of an open sqlx transaction of the bus's \
-                 database: pass `&mut *tx` (a `SqliteConnection` or `PgConnection`), not the \
-                 transaction itself or another type"
-                    .into(),
-            ));
-        };
+        let written = self.append_in(connection, events, &subscribers).await?;
         written.map_err(|e| PublishError::Backend(Box::new(e)))?;
         self.dispatcher.log_publish(
             &event,
@@ -366,13 +353,46 @@ impl DurableBackend {
         Ok(())
     }
 
+    /// Appends in the caller's transaction, on the connection of whichever
+    /// dialect it is (the ones compiled in).
+    async fn append_in<'s, F>(
+        &self,
+        connection: &mut (dyn Any + Send),
+        events: &[NewEvent],
+        subscribers: &F,
+    ) -> Result<crate::Result<Vec<i64>>, PublishError>
+    where
+        F: Fn(&str) -> Vec<Subscriber<'s>> + Sync + ?Sized,
+    {
+        #[cfg(feature = "sqlite")]
+        if let Some(conn) = connection.downcast_mut::<sqlx::SqliteConnection>() {
+            self.expect_dialect(false)?;
+            return Ok(crate::append_sqlite(conn, events, subscribers).await);
+        }
+        #[cfg(feature = "postgres")]
+        if let Some(conn) = connection.downcast_mut::<sqlx::PgConnection>() {
+            self.expect_dialect(true)?;
+            return Ok(crate::append_postgres(conn, events, subscribers).await);
+        }
+        let _ = (connection, events, subscribers);
+        Err(PublishError::Unsupported(
+            "publish_in takes the connection of an open sqlx transaction of the bus's \
+             database: pass `&mut *tx` (a `SqliteConnection` or `PgConnection`), not the \
+             transaction itself or another type"
+                .into(),
+        ))
+    }
+
     /// Refuses a transaction of the other dialect than the store's, when the
     /// store is known (it is opened by then unless nothing was published or
     /// run yet; then its dialect is read from its target).
     fn expect_dialect(&self, postgres: bool) -> Result<(), PublishError> {
         let is_postgres = match (self.store.get(), &self.target) {
-            (Some(store), _) | (None, Target::Open(store)) => store.postgres_pool().is_some(),
+            (Some(store), _) | (None, Target::Open(store)) => store.is_postgres(),
+            #[cfg(feature = "postgres")]
             (None, target) => matches!(target, Target::Postgres { .. } | Target::PgPool { .. }),
+            #[cfg(not(feature = "postgres"))]
+            (None, _) => false,
         };
         if is_postgres == postgres {
             Ok(())

@@ -3,18 +3,28 @@
 //! PostgreSQL setting on a SQLite backend does not compile.
 
 use super::backend::DurableBackend;
-use crate::{Durability, PostgresCommit, Store};
+#[cfg(feature = "sqlite")]
+use crate::Durability;
+#[cfg(feature = "postgres")]
+use crate::PostgresCommit;
+use crate::Store;
 use skillcore_events::backend::{Backend, BackendConfig, BusOption, BusSettings, Dispatcher};
-use sqlx::{PgPool, SqlitePool};
+#[cfg(feature = "postgres")]
+use sqlx::PgPool;
+#[cfg(feature = "sqlite")]
+use sqlx::SqlitePool;
 use std::marker::PhantomData;
+#[cfg(feature = "sqlite")]
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "sqlite")]
 /// The SQLite dialect of [`Durable`] (the embedded default).
 #[derive(Clone, Copy, Debug)]
 pub struct Sqlite;
 
+#[cfg(feature = "postgres")]
 /// The PostgreSQL dialect of [`Durable`].
 #[derive(Clone, Copy, Debug)]
 pub struct Postgres;
@@ -27,16 +37,20 @@ pub struct Opened;
 /// sealed [`StorePool`]; not reachable from outside the crate).
 #[derive(Clone, Debug)]
 pub enum Target {
+    #[cfg(feature = "sqlite")]
     Sqlite {
         path: PathBuf,
         durability: Durability,
     },
+    #[cfg(feature = "sqlite")]
     SqlitePool(SqlitePool),
+    #[cfg(feature = "postgres")]
     Postgres {
         url: String,
         schema: Option<String>,
         commit: PostgresCommit,
     },
+    #[cfg(feature = "postgres")]
     PgPool {
         pool: PgPool,
         schema: Option<String>,
@@ -47,13 +61,17 @@ pub enum Target {
 impl Target {
     pub(crate) async fn open(&self) -> crate::Result<Store> {
         match self {
+            #[cfg(feature = "sqlite")]
             Target::Sqlite { path, durability } => Store::sqlite_with(path, *durability).await,
+            #[cfg(feature = "sqlite")]
             Target::SqlitePool(pool) => Store::from_sqlite_pool(pool.clone()).await,
+            #[cfg(feature = "postgres")]
             Target::Postgres {
                 url,
                 schema,
                 commit,
             } => Store::postgres_with(url, schema.as_deref(), *commit).await,
+            #[cfg(feature = "postgres")]
             Target::PgPool { pool, schema } => {
                 Store::from_pg_pool(pool.clone(), schema.as_deref()).await
             }
@@ -63,10 +81,13 @@ impl Target {
 
     fn describe(&self) -> String {
         match self {
+            #[cfg(feature = "sqlite")]
             Target::Sqlite { path, .. } => {
                 format!("the durable SQLite backend ({})", path.display())
             }
+            #[cfg(feature = "sqlite")]
             Target::SqlitePool(_) => "the durable SQLite backend (on the service's pool)".into(),
+            #[cfg(feature = "postgres")]
             Target::Postgres { schema, .. } | Target::PgPool { schema, .. } => match schema {
                 Some(s) => format!("the durable PostgreSQL backend (schema `{s}`)"),
                 None => "the durable PostgreSQL backend".into(),
@@ -206,6 +227,7 @@ impl<D> Durable<D> {
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl Durable<Sqlite> {
     /// Events and deliveries in a SQLite file (created when missing; WAL,
     /// `synchronous=NORMAL`): the embedded default.
@@ -227,6 +249,7 @@ impl Durable<Sqlite> {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl Durable<Postgres> {
     /// Events and deliveries in PostgreSQL, shared by any number of worker
     /// processes; tables in the connection's default schema unless
@@ -296,10 +319,13 @@ pub trait StorePool: sealed::Sealed {
 
 mod sealed {
     pub trait Sealed {}
+    #[cfg(feature = "sqlite")]
     impl Sealed for sqlx::SqlitePool {}
+    #[cfg(feature = "postgres")]
     impl Sealed for sqlx::PgPool {}
 }
 
+#[cfg(feature = "sqlite")]
 impl StorePool for SqlitePool {
     type Dialect = Sqlite;
     fn into_target(self) -> Target {
@@ -307,6 +333,7 @@ impl StorePool for SqlitePool {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl StorePool for PgPool {
     type Dialect = Postgres;
     fn into_target(self) -> Target {

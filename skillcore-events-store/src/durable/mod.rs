@@ -35,7 +35,11 @@ mod backend;
 mod config;
 
 pub use backend::DurableBackend;
-pub use config::{Durable, Opened, Postgres, Sqlite, StorePool, DEFAULT_CONCURRENCY};
+#[cfg(feature = "postgres")]
+pub use config::Postgres;
+#[cfg(feature = "sqlite")]
+pub use config::Sqlite;
+pub use config::{Durable, Opened, StorePool, DEFAULT_CONCURRENCY};
 
 use crate::{NewEvent, StoredEvent};
 use skillcore_events::RawEnvelope;

@@ -16,7 +16,9 @@ impl Store {
     /// passed.
     pub async fn renew_leases(&self, worker: &str, lease: Duration) -> Result<u64> {
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.renew_leases(worker, duration_us(lease)).await,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.renew_leases(worker, duration_us(lease)).await,
         }
     }
@@ -28,7 +30,9 @@ impl Store {
     /// dead one's). Only for an identity no other live worker uses.
     pub async fn expire_own_leases(&self, worker: &str) -> Result<u64> {
         let n = match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.expire_own_leases(worker).await?,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.expire_own_leases(worker).await?,
         };
         if n > 0 {
@@ -51,10 +55,12 @@ impl Store {
         me: &str,
     ) -> Result<LeaseReport> {
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => {
                 let list = serde_json::to_string(handlers).unwrap_or_default();
                 db.stalled_leases(&list, me).await
             }
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => {
                 let list: Vec<String> = handlers.iter().map(|h| h.to_string()).collect();
                 db.stalled_leases(&list, me).await
@@ -76,7 +82,9 @@ impl Store {
     ) -> Result<u64> {
         let (all, district) = scope.parts();
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.cancel_replay(all, district, handler, batch).await,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.cancel_replay(all, district, handler, batch).await,
         }
     }
@@ -85,7 +93,9 @@ impl Store {
     /// renewed recently): a handler some process still runs.
     pub async fn handler_held(&self, handler: &str) -> Result<i64> {
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.handler_held(handler).await,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.handler_held(handler).await,
         }
     }
@@ -98,7 +108,9 @@ impl Store {
     pub async fn drop_handler(&self, scope: &Scope, handler: &str) -> Result<u64> {
         let (all, district) = scope.parts();
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.drop_handler(all, district, handler).await,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.drop_handler(all, district, handler).await,
         }
     }

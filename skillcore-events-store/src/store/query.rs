@@ -21,7 +21,9 @@ impl Store {
     ) -> Result<Vec<DeadLetter>> {
         let (all, district) = scope.parts();
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.dead_letters(all, district, handler, limit).await,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.dead_letters(all, district, handler, limit).await,
         }
     }
@@ -32,7 +34,9 @@ impl Store {
     pub async fn retry_dead(&self, scope: &Scope, delivery_id: i64) -> Result<bool> {
         let (all, district) = scope.parts();
         let n = match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.retry_dead(all, district, delivery_id).await?,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.retry_dead(all, district, delivery_id).await?,
         };
         self.notify();
@@ -45,7 +49,9 @@ impl Store {
     pub async fn discard_dead(&self, scope: &Scope, delivery_id: i64) -> Result<bool> {
         let (all, district) = scope.parts();
         let n = match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.discard_dead(all, district, delivery_id).await?,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.discard_dead(all, district, delivery_id).await?,
         };
         Ok(n == 1)
@@ -57,7 +63,9 @@ impl Store {
     pub async fn has_pending(&self, handlers: &[&str]) -> Result<bool> {
         let list: Vec<String> = handlers.iter().map(|h| h.to_string()).collect();
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.has_pending(&list).await,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.has_pending(&list).await,
         }
     }
@@ -72,7 +80,9 @@ impl Store {
             Scope::AllDistricts => None,
         };
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.stats(district).await,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.stats(district).await,
         }
     }
@@ -86,10 +96,12 @@ impl Store {
     ) -> Result<Vec<StoredEvent>> {
         let (all, district) = scope.parts();
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => {
                 db.aggregate_events(all, district, aggregate_type, aggregate_id)
                     .await
             }
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => {
                 db.aggregate_events(all, district, aggregate_type, aggregate_id)
                     .await
@@ -107,7 +119,9 @@ impl Store {
     ) -> Result<Vec<StoredEvent>> {
         let (all, district) = scope.parts();
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.events_by_type(all, district, event_type, from, to).await,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.events_by_type(all, district, event_type, from, to).await,
         }
     }
@@ -128,10 +142,12 @@ impl Store {
         check_field(field)?;
         let (all, district) = scope.parts();
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => {
                 db.events_by_field(all, district, event_type, field, value)
                     .await
             }
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => {
                 db.events_by_field(all, district, event_type, field, value)
                     .await
@@ -177,7 +193,9 @@ impl Store {
     ) -> Result<(Vec<StoredEvent>, Cursor)> {
         let (all, district) = scope.parts();
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.read_after(all, district, cursor, limit).await,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.read_after(all, district, cursor, limit).await,
         }
     }
@@ -214,7 +232,9 @@ impl Store {
         let mut n = 0;
         for f in &filters {
             n += match &self.dialect {
+                #[cfg(feature = "sqlite")]
                 Dialect::Sqlite(db) => db.replay(all, district, handler_id, f, batch).await?,
+                #[cfg(feature = "postgres")]
                 Dialect::Postgres(db) => db.replay(all, district, handler_id, f, batch).await?,
             };
         }
@@ -232,7 +252,9 @@ impl Store {
     ) -> Result<ReplayProgress> {
         let (all, district) = scope.parts();
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.replay_progress(all, district, handler_id, batch).await,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.replay_progress(all, district, handler_id, batch).await,
         }
     }

@@ -42,7 +42,9 @@ impl Store {
         // Group commit: written together with the appends of other tasks
         // that arrive meanwhile, each still all-or-nothing.
         let seqs = match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.append(rows).await?,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.append(rows).await?,
         };
         self.notify();
@@ -67,7 +69,9 @@ impl Store {
         }
         let claim = Claim::new(worker, handlers, limit, lease);
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.complete_and_claim(done, &claim).await,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.complete_and_claim(done, &claim).await,
         }
     }
@@ -88,7 +92,9 @@ impl Store {
         }
         let claim = Claim::new(worker, handlers, limit, lease);
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.claim(&claim).await,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.claim(&claim).await,
         }
     }
@@ -110,7 +116,9 @@ impl Store {
             return Ok(Vec::new());
         }
         match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.complete_many(done).await,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.complete_many(done).await,
         }
     }
@@ -123,7 +131,9 @@ impl Store {
             return Ok(0);
         }
         let n = match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.release(claimed).await?,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.release(claimed).await?,
         };
         self.notify();
@@ -140,7 +150,9 @@ impl Store {
         let dead = retry_in.is_none();
         let delay = retry_in.map(duration_us).unwrap_or(0);
         let n = match &self.dialect {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.fail(c, &error, dead, delay).await?,
+            #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.fail(c, &error, dead, delay).await?,
         };
         Ok(n == 1)

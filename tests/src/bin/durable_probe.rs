@@ -21,8 +21,8 @@
 //! records its runs.
 
 use skillcore_events::chrono::{TimeZone, Utc};
-use skillcore_events::{Envelope, EventBus, HandlerError, HandlerOptions, Metadata};
 use skillcore_events::store::{Durable, Store};
+use skillcore_events::{Envelope, EventBus, HandlerError, HandlerOptions, Metadata};
 use skillcore_events_tests::skillcore::{gradebook, LetterGrade};
 use std::io::Write;
 use std::time::Duration;

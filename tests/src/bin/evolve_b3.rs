@@ -62,10 +62,10 @@ mod bin;
 
 use events::lab;
 use skillcore_events::serde_json::json;
+use skillcore_events::store::{ReplayFilter, Store};
 use skillcore_events::{
     Event, EventBus, EventBusBuilder, HandlerContext, HandlerError, HandlerOptions, Scope,
 };
-use skillcore_events::store::{ReplayFilter, Store};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

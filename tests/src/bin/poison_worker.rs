@@ -13,8 +13,8 @@
 //! `probe.poison` has `retries(RETRIES)`, 1 by default (two attempts in all).
 
 use skillcore_events::chrono::{TimeZone, Utc};
-use skillcore_events::{Envelope, EventBus, HandlerOptions, Metadata};
 use skillcore_events::store::{Durable, Store};
+use skillcore_events::{Envelope, EventBus, HandlerOptions, Metadata};
 use skillcore_events_tests::skillcore::{gradebook, LetterGrade};
 use std::time::Duration;
 

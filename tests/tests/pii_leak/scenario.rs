@@ -7,11 +7,11 @@ use crate::{pg_url, runtime, HANDLERS};
 use serde_json::{json, Value};
 use skillcore_events::backend::DynEnvelope;
 use skillcore_events::chrono::{NaiveDate, TimeZone, Utc};
+use skillcore_events::store::{new_event, Durability, Durable, PostgresCommit, Store, Subscriber};
 use skillcore_events::uuid::Uuid;
 use skillcore_events::{
     Envelope, Event, EventBus, HandlerError, HandlerOptions, Metadata, RawEnvelope, Scope,
 };
-use skillcore_events::store::{new_event, Durability, Durable, PostgresCommit, Store, Subscriber};
 use std::time::Duration;
 
 /// Runs phase `phase` ("1" or "2") against `target`, logging at TRACE to
