@@ -1,0 +1,270 @@
+//! The JSON API under `{prefix}/api/` (docs/dashboard.md): the data of every
+//! page, read with the grant's scope and pii grant.
+
+use crate::access::Grant;
+use crate::data::{self, Problem};
+use crate::security::api_error;
+use crate::App;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use skillcore_events_store::{Cursor, Scope};
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        match self {
+            Problem::Bad(m) => api_error(StatusCode::BAD_REQUEST, &m),
+            Problem::NotFound(m) => api_error(StatusCode::NOT_FOUND, &m),
+            Problem::Store(e) => {
+                tracing::warn!(target: "skillcore_events_dashboard", error = %e, "store error");
+                api_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("event store: {e}"),
+                )
+            }
+        }
+    }
+}
+
+type ApiResult = Result<Json<Value>, Problem>;
+
+fn to_json<T: serde::Serialize>(v: T) -> ApiResult {
+    Ok(Json(serde_json::to_value(v).unwrap_or(Value::Null)))
+}
+
+/// `?district=` on the read endpoints.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct DistrictQuery {
+    pub district: Option<String>,
+}
+
+fn scope(grant: &Grant, q: &DistrictQuery) -> Option<Scope> {
+    data::scope_for(grant, data::given(&q.district))
+}
+
+/// `GET /api/overview`: one object per handler, problem handlers first.
+pub(crate) async fn overview(
+    State(app): State<App>,
+    Extension(grant): Extension<Grant>,
+    Query(q): Query<DistrictQuery>,
+) -> ApiResult {
+    let Some(scope) = scope(&grant, &q) else {
+        return to_json(Vec::<Value>::new());
+    };
+    to_json(data::overview(&app, &scope).await?)
+}
+
+/// `GET /api/throughput`: events per minute for the last hour.
+pub(crate) async fn throughput(
+    State(app): State<App>,
+    Extension(grant): Extension<Grant>,
+    Query(q): Query<DistrictQuery>,
+) -> ApiResult {
+    let Some(scope) = scope(&grant, &q) else {
+        return to_json(Vec::<Value>::new());
+    };
+    to_json(crate::pages::overview::throughput(&app, &scope).await?)
+}
+
+/// `GET /api/health`: the catalog against the handlers served.
+pub(crate) async fn health(
+    State(app): State<App>,
+    Extension(grant): Extension<Grant>,
+) -> ApiResult {
+    to_json(crate::pages::catalog::health_report(&app, &grant).await?)
+}
+
+/// `GET /api/catalog`: the catalog's events.
+pub(crate) async fn catalog(State(app): State<App>) -> ApiResult {
+    let events: Vec<Value> = app
+        .config
+        .catalog
+        .unwrap_or(&[])
+        .iter()
+        .map(|e| catalog_json(&app, e))
+        .collect();
+    to_json(events)
+}
+
+fn catalog_json(app: &App, e: &skillcore_events::EventInfo) -> Value {
+    let link = |p: &Option<String>| p.as_ref().map(|p| p.replace("{event}", e.name));
+    json!({
+        "name": e.name, "context": e.context, "aggregate": e.aggregate,
+        "aggregateId": e.aggregate_id, "version": e.version, "description": e.description,
+        "handlers": e.handlers,
+        "fields": e.fields.iter().map(|f| json!({
+            "name": f.name, "type": f.ty, "optional": f.optional, "pii": f.pii,
+            "description": f.description,
+        })).collect::<Vec<_>>(),
+        "schemaUrl": link(&app.config.schema_url), "docsUrl": link(&app.config.docs_url),
+    })
+}
+
+/// `GET /api/catalog/{event}`: one event type, with its recent events.
+pub(crate) async fn catalog_event(
+    State(app): State<App>,
+    Extension(grant): Extension<Grant>,
+    Path(name): Path<String>,
+) -> ApiResult {
+    let info = app
+        .config
+        .event(&name)
+        .ok_or_else(|| Problem::NotFound(format!("no event `{name}` in the catalog")))?;
+    let mut v = catalog_json(&app, info);
+    let recent = data::search(
+        &app,
+        &grant,
+        &data::EventFilter {
+            event_type: Some(name),
+            limit: Some(20),
+            ..Default::default()
+        },
+    )
+    .await?;
+    v["recent"] = serde_json::to_value(recent.events).unwrap_or(Value::Null);
+    to_json(v)
+}
+
+/// `GET /api/events?type=&from=&to=&aggregateType=&aggregateId=&district=&field=&value=&cursor=&limit=`.
+pub(crate) async fn events(
+    State(app): State<App>,
+    Extension(grant): Extension<Grant>,
+    Query(f): Query<data::EventFilter>,
+) -> ApiResult {
+    to_json(data::search(&app, &grant, &f).await?)
+}
+
+fn parse_id(id: &str) -> Result<uuid::Uuid, Problem> {
+    id.parse()
+        .map_err(|_| Problem::Bad(format!("`{id}` is not an event id (a UUID)")))
+}
+
+/// `GET /api/events/{id}`: the event, its deliveries and its correlated chain.
+pub(crate) async fn event(
+    State(app): State<App>,
+    Extension(grant): Extension<Grant>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let id = parse_id(&id)?;
+    let detail = crate::pages::events::detail_data(&app, &grant, id).await?;
+    to_json(detail)
+}
+
+/// `GET /api/aggregates/{type}/{id}`: one aggregate's events, in order.
+pub(crate) async fn aggregate(
+    State(app): State<App>,
+    Extension(grant): Extension<Grant>,
+    Path((ty, id)): Path<(String, String)>,
+) -> ApiResult {
+    let events = app.store.aggregate_events(&grant.scope, &ty, &id).await?;
+    let v: Vec<_> = events.iter().map(|e| data::view(&app, &grant, e)).collect();
+    to_json(v)
+}
+
+/// `GET /api/dead-letters?handler=&error=&district=`: the groups and the letters.
+pub(crate) async fn dead_letters(
+    State(app): State<App>,
+    Extension(grant): Extension<Grant>,
+    Query(f): Query<data::DeadFilter>,
+) -> ApiResult {
+    let letters = data::dead_matching(&app, &grant, &f).await?;
+    let groups = data::groups(&letters);
+    let views: Vec<_> = letters
+        .iter()
+        .take(500)
+        .map(|d| data::dead_view(&app, &grant, d))
+        .collect();
+    to_json(json!({ "total": letters.len(), "groups": groups, "letters": views }))
+}
+
+/// `GET /api/dead-letters/count?handler=&error=`: how many match (what a
+/// bulk action would touch).
+pub(crate) async fn dead_count(
+    State(app): State<App>,
+    Extension(grant): Extension<Grant>,
+    Query(f): Query<data::DeadFilter>,
+) -> ApiResult {
+    let n = data::dead_matching(&app, &grant, &f).await?.len();
+    to_json(json!({ "count": n }))
+}
+
+/// `GET /api/replays/{handler}/{batch}`: a replay's progress.
+pub(crate) async fn replay_progress(
+    State(app): State<App>,
+    Extension(grant): Extension<Grant>,
+    Path((handler, batch)): Path<(String, i64)>,
+) -> ApiResult {
+    let p = app
+        .store
+        .replay_progress(&grant.scope, &handler, batch)
+        .await?;
+    to_json(json!({
+        "handler": handler, "batch": batch, "total": p.total, "done": p.done,
+        "dead": p.dead, "finished": p.finished(),
+    }))
+}
+
+/// `?after=&type=` of the live tail.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct TailQuery {
+    pub after: Option<String>,
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+}
+
+/// `GET /api/tail?after=TX.SEQ&type=`: events after the cursor in the global
+/// order (at most 200), and the cursor to ask from next. Without `after`,
+/// the cursor of the end (no events): a tail starts now.
+pub(crate) async fn tail(
+    State(app): State<App>,
+    Extension(grant): Extension<Grant>,
+    Query(q): Query<TailQuery>,
+) -> ApiResult {
+    let (events, cursor) = tail_data(&app, &grant, &q).await?;
+    to_json(json!({ "events": events, "cursor": format!("{}.{}", cursor.tx, cursor.seq) }))
+}
+
+pub(crate) async fn tail_data(
+    app: &App,
+    grant: &Grant,
+    q: &TailQuery,
+) -> Result<(Vec<data::EventView>, Cursor), Problem> {
+    let start = match data::given(&q.after) {
+        Some(a) => {
+            let (tx, seq) = a.split_once('.').unwrap_or(("0", a));
+            Some(Cursor {
+                tx: tx.parse().map_err(|_| {
+                    Problem::Bad("`after` is a cursor `TX.SEQ` from an earlier answer".into())
+                })?,
+                seq: seq.parse().map_err(|_| {
+                    Problem::Bad("`after` is a cursor `TX.SEQ` from an earlier answer".into())
+                })?,
+            })
+        }
+        None => None,
+    };
+    let mut cursor = start.unwrap_or_default();
+    let mut out = Vec::new();
+    loop {
+        let (page, next) = app.store.read_after(&grant.scope, cursor, 200).await?;
+        if page.is_empty() {
+            break;
+        }
+        cursor = next;
+        if start.is_some() {
+            let ty = data::given(&q.event_type);
+            out.extend(
+                page.iter()
+                    .filter(|e| ty.is_none_or(|t| e.event.event_type == t))
+                    .map(|e| data::view(app, grant, e)),
+            );
+            break;
+        }
+    }
+    Ok((out, cursor))
+}
