@@ -134,8 +134,8 @@
 //! | feature | adds |
 //! |---|---|
 //! | *(none)* | payloads, envelope, the in-process bus, handlers, the macros: no database driver |
-//! | `sqlite` | [`store`]: the durable store and queue in one SQLite file (sqlx's SQLite driver, bundled) |
-//! | `postgres` | [`store`] on PostgreSQL (sqlx's PostgreSQL driver) |
+//! | `sqlite` | `store`: the durable store and queue in one SQLite file (sqlx's SQLite driver, bundled) |
+//! | `postgres` | `store` on PostgreSQL (sqlx's PostgreSQL driver) |
 //! | `testing` | `testing`: the recording `TestBus` and the catalog check; with a dialect on, `store::testing::TempStore` |
 //!
 //! With both dialects on, one build opens either (`store::Store::sqlite`,
