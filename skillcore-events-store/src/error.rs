@@ -69,6 +69,10 @@ pub enum StoreError {
     /// An event no backend can store as it is (a NUL character in a string):
     /// nothing of the append was stored.
     Refused(Refused),
+    /// A search or an operations query the store refuses as asked (one that
+    /// no index could answer, or that makes no sense): the text says which
+    /// filter and how to fix it, never a value searched for.
+    InvalidQuery(String),
     /// A query named a payload field the event does not have.
     UnknownField {
         /// The event.
@@ -129,6 +133,7 @@ impl fmt::Display for StoreError {
                  letters, digits and `_`)"
             ),
             StoreError::Refused(r) => write!(f, "{r}"),
+            StoreError::InvalidQuery(why) => f.write_str(why),
             StoreError::PoolSchema { asked, current } => write!(
                 f,
                 "the pool's connections use schema {}, not `{asked}`: set \
@@ -169,6 +174,7 @@ impl std::error::Error for StoreError {
             | StoreError::SchemaVersion { .. }
             | StoreError::InvalidSchemaName(_)
             | StoreError::PoolSchema { .. }
+            | StoreError::InvalidQuery(_)
             | StoreError::UnknownField { .. } => None,
         }
     }

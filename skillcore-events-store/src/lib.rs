@@ -58,6 +58,7 @@ mod debug;
 mod durable;
 mod error;
 mod group_commit;
+mod inspect;
 mod model;
 mod open;
 mod poison;
@@ -105,3 +106,8 @@ pub use postgres::append_postgres;
 pub use sqlite::{append_sqlite, SQLITE_ROWS_PER_INSERT};
 pub use store::Store;
 
+pub use inspect::{
+    mask_error, DeadFilter, DeadGroup, DeliveryInfo, DeliveryState, EventCursor, EventPage,
+    EventQuery, FieldFilter, HandlerOverview, ThroughputBucket, MAX_BUCKETS, MAX_CHAIN, MAX_PAGE,
+    MAX_SCAN,
+};

@@ -5,6 +5,7 @@
 
 mod append;
 mod dead;
+pub(crate) mod inspect;
 mod manage;
 pub(crate) mod migrate;
 mod query;

@@ -1,0 +1,402 @@
+//! The operations queries on SQLite (see `crate::inspect`): the overview's
+//! counts, throughput, event search, an event with its deliveries and chain,
+//! dead letters by chunk and their bulk updates. Reads go to the reader
+//! pool; bulk updates through the store's writer, one statement per batch.
+
+use super::row::EventRow;
+use super::{sql, SqliteDb};
+use crate::inspect::search::{Access, Bind, Compare, Plan, Sql};
+use crate::inspect::{DeadRow, CHUNK, MAX_SCAN};
+use crate::row::{EventColumns, StatsRow};
+use crate::shared::{micros, now_us, stalled, ts_text};
+use crate::{DeadFilter, DeliveryInfo, DeliveryState, HandlerStats, Result, StoredEvent};
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteArguments, SqlitePool};
+use sqlx::Arguments;
+use std::any::Any;
+use std::sync::{Arc, Weak};
+use uuid::Uuid;
+
+/// SQLite's clock in microseconds, as `sql.rs` has it.
+const NOW: &str = "CAST(unixepoch('subsec') * 1000000 AS INTEGER)";
+
+/// The columns of an event (`e`), as [`EventRow`] reads them.
+const EVENT_COLS: &str = "e.seq, e.id, e.event_type, e.aggregate_type, e.aggregate_id, e.payload, e.metadata, e.version, e.occurred_at";
+
+/// The oldest delivery waiting for its first attempt per handler (of the
+/// events of district `?1`, or all with NULL).
+const OLDEST_WAITING: &str = "SELECT d.handler_id, MIN(d.available_at)
+     FROM skc_deliveries d INDEXED BY skc_deliveries_waiting
+     WHERE d.status = 'waiting' AND d.attempts = 0
+       AND (?1 IS NULL OR EXISTS (SELECT 1 FROM skc_events e
+                                  WHERE e.seq = d.event_seq AND e.district_id = ?1))
+     GROUP BY d.handler_id";
+
+/// Deliveries finished with `status` per bucket of `?2` microseconds from
+/// `?1`, in the scope (`?3`, `?4`), through `index`.
+fn finished(status: &str, index: &str) -> String {
+    format!(
+        "SELECT (d.updated_at - ?1) / ?2, COUNT(*)
+         FROM skc_deliveries d INDEXED BY {index}
+         WHERE d.status = '{status}' AND d.updated_at >= ?1
+           AND (?3 OR EXISTS (SELECT 1 FROM skc_events e
+                              WHERE e.seq = d.event_seq AND e.district_id = ?4))
+         GROUP BY 1"
+    )
+}
+
+/// The overview's counting queries on a store's reader pool, with a token
+/// that lives as long as the store (its writer).
+pub(crate) struct Figures {
+    read: SqlitePool,
+    token: Weak<dyn Any + Send + Sync>,
+}
+
+impl Figures {
+    pub fn token(&self) -> Weak<dyn Any + Send + Sync> {
+        self.token.clone()
+    }
+
+    /// The queue counters (those of `Store::stats`) and the oldest waiting
+    /// delivery per handler, of one district or all.
+    pub async fn count(
+        &self,
+        district: Option<&str>,
+    ) -> Result<(Vec<HandlerStats>, Vec<(String, DateTime<Utc>)>)> {
+        let rows: Vec<StatsRow> = match district {
+            None => sqlx::query_as(sql::STATS_ALL.as_str()),
+            Some(d) => sqlx::query_as(sql::STATS_DISTRICT.as_str()).bind(d),
+        }
+        .fetch_all(&self.read)
+        .await?;
+        let oldest: Vec<(String, i64)> = sqlx::query_as(OLDEST_WAITING)
+            .bind(district)
+            .fetch_all(&self.read)
+            .await?;
+        Ok((
+            rows.into_iter().map(HandlerStats::from).collect(),
+            oldest.into_iter().map(|(h, t)| (h, micros(t))).collect(),
+        ))
+    }
+}
+
+fn arguments(binds: Vec<Bind>) -> SqliteArguments {
+    let mut args = SqliteArguments::default();
+    for b in binds {
+        // Binding only fails for types SQLite cannot take; these all can.
+        let _ = match b {
+            Bind::Bool(v) => args.add(v),
+            Bind::I64(v) => args.add(v),
+            Bind::F64(v) => args.add(v),
+            Bind::Text(v) => args.add(v),
+            Bind::Texts(v) => args.add(serde_json::to_string(&v).unwrap_or_default()),
+            Bind::Time(v) => args.add(ts_text(&v)),
+        };
+    }
+    args
+}
+
+/// The candidate rows of a search: sequence numbers from its index, newest
+/// first, at most [`MAX_SCAN`].
+fn candidates(plan: &Plan<'_>, q: &mut Sql) {
+    let before = q.p(Bind::I64(plan.before));
+    let cond = match plan.access {
+        Access::Aggregate(t, id) => format!(
+            "INDEXED BY skc_events_aggregate WHERE aggregate_type = {} AND aggregate_id = {} AND",
+            q.p(Bind::Text(t.to_string())),
+            q.p(Bind::Text(id.to_string()))
+        ),
+        Access::Type(t) => format!(
+            "INDEXED BY skc_events_type WHERE event_type = {} AND",
+            q.p(Bind::Text(t.to_string()))
+        ),
+        Access::Recent => "WHERE".to_string(),
+    };
+    let scan = q.p(Bind::I64(i64::from(MAX_SCAN)));
+    q.push(&format!(
+        "SELECT seq FROM skc_events {cond} seq < {before} ORDER BY seq DESC LIMIT {scan}"
+    ));
+}
+
+/// The search: the events among the candidates meeting the other filters,
+/// newest first, up to one more than a page (whether there is more).
+fn search_sql(plan: &Plan<'_>) -> Sql {
+    let mut q = Sql::question();
+    q.push("SELECT ").push(EVENT_COLS).push(" FROM (");
+    candidates(plan, &mut q);
+    q.push(") AS c JOIN skc_events e ON e.seq = c.seq WHERE ");
+    let all = q.p(Bind::Bool(plan.all));
+    let district = q.p(Bind::Text(plan.district.to_string()));
+    q.push(&format!("({all} OR e.district_id = {district})"));
+    if let Some(t) = plan.event_type {
+        let t = q.p(Bind::Text(t.to_string()));
+        q.push(&format!(" AND e.event_type = {t}"));
+    }
+    if let Some(from) = plan.from {
+        let from = q.p(Bind::Text(ts_text(&from)));
+        q.push(&format!(" AND e.occurred_at >= {from}"));
+    }
+    if let Some(to) = plan.to {
+        let to = q.p(Bind::Text(ts_text(&to)));
+        q.push(&format!(" AND e.occurred_at < {to}"));
+    }
+    if let Some((parts, compare, _)) = &plan.field {
+        let path = q.p(Bind::Text(format!("$.{}", parts.join("."))));
+        let kind = format!("json_type(e.payload, {path})");
+        let value = format!("json_extract(e.payload, {path})");
+        let cond = match compare {
+            Compare::Text(s) => format!(
+                "{kind} = 'text' AND {value} = {}",
+                q.p(Bind::Text(s.clone()))
+            ),
+            Compare::Int(i) => format!(
+                "{kind} IN ('integer', 'real') AND {value} = {}",
+                q.p(Bind::I64(*i))
+            ),
+            Compare::Float(f) => format!(
+                "{kind} IN ('integer', 'real') AND {value} = {}",
+                q.p(Bind::F64(*f))
+            ),
+            Compare::Bool(true) => format!("{kind} = 'true'"),
+            Compare::Bool(false) => format!("{kind} = 'false'"),
+            Compare::Null => format!("{kind} = 'null'"),
+        };
+        q.push(&format!(" AND {cond}"));
+    }
+    let limit = q.p(Bind::I64(i64::from(plan.page) + 1));
+    q.push(&format!(" ORDER BY e.seq DESC LIMIT {limit}"));
+    q
+}
+
+/// How many candidates a search read, and the oldest of them.
+fn window_sql(plan: &Plan<'_>) -> Sql {
+    let mut q = Sql::question();
+    q.push("SELECT COUNT(*), MIN(seq) FROM (");
+    candidates(plan, &mut q);
+    q.push(")");
+    q
+}
+
+/// A delivery as [`DeliveryInfo`] reads it.
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: i64,
+    handler_id: String,
+    status: String,
+    attempts: i64,
+    last_error: Option<String>,
+    replay: i64,
+    available_at: i64,
+    updated_at: i64,
+    lease_until: Option<i64>,
+    expired_leases: i64,
+    stalled: bool,
+}
+
+impl From<DeliveryRow> for DeliveryInfo {
+    fn from(r: DeliveryRow) -> Self {
+        DeliveryInfo {
+            delivery_id: r.id,
+            state: DeliveryState::of(&r.status, r.attempts, r.stalled),
+            handler_id: r.handler_id,
+            attempts: r.attempts.max(0) as u32,
+            last_error: r.last_error,
+            replay: r.replay,
+            available_at: micros(r.available_at),
+            updated_at: micros(r.updated_at),
+            lease_until: r.lease_until.map(micros),
+            expired_leases: r.expired_leases.max(0) as u32,
+        }
+    }
+}
+
+impl SqliteDb {
+    /// The overview's counting queries, on the reader pool.
+    pub fn figures(&self) -> Figures {
+        let writer: Arc<dyn Any + Send + Sync> = self.writer.clone();
+        Figures {
+            read: self.read.clone(),
+            token: Arc::downgrade(&writer),
+        }
+    }
+
+    /// Done and dead deliveries per bucket: (bucket, done, dead).
+    pub async fn throughput(
+        &self,
+        all: bool,
+        district: &str,
+        since_us: i64,
+        bucket_us: i64,
+    ) -> Result<Vec<(i64, i64, i64)>> {
+        let mut out = Vec::new();
+        for (i, status, index) in [
+            (0, "done", "skc_deliveries_done"),
+            (1, "dead", "skc_deliveries_dead"),
+        ] {
+            let rows: Vec<(i64, i64)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(finished(status, index)))
+                    .bind(since_us)
+                    .bind(bucket_us)
+                    .bind(all)
+                    .bind(district)
+                    .fetch_all(&self.read)
+                    .await?;
+            out.extend(
+                rows.into_iter()
+                    .map(|(b, n)| if i == 0 { (b, n, 0) } else { (b, 0, n) }),
+            );
+        }
+        Ok(out)
+    }
+
+    /// The matching events (up to a page and one), how many candidates were
+    /// read and the oldest of them.
+    pub async fn search(&self, plan: &Plan<'_>) -> Result<(Vec<StoredEvent>, i64, Option<i64>)> {
+        let q = search_sql(plan);
+        let rows: Vec<EventRow> =
+            sqlx::query_as_with(sqlx::AssertSqlSafe(q.text), arguments(q.binds))
+                .fetch_all(&self.read)
+                .await?;
+        let events = rows
+            .into_iter()
+            .map(|r| EventColumns::from(r).strict())
+            .collect::<Result<Vec<_>>>()?;
+        let w = window_sql(plan);
+        let (examined, floor): (i64, Option<i64>) =
+            sqlx::query_as_with(sqlx::AssertSqlSafe(w.text), arguments(w.binds))
+                .fetch_one(&self.read)
+                .await?;
+        Ok((events, examined, floor))
+    }
+
+    /// `EXPLAIN QUERY PLAN` of the search, a line per step.
+    pub async fn explain_search(&self, plan: &Plan<'_>) -> Result<Vec<String>> {
+        let q = search_sql(plan);
+        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as_with(
+            sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {}", q.text)),
+            arguments(q.binds),
+        )
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.3).collect())
+    }
+
+    pub async fn event_by_id(
+        &self,
+        all: bool,
+        district: &str,
+        id: Uuid,
+    ) -> Result<Option<StoredEvent>> {
+        let row: Option<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLS} FROM skc_events e
+             WHERE e.id = ?1 AND (?2 OR e.district_id = ?3)"
+        )))
+        .bind(id.to_string())
+        .bind(all)
+        .bind(district)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| EventColumns::from(r).strict()).transpose()
+    }
+
+    pub async fn deliveries_of(
+        &self,
+        all: bool,
+        district: &str,
+        id: Uuid,
+    ) -> Result<Vec<DeliveryInfo>> {
+        let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT d.id, d.handler_id, d.status, d.attempts, d.last_error, d.replay,
+                    d.available_at, d.updated_at, d.lease_until, d.expired_leases,
+                    (d.status = 'active' AND {}) AS stalled
+             FROM skc_events e JOIN skc_deliveries d INDEXED BY skc_deliveries_event
+               ON d.event_seq = e.seq
+             WHERE e.id = ?1 AND (?2 OR e.district_id = ?3)
+             ORDER BY d.id",
+            stalled(NOW)
+        )))
+        .bind(id.to_string())
+        .bind(all)
+        .bind(district)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(DeliveryInfo::from).collect())
+    }
+
+    pub async fn correlated(
+        &self,
+        all: bool,
+        district: &str,
+        correlation_id: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>> {
+        let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLS} FROM skc_events e INDEXED BY skc_events_correlation
+             WHERE json_extract(e.metadata, '$.correlationId') = ?1
+               AND json_extract(e.metadata, '$.correlationId') IS NOT NULL
+               AND (?2 OR e.district_id = ?3)
+             ORDER BY e.seq LIMIT ?4"
+        )))
+        .bind(correlation_id)
+        .bind(all)
+        .bind(district)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|r| EventColumns::from(r).strict())
+            .collect()
+    }
+
+    /// Up to [`CHUNK`] dead letters matching `f` (but its group) in the scope,
+    /// newest first, after `after` (`updated_at`, id) in that order.
+    pub async fn dead_chunk(
+        &self,
+        all: bool,
+        district: &str,
+        f: &DeadFilter,
+        after: Option<(i64, i64)>,
+    ) -> Result<Vec<DeadRow>> {
+        let (at, id) = after.unwrap_or((i64::MAX, i64::MAX));
+        Ok(sqlx::query_as(
+            "SELECT d.id, d.handler_id, d.last_error, d.updated_at
+             FROM skc_deliveries d INDEXED BY skc_deliveries_dead
+             JOIN skc_events e ON e.seq = d.event_seq
+             WHERE d.status = 'dead' AND (d.updated_at, d.id) < (?1, ?2)
+               AND d.updated_at >= ?3 AND d.updated_at < ?4
+               AND (?5 IS NULL OR d.handler_id = ?5) AND (?6 IS NULL OR e.event_type = ?6)
+               AND (?7 OR e.district_id = ?8)
+             ORDER BY d.updated_at DESC, d.id DESC LIMIT ?9",
+        )
+        .bind(at)
+        .bind(id)
+        .bind(f.since.map_or(i64::MIN, |t| t.timestamp_micros()))
+        .bind(f.until.map_or(i64::MAX, |t| t.timestamp_micros()))
+        .bind(f.handler.as_deref())
+        .bind(f.event_type.as_deref())
+        .bind(all)
+        .bind(district)
+        .bind(i64::from(CHUNK))
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Retries (`retry`) or discards the dead letters `ids` that are still
+    /// dead, in one statement; how many.
+    pub async fn update_dead(&self, ids: &[i64], retry: bool) -> Result<u64> {
+        let set = if retry {
+            "status = 'waiting', attempts = 0, available_at = ?1, updated_at = ?1"
+        } else {
+            "status = 'discarded', updated_at = ?1"
+        };
+        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE skc_deliveries SET {set}
+             WHERE id IN (SELECT value FROM json_each(?2)) AND status = 'dead'"
+        )))
+        .bind(now_us())
+        .bind(serde_json::to_string(ids).unwrap_or_default())
+        .execute(&mut *self.writer.lock().await)
+        .await?
+        .rows_affected())
+    }
+}
