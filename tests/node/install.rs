@@ -1,8 +1,8 @@
-//! The npm packages of `tests/node` (the AsyncAPI initiative's parser), installed
-//! once by the first test that needs them, so that a plain `cargo test
-//! --workspace` works on a fresh clone. Shared by the tests that run the parser
-//! (`#[path]`-included by skillcore-events-cli/tests/common/mod.rs and
-//! tests/tests/evolution_emit.rs).
+//! The npm packages of `tests/node` (the AsyncAPI initiative's parser,
+//! playwright-core), installed once by the first test that needs them, so that
+//! a plain `cargo test --workspace` works on a fresh clone. Shared by the tests
+//! that run them (`#[path]`-included by skillcore-events-cli/tests/common/mod.rs,
+//! tests/tests/evolution_emit.rs and skillcore-events-dashboard/tests/browser.rs).
 //!
 //! Parallel tests in one process wait on a mutex; test binaries run at the same
 //! time (other crates, other checkouts of the suite) wait on a file lock in
@@ -13,12 +13,15 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 
-/// The parser's package and npm's record of a finished install (written last,
-/// so an interrupted install is not taken for a finished one). `scripts/test`
-/// checks the same two files.
+/// The parser's package, playwright-core's (the dashboard's browser test) and
+/// npm's record of a finished install (written last, so an interrupted install
+/// is not taken for a finished one). `scripts/test` checks the same files.
 fn installed(node: &Path) -> bool {
     node.join("node_modules/@asyncapi/parser/package.json")
         .is_file()
+        && node
+            .join("node_modules/playwright-core/package.json")
+            .is_file()
         && node.join("node_modules/.package-lock.json").is_file()
 }
 
@@ -43,7 +46,8 @@ pub fn ensure_npm_packages(node: &Path) -> Result<(), String> {
         return Ok(());
     }
     let hint = format!(
-        "the AsyncAPI parser is not installed and installing it failed: run `npm ci --prefix {}` \
+        "the npm packages of tests/node (the AsyncAPI parser, playwright-core) are not installed \
+         and installing them failed: run `npm ci --prefix {}` \
          (needs Node.js and npm), or `scripts/test`",
         node.display()
     );
