@@ -367,7 +367,7 @@ impl Store {
     /// Puts every dead letter in `scope` matching `filter` back in the queue
     /// with a fresh set of attempts, as [`Store::retry_dead`] does one.
     /// Returns exactly how many were retried: the letters are selected first,
-    /// then changed [`BATCH`] at a time, each statement taking only rows that
+    /// then changed a thousand at a time, each statement taking only rows that
     /// are still dead (one retried or discarded meanwhile by someone else is
     /// not counted twice), so publishers and workers are never held up for
     /// long. Letters that die after the selection are not taken.
