@@ -246,8 +246,9 @@ pub(crate) async fn search(
     } else if let (Some(t), Some(id)) = (agg_t, agg_id) {
         app.store.aggregate_events(&scope, t, id).await?
     } else if let Some(ty) = ty {
-        let lo = from.unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let hi = to.unwrap_or(DateTime::<Utc>::MAX_UTC);
+        // Bounds the stores compare as text alike: four-digit years.
+        let lo = from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        let hi = to.unwrap_or_else(|| Utc::now() + chrono::Duration::days(365 * 100));
         app.store.events_by_type(&scope, ty, lo, hi).await?
     } else {
         let mut all = Vec::new();
@@ -271,7 +272,7 @@ pub(crate) async fn search(
             && agg_id.is_none_or(|t| ev.aggregate_id == t)
             && before.is_none_or(|b| e.seq < b)
     });
-    found.sort_by(|a, b| b.seq.cmp(&a.seq));
+    found.sort_by_key(|e| std::cmp::Reverse(e.seq));
     let more = found.len() > limit;
     found.truncate(limit);
     let next = if more {

@@ -86,7 +86,7 @@ pub async fn serve(
     let app = if prefix.is_empty() {
         dashboard
     } else {
-        let to = format!("{prefix}/");
+        let to = prefix.clone();
         axum::Router::new()
             .route(
                 "/",

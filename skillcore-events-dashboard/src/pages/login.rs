@@ -90,7 +90,7 @@ pub(crate) async fn submit(
     match app.config.authorizer.sign_in(token) {
         Some(session) => {
             tracing::info!(target: "skillcore_events_dashboard::audit", who = "session", "signed in");
-            let mut res = Redirect::to(&format!("{}/", base.0)).into_response();
+            let mut res = Redirect::to(&super::home_or(&base.0, "/")).into_response();
             let c = format!(
                 "{SESSION_COOKIE}={session}; Path={}; HttpOnly; SameSite=Strict",
                 cookie_path(&base)

@@ -59,7 +59,7 @@ impl FromRequestParts<App> for Ctx {
 impl Ctx {
     /// A link below the mount point.
     pub fn href(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        home_or(&self.base, path)
     }
 
     pub fn can_act(&self) -> bool {
@@ -69,6 +69,15 @@ impl Ctx {
     /// The hidden CSRF field of a form.
     pub fn csrf_field(&self) -> Markup {
         html! { input type="hidden" name="csrf" value=(self.csrf); }
+    }
+}
+
+/// `path` below `base`; the overview (`/`) is `base` itself (a router nested
+/// at `/admin/events` answers `/admin/events`, not `/admin/events/`).
+pub(crate) fn home_or(base: &str, path: &str) -> String {
+    match path {
+        "" | "/" if !base.is_empty() => base.to_string(),
+        _ => format!("{base}{path}"),
     }
 }
 
@@ -155,7 +164,7 @@ pub(crate) fn num(n: i64) -> String {
     let s = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push('\u{202f}');
         }
         out.push(c);

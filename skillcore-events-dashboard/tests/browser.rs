@@ -1,0 +1,849 @@
+//! The dashboard in a real browser: Debian's headless Chromium driven by
+//! `playwright-core` (npm, in `tests/node`) through `tests/browser/e2e.mjs`.
+//!
+//! The test fills a temporary SQLite store (a causation chain, dead letters,
+//! a retrying and a leased delivery, a payload and an error message carrying
+//! `<script>`, quotes and `</textarea>`), serves the dashboard nested at
+//! `/admin/events` on 127.0.0.1 with a token, and runs the script, which signs
+//! in, watches the overview's counters move while this test publishes, filters
+//! events by a payload field, walks an event's causation tree, retries a dead
+//! letter, starts a replay, follows the live tail, checks that the hostile
+//! values stay text, and writes a screenshot of every page (dark and light)
+//! to `target/dashboard-screenshots/`. The script reports what it saw as JSON;
+//! the assertions are here.
+//!
+//! Needs `/usr/bin/chromium` (or `CHROMIUM`) and the npm packages of
+//! `tests/node`: `scripts/test` installs both, and this test installs the npm
+//! packages itself when npm can. It fails, naming the command, when either is
+//! missing; it never skips.
+
+mod events {
+    skillcore_events::catalog!("tests/fixtures/browser.yaml");
+}
+
+#[path = "../../tests/node/install.rs"]
+mod install;
+
+use serde_json::{json, Value};
+use skillcore_events_dashboard::{router, DashboardConfig, TokenAuthorizer, SESSION_COOKIE};
+use skillcore_events_store::testing::TempStore;
+use skillcore_events_store::{NewEvent, Scope, Store, Subscriber};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "browser-test-token-5f1c9e0a";
+const PREFIX: &str = "/admin/events";
+/// What the whole browser run may take before it is stopped (it takes ~15 s).
+const RUN_LIMIT: Duration = Duration::from_secs(90);
+const XSS: &str = "<script>alert(1)</script>\"quote' </textarea><img src=x onerror=alert(2)>";
+const GRADE: &str = "school.grade.posted";
+/// Grades published while the overview is open, and while the live tail is.
+const OVERVIEW_EVENTS: usize = 5;
+const LIVE_EVENTS: usize = 3;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the crate is in the workspace")
+        .to_path_buf()
+}
+
+/// The workspace's target directory: `CARGO_TARGET_DIR`, else the folder
+/// above this test binary that cargo marked with `CACHEDIR.TAG`.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        let dir = PathBuf::from(dir);
+        return if dir.is_absolute() {
+            dir
+        } else {
+            workspace().join(dir)
+        };
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.ancestors()
+        .find(|d| d.join("CACHEDIR.TAG").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| workspace().join("target"))
+}
+
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    assert!(
+        path.is_file(),
+        "headless Chromium is needed at {}: run `scripts/test` (it installs it), or \
+         `apt-get update && apt-get install -y chromium` as root, or set CHROMIUM=/path/to/chromium",
+        path.display()
+    );
+    path
+}
+
+fn node_ready() -> PathBuf {
+    let ok = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "Node.js is needed to drive Chromium (`node` does not run): on Debian \
+         `apt-get install -y nodejs npm`, then `scripts/test`"
+    );
+    let dir = workspace().join("tests/node");
+    if let Err(e) = install::ensure_npm_packages(&dir) {
+        panic!("playwright-core is needed to drive Chromium: {e}");
+    }
+    dir
+}
+
+fn subscribers(ty: &str) -> Vec<Subscriber<'static>> {
+    events::EVENTS
+        .iter()
+        .find(|e| e.name == ty)
+        .map(|e| e.handlers)
+        .unwrap_or(&[])
+        .iter()
+        .map(|h| Subscriber {
+            handler_id: h,
+            ordered: false,
+        })
+        .collect()
+}
+
+struct Meta<'a> {
+    district: &'a str,
+    correlation: String,
+    causation: Option<&'a NewEvent>,
+}
+
+fn event(ty: &str, agg: (&str, &str), meta: Meta<'_>, payload: Value) -> NewEvent {
+    let mut metadata = json!({
+        "districtId": meta.district,
+        "schoolId": "sch-lincoln",
+        "correlationId": meta.correlation,
+    });
+    if let Some(cause) = meta.causation {
+        metadata["causationId"] = json!(cause.id.to_string());
+    }
+    NewEvent {
+        id: uuid::Uuid::now_v7(),
+        event_type: ty.into(),
+        aggregate_type: agg.0.into(),
+        aggregate_id: agg.1.into(),
+        version: 1,
+        occurred_at: chrono::Utc::now(),
+        metadata,
+        payload,
+    }
+}
+
+fn grade(n: usize, student: &str, note: &str) -> NewEvent {
+    let result = format!("res-{n}");
+    let district = if n % 3 == 0 { "dst-south" } else { "dst-north" };
+    let payload = json!({
+        "resultId": result, "studentId": student, "score": 60.0 + (n * 7 % 40) as f64,
+        "note": note, "comment": format!("PRIVATE-COMMENT-{n}"),
+    });
+    let meta = Meta {
+        district,
+        correlation: format!("corr-{result}"),
+        causation: None,
+    };
+    event(GRADE, ("Result", &result), meta, payload)
+}
+
+/// What the seeded store holds that the script and the assertions name.
+struct Seeded {
+    root: NewEvent,
+    mid: NewEvent,
+    leaf: NewEvent,
+    sibling: NewEvent,
+    xss_event: NewEvent,
+    xss_delivery: i64,
+    retry_delivery: i64,
+    other_dead: i64,
+    /// The grades whose `studentId` is the searched one, newest first.
+    searched: Vec<String>,
+    grades: usize,
+}
+
+async fn append(store: &Store, events: &[NewEvent]) {
+    store.append(events, subscribers).await.expect("append");
+}
+
+async fn claim(store: &Store, handler: &str, n: u32, lease: Duration) -> Vec<i64> {
+    let claimed = store
+        .claim_for("browser-test", &[handler], n, lease)
+        .await
+        .expect("claim");
+    claimed.iter().map(|c| c.delivery_id).collect()
+}
+
+/// Claims up to `n` deliveries of `handler`, then fails them: dead letters
+/// with `retry_in = None`, else retried later.
+async fn fail(
+    store: &Store,
+    handler: &str,
+    n: u32,
+    error: &str,
+    retry: Option<Duration>,
+) -> Vec<i64> {
+    let claimed = store
+        .claim_for("browser-test", &[handler], n, Duration::from_secs(60))
+        .await
+        .expect("claim");
+    for (i, c) in claimed.iter().enumerate() {
+        let e = error.replace("{i}", &(4100 + i).to_string());
+        assert!(store.fail(c, &e, retry).await.expect("fail"), "lease lost");
+    }
+    claimed.iter().map(|c| c.delivery_id).collect()
+}
+
+async fn complete(store: &Store, handler: &str, n: u32) {
+    let claimed = store
+        .claim_for("browser-test", &[handler], n, Duration::from_secs(60))
+        .await
+        .expect("claim");
+    for c in &claimed {
+        assert!(store.complete(c).await.expect("complete"));
+    }
+}
+
+async fn seed(store: &Store) -> Seeded {
+    // The hostile values: a payload field (not pii: shown) and an error.
+    let xss_event = grade(0, "stu-0", XSS);
+    append(store, std::slice::from_ref(&xss_event)).await;
+    let xss_delivery = fail(
+        store,
+        "analytics.gpa",
+        1,
+        &format!("handler failed: {XSS}"),
+        None,
+    )
+    .await;
+
+    let mut grades: Vec<NewEvent> = (1..=11)
+        .map(|n| grade(n, &format!("stu-{}", n % 4 + 1), "regular"))
+        .collect();
+    // The searched student: two grades, and the second one starts a chain.
+    grades.push(grade(12, "stu-7", "midterm"));
+    for g in &grades {
+        append(store, std::slice::from_ref(g)).await;
+    }
+    let dead = fail(
+        store,
+        "analytics.gpa",
+        2,
+        "student stu-{i} not found in the SIS",
+        None,
+    )
+    .await;
+    complete(store, "analytics.gpa", 6).await;
+    complete(store, "notify.parent", 9).await;
+    fail(
+        store,
+        "notify.parent",
+        1,
+        "SMTP 451 4.7.1 try again later",
+        Some(Duration::from_secs(3600)),
+    )
+    .await;
+
+    // The chain: a grade caused a GPA recalculation, which rewrote two
+    // transcript entries (depth 3, siblings at the bottom).
+    let corr = "corr-chain-stu-7".to_string();
+    let root = {
+        let mut g = grade(13, "stu-7", "final exam");
+        g.metadata["correlationId"] = json!(corr);
+        g
+    };
+    let m = |cause| Meta {
+        district: "dst-north",
+        correlation: corr.clone(),
+        causation: Some(cause),
+    };
+    let mid = event(
+        "analytics.gpa.recalculated",
+        ("Student", "stu-7"),
+        m(&root),
+        json!({"studentId": "stu-7", "gpa": 3.4}),
+    );
+    let leaf = event(
+        "transcript.entry.updated",
+        ("Student", "stu-7"),
+        m(&mid),
+        json!({"studentId": "stu-7", "entries": 12}),
+    );
+    let sibling = event(
+        "transcript.entry.updated",
+        ("Student", "stu-7"),
+        m(&mid),
+        json!({"studentId": "stu-7", "entries": 13}),
+    );
+    for e in [&root, &mid, &leaf, &sibling] {
+        append(store, std::slice::from_ref(e)).await;
+    }
+    // A worker holds one delivery (active).
+    claim(store, "transcript.update", 1, Duration::from_secs(600)).await;
+    Seeded {
+        searched: vec!["res-13".into(), "res-12".into()],
+        grades: grades.len() + 2,
+        root,
+        mid,
+        leaf,
+        sibling,
+        xss_event,
+        xss_delivery: xss_delivery[0],
+        retry_delivery: dead[0],
+        other_dead: dead[1],
+    }
+}
+
+/// Published while a page is open: `n` new grades in one append (so the
+/// counters move once).
+async fn publish(store: &Store, from: usize, n: usize) {
+    let batch: Vec<NewEvent> = (from..from + n)
+        .map(|i| grade(i, &format!("stu-{}", i % 4 + 1), "live"))
+        .collect();
+    append(store, &batch).await;
+}
+
+async fn total_waiting(store: &Store) -> i64 {
+    let stats = store.stats(&Scope::AllDistricts).await.expect("stats");
+    stats.iter().map(|s| s.waiting).sum()
+}
+
+/// A step of the script's summary, failing the test with its error when the
+/// step did not finish.
+fn step<'a>(summary: &'a Value, name: &str, screenshots: &Path) -> &'a Value {
+    let s = &summary["steps"][name];
+    assert!(
+        s["ok"] == true,
+        "browser step `{name}` failed: {}\n(at {}; screenshots so far in {})",
+        s["error"]
+            .as_str()
+            .unwrap_or("(no error recorded: the step did not run)"),
+        s["url"].as_str().unwrap_or("?"),
+        screenshots.display()
+    );
+    s
+}
+
+fn strs(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The tree the page drew, as `type(children)` with `*` on the event shown.
+fn tree_text(v: &Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|n| {
+                    let kids = tree_text(&n["children"]);
+                    format!(
+                        "{}{}{}",
+                        n["type"].as_str().unwrap_or("?"),
+                        if n["me"] == true { "*" } else { "" },
+                        if kids.is_empty() {
+                            String::new()
+                        } else {
+                            format!("({kids})")
+                        }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+enum Line {
+    Out(String),
+    End,
+}
+
+#[test]
+fn the_dashboard_in_chromium() {
+    let started = Instant::now();
+    let chromium = chromium();
+    let node_dir = node_ready();
+    let shots = target_dir().join("dashboard-screenshots");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).expect("create the screenshots folder");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let temp = TempStore::sqlite();
+    let (store, seeded, addr) = rt.block_on(async {
+        let store = Store::sqlite(temp.path()).await.expect("sqlite store");
+        store.set_overview_refresh(Duration::from_millis(100));
+        let seeded = seed(&store).await;
+        let config = DashboardConfig::new(TokenAuthorizer::new(TOKEN))
+            .catalog(events::EVENTS)
+            .handlers([
+                "analytics.gpa",
+                "notify.parent",
+                "transcript.update",
+                "legacy.roster_sync",
+            ])
+            .schema_url("/schemas/{event}.json");
+        let app = axum::Router::new().nest(PREFIX, router(store.clone(), config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (store, seeded, addr)
+    });
+    let waiting_at_start = rt.block_on(total_waiting(&store));
+
+    let plan = json!({
+        "nodeDir": node_dir,
+        "chromium": chromium,
+        "base": format!("http://{addr}{PREFIX}"),
+        "token": TOKEN,
+        "sessionCookie": SESSION_COOKIE,
+        "shots": shots,
+        "liveTimeoutMs": 20000,
+        "liveRows": LIVE_EVENTS,
+        "watchHandler": "analytics.gpa",
+        "searchType": GRADE,
+        "searchField": "studentId",
+        "searchValue": "stu-7",
+        "rootEvent": seeded.root.id.to_string(),
+        "leafEvent": seeded.leaf.id.to_string(),
+        "aggregatePath": "/aggregates/Student/stu-7",
+        "xssEvent": seeded.xss_event.id.to_string(),
+        "retryDelivery": seeded.retry_delivery,
+        "replayHandler": "analytics.gpa",
+    });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/e2e.mjs");
+    let mut child = Command::new("node")
+        .arg(&script)
+        .env("SKC_E2E_PLAN", plan.to_string())
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run `node {}`: {e}", script.display()));
+
+    let (tx, rx) = mpsc::channel();
+    let out = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(Line::Out(line)).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(Line::End);
+    });
+    let mut err = child.stderr.take().expect("stderr");
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+
+    let deadline = Instant::now() + RUN_LIMIT;
+    let mut summary: Option<Value> = None;
+    let mut published_overview = 0;
+    let mut published_live = 0;
+    let mut other = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Line::Out(line)) => {
+                let Some(msg) = line.strip_prefix("E2E ") else {
+                    other.push(line);
+                    continue;
+                };
+                let msg: Value = serde_json::from_str(msg).unwrap_or_else(|e| {
+                    panic!("the script wrote a line that is not JSON ({e}): {msg}")
+                });
+                match msg["ready"].as_str() {
+                    Some("overview") => {
+                        rt.block_on(publish(&store, 100, OVERVIEW_EVENTS));
+                        published_overview = OVERVIEW_EVENTS * subscribers(GRADE).len();
+                    }
+                    Some("live") => {
+                        rt.block_on(publish(&store, 200, LIVE_EVENTS));
+                        published_live = LIVE_EVENTS;
+                    }
+                    _ => {}
+                }
+                if msg.get("summary").is_some() {
+                    summary = Some(msg["summary"].clone());
+                }
+            }
+            Ok(Line::End) => break,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the browser run did not finish within {RUN_LIMIT:?} (stopped); it said:\n{}\n{}",
+                    other.join("\n"),
+                    stderr.join().unwrap_or_default()
+                );
+            }
+        }
+    }
+    let status = child.wait().expect("wait for node");
+    let stderr = stderr.join().unwrap_or_default();
+    let Some(summary) = summary else {
+        panic!(
+            "`node {}` ended ({status}) without a summary; it said:\n{}\n{stderr}",
+            script.display(),
+            other.join("\n")
+        );
+    };
+    eprintln!(
+        "browser run: {:.1} s; screenshots in {}",
+        started.elapsed().as_secs_f64(),
+        shots.display()
+    );
+    assert!(
+        summary.get("launchError").is_none(),
+        "Chromium did not start ({}): {}\n(run `scripts/test`, which installs it; or set CHROMIUM)",
+        chromium.display(),
+        summary["launchError"]
+    );
+
+    // Signing in: the sign-in page for a browser without a session, a
+    // wrong token refused, the right one gives an HttpOnly SameSite cookie.
+    let s = step(&summary, "signin", &shots);
+    assert_eq!(
+        s["firstStatus"], 401,
+        "no session: the sign-in page with 401"
+    );
+    assert!(
+        s["refusal"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not the dashboard"),
+        "a wrong token is refused with a message: {}",
+        s["refusal"]
+    );
+    assert_eq!(
+        s["landedOn"], PREFIX,
+        "signed in, the browser lands on the overview"
+    );
+    assert_eq!(
+        s["sessionCookie"],
+        json!({"httpOnly": true, "sameSite": "Strict", "path": PREFIX}),
+        "the session cookie"
+    );
+
+    // The overview: problem handlers first, the counters move by themselves.
+    let s = step(&summary, "overview", &shots);
+    let handlers = strs(&s["handlers"]);
+    let problems = strs(&s["problemRows"]);
+    assert!(
+        problems.contains(&"analytics.gpa".to_string())
+            && problems.contains(&"notify.parent".to_string()),
+        "handlers with dead letters or retries are marked: {problems:?}"
+    );
+    assert_eq!(
+        handlers[..problems.len()],
+        problems[..],
+        "problem handlers are listed first: {handlers:?}"
+    );
+    assert_eq!(
+        s["before"], waiting_at_start,
+        "the page's waiting total is the store's"
+    );
+    assert_eq!(
+        s["after"].as_i64(),
+        Some(waiting_at_start + published_overview as i64),
+        "the waiting total moved by the {published_overview} deliveries published while the page was open: {s}"
+    );
+    assert_eq!(
+        s["rowAfter"].as_i64(),
+        s["rowBefore"].as_i64().map(|n| n + OVERVIEW_EVENTS as i64),
+        "analytics.gpa's row moved by the {OVERVIEW_EVENTS} events published: {s}"
+    );
+    assert_eq!(
+        s["totals"]["dead"], 3,
+        "3 dead letters in the headline: {s}"
+    );
+
+    // The catalog's health: the declared handler nothing serves.
+    let s = step(&summary, "health", &shots);
+    assert!(
+        strs(&s["notServed"]).contains(&"archive.transcripts".to_string()),
+        "archive.transcripts is declared and not served: {s}"
+    );
+    assert_eq!(
+        strs(&s["types"]).len(),
+        events::EVENTS.len(),
+        "the catalog lists every type"
+    );
+    assert!(
+        strs(&s["fields"]).contains(&"studentId".to_string()),
+        "the event type's page has its payload table: {s}"
+    );
+
+    // Events filtered by a payload field (offered from the catalog).
+    let s = step(&summary, "events", &shots);
+    let grade_fields: Vec<String> = events::EVENTS
+        .iter()
+        .find(|e| e.name == GRADE)
+        .expect("the grade type")
+        .fields
+        .iter()
+        .map(|f| f.name.to_string())
+        .collect();
+    assert_eq!(
+        strs(&s["offered"]),
+        grade_fields,
+        "fields offered for the chosen type"
+    );
+    let rows = s["rows"].as_array().cloned().unwrap_or_default();
+    let aggregates: Vec<String> = rows
+        .iter()
+        .map(|r| r["aggregate"].as_str().unwrap_or("").to_string())
+        .collect();
+    let want: Vec<String> = seeded
+        .searched
+        .iter()
+        .map(|r| format!("Result {r}"))
+        .collect();
+    assert_eq!(
+        aggregates, want,
+        "studentId = stu-7: its grades, newest first"
+    );
+    assert_eq!(s["query"]["field"], "studentId");
+
+    // An event and its causation tree.
+    let s = step(&summary, "detail", &shots);
+    assert_eq!(
+        tree_text(&s["tree"]),
+        "school.grade.posted*(analytics.gpa.recalculated(transcript.entry.updated transcript.entry.updated))",
+        "the causation tree of the chain, the event shown marked: {}",
+        s["tree"]
+    );
+    let ids = |v: &Value| -> Vec<String> {
+        let mut out = vec![];
+        fn walk(v: &Value, out: &mut Vec<String>) {
+            for n in v.as_array().into_iter().flatten() {
+                out.push(n["id"].as_str().unwrap_or("").to_string());
+                walk(&n["children"], out);
+            }
+        }
+        walk(v, &mut out);
+        out
+    };
+    assert_eq!(
+        ids(&s["tree"]),
+        [&seeded.root, &seeded.mid, &seeded.leaf, &seeded.sibling].map(|e| e.id.to_string()),
+        "the tree links each event"
+    );
+    assert_eq!(
+        tree_text(&s["leafTree"]),
+        "school.grade.posted(analytics.gpa.recalculated(transcript.entry.updated* transcript.entry.updated))",
+        "followed down the tree, the leaf is the event shown"
+    );
+    assert_eq!(
+        s["causedBy"],
+        seeded.mid.id.to_string(),
+        "the leaf was caused by the recalculation"
+    );
+    assert_eq!(s["payloadVisible"], true, "the payload is open");
+    assert_eq!(
+        s["payloadRedacted"], true,
+        "the pii field is [redacted] without the grant"
+    );
+    let delivered: Vec<String> = s["deliveries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| d["handler"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        delivered.len(),
+        2,
+        "a delivery per handler: {}",
+        s["deliveries"]
+    );
+    assert!(
+        strs(&s["stream"]).len() >= 3,
+        "the aggregate's stream lists its events: {}",
+        s["stream"]
+    );
+
+    // Hostile values stay text: visible literally, nothing injected, no dialog.
+    let s = step(&summary, "xss", &shots);
+    let payload = s["payloadText"].as_str().unwrap_or("");
+    assert!(
+        payload.contains("<script>alert(1)</script>")
+            && payload.contains("</textarea><img src=x onerror=alert(2)>"),
+        "the payload's text is shown as written: {payload}"
+    );
+    assert_eq!(
+        s["literalVisible"], true,
+        "the literal <script> text is visible"
+    );
+    assert_eq!(
+        s["errorVisible"], true,
+        "the error's literal text is visible"
+    );
+    assert!(
+        strs(&s["errors"]).iter().any(|e| e.contains(XSS)),
+        "the dead letter's error is shown whole: {}",
+        s["errors"]
+    );
+    let app_js = json!([format!("{PREFIX}/assets/app.js")]);
+    for page in ["onEvent", "onDead"] {
+        let p = &s[page];
+        assert_eq!(
+            p["inlineScripts"], 0,
+            "{page}: an inline <script> was injected: {p}"
+        );
+        assert_eq!(
+            p["scripts"], app_js,
+            "{page}: only the dashboard's script: {p}"
+        );
+        assert_eq!(p["imgX"], 0, "{page}: an <img onerror> was injected: {p}");
+        assert_eq!(p["textareas"], 0, "{page}: a <textarea> was injected: {p}");
+        assert_eq!(p["xssFlag"], false, "{page}: a script ran");
+    }
+    assert_eq!(
+        s["dialogsDuring"], 0,
+        "a dialog opened on the hostile pages"
+    );
+
+    // Retrying a dead letter: it leaves the list, the others stay.
+    let s = step(&summary, "retry", &shots);
+    let before: Vec<i64> = s["before"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_i64)
+        .collect();
+    let after: Vec<i64> = s["after"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_i64)
+        .collect();
+    for id in [
+        seeded.retry_delivery,
+        seeded.other_dead,
+        seeded.xss_delivery,
+    ] {
+        assert!(
+            before.contains(&id),
+            "dead letter {id} listed before the retry: {before:?}"
+        );
+    }
+    assert!(
+        !after.contains(&seeded.retry_delivery),
+        "the retried letter {} left the list: {after:?}",
+        seeded.retry_delivery
+    );
+    assert!(
+        after.contains(&seeded.other_dead) && after.contains(&seeded.xss_delivery),
+        "the others stay: {after:?}"
+    );
+    assert_eq!(s["badge"], 3, "the count in the title: {s}");
+    assert_eq!(s["badgeAfter"], 2, "the count after the retry: {s}");
+    assert!(
+        s["done"].as_str().unwrap_or("").contains("1 retried"),
+        "the page says what was done: {}",
+        s["done"]
+    );
+    let dead_now: Vec<i64> = rt
+        .block_on(store.dead_letters(&Scope::AllDistricts, None, 100))
+        .expect("dead letters")
+        .iter()
+        .map(|d| d.delivery_id)
+        .collect();
+    assert!(
+        !dead_now.contains(&seeded.retry_delivery) && dead_now.len() == 2,
+        "the store agrees: {dead_now:?}"
+    );
+
+    // A replay started from the page, its progress shown.
+    let s = step(&summary, "replays", &shots);
+    assert_eq!(s["query"]["handler"], "analytics.gpa");
+    assert_eq!(
+        s["total"].as_i64(),
+        Some((seeded.grades + OVERVIEW_EVENTS) as i64),
+        "the replay queues every grade again for analytics.gpa: {s}"
+    );
+
+    // The live tail shows the events published while it is open.
+    let s = step(&summary, "live", &shots);
+    assert_eq!(
+        s["rows"].as_u64(),
+        Some(published_live as u64),
+        "the live tail lists the {published_live} events published while it was open: {s}"
+    );
+
+    // Around every step: the only dialog was the retry's confirmation, no
+    // script error, no CSP violation.
+    let dialogs = summary["dialogs"].as_array().cloned().unwrap_or_default();
+    assert!(
+        dialogs.len() == 1 && dialogs[0]["expected"] == true,
+        "dialogs: only the retry's confirmation, got {dialogs:?}"
+    );
+    assert_eq!(
+        summary["pageErrors"],
+        json!([]),
+        "script errors in the pages"
+    );
+    let csp: Vec<&Value> = summary["consoleErrors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| {
+            m["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("Content Security Policy"))
+        })
+        .collect();
+    assert!(csp.is_empty(), "the pages break their own CSP: {csp:?}");
+    let files = strs(&summary["screenshots"]);
+    for name in [
+        "signin",
+        "overview",
+        "overview-live",
+        "health",
+        "catalog",
+        "catalog-event",
+        "events",
+        "event-detail",
+        "aggregate",
+        "event-xss",
+        "dead-letters",
+        "dead-letters-after-retry",
+        "replays",
+        "replay-progress",
+        "live",
+    ] {
+        for file in [format!("{name}.png"), format!("{name}-light.png")] {
+            let path = shots.join(&file);
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            assert!(
+                files.iter().any(|f| f.ends_with(&file)) && size > 1000,
+                "screenshot {} missing or empty",
+                path.display()
+            );
+        }
+    }
+    assert!(status.success(), "node exited with {status}: {stderr}");
+    eprintln!("whole test: {:.1} s", started.elapsed().as_secs_f64());
+}
