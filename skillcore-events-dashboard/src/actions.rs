@@ -26,7 +26,7 @@ pub(crate) struct DeadTarget {
     pub ids: Vec<i64>,
     pub all: bool,
     pub handler: Option<String>,
-    pub error: Option<String>,
+    pub group: Option<String>,
     pub district: Option<String>,
 }
 
@@ -37,42 +37,39 @@ pub(crate) async fn act_on_dead(
     t: &DeadTarget,
     retry: bool,
 ) -> Result<u64, Problem> {
-    let ids: Vec<i64> = if t.all {
-        let f = DeadFilter {
-            handler: t.handler.clone(),
-            error: t.error.clone(),
-            district: t.district.clone(),
-        };
-        data::dead_matching(app, grant, &f)
-            .await?
-            .iter()
-            .map(|d| d.delivery_id)
-            .collect()
-    } else {
-        t.ids.clone()
+    let f = DeadFilter {
+        handler: t.handler.clone(),
+        group: t.group.clone(),
+        district: t.district.clone(),
     };
-    if !t.all && ids.is_empty() {
+    if !t.all && t.ids.is_empty() {
         return Err(Problem::Bad(
             "no dead letters chosen: give `ids` or `all: true` with a filter".into(),
         ));
     }
-    let mut n = 0;
-    for id in &ids {
-        let done = if retry {
-            app.store.retry_dead(&grant.scope, *id).await?
-        } else {
-            app.store.discard_dead(&grant.scope, *id).await?
-        };
-        n += u64::from(done);
-    }
+    let ids = if t.all { Vec::new() } else { t.ids.clone() };
+    let n = if t.all {
+        data::act_on_matching(app, grant, &f, retry).await?
+    } else {
+        let mut n = 0;
+        for id in &ids {
+            let done = if retry {
+                app.store.retry_dead(&grant.scope, *id).await?
+            } else {
+                app.store.discard_dead(&grant.scope, *id).await?
+            };
+            n += u64::from(done);
+        }
+        n
+    };
     tracing::info!(
         target: AUDIT,
         who = %grant.who,
         action = if retry { "retry" } else { "discard" },
         matching = t.all,
         handler = t.handler.as_deref().unwrap_or(""),
-        error_group = t.error.as_deref().unwrap_or(""),
-        asked = ids.len(),
+        group = t.group.as_deref().unwrap_or(""),
+        district = t.district.as_deref().unwrap_or(""),
         changed = n,
         ids = ?ids.iter().take(50).collect::<Vec<_>>(),
         "dead letters {}", if retry { "retried" } else { "discarded" }
@@ -80,7 +77,7 @@ pub(crate) async fn act_on_dead(
     Ok(n)
 }
 
-/// `POST /api/dead-letters/retry` with `{"ids": [..]}` or `{"all": true, "handler": .., "error": ..}`.
+/// `POST /api/dead-letters/retry` with `{"ids": [..]}` or `{"all": true, "handler": .., "group": ..}`.
 pub(crate) async fn api_retry(
     State(app): State<App>,
     Extension(grant): Extension<Grant>,
@@ -237,7 +234,7 @@ pub(crate) async fn form_dead(
             .collect(),
         all: one(&pairs, "all").is_some(),
         handler: one(&pairs, "handler"),
-        error: one(&pairs, "error"),
+        group: one(&pairs, "group"),
         district: one(&pairs, "district"),
     };
     match act_on_dead(&app, &grant, &t, retry).await {

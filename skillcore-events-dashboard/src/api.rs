@@ -165,31 +165,31 @@ pub(crate) async fn aggregate(
     to_json(v)
 }
 
-/// `GET /api/dead-letters?handler=&error=&district=`: the groups and the letters.
+/// `GET /api/dead-letters?handler=&group=&district=`: the groups, how many
+/// match, and the newest letters (at most 1,000).
 pub(crate) async fn dead_letters(
     State(app): State<App>,
     Extension(grant): Extension<Grant>,
     Query(f): Query<data::DeadFilter>,
 ) -> ApiResult {
-    let letters = data::dead_matching(&app, &grant, &f).await?;
-    let groups = data::groups(&letters);
+    let groups = data::dead_groups(&app, &grant, &f).await?;
+    let total: i64 = groups.iter().map(|g| g.count).sum();
+    let letters = data::dead_list(&app, &grant, &f).await?;
     let views: Vec<_> = letters
         .iter()
-        .take(500)
         .map(|d| data::dead_view(&app, &grant, d))
         .collect();
-    to_json(json!({ "total": letters.len(), "groups": groups, "letters": views }))
+    to_json(json!({ "total": total, "groups": groups, "letters": views }))
 }
 
-/// `GET /api/dead-letters/count?handler=&error=`: how many match (what a
+/// `GET /api/dead-letters/count?handler=&group=`: how many match (what a
 /// bulk action would touch).
 pub(crate) async fn dead_count(
     State(app): State<App>,
     Extension(grant): Extension<Grant>,
     Query(f): Query<data::DeadFilter>,
 ) -> ApiResult {
-    let n = data::dead_matching(&app, &grant, &f).await?.len();
-    to_json(json!({ "count": n }))
+    to_json(json!({ "count": data::dead_count(&app, &grant, &f).await? }))
 }
 
 /// `GET /api/replays/{handler}/{batch}`: a replay's progress.

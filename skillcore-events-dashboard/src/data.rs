@@ -7,7 +7,9 @@ use crate::App;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use skillcore_events_store::{Cursor, DeadLetter, Scope, StoreError, StoredEvent};
+use skillcore_events_store::{
+    mask_error, DeadLetter, EventCursor, EventQuery, Scope, StoreError, StoredEvent,
+};
 
 /// A request that cannot be answered as asked: 400 with this message.
 #[derive(Debug)]
@@ -19,7 +21,11 @@ pub(crate) enum Problem {
 
 impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Self {
-        Problem::Store(e)
+        match e {
+            // The store's refusal of a search or filter says what to change.
+            StoreError::InvalidQuery(why) => Problem::Bad(why),
+            e => Problem::Store(e),
+        }
     }
 }
 
@@ -41,6 +47,8 @@ pub(crate) struct OverviewRow {
     pub oldest_waiting_age_seconds: Option<f64>,
     /// Dead letters, retries or stalled leases: shown first.
     pub problem: bool,
+    /// When the store counted these figures.
+    pub as_of: String,
 }
 
 /// The scope a request sees with an optional district filter: `None` when
@@ -54,13 +62,18 @@ pub(crate) fn scope_for(grant: &Grant, district: Option<&str>) -> Option<Scope> 
     }
 }
 
-/// The overview rows of `scope`, problem handlers first.
+/// The overview rows of `scope`, problem handlers first (from the store's
+/// overview, counted in the background: `as_of` says when).
 pub(crate) async fn overview(app: &App, scope: &Scope) -> Result<Vec<OverviewRow>, Problem> {
-    let stats = app.store.stats(scope).await?;
-    let mut rows: Vec<OverviewRow> = stats
+    let rows = app.store.overview(scope).await?;
+    let mut rows: Vec<OverviewRow> = rows
         .into_iter()
         .map(|s| OverviewRow {
-            lag: s.waiting + s.failed + s.active + s.stalled,
+            oldest_waiting_age_seconds: s
+                .oldest_waiting_age()
+                .map(|d| d.num_milliseconds() as f64 / 1000.0),
+            as_of: time(&s.as_of),
+            lag: s.lag,
             problem: s.dead > 0 || s.failed > 0 || s.stalled > 0,
             handler: s.handler_id,
             waiting: s.waiting,
@@ -69,7 +82,6 @@ pub(crate) async fn overview(app: &App, scope: &Scope) -> Result<Vec<OverviewRow
             completed: s.completed,
             failed: s.failed,
             dead: s.dead,
-            oldest_waiting_age_seconds: None,
         })
         .collect();
     sort_problems_first(&mut rows);
@@ -187,27 +199,36 @@ pub(crate) struct EventPage {
 
 pub(crate) const MAX_LIMIT: u32 = 200;
 
-/// Searches the events of the grant's scope.
+/// The JSON value a payload field is compared with: a number or boolean
+/// when the catalog types the field so, else the text itself.
+fn field_value(app: &App, ty: &str, field: &str, value: &str) -> Value {
+    let base = app
+        .config
+        .event(ty)
+        .and_then(|e| e.field(field))
+        .map(|f| f.base_type());
+    match base {
+        Some("int" | "number") => value
+            .parse::<serde_json::Number>()
+            .map(Value::Number)
+            .unwrap_or_else(|_| Value::String(value.into())),
+        Some("bool") if value == "true" || value == "false" => Value::Bool(value == "true"),
+        _ => Value::String(value.into()),
+    }
+}
+
+/// Searches the events of the grant's scope ([`Store::search_events`]:
+/// one index per search, keyset cursor).
+///
+/// [`Store::search_events`]: skillcore_events_store::Store::search_events
 pub(crate) async fn search(
     app: &App,
     grant: &Grant,
     f: &EventFilter,
 ) -> Result<EventPage, Problem> {
-    let limit = f.limit.unwrap_or(50).clamp(1, MAX_LIMIT) as usize;
-    let from = parse_time("from", given(&f.from))?;
-    let to = parse_time("to", given(&f.to))?;
-    let before: Option<i64> = match given(&f.cursor) {
-        None => None,
-        Some(c) => Some(c.parse().map_err(|_| {
-            Problem::Bad(
-                "`cursor` is not one this search gave: use the `next` of the last page".into(),
-            )
-        })?),
-    };
+    let limit = f.limit.unwrap_or(50).clamp(1, MAX_LIMIT);
     let ty = given(&f.event_type);
     let field = given(&f.field);
-    let value = f.value.as_deref().map(str::trim);
-    let (agg_t, agg_id) = (given(&f.aggregate_type), given(&f.aggregate_id));
     if let (Some(field), Some(ty)) = (field, ty) {
         if let Some(info) = app.config.event(ty) {
             if info.field(field).is_none() {
@@ -222,97 +243,77 @@ pub(crate) async fn search(
             }
         }
     }
-    if field.is_some() && ty.is_none() {
-        return Err(Problem::Bad(
-            "a payload field search needs an event type (`type`)".into(),
-        ));
-    }
-    if agg_t.is_some() != agg_id.is_some() {
-        return Err(Problem::Bad(
-            "an aggregate is its type and its id: give both `aggregateType` and `aggregateId`"
-                .into(),
-        ));
-    }
     let Some(scope) = scope_for(grant, given(&f.district)) else {
         return Ok(EventPage {
             events: vec![],
             next: None,
         });
     };
-    let mut found: Vec<StoredEvent> = if let (Some(ty), Some(field)) = (ty, field) {
-        app.store
-            .events_by_field(&scope, ty, field, value.unwrap_or(""))
-            .await?
-    } else if let (Some(t), Some(id)) = (agg_t, agg_id) {
-        app.store.aggregate_events(&scope, t, id).await?
-    } else if let Some(ty) = ty {
-        // Bounds the stores compare as text alike: four-digit years.
-        let lo = from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-        let hi = to.unwrap_or_else(|| Utc::now() + chrono::Duration::days(365 * 100));
-        app.store.events_by_type(&scope, ty, lo, hi).await?
-    } else {
-        let mut all = Vec::new();
-        let mut cursor = Cursor::default();
-        loop {
-            let (page, next) = app.store.read_after(&scope, cursor, 1000).await?;
-            if page.is_empty() || all.len() > 100_000 {
-                break;
-            }
-            all.extend(page);
-            cursor = next;
+    let mut q = EventQuery::new(scope).limit(limit);
+    q.event_type = ty.map(str::to_string);
+    q.from = parse_time("from", given(&f.from))?;
+    q.to = parse_time("to", given(&f.to))?;
+    q.cursor = given(&f.cursor)
+        .map(str::parse::<EventCursor>)
+        .transpose()?;
+    match (given(&f.aggregate_type), given(&f.aggregate_id)) {
+        (Some(t), Some(id)) => q = q.aggregate(t, id),
+        (None, None) => {}
+        _ => {
+            return Err(Problem::Bad(
+                "an aggregate is its type and its id: give both `aggregateType` and `aggregateId`"
+                    .into(),
+            ))
         }
-        all
-    };
-    found.retain(|e| {
-        let ev = &e.event;
-        ty.is_none_or(|t| ev.event_type == t)
-            && from.is_none_or(|t| ev.occurred_at >= t)
-            && to.is_none_or(|t| ev.occurred_at < t)
-            && agg_t.is_none_or(|t| ev.aggregate_type == t)
-            && agg_id.is_none_or(|t| ev.aggregate_id == t)
-            && before.is_none_or(|b| e.seq < b)
-    });
-    found.sort_by_key(|e| std::cmp::Reverse(e.seq));
-    let more = found.len() > limit;
-    found.truncate(limit);
-    let next = if more {
-        found.last().map(|e| e.seq.to_string())
-    } else {
-        None
-    };
+    }
+    if let Some(field) = field {
+        let value = f.value.as_deref().map(str::trim).unwrap_or("");
+        q = q.field(field, field_value(app, ty.unwrap_or(""), field, value));
+    }
+    let page = app.store.search_events(&q).await?;
     Ok(EventPage {
-        events: found.iter().map(|e| view(app, grant, e)).collect(),
-        next,
+        events: page.events.iter().map(|e| view(app, grant, e)).collect(),
+        next: page.next.map(|c| c.to_string()),
     })
 }
 
-/// One event by id, in the grant's scope.
+/// One event by id, in the scope.
 pub(crate) async fn event(
     app: &App,
     scope: &Scope,
     id: uuid::Uuid,
 ) -> Result<Option<StoredEvent>, Problem> {
-    let mut cursor = Cursor::default();
-    loop {
-        let (page, next) = app.store.read_after(scope, cursor, 1000).await?;
-        if page.is_empty() {
-            return Ok(None);
-        }
-        if let Some(e) = page.into_iter().find(|e| e.event.id == id) {
-            return Ok(Some(e));
-        }
-        cursor = next;
-    }
+    Ok(app.store.event(scope, id).await?)
 }
 
 /// The deliveries of one event.
 pub(crate) async fn deliveries(
-    _app: &App,
-    _scope: &Scope,
-    _id: uuid::Uuid,
+    app: &App,
+    scope: &Scope,
+    id: uuid::Uuid,
 ) -> Result<Vec<crate::pages::events::DeliveryView>, Problem> {
-    Ok(Vec::new())
+    Ok(app
+        .store
+        .deliveries_of(scope, id)
+        .await?
+        .into_iter()
+        .map(|d| crate::pages::events::DeliveryView {
+            id: d.delivery_id,
+            handler: d.handler_id,
+            state: serde_json::to_value(&d.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| "other".into()),
+            attempts: d.attempts,
+            last_error: d.last_error,
+            replay: d.replay,
+            updated_at: time(&d.updated_at),
+        })
+        .collect())
 }
+
+/// The most events of a causation tree shown.
+pub(crate) const CHAIN_LIMIT: u32 = 500;
 
 /// Events sharing a correlation id, in order (for the causation tree).
 pub(crate) async fn correlated(
@@ -320,73 +321,102 @@ pub(crate) async fn correlated(
     scope: &Scope,
     correlation: &str,
 ) -> Result<Vec<StoredEvent>, Problem> {
-    let mut out = Vec::new();
-    let mut cursor = Cursor::default();
-    loop {
-        let (page, next) = app.store.read_after(scope, cursor, 1000).await?;
-        if page.is_empty() || out.len() >= 500 {
-            return Ok(out);
-        }
-        out.extend(page.into_iter().filter(|e| {
-            e.event
-                .metadata
-                .get("correlationId")
-                .and_then(Value::as_str)
-                == Some(correlation)
-        }));
-        cursor = next;
-    }
+    Ok(app
+        .store
+        .correlated(scope, correlation, CHAIN_LIMIT)
+        .await?)
 }
 
-/// Error text with ids and numbers masked, so the same failure of many
-/// events is one group: `order 123 not found` and `order 456 not found`
-/// are both `order # not found`.
-pub(crate) fn mask(error: &str) -> String {
-    let mut out = String::with_capacity(error.len());
-    let mut word = String::new();
-    let flush = |w: &mut String, out: &mut String| {
-        if w.is_empty() {
-            return;
-        }
-        let digits = w.chars().filter(char::is_ascii_digit).count();
-        let hexish = w.len() >= 8 && w.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-        if digits > 0
-            && (hexish
-                || digits * 2 >= w.len()
-                || w.chars().all(|c| c.is_ascii_digit() || c == '.'))
-        {
-            out.push('#');
-        } else {
-            out.push_str(w);
-        }
-        w.clear();
-    };
-    for c in error.chars() {
-        if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
-}
-
-/// Which dead letters: of one handler, of one masked error.
+/// Which dead letters: of one handler, of one group (its key: handler and
+/// masked error), of one district.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct DeadFilter {
     pub handler: Option<String>,
-    pub error: Option<String>,
+    pub group: Option<String>,
     pub district: Option<String>,
 }
 
-/// The most dead letters one request reads.
-pub(crate) const DEAD_LIMIT: u32 = 10_000;
+impl DeadFilter {
+    fn store(&self) -> skillcore_events_store::DeadFilter {
+        skillcore_events_store::DeadFilter {
+            handler: given(&self.handler).map(str::to_string),
+            group: given(&self.group).map(str::to_string),
+            ..Default::default()
+        }
+    }
+}
 
-/// The dead letters of the grant's scope matching the filter, oldest first.
-pub(crate) async fn dead_matching(
+/// The most dead letters a page lists (groups and counts take them all).
+pub(crate) const DEAD_LIST: u32 = 1_000;
+
+/// One group of dead letters: a handler and a masked error.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeadGroup {
+    pub key: String,
+    pub handler: String,
+    pub error: String,
+    pub count: i64,
+    pub sample_error: String,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+/// The groups of the dead letters matching the filter, biggest first.
+pub(crate) async fn dead_groups(
+    app: &App,
+    grant: &Grant,
+    f: &DeadFilter,
+) -> Result<Vec<DeadGroup>, Problem> {
+    let Some(scope) = scope_for(grant, given(&f.district)) else {
+        return Ok(vec![]);
+    };
+    Ok(app
+        .store
+        .dead_letter_groups(&scope, &f.store())
+        .await?
+        .into_iter()
+        .map(|g| DeadGroup {
+            key: g.key,
+            handler: g.handler_id,
+            error: g.error,
+            count: g.count,
+            sample_error: g.sample_error,
+            first_seen: time(&g.first_seen),
+            last_seen: time(&g.last_seen),
+        })
+        .collect())
+}
+
+/// How many dead letters match (what a bulk action would take now).
+pub(crate) async fn dead_count(app: &App, grant: &Grant, f: &DeadFilter) -> Result<u64, Problem> {
+    let Some(scope) = scope_for(grant, given(&f.district)) else {
+        return Ok(0);
+    };
+    Ok(app.store.count_dead_matching(&scope, &f.store()).await?)
+}
+
+/// Retries (or discards) every dead letter matching; exactly how many.
+pub(crate) async fn act_on_matching(
+    app: &App,
+    grant: &Grant,
+    f: &DeadFilter,
+    retry: bool,
+) -> Result<u64, Problem> {
+    let Some(scope) = scope_for(grant, given(&f.district)) else {
+        return Ok(0);
+    };
+    Ok(if retry {
+        app.store.retry_dead_matching(&scope, &f.store()).await?
+    } else {
+        app.store.discard_dead_matching(&scope, &f.store()).await?
+    })
+}
+
+/// Up to [`DEAD_LIST`] dead letters matching the filter, newest first, and
+/// the masked error of the group asked for.
+pub(crate) async fn dead_list(
     app: &App,
     grant: &Grant,
     f: &DeadFilter,
@@ -394,51 +424,22 @@ pub(crate) async fn dead_matching(
     let Some(scope) = scope_for(grant, given(&f.district)) else {
         return Ok(vec![]);
     };
+    let group_error = match given(&f.group) {
+        None => None,
+        Some(_) => match dead_groups(app, grant, f).await?.into_iter().next() {
+            Some(g) => Some(g.error),
+            None => return Ok(vec![]),
+        },
+    };
     let mut letters = app
         .store
-        .dead_letters(&scope, given(&f.handler), DEAD_LIMIT)
+        .dead_letters(&scope, given(&f.handler), DEAD_LIST)
         .await?;
-    if let Some(err) = given(&f.error) {
-        letters.retain(|d| mask(&d.last_error) == err);
+    if let Some(e) = group_error {
+        letters.retain(|d| mask_error(&d.last_error) == e);
     }
+    letters.reverse();
     Ok(letters)
-}
-
-/// One group of dead letters: a handler and a masked error.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct DeadGroup {
-    pub handler: String,
-    pub error: String,
-    pub count: usize,
-    pub example: String,
-    pub last_failed_at: String,
-}
-
-pub(crate) fn groups(letters: &[DeadLetter]) -> Vec<DeadGroup> {
-    let mut map: std::collections::BTreeMap<(String, String), DeadGroup> = Default::default();
-    for d in letters {
-        let key = (d.handler_id.clone(), mask(&d.last_error));
-        let g = map.entry(key.clone()).or_insert_with(|| DeadGroup {
-            handler: key.0.clone(),
-            error: key.1.clone(),
-            count: 0,
-            example: d.last_error.clone(),
-            last_failed_at: time(&d.failed_at),
-        });
-        g.count += 1;
-        let t = time(&d.failed_at);
-        if t > g.last_failed_at {
-            g.last_failed_at = t;
-        }
-    }
-    let mut out: Vec<DeadGroup> = map.into_values().collect();
-    out.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then_with(|| a.handler.cmp(&b.handler))
-    });
-    out
 }
 
 /// A dead letter as the API and pages show it.
@@ -449,7 +450,7 @@ pub(crate) struct DeadView {
     pub handler: String,
     pub attempts: u32,
     pub last_error: String,
-    pub error_group: String,
+    pub masked_error: String,
     pub failed_at: String,
     pub event: EventView,
 }
@@ -460,23 +461,8 @@ pub(crate) fn dead_view(app: &App, grant: &Grant, d: &DeadLetter) -> DeadView {
         handler: d.handler_id.clone(),
         attempts: d.attempts,
         last_error: d.last_error.clone(),
-        error_group: mask(&d.last_error),
+        masked_error: mask_error(&d.last_error),
         failed_at: time(&d.failed_at),
         event: view(app, grant, &d.event),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mask;
-
-    #[test]
-    fn masks_ids_and_numbers_not_words() {
-        assert_eq!(mask("order 123 not found"), "order # not found");
-        assert_eq!(
-            mask("student 0b9c6f4e-3f1a-4c1e-9a55-6d2f1e7b8c90: timeout after 30.5s"),
-            "student #: timeout after #"
-        );
-        assert_eq!(mask("http2 error"), "http2 error");
     }
 }

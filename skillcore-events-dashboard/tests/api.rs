@@ -214,7 +214,24 @@ async fn actions_read_only_csrf_and_exact_counts() {
         eprintln!("backend {backend}");
         fill(&store).await;
         let app = app(&store, Headers);
-        let body = serde_json::json!({"all": true, "handler": "analytics.gpa", "error": "student # not found"});
+        // The group of "student {i} not found", by its key.
+        let groups = get(
+            &app,
+            "/admin/events/api/dead-letters?handler=analytics.gpa",
+            &READ,
+        )
+        .await
+        .json();
+        let group = groups["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["error"].as_str().unwrap().starts_with("student "))
+            .unwrap_or_else(|| panic!("a group of the student errors: {groups}"));
+        assert_eq!(group["count"], 2);
+        assert_eq!(groups["total"], 3);
+        let key = group["key"].as_str().unwrap().to_string();
+        let body = serde_json::json!({"all": true, "handler": "analytics.gpa", "group": key});
         let csrf = [("cookie", CSRF_COOKIE), ("x-csrf-token", CSRF)];
 
         // Read-only: 403, nothing changes.
@@ -277,7 +294,13 @@ async fn actions_read_only_csrf_and_exact_counts() {
 
         // How many match, then exactly those are retried.
         let act = [("x-level", "act"), csrf[0], csrf[1]];
-        let n = get(&app, "/admin/events/api/dead-letters/count?handler=analytics.gpa&error=student+%23+not+found", &READ).await.json();
+        let n = get(
+            &app,
+            &format!("/admin/events/api/dead-letters/count?handler=analytics.gpa&group={key}"),
+            &READ,
+        )
+        .await
+        .json();
         assert_eq!(n["count"], 2);
         let r = post_json(
             &app,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 #[serde(default)]
 pub(crate) struct DeadQuery {
     pub handler: Option<String>,
-    pub error: Option<String>,
+    pub group: Option<String>,
     pub district: Option<String>,
     pub done: Option<String>,
     pub action: Option<String>,
@@ -23,7 +23,7 @@ impl DeadQuery {
     fn filter(&self) -> DeadFilter {
         DeadFilter {
             handler: self.handler.clone(),
-            error: self.error.clone(),
+            group: self.group.clone(),
             district: self.district.clone(),
         }
     }
@@ -32,7 +32,7 @@ impl DeadQuery {
 fn filter_fields(f: &DeadFilter) -> Markup {
     html! {
         @if let Some(h) = data::given(&f.handler) { input type="hidden" name="handler" value=(h); }
-        @if let Some(e) = data::given(&f.error) { input type="hidden" name="error" value=(e); }
+        @if let Some(g) = data::given(&f.group) { input type="hidden" name="group" value=(g); }
         @if let Some(d) = data::given(&f.district) { input type="hidden" name="district" value=(d); }
     }
 }
@@ -41,7 +41,7 @@ fn filter_query(f: &DeadFilter) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
     for (k, v) in [
         ("handler", &f.handler),
-        ("error", &f.error),
+        ("group", &f.group),
         ("district", &f.district),
     ] {
         if let Some(v) = data::given(v) {
@@ -51,60 +51,67 @@ fn filter_query(f: &DeadFilter) -> String {
     q.finish()
 }
 
+/// What the filter is, in words.
+fn described(f: &DeadFilter, groups: &[data::DeadGroup]) -> Markup {
+    let group = data::given(&f.group).and_then(|k| groups.iter().find(|g| g.key == k));
+    html! {
+        @if let Some(h) = data::given(&f.handler) { "of handler " code { (h) } " " }
+        @if let Some(g) = group { "with the error " code.err { (g.error) } " " }
+        @if let Some(d) = data::given(&f.district) { "of district " code { (d) } " " }
+    }
+}
+
 /// `GET /dead-letters`.
 pub(crate) async fn page(ctx: Ctx, Query(q): Query<DeadQuery>) -> Response {
     let f = q.filter();
-    let letters = match data::dead_matching(&ctx.app, &ctx.grant, &f).await {
-        Ok(l) => l,
-        Err(p) => return problem_page(&ctx, p),
+    let everything = DeadFilter {
+        district: f.district.clone(),
+        ..Default::default()
     };
-    let all = if data::given(&f.handler).is_some() || data::given(&f.error).is_some() {
-        data::dead_matching(
-            &ctx.app,
-            &ctx.grant,
-            &DeadFilter {
-                district: f.district.clone(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_or_default()
-    } else {
-        letters.clone()
+    let (groups, letters) = match (
+        data::dead_groups(&ctx.app, &ctx.grant, &everything).await,
+        data::dead_list(&ctx.app, &ctx.grant, &f).await,
+    ) {
+        (Ok(g), Ok(l)) => (g, l),
+        (Err(p), _) | (_, Err(p)) => return problem_page(&ctx, p),
     };
-    let groups = data::groups(&all);
+    let total: i64 = groups.iter().map(|g| g.count).sum();
+    let matching: i64 = groups
+        .iter()
+        .filter(|g| data::given(&f.handler).is_none_or(|h| h == g.handler))
+        .filter(|g| data::given(&f.group).is_none_or(|k| k == g.key))
+        .map(|g| g.count)
+        .sum();
     let shown: Vec<_> = letters
         .iter()
-        .rev()
         .take(200)
         .map(|d| data::dead_view(&ctx.app, &ctx.grant, d))
         .collect();
-    let filtered = data::given(&f.handler).is_some() || data::given(&f.error).is_some();
+    let filtered = data::given(&f.handler).is_some() || data::given(&f.group).is_some();
     let content = html! {
-        h1 { "Dead letters " span.badge class=[(!all.is_empty()).then_some("bad")] { (num(all.len() as i64)) } }
+        h1 { "Dead letters " span.badge.bad[total > 0] { (num(total)) } }
         @if let Some(d) = data::given(&q.done) { p.okay { (d) "." } }
         h2 { "Groups" }
         @if groups.is_empty() { p.okay { "No dead letters." } } @else {
-            table.grid { thead { tr { th { "handler" } th { "error (ids and numbers masked)" } th.n { "letters" } th { "last" } } }
-            tbody { @for g in &groups {
-                tr class=[(data::given(&f.handler) == Some(g.handler.as_str()) && data::given(&f.error) == Some(g.error.as_str())).then_some("on")] {
-                    td { a href={(ctx.href("/dead-letters")) "?handler=" (enc(&g.handler))} { (g.handler) } }
-                    td { a href={(ctx.href("/dead-letters")) "?handler=" (enc(&g.handler)) "&error=" (enc(&g.error))} { code.err { (g.error) } } }
-                    td.n { (num(g.count as i64)) } td.t { (g.last_failed_at) }
-                }
-            } } }
+            table.grid {
+                thead { tr { th { "handler" } th { "error (ids, numbers and quoted values masked)" } th.n { "letters" } th { "first" } th { "last" } } }
+                tbody { @for g in &groups {
+                    tr class=[(data::given(&f.group) == Some(g.key.as_str())).then_some("on")] {
+                        td { a href={(ctx.href("/dead-letters")) "?handler=" (enc(&g.handler))} { (g.handler) } }
+                        td { a href={(ctx.href("/dead-letters")) "?group=" (enc(&g.key))} { code.err { (g.error) } } }
+                        td.n.bad { (num(g.count)) } td.t { (g.first_seen) } td.t { (g.last_seen) }
+                    }
+                } }
+            }
         }
         @if filtered {
-            p { "Showing " (num(letters.len() as i64)) " matching "
-                @if let Some(h) = data::given(&f.handler) { "handler " code { (h) } " " }
-                @if let Some(e) = data::given(&f.error) { "error " code.err { (e) } " " }
-                a href=(ctx.href("/dead-letters")) { "clear filter" } }
+            p { (num(matching)) " dead letters " (described(&f, &groups)) a href=(ctx.href("/dead-letters")) { "clear filter" } }
         }
         @if !letters.is_empty() {
             @if ctx.can_act() {
                 div.actions {
-                    a.button href={(ctx.href("/dead-letters/confirm")) "?action=retry&" (filter_query(&f))} { "Retry all " (num(letters.len() as i64)) " matching…" }
-                    a.button.danger href={(ctx.href("/dead-letters/confirm")) "?action=discard&" (filter_query(&f))} { "Discard all " (num(letters.len() as i64)) " matching…" }
+                    a.button href={(ctx.href("/dead-letters/confirm")) "?action=retry&" (filter_query(&f))} { "Retry all " (num(matching)) " matching…" }
+                    a.button.danger href={(ctx.href("/dead-letters/confirm")) "?action=discard&" (filter_query(&f))} { "Discard all " (num(matching)) " matching…" }
                 }
             }
             form method="post" action=(ctx.href("/dead-letters/act")) data-confirm-selection {
@@ -130,29 +137,29 @@ pub(crate) async fn page(ctx: Ctx, Query(q): Query<DeadQuery>) -> Response {
                         }
                     } }
                 }
-                @if letters.len() > shown.len() { p.muted { "The newest " (shown.len()) " of " (letters.len()) " are listed." } }
+                @if (matching as usize) > shown.len() { p.muted { "The newest " (shown.len()) " of " (num(matching)) " are listed." } }
             }
         }
     };
     layout(&ctx, "Dead letters", "dead letters", content)
 }
 
-/// `GET /dead-letters/confirm?action=retry|discard&handler=&error=`: how many
+/// `GET /dead-letters/confirm?action=retry|discard&handler=&group=`: how many
 /// a bulk action would touch, and the button that does it.
 pub(crate) async fn confirm(ctx: Ctx, Query(q): Query<DeadQuery>) -> Response {
     let f = q.filter();
-    let n = match data::dead_matching(&ctx.app, &ctx.grant, &f).await {
-        Ok(l) => l.len(),
-        Err(p) => return problem_page(&ctx, p),
+    let (n, groups) = match (
+        data::dead_count(&ctx.app, &ctx.grant, &f).await,
+        data::dead_groups(&ctx.app, &ctx.grant, &f).await,
+    ) {
+        (Ok(n), Ok(g)) => (n as i64, g),
+        (Err(p), _) | (_, Err(p)) => return problem_page(&ctx, p),
     };
     let retry = q.action.as_deref() != Some("discard");
     let verb = if retry { "Retry" } else { "Discard" };
     let content = html! {
-        h1 { (verb) " " (num(n as i64)) " dead letter" @if n != 1 { "s" } "?" }
-        p { "Every dead letter "
-            @if let Some(h) = data::given(&f.handler) { "of handler " code { (h) } " " }
-            @if let Some(e) = data::given(&f.error) { "with the error " code.err { (e) } " " }
-            "in your districts: " strong { (num(n as i64)) } "."
+        h1 { (verb) " " (num(n)) " dead letter" @if n != 1 { "s" } "?" }
+        p { "Every dead letter " (described(&f, &groups)) "in your districts: " strong { (num(n)) } "."
             @if !retry { " Discarded letters are not delivered again." } }
         @if ctx.can_act() && n > 0 {
             form method="post" action=(ctx.href("/dead-letters/act")) {
@@ -160,7 +167,7 @@ pub(crate) async fn confirm(ctx: Ctx, Query(q): Query<DeadQuery>) -> Response {
                 input type="hidden" name="all" value="1";
                 input type="hidden" name="action" value=(if retry { "retry" } else { "discard" });
                 (filter_fields(&f))
-                button type="submit" class=[(!retry).then_some("danger")] { (verb) " " (num(n as i64)) }
+                button type="submit" class=[(!retry).then_some("danger")] { (verb) " " (num(n)) }
                 " " a href={(ctx.href("/dead-letters")) "?" (filter_query(&f))} { "cancel" }
             }
         }

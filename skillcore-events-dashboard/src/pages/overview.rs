@@ -5,7 +5,7 @@ use super::{age, layout, num, problem_page, Ctx};
 use crate::data::{self, Problem};
 use crate::App;
 use axum::response::Response;
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{Duration, DurationRound, Utc};
 use maud::{html, Markup};
 use serde::Serialize;
 use skillcore_events_store::Scope;
@@ -22,27 +22,19 @@ pub(crate) struct Bucket {
 /// The last hour, per minute, oldest first (60 buckets).
 pub(crate) async fn throughput(app: &App, scope: &Scope) -> Result<Vec<Bucket>, Problem> {
     let now = Utc::now();
-    let start = now.duration_trunc(Duration::minutes(1)).unwrap_or(now) - Duration::minutes(59);
-    let counts = buckets(app, scope, start).await?;
-    Ok((0..60)
-        .map(|i| {
-            let t = start + Duration::minutes(i);
-            let (completed, dead) = counts.get(i as usize).copied().unwrap_or((0, 0));
-            Bucket {
-                start: data::time(&t),
-                completed,
-                dead,
-            }
+    let since = now.duration_trunc(Duration::minutes(1)).unwrap_or(now) - Duration::minutes(59);
+    let buckets = app
+        .store
+        .throughput(scope, since, std::time::Duration::from_secs(60))
+        .await?;
+    Ok(buckets
+        .into_iter()
+        .map(|b| Bucket {
+            start: data::time(&b.start),
+            completed: b.completed,
+            dead: b.dead,
         })
         .collect())
-}
-
-async fn buckets(
-    _app: &App,
-    _scope: &Scope,
-    _since: DateTime<Utc>,
-) -> Result<Vec<(i64, i64)>, Problem> {
-    Ok(Vec::new())
 }
 
 /// The chart: one bar per minute, completed above, dead in red on top.
@@ -53,7 +45,7 @@ fn chart(buckets: &[Bucket]) -> Markup {
         .max()
         .unwrap_or(0)
         .max(1);
-    let (w, h) = (600.0, 120.0);
+    let (w, h) = (1200.0, 120.0);
     let bw = w / buckets.len().max(1) as f64;
     let total: i64 = buckets.iter().map(|b| b.completed).sum();
     html! {
@@ -91,9 +83,9 @@ pub(crate) async fn page(ctx: Ctx) -> Response {
     let sum = |f: fn(&data::OverviewRow) -> i64| rows.iter().map(f).sum::<i64>();
     let content = html! {
         div.headline data-poll="overview" data-src=(ctx.href("/api/overview")) {
-            div.stat.big class=[(sum(|r| r.dead) > 0).then_some("bad")] { span.n data-total="dead" { (num(sum(|r| r.dead))) } span.l { "dead" } }
-            div.stat.big class=[(sum(|r| r.failed) > 0).then_some("warn")] { span.n data-total="failed" { (num(sum(|r| r.failed))) } span.l { "retrying" } }
-            div.stat.big class=[(sum(|r| r.stalled) > 0).then_some("warn")] { span.n data-total="stalled" { (num(sum(|r| r.stalled))) } span.l { "stalled" } }
+            div.stat.big.bad[sum(|r| r.dead) > 0] { span.n data-total="dead" { (num(sum(|r| r.dead))) } span.l { "dead" } }
+            div.stat.big.warn[sum(|r| r.failed) > 0] { span.n data-total="failed" { (num(sum(|r| r.failed))) } span.l { "retrying" } }
+            div.stat.big.warn[sum(|r| r.stalled) > 0] { span.n data-total="stalled" { (num(sum(|r| r.stalled))) } span.l { "stalled" } }
             div.stat.big { span.n data-total="waiting" { (num(sum(|r| r.waiting))) } span.l { "waiting" } }
             div.stat.big { span.n data-total="active" { (num(sum(|r| r.active))) } span.l { "active" } }
             div.stat.big { span.n data-total="completed" { (num(sum(|r| r.completed))) } span.l { "completed" } }
@@ -119,10 +111,10 @@ pub(crate) async fn page(ctx: Ctx) -> Response {
                             td { a href={(ctx.href("/dead-letters")) "?handler=" (super::enc(&r.handler))} { (r.handler) } }
                             td.n data-k="waiting" { (num(r.waiting)) }
                             td.n data-k="active" { (num(r.active)) }
-                            td.n data-k="stalled" class=[(r.stalled > 0).then_some("warn")] { (num(r.stalled)) }
+                            td.n.warn[r.stalled > 0] data-k="stalled" { (num(r.stalled)) }
                             td.n data-k="completed" { (num(r.completed)) }
-                            td.n data-k="failed" class=[(r.failed > 0).then_some("warn")] { (num(r.failed)) }
-                            td.n data-k="dead" class=[(r.dead > 0).then_some("bad")] { (num(r.dead)) }
+                            td.n.warn[r.failed > 0] data-k="failed" { (num(r.failed)) }
+                            td.n.bad[r.dead > 0] data-k="dead" { (num(r.dead)) }
                             td.n data-k="lag" { (num(r.lag)) }
                             td.n data-k="oldestWaitingAgeSeconds" { @match r.oldest_waiting_age_seconds { Some(s) => (age(s)), None => "–" } }
                         }
