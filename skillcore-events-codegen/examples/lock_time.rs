@@ -2,6 +2,11 @@
 //! versions per event (the codegen bench's case), per stage, median of 21:
 //! `cargo run --release -p skillcore-events-codegen --example lock_time`
 //! (add `--profile dev` for opt-level 0).
+//!
+//! `lock_time loop N` runs only the lock's two stages (read the lock, check
+//! the catalog against it) `N` times and prints nothing else: for instruction
+//! counts (`valgrind --tool=callgrind`, `loop 0` against `loop 20`) and
+//! `perf record`, which a shared machine's load does not skew.
 
 use skillcore_events_codegen::evolution::{check, relock, EventShape, FieldShape, Lock};
 use skillcore_events_codegen::model::{BaseType, TypeRef};
@@ -54,6 +59,16 @@ fn main() {
         fast_path_takes(&text),
         fast_path_takes(&v2)
     );
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("loop") {
+        let n: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(20);
+        for _ in 0..n {
+            let lock = Lock::parse("big208.lock", std::hint::black_box(&text)).unwrap();
+            let found = check(&compiled.catalog, &compiled.sources, &lock);
+            assert!(std::hint::black_box(found).is_empty());
+        }
+        return;
+    }
     let settings = Settings::default();
     let (mut c, mut p, mut k, mut e0, mut e1) = (vec![], vec![], vec![], vec![], vec![]);
     let mut y = vec![];

@@ -4,7 +4,7 @@
 //! same upcast the classifier's soundness test applies); any other step needs
 //! a function the catalog names under `upcast:`.
 
-use super::classify::{classify, Change};
+use super::classify::{classify, has_change, Change};
 use super::shape::EventShape;
 
 /// One step of a chain.
@@ -36,6 +36,17 @@ pub fn older_versions(history: &[EventShape], current: u32) -> Vec<&EventShape> 
 
 /// The steps from the oldest released version to `current`.
 pub fn chain<'a>(history: &'a [EventShape], current: &'a EventShape) -> Vec<Step<'a>> {
+    chain_with(history, current, true)
+}
+
+/// [`chain`]; with `probe`, a step is classified in full only when
+/// [`has_change`] finds an incompatible change in it (the same steps either
+/// way: `false` is for the test that holds the two to that).
+pub(super) fn chain_with<'a>(
+    history: &'a [EventShape],
+    current: &'a EventShape,
+    probe: bool,
+) -> Vec<Step<'a>> {
     let older = older_versions(history, current.version);
     let mut steps = Vec::with_capacity(older.len());
     for (i, from) in older.iter().enumerate() {
@@ -43,10 +54,14 @@ pub fn chain<'a>(history: &'a [EventShape], current: &'a EventShape) -> Vec<Step
             Some(next) => (*next, false),
             None => (current, true),
         };
-        let incompatible = classify(from, to)
-            .into_iter()
-            .filter(|c| !c.backward)
-            .collect();
+        let incompatible = if !probe || has_change(from, to, &|backward, _| !backward) {
+            classify(from, to)
+                .into_iter()
+                .filter(|c| !c.backward)
+                .collect()
+        } else {
+            Vec::new()
+        };
         steps.push(Step {
             from,
             to,

@@ -13,7 +13,7 @@
 use super::shape::{EventShape, FieldShape, TypeShape};
 use crate::model::{BaseType, Compatibility, TypeRef};
 use crate::source::Span;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// What kind of change, with its stable id.
@@ -130,7 +130,7 @@ pub struct Change {
 impl Change {
     /// Whether `mode` accepts the change.
     pub fn allowed_under(&self, mode: Compatibility) -> bool {
-        (!mode.backward() || self.backward) && (!mode.forward() || self.forward)
+        allowed(mode, self.backward, self.forward)
     }
 
     /// How to make the change acceptable without a new version, if there is a way.
@@ -151,61 +151,45 @@ impl Change {
     }
 }
 
+/// Whether `mode` accepts a change that is `backward` and `forward` compatible
+/// as given ([`Change::allowed_under`] without the change).
+pub fn allowed(mode: Compatibility, backward: bool, forward: bool) -> bool {
+    (!mode.backward() || backward) && (!mode.forward() || forward)
+}
+
 /// Compares `old` with `new` (the same event, maybe under an older name).
 pub fn classify(old: &EventShape, new: &EventShape) -> Vec<Change> {
-    let mut c = Classifier {
-        old,
-        new,
-        out: Vec::new(),
-        seen: HashSet::new(),
-        prefix: None,
-    };
-    if old.name != new.name {
-        c.push(
-            ChangeKind::EventRenamed,
-            None,
-            format!("event `{}` is renamed to `{}`", old.name, new.name),
-            true,
-            false,
-            new.span,
-        );
-    }
-    if old.aggregate != new.aggregate {
-        c.push(
-            ChangeKind::AggregateChanged,
-            None,
-            format!(
-                "the aggregate changed from `{}` to `{}`",
-                old.aggregate, new.aggregate
-            ),
-            false,
-            false,
-            new.span,
-        );
-    }
-    let renamed_id = new
-        .field(&new.aggregate_id)
-        .and_then(|f| f.renamed_from.as_deref())
-        == Some(old.aggregate_id.as_str());
-    if old.aggregate_id != new.aggregate_id && !renamed_id {
-        c.push(
-            ChangeKind::AggregateIdChanged,
-            None,
-            format!(
-                "the aggregate id changed from `{}` to `{}`",
-                old.aggregate_id, new.aggregate_id
-            ),
-            false,
-            false,
-            new.span,
-        );
-    }
-    c.fields(&old.fields, &new.fields, new.span, "");
+    let mut c = Classifier::new(old, new, None);
+    c.run();
     c.out
+}
+
+/// Whether [`classify`] finds a change for which `keep(backward, forward)`
+/// holds, answered without building any change (no message, no field path):
+/// the test the build runs first, so that the full classification runs only
+/// for the events that have such a change. The same code walks both, so
+/// `has_change(old, new, keep)` is exactly
+/// `classify(old, new).iter().any(|c| keep(c.backward, c.forward))`.
+///
+/// ```
+/// use skillcore_events_codegen::{compile_str, evolution::{classify, has_change, EventShape}};
+/// let a = compile_str("e.yaml", "catalog: d\nevents:\n  a.b.posted:\n    description: d\n    aggregate: B\n    aggregate_id: id\n    payload:\n      id: string\n");
+/// let b = compile_str("e.yaml", "catalog: d\nevents:\n  a.b.posted:\n    description: d\n    aggregate: B\n    aggregate_id: id\n    payload:\n      id: string\n      note: string?\n");
+/// let (old, new) = (EventShape::of(&a.catalog, &a.catalog.events[0]), EventShape::of(&b.catalog, &b.catalog.events[0]));
+/// // One change (an optional field added): backward compatible, so no change that is not.
+/// assert_eq!(classify(&old, &new).len(), 1);
+/// assert!(has_change(&old, &new, &|_, _| true));
+/// assert!(!has_change(&old, &new, &|backward, _| !backward));
+/// ```
+pub fn has_change(old: &EventShape, new: &EventShape, keep: &dyn Fn(bool, bool) -> bool) -> bool {
+    let mut c = Classifier::new(old, new, Some(keep));
+    c.run();
+    c.hit
 }
 
 /// Whether `old` values read as `new` ones unchanged: `int` as `number`; a
 /// `uuid`, `date`, `datetime` or enum value as `string`; anything as `json`.
+/// The optional flags are not looked at.
 pub fn is_widening(old: &TypeRef, new: &TypeRef, old_types: &BTreeMap<String, TypeShape>) -> bool {
     // Any value, lists included, is a `json` value; `json[]` is not.
     if new.base == BaseType::Json && new.list_depth == 0 {
@@ -225,27 +209,120 @@ pub fn is_widening(old: &TypeRef, new: &TypeRef, old_types: &BTreeMap<String, Ty
     }
 }
 
+/// A field's path from the payload: `name` under `parent` (`term.endDate`).
+fn join(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_string()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+/// A type without its optional flag, as messages show it.
+struct Bare<'t>(&'t TypeRef);
+
+impl fmt::Display for Bare<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        TypeRef {
+            optional: false,
+            ..self.0.clone()
+        }
+        .fmt(f)
+    }
+}
+
 struct Classifier<'a> {
     old: &'a EventShape,
     new: &'a EventShape,
     out: Vec<Change>,
     /// Pairs of named types already compared (recursive types end here).
-    seen: HashSet<(String, String)>,
+    seen: Vec<(&'a str, &'a str)>,
     /// Inside a struct type: its name (changes become `struct-type-changed`).
-    prefix: Option<String>,
+    prefix: Option<&'a str>,
+    /// Set for [`has_change`]: no change is built, `hit` says whether one
+    /// passed this filter.
+    probe: Option<&'a dyn Fn(bool, bool) -> bool>,
+    hit: bool,
 }
 
-impl Classifier<'_> {
+impl<'a> Classifier<'a> {
+    fn new(
+        old: &'a EventShape,
+        new: &'a EventShape,
+        probe: Option<&'a dyn Fn(bool, bool) -> bool>,
+    ) -> Self {
+        Classifier {
+            old,
+            new,
+            out: Vec::new(),
+            seen: Vec::new(),
+            prefix: None,
+            probe,
+            hit: false,
+        }
+    }
+
+    fn run(&mut self) {
+        let (old, new) = (self.old, self.new);
+        if old.name != new.name {
+            self.push(ChangeKind::EventRenamed, true, false, new.span, || {
+                (
+                    None,
+                    format!("event `{}` is renamed to `{}`", old.name, new.name),
+                )
+            });
+        }
+        if old.aggregate != new.aggregate {
+            self.push(ChangeKind::AggregateChanged, false, false, new.span, || {
+                (
+                    None,
+                    format!(
+                        "the aggregate changed from `{}` to `{}`",
+                        old.aggregate, new.aggregate
+                    ),
+                )
+            });
+        }
+        let renamed_id = new
+            .field(&new.aggregate_id)
+            .and_then(|f| f.renamed_from.as_deref())
+            == Some(old.aggregate_id.as_str());
+        if old.aggregate_id != new.aggregate_id && !renamed_id {
+            self.push(
+                ChangeKind::AggregateIdChanged,
+                false,
+                false,
+                new.span,
+                || {
+                    (
+                        None,
+                        format!(
+                            "the aggregate id changed from `{}` to `{}`",
+                            old.aggregate_id, new.aggregate_id
+                        ),
+                    )
+                },
+            );
+        }
+        self.fields(&old.fields, &new.fields, new.span, "");
+    }
+
+    /// Records a change; `what` gives its field path and message, and is only
+    /// called when the change is kept (never by [`has_change`]).
     fn push(
         &mut self,
         kind: ChangeKind,
-        field: Option<String>,
-        message: String,
         backward: bool,
         forward: bool,
         span: Span,
+        what: impl FnOnce() -> (Option<String>, String),
     ) {
-        let (kind, inner, message) = match &self.prefix {
+        if let Some(keep) = self.probe {
+            self.hit |= keep(backward, forward);
+            return;
+        }
+        let (field, message) = what();
+        let (kind, inner, message) = match self.prefix {
             Some(t) => (
                 ChangeKind::StructTypeChanged,
                 Some(kind),
@@ -265,16 +342,13 @@ impl Classifier<'_> {
         });
     }
 
-    fn fields(&mut self, old: &[FieldShape], new: &[FieldShape], at: Span, path: &str) {
-        let join = |name: &str| {
-            if path.is_empty() {
-                name.to_string()
-            } else {
-                format!("{path}.{name}")
-            }
-        };
-        let mut matched: HashSet<&str> = HashSet::new();
+    fn fields(&mut self, old: &'a [FieldShape], new: &'a [FieldShape], at: Span, path: &str) {
+        // The old fields matched so far, by name.
+        let mut matched: Vec<&str> = Vec::with_capacity(new.len());
         for f in new {
+            if self.hit {
+                return; // a probe has its answer
+            }
             let same = old.iter().find(|o| o.name == f.name);
             let renamed = || {
                 f.renamed_from.as_deref().and_then(|r| {
@@ -296,131 +370,146 @@ impl Classifier<'_> {
                         },
                     )
                 };
-                self.push(
-                    kind,
-                    Some(join(&f.name)),
-                    format!("field `{}` is added ({what})", join(&f.name)),
-                    backward,
-                    true,
-                    f.span,
-                );
+                self.push(kind, backward, true, f.span, || {
+                    let p = join(path, &f.name);
+                    let m = format!("field `{p}` is added ({what})");
+                    (Some(p), m)
+                });
                 continue;
             };
-            matched.insert(&o.name);
+            if !matched.contains(&o.name.as_str()) {
+                matched.push(&o.name);
+            }
             if o.name != f.name {
                 self.push(
                     ChangeKind::FieldRenamed,
-                    Some(join(&f.name)),
-                    format!("field `{}` is renamed to `{}`", join(&o.name), f.name),
                     true,
                     o.may_be_absent(),
                     f.span,
+                    || {
+                        let m =
+                            format!("field `{}` is renamed to `{}`", join(path, &o.name), f.name);
+                        (Some(join(path, &f.name)), m)
+                    },
                 );
             }
-            self.field(o, f, &join(&f.name));
+            self.field(o, f, path);
         }
         for o in old {
-            if matched.contains(o.name.as_str()) {
+            if matched.contains(&o.name.as_str()) {
                 continue;
             }
             self.push(
                 ChangeKind::FieldRemoved,
-                Some(join(&o.name)),
-                format!(
-                    "field `{}` is removed{}",
-                    join(&o.name),
-                    if o.may_be_absent() {
-                        ""
-                    } else {
-                        " (it was required)"
-                    }
-                ),
                 true,
                 o.may_be_absent(),
                 at,
+                || {
+                    let p = join(path, &o.name);
+                    let m = format!(
+                        "field `{p}` is removed{}",
+                        if o.may_be_absent() {
+                            ""
+                        } else {
+                            " (it was required)"
+                        }
+                    );
+                    (Some(p), m)
+                },
             );
         }
     }
 
-    fn field(&mut self, o: &FieldShape, f: &FieldShape, path: &str) {
+    /// Compares a matched pair of fields; `parent` is the path of the payload
+    /// or struct they are in.
+    fn field(&mut self, o: &'a FieldShape, f: &'a FieldShape, parent: &str) {
         let (ot, nt) = (&o.ty, &f.ty);
+        let path = || join(parent, &f.name);
         // With the optional flag changed too, the default is part of that
         // change (`field-made-required` with a default), not one of its own.
         if o.default != f.default && ot.optional == nt.optional {
             self.push(
                 ChangeKind::FieldDefaultChanged,
-                Some(path.to_string()),
-                if f.pii || o.pii {
-                    format!("the default of `{path}` changed (values of pii fields are not shown)")
-                } else {
-                    format!(
-                        "the default of `{path}` changed from {} to {}",
-                        shown(&o.default),
-                        shown(&f.default)
-                    )
-                },
                 // Old payloads may lack it only if it had a default (or was
                 // optional: then the optional flag's change is judged too).
                 o.default.is_none() || f.may_be_absent(),
                 f.default.is_none() || o.may_be_absent(),
                 f.span,
+                || {
+                    let p = path();
+                    let m = if f.pii || o.pii {
+                        format!("the default of `{p}` changed (values of pii fields are not shown)")
+                    } else {
+                        format!(
+                            "the default of `{p}` changed from {} to {}",
+                            shown(&o.default),
+                            shown(&f.default)
+                        )
+                    };
+                    (Some(p), m)
+                },
             );
         }
         if ot.optional && !nt.optional {
             self.push(
                 ChangeKind::FieldMadeRequired,
-                Some(path.to_string()),
-                format!(
-                    "field `{path}` is made required{}",
-                    if f.default.is_some() {
-                        ", with a default"
-                    } else {
-                        ""
-                    }
-                ),
                 f.default.is_some(),
                 true,
                 f.span,
+                || {
+                    let p = path();
+                    let m = format!(
+                        "field `{p}` is made required{}",
+                        if f.default.is_some() {
+                            ", with a default"
+                        } else {
+                            ""
+                        }
+                    );
+                    (Some(p), m)
+                },
             );
         } else if !ot.optional && nt.optional {
             self.push(
                 ChangeKind::FieldMadeOptional,
-                Some(path.to_string()),
-                format!("field `{path}` is made optional"),
                 true,
                 // New payloads may hold `null`, which no default stands in for.
                 false,
                 f.span,
+                || {
+                    let p = path();
+                    let m = format!("field `{p}` is made optional");
+                    (Some(p), m)
+                },
             );
         }
-        let (ob, nb) = (
-            TypeRef {
-                optional: false,
-                ..ot.clone()
-            },
-            TypeRef {
-                optional: false,
-                ..nt.clone()
-            },
-        );
-        if self.same_type(&ob, &nb) {
-            if let (BaseType::Named(a), BaseType::Named(b)) = (&ob.base, &nb.base) {
-                self.named(a, b, f.span, path);
+        // The types without their optional flags (judged above).
+        if self.same_type(ot, nt) {
+            if let (BaseType::Named(a), BaseType::Named(b)) = (&ot.base, &nt.base) {
+                self.named(a, b, f.span, parent, &f.name);
             }
             return;
         }
         self.push(
             ChangeKind::FieldTypeChanged,
-            Some(path.to_string()),
-            format!("the type of `{path}` changed from `{ob}` to `{nb}`"),
-            is_widening(&ob, &nb, &self.old.types),
+            is_widening(ot, nt, &self.old.types),
             false,
             f.span,
+            || {
+                let p = path();
+                let m = format!(
+                    "the type of `{p}` changed from `{}` to `{}`",
+                    Bare(ot),
+                    Bare(nt)
+                );
+                (Some(p), m)
+            },
         );
     }
 
-    /// Whether two types are the same on the wire: equal, or two named types of
-    /// the same kind (their contents are then compared by [`Self::named`]).
+    /// Whether two types are the same on the wire, optional flags aside: equal,
+    /// or two named types of the same kind (their contents are then compared
+    /// by [`Self::named`]).
     fn same_type(&self, a: &TypeRef, b: &TypeRef) -> bool {
         if a.list_depth != b.list_depth {
             return false;
@@ -435,39 +524,36 @@ impl Classifier<'_> {
         }
     }
 
-    fn named(&mut self, a: &str, b: &str, at: Span, path: &str) {
-        if !self.seen.insert((a.to_string(), b.to_string())) {
+    /// Compares the named types `a` (old) and `b` (new) of the field `name`
+    /// under `parent`.
+    fn named(&mut self, a: &'a str, b: &'a str, at: Span, parent: &str, name: &str) {
+        if self.seen.contains(&(a, b)) {
             return;
         }
+        self.seen.push((a, b));
         let (old, new) = (self.old, self.new);
         match (old.types.get(a), new.types.get(b)) {
             (Some(TypeShape::Enum(ov)), Some(TypeShape::Enum(nv))) => {
-                let added: Vec<&String> = nv.iter().filter(|v| !ov.contains(v)).collect();
-                let removed: Vec<&String> = ov.iter().filter(|v| !nv.contains(v)).collect();
-                if !added.is_empty() {
-                    self.push(
-                        ChangeKind::EnumValueAdded,
-                        Some(path.to_string()),
-                        format!("enum `{b}` (field `{path}`) gains {}", values(&added)),
-                        true,
-                        false,
-                        at,
-                    );
+                if nv.iter().any(|v| !ov.contains(v)) {
+                    self.push(ChangeKind::EnumValueAdded, true, false, at, || {
+                        let p = join(parent, name);
+                        let added: Vec<&String> = nv.iter().filter(|v| !ov.contains(v)).collect();
+                        let m = format!("enum `{b}` (field `{p}`) gains {}", values(&added));
+                        (Some(p), m)
+                    });
                 }
-                if !removed.is_empty() {
-                    self.push(
-                        ChangeKind::EnumValueRemoved,
-                        Some(path.to_string()),
-                        format!("enum `{b}` (field `{path}`) loses {}", values(&removed)),
-                        false,
-                        true,
-                        at,
-                    );
+                if ov.iter().any(|v| !nv.contains(v)) {
+                    self.push(ChangeKind::EnumValueRemoved, false, true, at, || {
+                        let p = join(parent, name);
+                        let removed: Vec<&String> = ov.iter().filter(|v| !nv.contains(v)).collect();
+                        let m = format!("enum `{b}` (field `{p}`) loses {}", values(&removed));
+                        (Some(p), m)
+                    });
                 }
             }
             (Some(TypeShape::Struct(of)), Some(TypeShape::Struct(nf))) => {
-                let outer = self.prefix.replace(b.to_string());
-                self.fields(of, nf, at, path);
+                let outer = self.prefix.replace(b);
+                self.fields(of, nf, at, &join(parent, name));
                 self.prefix = outer;
             }
             _ => {}

@@ -115,8 +115,7 @@ impl Lock {
     /// made for that layout; anything else (a hand edit, a damaged file) by the
     /// YAML reader, which finds the errors. Both give the same lock.
     pub fn parse(display: &str, text: &str) -> Result<Lock, Vec<Diagnostic>> {
-        if let Some(mut lock) = super::lock_fast::parse(text) {
-            lock.sources = Sources::single(display, text);
+        if let Some(lock) = super::lock_fast::parse(display, text) {
             return Ok(lock);
         }
         Lock::parse_yaml(display, text)
@@ -242,28 +241,61 @@ fn scalar(s: &str) -> String {
 
 /// Whether `s` is written plain (unquoted) in the lock.
 pub(super) fn is_plain(s: &str) -> bool {
+    plain_brackets(s).is_some()
+}
+
+/// What a byte may be in a plain scalar: 0 never, 1 anywhere after the first
+/// byte, 2 a bracket (only in `[]`). A `static`: indexing a `const` array
+/// copies it first at opt-level 0.
+static PLAIN_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'?' => 1,
+            b'[' | b']' => 2,
+            _ => 0,
+        };
+        c += 1;
+    }
+    t
+};
+
+/// [`is_plain`], and if so whether `s` holds a bracket (`number[]`). One
+/// indexed pass over the bytes: the lock reader calls it on every scalar, and
+/// at opt-level 0 (the macro in a debug build) an iterator chain per byte is
+/// what that costs.
+pub(super) fn plain_brackets(s: &str) -> Option<bool> {
     let b = s.as_bytes();
-    if !b.first().is_some_and(u8::is_ascii_alphabetic) || matches!(b[b.len() - 1], b'.' | b'-') {
-        return false;
+    let n = b.len();
+    if n == 0 || !b[0].is_ascii_alphabetic() || b[n - 1] == b'.' || b[n - 1] == b'-' {
+        return None;
     }
-    let mut brackets = false;
-    for &c in b {
-        match c {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'?' => {}
-            b'[' | b']' => brackets = true,
-            _ => return false,
+    let (mut brackets, mut pair) = (false, false);
+    let mut i = 0;
+    while i < n {
+        match PLAIN_BYTES[b[i] as usize] {
+            0 => return None,
+            2 => {
+                brackets = true;
+                pair |= b[i] == b'[' && i + 1 < n && b[i + 1] == b']';
+            }
+            _ => {}
         }
+        i += 1;
     }
-    // Words YAML reads as booleans or null.
-    if b.len() <= 5
+    // Words YAML reads as booleans or null (each starts with one of these).
+    if n <= 5
+        && matches!(b[0].to_ascii_lowercase(), b't' | b'f' | b'n' | b'y' | b'o')
         && ["true", "false", "null", "yes", "no", "on", "off", "y", "n"]
             .iter()
             .any(|w| s.eq_ignore_ascii_case(w))
     {
-        return false;
+        return None;
     }
     // `[`/`]` only in type expressions (`number[]`), which sit in block context.
-    !brackets || s.contains("[]")
+    (!brackets || pair).then_some(brackets)
 }
 
 /// A description of where a value sits, formatted only for a message.

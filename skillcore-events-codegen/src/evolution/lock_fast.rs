@@ -11,10 +11,10 @@
 //! ran; a differential test below holds the two to the same result, positions
 //! included.
 
-use super::lock::{is_plain, Lock, LOCK_FORMAT};
+use super::lock::{is_plain, plain_brackets, Lock, LOCK_FORMAT};
 use super::shape::{EventShape, FieldShape, TypeShape};
 use crate::model::{BaseType, TypeRef};
-use crate::source::Span;
+use crate::source::{SourceFile, Sources, Span};
 use std::collections::BTreeMap;
 
 /// The lines of the text, numbered from 1.
@@ -23,17 +23,34 @@ struct Lines<'a> {
     no: u32,
     /// A line read but not yet taken.
     peeked: Option<(u32, &'a str)>,
+    /// Where `rest` starts in the text.
+    pos: usize,
+    /// 0 and the offset after every line break read: the line index of the
+    /// lock's [`Sources`], made on the way.
+    starts: Vec<usize>,
+    /// The fields of the block being read: one buffer for every block, so a
+    /// block's vector is allocated once, at its size.
+    scratch: Vec<FieldShape>,
 }
 
 impl<'a> Lines<'a> {
     fn peek(&mut self) -> Option<&'a str> {
         if self.peeked.is_none() && !self.rest.is_empty() {
-            let (line, rest) = match self.rest.find('\n') {
-                Some(i) => (&self.rest[..i], &self.rest[i + 1..]),
-                // The layout ends every line with a line break.
-                None => return None,
-            };
+            // An indexed loop: `find` costs several times more per line at
+            // opt-level 0, and the lines are short.
+            let b = self.rest.as_bytes();
+            let n = b.len();
+            let mut i = 0;
+            while i < n && b[i] != b'\n' {
+                i += 1;
+            }
+            if i == n {
+                return None; // the layout ends every line with a line break
+            }
+            let (line, rest) = (&self.rest[..i], &self.rest[i + 1..]);
             self.rest = rest;
+            self.pos += i + 1;
+            self.starts.push(self.pos);
             self.no += 1;
             self.peeked = Some((self.no, line));
         }
@@ -44,9 +61,13 @@ impl<'a> Lines<'a> {
     /// what follows the prefix.
     fn take(&mut self, prefix: &str) -> Option<(u32, &'a str)> {
         let line = self.peek()?;
-        let rest = line.strip_prefix(prefix)?;
+        let n = prefix.len();
+        if line.len() < n || line.as_bytes()[..n] != *prefix.as_bytes() {
+            return None;
+        }
         let no = self.peeked.take()?.0;
-        Some((no, rest))
+        // `prefix` is ASCII: `n` is a character boundary.
+        Some((no, &line[n..]))
     }
 
     fn at_end(&mut self) -> bool {
@@ -69,16 +90,34 @@ fn span(line: u32, col: usize, len: usize) -> Span {
 }
 
 /// Reads `text` when it is in the layout `render` writes; `None` otherwise.
-/// The result has no `sources` (the caller sets them).
-pub(super) fn parse(text: &str) -> Option<Lock> {
-    if text.bytes().any(|b| b == b'\r' || b == b'\t') {
+/// The result's `sources` hold `text` as the file `display`.
+pub(super) fn parse(display: &str, text: &str) -> Option<Lock> {
+    let (mut lock, starts) = read(text)?;
+    lock.sources = Sources {
+        files: vec![SourceFile::with_line_starts(
+            display,
+            text.to_string(),
+            starts,
+        )],
+    };
+    Some(lock)
+}
+
+/// The lock without its `sources`, and the line index of `text`.
+fn read(text: &str) -> Option<(Lock, Vec<usize>)> {
+    // Two memchr passes (a closure per byte costs milliseconds at opt-level 0).
+    if text.as_bytes().contains(&b'\r') || text.as_bytes().contains(&b'\t') {
         return None;
     }
     let mut lines = Lines {
         rest: text,
         no: 0,
         peeked: None,
+        pos: 0,
+        starts: Vec::with_capacity(text.len() / 24),
+        scratch: Vec::new(),
     };
+    lines.starts.push(0);
     while lines.take("# ").is_some() {}
     let (_, format) = lines.take("lock: ")?;
     if format != LOCK_FORMAT.to_string() {
@@ -91,7 +130,7 @@ pub(super) fn parse(text: &str) -> Option<Lock> {
         ..Lock::default()
     };
     if lines.take("events: {}").is_some_and(|(_, r)| r.is_empty()) {
-        return lines.at_end().then_some(lock);
+        return lines.at_end().then_some((lock, lines.starts));
     }
     if !lines.take("events:")?.1.is_empty() {
         return None;
@@ -117,7 +156,7 @@ pub(super) fn parse(text: &str) -> Option<Lock> {
         }
         lock.events.insert(name.to_string(), shapes);
     }
-    Some(lock)
+    Some((lock, lines.starts))
 }
 
 fn version(text: &str) -> Option<u32> {
@@ -151,8 +190,8 @@ fn entry<'a>(lines: &mut Lines<'a>, key: &str, no: u32, v: &str) -> Option<Event
         }
         s.deprecated = true;
     }
-    let own = fields(lines, &ENTRY)?;
-    let mut types: Vec<(&str, RawType<'a>)> = Vec::new();
+    s.fields = fields(lines, &ENTRY)?;
+    let mut types: Vec<(&str, TypeShape)> = Vec::new();
     if lines
         .take("      types:")
         .is_some_and(|(_, r)| r.is_empty())
@@ -163,34 +202,38 @@ fn entry<'a>(lines: &mut Lines<'a>, key: &str, no: u32, v: &str) -> Option<Event
                 return None;
             }
             let t = if let Some((_, list)) = lines.take("          enum: ") {
-                RawType::Enum(enum_values(list)?)
+                TypeShape::Enum(enum_values(list)?)
             } else {
-                RawType::Struct(fields(lines, &STRUCT)?)
+                TypeShape::Struct(fields(lines, &STRUCT)?)
             };
             types.push((name, t));
         }
     }
-    let known = |n: &str| types.iter().any(|(k, _)| *k == n);
-    s.fields = resolve(own, &known)?;
+    // Every named type a field refers to is one of the entry's types (the
+    // fields were read before the types, assuming so).
+    let known = |fields: &[FieldShape]| {
+        fields.iter().all(|f| match &f.ty.base {
+            BaseType::Named(n) => types.iter().any(|(k, _)| *k == n.as_str()),
+            _ => true,
+        })
+    };
+    if !known(&s.fields) {
+        return None;
+    }
+    for (_, t) in &types {
+        if let TypeShape::Struct(f) = t {
+            if !known(f) {
+                return None;
+            }
+        }
+    }
     if !s.fields.iter().any(|f| f.name == s.aggregate_id) {
         return None;
     }
-    let names: Vec<&str> = types.iter().map(|(n, _)| *n).collect();
-    let known = |n: &str| names.contains(&n);
-    for (name, t) in types {
-        let shape = match t {
-            RawType::Enum(v) => TypeShape::Enum(v),
-            RawType::Struct(f) => TypeShape::Struct(resolve(f, &known)?),
-        };
+    for (name, shape) in types {
         s.types.insert(name.to_string(), shape);
     }
     Some(s)
-}
-
-/// A named type before its fields' types are resolved.
-enum RawType<'a> {
-    Enum(Vec<String>),
-    Struct(Vec<(FieldShape, &'a str)>),
 }
 
 fn enum_values(list: &str) -> Option<Vec<String>> {
@@ -200,9 +243,13 @@ fn enum_values(list: &str) -> Option<Vec<String>> {
         let (value, after) = if rest.starts_with('"') {
             quoted(rest)?
         } else {
-            let end = rest.find(", ").unwrap_or(rest.len());
-            let v = plain(&rest[..end])?;
-            if v.contains(['[', ']']) {
+            let b = rest.as_bytes();
+            let mut end = 0;
+            while end < b.len() && !(b[end] == b',' && b.get(end + 1) == Some(&b' ')) {
+                end += 1;
+            }
+            let v = &rest[..end];
+            if plain_brackets(v)? {
                 return None;
             }
             (v.to_string(), &rest[end..])
@@ -265,25 +312,43 @@ const STRUCT: Prefixes = Prefixes {
     pii: "              pii: ",
 };
 
-/// A `fields:` block: each field with its type's text.
-fn fields<'a>(lines: &mut Lines<'a>, p: &Prefixes) -> Option<Vec<(FieldShape, &'a str)>> {
+/// A `fields:` block. A named type is taken as declared; the caller checks
+/// it against the entry's `types`, which come after.
+fn fields(lines: &mut Lines<'_>, p: &Prefixes) -> Option<Vec<FieldShape>> {
     let (_, rest) = lines.take(p.block)?;
     match rest {
         " {}" => return Some(Vec::new()),
         "" => {}
         _ => return None,
     }
-    let mut out: Vec<(FieldShape, &str)> = Vec::new();
+    let mut out = std::mem::take(&mut lines.scratch);
+    out.clear();
+    let found = block(lines, p, &mut out);
+    let fields = found.map(|()| out.drain(..).collect());
+    lines.scratch = out;
+    fields
+}
+
+/// The lines of a `fields:` block after its first, into `out`.
+fn block(lines: &mut Lines<'_>, p: &Prefixes, out: &mut Vec<FieldShape>) -> Option<()> {
     while let Some((no, line)) = lines.take(p.key) {
-        let colon = line.bytes().position(|b| b == b':')?;
-        let (name, ty) = match line.as_bytes().get(colon + 1) {
-            Some(b' ') => (&line[..colon], Some(&line[colon + 2..])),
-            None => (&line[..colon], None),
-            Some(_) => return None,
+        let b = line.as_bytes();
+        let mut colon = 0;
+        while colon < b.len() && b[colon] != b':' {
+            colon += 1;
+        }
+        let (name, ty) = match (b.get(colon), b.get(colon + 1)) {
+            (Some(_), Some(b' ')) => (&line[..colon], Some(&line[colon + 2..])),
+            (Some(_), None) => (&line[..colon], None),
+            _ => return None,
         };
         let name = plain(name)?;
-        if out.iter().any(|(f, _)| f.name == name) {
-            return None;
+        let mut i = 0;
+        while i < out.len() {
+            if out[i].name == name {
+                return None;
+            }
+            i += 1;
         }
         let mut f = FieldShape {
             name: name.to_string(),
@@ -312,9 +377,38 @@ fn fields<'a>(lines: &mut Lines<'a>, p: &Prefixes) -> Option<Vec<(FieldShape, &'
                 ty
             }
         };
-        out.push((f, ty));
+        f.ty = type_ref(ty)?;
+        out.push(f);
     }
-    Some(out)
+    Some(())
+}
+
+/// A plain type expression, as [`TypeRef::parse`] reads it, a name that is
+/// not built in taken as a named type (the caller checks that it is one).
+/// Plain text has no whitespace, which is all `parse` would trim.
+fn type_ref(text: &str) -> Option<TypeRef> {
+    let b = text.as_bytes();
+    let mut n = b.len();
+    let optional = n > 0 && b[n - 1] == b'?';
+    if optional {
+        n -= 1;
+    }
+    let mut list_depth = 0u8;
+    while n >= 2 && b[n - 2] == b'[' && b[n - 1] == b']' {
+        n -= 2;
+        list_depth = list_depth.checked_add(1)?;
+    }
+    let base = &text[..n];
+    let base = match BaseType::builtin(base) {
+        Some(b) => b,
+        None if !base.is_empty() => BaseType::Named(base.to_string()),
+        None => return None,
+    };
+    Some(TypeRef {
+        base,
+        list_depth,
+        optional,
+    })
 }
 
 /// A default's JSON text, as the YAML reader would read it: numbers that YAML's
@@ -332,19 +426,6 @@ fn json(text: &str) -> Option<serde_json::Value> {
     (fits(&v) && serde_json::to_string(&v).is_ok_and(|t| t == text)).then_some(v)
 }
 
-fn resolve(
-    fields: Vec<(FieldShape, &str)>,
-    known: &dyn Fn(&str) -> bool,
-) -> Option<Vec<FieldShape>> {
-    fields
-        .into_iter()
-        .map(|(mut f, ty)| {
-            f.ty = TypeRef::parse(ty, known)?;
-            Some(f)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,8 +436,16 @@ mod tests {
         Lock::parse_yaml("x.lock", text).ok()
     }
 
+    /// The same lock, and the same text and lines for messages.
     fn same(a: &Lock, b: &Lock) -> bool {
-        a.catalog == b.catalog && a.catalog_span == b.catalog_span && a.events == b.events
+        let (fa, fb) = (&a.sources.files[0], &b.sources.files[0]);
+        let lines = fa.text.lines().count() as u32 + 2;
+        a.catalog == b.catalog
+            && a.catalog_span == b.catalog_span
+            && a.events == b.events
+            && (fa.path.as_path(), fa.display.as_str(), fa.text.as_str())
+                == (fb.path.as_path(), fb.display.as_str(), fb.text.as_str())
+            && (0..=lines).all(|n| fa.line(n) == fb.line(n))
     }
 
     fn locks() -> Vec<String> {
@@ -400,7 +489,7 @@ mod tests {
     #[test]
     fn the_fast_reader_takes_every_rendered_lock_and_agrees_with_yaml() {
         for text in locks() {
-            let fast = parse(&text).expect("the fast reader refused a rendered lock");
+            let fast = parse("x.lock", &text).expect("the fast reader refused a rendered lock");
             let slow = slow(&text).expect("the YAML reader refused a rendered lock");
             assert!(same(&fast, &slow), "readers disagree");
             assert_eq!(fast.render(), text, "render of the fast read");
@@ -430,7 +519,7 @@ mod tests {
                 copy[i] = &changed;
                 let mut t = copy.join("\n");
                 t.push('\n');
-                match parse(&t) {
+                match parse("x.lock", &t) {
                     None => aside += 1,
                     Some(fast) => {
                         let slow = slow(&t).unwrap_or_else(|| {

@@ -28,8 +28,10 @@ mod lock_fast;
 pub mod shape;
 
 pub use chain::{chain, older_versions, Step};
+#[doc(hidden)]
+pub use check::check_unoptimized;
 pub use check::{check, diff, Classified};
-pub use classify::{classify, Change, ChangeKind};
+pub use classify::{allowed, classify, has_change, Change, ChangeKind};
 pub use lock::{lock_path, Lock};
 pub use shape::{EventShape, FieldShape, TypeShape};
 
