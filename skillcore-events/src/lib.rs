@@ -136,6 +136,7 @@
 //! | *(none)* | payloads, envelope, the in-process bus, handlers, the macros: no database driver |
 //! | `sqlite` | `store`: the durable store and queue in one SQLite file (sqlx's SQLite driver, bundled) |
 //! | `postgres` | `store` on PostgreSQL (sqlx's PostgreSQL driver) |
+//! | `dashboard` | `dashboard`: the operations dashboard (an axum router: pages and JSON API) over the store; with `sqlite` and/or `postgres` |
 //! | `testing` | `testing`: the recording `TestBus` and the catalog check; with a dialect on, `store::testing::TempStore` |
 //!
 //! With both dialects on, one build opens either (`store::Store::sqlite`,
@@ -152,3 +153,9 @@ pub use skillcore_events_core::*;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[doc(inline)]
 pub use skillcore_events_store as store;
+
+/// The operations dashboard (feature `dashboard`): [`dashboard::router`] to
+/// nest in a service's axum app, docs/dashboard.md.
+#[cfg(feature = "dashboard")]
+#[doc(inline)]
+pub use skillcore_events_dashboard as dashboard;
