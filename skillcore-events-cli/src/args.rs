@@ -190,6 +190,40 @@ pub(crate) enum Command {
         #[arg(long, value_name = "SECS")]
         timeout: Option<u64>,
     },
+    /// Serve the operations dashboard of a store (pages and JSON API).
+    ///
+    /// Deny by default: the token comes from --token or the environment
+    /// variable SKILLCORE_DASHBOARD_TOKEN, else one is generated and printed.
+    /// A non-loopback --listen address needs a given token. API requests send
+    /// `Authorization: Bearer TOKEN`; a browser signs in once with it. See
+    /// docs/dashboard.md.
+    Dashboard {
+        /// The store: `sqlite:PATH` (or a path) or `postgres://user@host/db`.
+        #[arg(long, value_name = "URL")]
+        db: String,
+        /// PostgreSQL schema holding the tables (default: the search path).
+        #[arg(long, value_name = "SCHEMA")]
+        schema: Option<String>,
+        /// The address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Serve under this path, e.g. /admin/events (default: the root).
+        #[arg(long, value_name = "PATH", default_value = "")]
+        prefix: String,
+        /// The token that gives access (else SKILLCORE_DASHBOARD_TOKEN, else a generated one).
+        #[arg(long, value_name = "TOKEN")]
+        token: Option<String>,
+        /// The catalog, for payload tables, field search, pii and health
+        /// (default: `catalog` when it exists).
+        #[arg(long, value_name = "PATH")]
+        catalog: Option<PathBuf>,
+        /// Token holders only read: retry, discard and replay are refused.
+        #[arg(long)]
+        read_only: bool,
+        /// Token holders see the values of pii fields (else `[redacted]`).
+        #[arg(long)]
+        pii: bool,
+    },
     /// Print the JSON Schema of the catalog format itself, for editors.
     ///
     /// Put `# yaml-language-server: $schema=<path or URL of it>` at the top of

@@ -26,6 +26,7 @@ mod args;
 mod catalog;
 mod catalog_schema;
 mod check;
+mod dashboard;
 mod diff;
 mod export;
 mod handlers;
@@ -74,6 +75,25 @@ fn run(cli: Cli) -> Outcome {
         } => export::asyncapi(&path, out, format, check, api_version),
         Command::Docs { path, out } => export::docs(&path, &out),
         Command::Example { name, path } => export::example(&name, &path),
+        Command::Dashboard {
+            db,
+            schema,
+            listen,
+            prefix,
+            token,
+            catalog,
+            read_only,
+            pii,
+        } => dashboard::run(dashboard::DashboardArgs {
+            db,
+            schema,
+            listen,
+            prefix,
+            token,
+            catalog,
+            read_only,
+            pii,
+        }),
         Command::CatalogSchema { output } => catalog_schema::run(output.as_deref()),
         Command::New {
             name,
