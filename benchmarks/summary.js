@@ -2,7 +2,9 @@
 // Reads the JSON lines of one side-by-side sitting (benchmarks/side-by-side)
 // and prints one row per (scenario, concurrency): our median [min-max], each
 // BullMQ Redis mode's median [min-max], and the ratio of medians (ours /
-// BullMQ). Concurrency is events in flight on both sides.
+// BullMQ); then the same for the CPU time per 1,000 events (the bench's
+// process, plus the Redis server on BullMQ's side). Concurrency is events in
+// flight on both sides.
 //
 //   node summary.js results.jsonl [--markdown]
 'use strict';
@@ -49,10 +51,16 @@ keys.sort((a, b) => {
   return ORDER[sa] - ORDER[sb] || Number(ca) - Number(cb);
 });
 
-function stats(key, system) {
+// CPU ms per 1,000 events in the timed part: the bench's process plus, on
+// BullMQ's side, the Redis server. Null when a run did not report it.
+const cpuPer1000 = (r) =>
+  r.cpu_ms === null || r.cpu_ms === undefined ? null : ((r.cpu_ms + (r.redis_cpu_ms ?? 0)) / r.events) * 1000;
+
+function stats(key, system, measure = (r) => r.events_per_s) {
   const v = rows
     .filter((r) => `${r.scenario}|${r.concurrency ?? ''}` === key && `${r.system}/${r.label}` === system)
-    .map((r) => r.events_per_s)
+    .map(measure)
+    .filter((x) => x !== null)
     .sort((a, b) => a - b);
   if (v.length === 0) return null;
   const mid = Math.floor(v.length / 2);
@@ -86,15 +94,43 @@ const table = keys.map((key) => {
   ];
 });
 
-const runs = Math.max(...keys.flatMap((k) => systems.map((s) => stats(k, s)?.n ?? 0)));
-if (markdown) {
-  console.log(`| ${header.join(' | ')} |`);
-  console.log(`|${header.map(() => '---').join('|')}|`);
-  for (const row of table) console.log(`| ${row.join(' | ')} |`);
-} else {
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
-  const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
-  console.log(line(header));
-  for (const row of table) console.log(line(row));
+const cpuHeader = [
+  'CPU ms per 1,000 events',
+  ...ours.map((s) => `ours (${short(s)})`),
+  ...theirs.flatMap((s) => [`BullMQ (${short(s)}), node + Redis`, `BullMQ / ours (${short(s)})`]),
+];
+const fmt1 = (x) => x.toFixed(1);
+const cpuCell = (s) => (s ? `${fmt1(s.median)} [${fmt1(s.min)}-${fmt1(s.max)}]` : '-');
+const cpuTable = keys.map((key) => {
+  const mine = stats(key, ours[0], cpuPer1000);
+  return [
+    label(key),
+    ...ours.map((s) => cpuCell(stats(key, s, cpuPer1000))),
+    ...theirs.flatMap((s) => {
+      const t = stats(key, s, cpuPer1000);
+      return [cpuCell(t), mine && t && mine.median > 0 ? `${(t.median / mine.median).toFixed(2)}x` : '-'];
+    }),
+  ];
+});
+
+function print(head, body) {
+  if (markdown) {
+    console.log(`| ${head.join(' | ')} |`);
+    console.log(`|${head.map(() => '---').join('|')}|`);
+    for (const row of body) console.log(`| ${row.join(' | ')} |`);
+  } else {
+    const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+    const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+    console.log(line(head));
+    for (const row of body) console.log(line(row));
+  }
 }
-console.log(`\nmedian [min-max] of ${runs} round(s); ratio = our median / BullMQ's median`);
+
+const runs = Math.max(...keys.flatMap((k) => systems.map((s) => stats(k, s)?.n ?? 0)));
+print(header, table);
+console.log(`\nmedian [min-max] of ${runs} round(s); ratio = our median / BullMQ's median (above 1: we are faster)\n`);
+print(cpuHeader, cpuTable);
+console.log(
+  '\nCPU time used in the timed part (ours: the whole process; BullMQ: node plus the Redis server);' +
+    "\nratio = BullMQ's median / ours (above 1: we use less CPU per event)",
+);

@@ -15,7 +15,9 @@
 // scenarios time `--events` publishes after 100 untimed ones.
 //
 // Prints one JSON line: {"system":"bullmq","label":...,"scenario":...,
-// "concurrency":C|null,"events":N,"seconds":S,"events_per_s":R}.
+// "concurrency":C|null,"events":N,"seconds":S,"events_per_s":R,"cpu_ms":P,
+// "redis_cpu_ms":Q}: P the CPU time of this process and Q that of the Redis
+// server during the timed part (a figure the machine's other load barely moves).
 'use strict';
 
 const { Queue, Worker } = require('bullmq');
@@ -127,12 +129,15 @@ async function single(queue, n) {
     const { name, data, opts } = job(n + i);
     await queue.add(name, data, opts);
   }
+  await mark.start();
   const start = process.hrtime.bigint();
   for (let i = 0; i < n; i += 1) {
     const { name, data, opts } = job(i);
     await queue.add(name, data, opts);
   }
-  return elapsed(start);
+  const seconds = elapsed(start);
+  await mark.stop();
+  return seconds;
 }
 
 async function addBulk(queue, n, chunk) {
@@ -145,9 +150,12 @@ async function addBulk(queue, n, chunk) {
 
 async function batch(queue, n) {
   await addBulk(queue, WARM_UP, 100);
+  await mark.start();
   const start = process.hrtime.bigint();
   await addBulk(queue, n, 100);
-  return elapsed(start);
+  const seconds = elapsed(start);
+  await mark.stop();
+  return seconds;
 }
 
 async function drain(queue, connection, n, concurrency) {
@@ -160,6 +168,7 @@ async function drain(queue, connection, n, concurrency) {
   const finished = new Promise((resolve) => {
     finish = resolve;
   });
+  await mark.start();
   const start = process.hrtime.bigint();
   const worker = new Worker(queue.name, processEvent, { connection, concurrency });
   worker.on('completed', () => {
@@ -172,6 +181,7 @@ async function drain(queue, connection, n, concurrency) {
   worker.on('error', (e) => process.stderr.write(`bench.js: worker error: ${e.message}\n`));
   await finished;
   const seconds = elapsed(start);
+  await mark.stop();
   await worker.close();
   const counts = await queue.getJobCounts('completed', 'failed', 'waiting', 'active');
   if (counts.completed !== n || failed !== 0) {
@@ -184,13 +194,32 @@ function elapsed(start) {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
+// CPU time so far, in ms: this process (all its threads) and the Redis
+// server (main and background threads, from INFO cpu).
+async function cpuNow(redis) {
+  const { user, system } = process.cpuUsage();
+  const info = await redis.info('cpu');
+  const field = (name) => Number((info.match(new RegExp(`^${name}:([0-9.]+)`, 'm')) || [])[1]);
+  const server = (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+  if (!Number.isFinite(server)) throw new Error('INFO cpu gave no used_cpu_user/used_cpu_sys');
+  return { process: (user + system) / 1000, redis: server };
+}
+
+// The CPU readings around the timed part of a scenario (set up in main).
+const mark = { start: null, stop: null, from: null, to: null };
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const connection = { host: '127.0.0.1', port: opts.port, maxRetriesPerRequest: null };
   // An empty Redis for each scenario (the harness's own server, never another).
   const admin = new Redis(connection);
   await admin.flushall();
-  await admin.quit();
+  mark.start = async () => {
+    mark.from = await cpuNow(admin);
+  };
+  mark.stop = async () => {
+    mark.to = await cpuNow(admin);
+  };
   const queue = new Queue(`events-${opts.scenario}`, { connection });
   await queue.waitUntilReady();
   let seconds;
@@ -198,6 +227,7 @@ async function main() {
   else if (opts.scenario === 'batch') seconds = await batch(queue, opts.events);
   else seconds = await drain(queue, connection, opts.events, opts.concurrency);
   await queue.close();
+  await admin.quit();
   const row = {
     system: 'bullmq',
     label: opts.label,
@@ -206,6 +236,8 @@ async function main() {
     events: opts.events,
     seconds,
     events_per_s: opts.events / seconds,
+    cpu_ms: mark.to.process - mark.from.process,
+    redis_cpu_ms: mark.to.redis - mark.from.redis,
   };
   process.stdout.write(`${JSON.stringify(row)}\n`);
 }
