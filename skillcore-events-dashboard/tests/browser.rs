@@ -142,7 +142,7 @@ fn event(ty: &str, agg: (&str, &str), meta: Meta<'_>, payload: Value) -> NewEven
 
 fn grade(n: usize, student: &str, note: &str) -> NewEvent {
     let result = format!("res-{n}");
-    let district = if n % 3 == 0 { "dst-south" } else { "dst-north" };
+    let district = if n.is_multiple_of(3) { "dst-south" } else { "dst-north" };
     let payload = json!({
         "resultId": result, "studentId": student, "score": 60.0 + (n * 7 % 40) as f64,
         "note": note, "comment": format!("PRIVATE-COMMENT-{n}"),
@@ -579,12 +579,48 @@ fn the_dashboard_in_chromium() {
         s["totals"]["dead"], 3,
         "3 dead letters in the headline: {s}"
     );
+    // Problems stand out: the dead and retrying cards and cells are coloured
+    // (a second `class` attribute beside maud's `.class` shorthand is dropped
+    // by the browser, which once left them plain).
+    for (card, class) in [("dead", "bad"), ("failed", "warn")] {
+        let classes = s["cardClasses"][card].as_str().unwrap_or("");
+        assert!(
+            classes.split(' ').any(|c| c == class),
+            "the `{card}` card is marked `{class}`: class=\"{classes}\""
+        );
+    }
+    assert!(
+        !s["cardClasses"]["stalled"]
+            .as_str()
+            .unwrap_or("")
+            .contains("warn"),
+        "no stalled lease, no warning: {s}"
+    );
+    assert!(
+        s["deadCellClass"]
+            .as_str()
+            .unwrap_or("")
+            .split(' ')
+            .any(|c| c == "bad"),
+        "analytics.gpa's dead count is marked: {}",
+        s["deadCellClass"]
+    );
 
     // The catalog's health: the declared handler nothing serves.
     let s = step(&summary, "health", &shots);
     assert!(
         strs(&s["notServed"]).contains(&"archive.transcripts".to_string()),
         "archive.transcripts is declared and not served: {s}"
+    );
+    let not_served = s["cards"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["label"] == "not served");
+    assert!(
+        not_served.is_some_and(|c| c["className"].as_str().unwrap_or("").contains("bad")),
+        "the `not served` card is marked: {}",
+        s["cards"]
     );
     assert_eq!(
         strs(&s["types"]).len(),
@@ -666,16 +702,17 @@ fn the_dashboard_in_chromium() {
         s["payloadRedacted"], true,
         "the pii field is [redacted] without the grant"
     );
-    let delivered: Vec<String> = s["deliveries"]
+    let mut delivered: Vec<String> = s["deliveries"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|d| d["handler"].as_str().unwrap_or("").to_string())
         .collect();
+    delivered.sort();
     assert_eq!(
-        delivered.len(),
-        2,
-        "a delivery per handler: {}",
+        delivered,
+        ["analytics.gpa", "notify.parent"],
+        "a delivery per declared handler: {}",
         s["deliveries"]
     );
     assert!(
@@ -759,6 +796,11 @@ fn the_dashboard_in_chromium() {
         "the others stay: {after:?}"
     );
     assert_eq!(s["badge"], 3, "the count in the title: {s}");
+    assert!(
+        s["badgeClass"].as_str().unwrap_or("").contains("bad"),
+        "the count is marked: {}",
+        s["badgeClass"]
+    );
     assert_eq!(s["badgeAfter"], 2, "the count after the retry: {s}");
     assert!(
         s["done"].as_str().unwrap_or("").contains("1 retried"),

@@ -109,8 +109,8 @@ pub(crate) async fn health(ctx: Ctx) -> Response {
         } @else {
             div.headline {
                 div.stat.big { span.n { (r.declared) } span.l { "declared handlers" } }
-                div.stat.big class=[(!r.declared_not_served.is_empty()).then_some("bad")] { span.n { (r.declared_not_served.len()) } span.l { "not served" } }
-                div.stat.big class=[(!r.registered_not_declared.is_empty()).then_some("warn")] { span.n { (r.registered_not_declared.len()) } span.l { "registered, undeclared" } }
+                div.stat.big.bad[!r.declared_not_served.is_empty()] { span.n { (r.declared_not_served.len()) } span.l { "not served" } }
+                div.stat.big.warn[!r.registered_not_declared.is_empty()] { span.n { (r.registered_not_declared.len()) } span.l { "registered, undeclared" } }
             }
             @if !r.registered_known {
                 p.muted { "The registered handlers were not given (" code { "DashboardConfig::handlers" } "): a declared handler counts as served while a live worker holds one of its deliveries." }
@@ -183,8 +183,8 @@ pub(crate) async fn event(ctx: Ctx, Path(name): Path<String>) -> Response {
         h1 { (info.name) " " span.badge { "v" (info.version) } }
         p.lead { (info.description) }
         p { "Aggregate " code { (info.aggregate) } " (id field " code { (info.aggregate_id) } "), produced by the " code { (info.context) } " context. "
-            @if let Some(u) = link(&ctx.app.config.schema_url) { a href=(u) { "JSON Schema" } " " }
-            @if let Some(u) = link(&ctx.app.config.docs_url) { a href=(u) { "docs" } " " }
+            @if let Some(u) = link(&ctx.app.config.schema_url) { a href=(u) { "JSON Schema" } " · " }
+            @if let Some(u) = link(&ctx.app.config.docs_url) { a href=(u) { "docs" } " · " }
             a href=(ctx.href(&format!("/events?type={}", enc(info.name)))) { "search its events" } }
         h2 { "Payload" }
         table.grid { thead { tr { th { "field" } th { "type" } th {} th { "description" } } } tbody { (field_rows(info.fields, "")) } }

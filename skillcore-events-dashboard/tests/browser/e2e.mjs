@@ -140,6 +140,9 @@ await step("overview", async () => {
   const before = digits(await total.textContent());
   const rowBefore = await readRow(plan.watchHandler);
   const totals = await page.locator("[data-total]").evaluateAll((els) => Object.fromEntries(els.map((e) => [e.dataset.total, e.textContent])));
+  // Problems stand out: the classes that colour them.
+  const cardClasses = await page.locator("[data-total]").evaluateAll((els) => Object.fromEntries(els.map((e) => [e.dataset.total, e.closest(".stat").className])));
+  const deadCellClass = await page.locator(`tr[data-handler="${plan.watchHandler}"] [data-k="dead"]`).getAttribute("class");
   await shot("overview");
   say({ ready: "overview", waiting: before });
   // Bounded: the page polls every few seconds; the test published once.
@@ -156,7 +159,7 @@ await step("overview", async () => {
   const rowAfter = await readRow(plan.watchHandler);
   const updated = (await page.locator("[data-updated]").textContent()) ?? "";
   await shot("overview-live");
-  return { handlers, problemRows, totals: Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, digits(v)])), before, after, rowBefore, rowAfter, updated: updated.trim() };
+  return { handlers, problemRows, cardClasses, deadCellClass, totals: Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, digits(v)])), before, after, rowBefore, rowAfter, updated: updated.trim() };
 });
 
 // --- catalog health and the catalog ---------------------------------------------
@@ -165,6 +168,7 @@ await step("health", async () => {
   await page.locator("h1").waitFor();
   const notServed = await page.locator("table.grid tbody tr td:first-child").allTextContents();
   const h1 = await page.locator("h1").textContent();
+  const cards = await page.locator(".headline .stat").evaluateAll((els) => els.map((e) => ({ label: e.querySelector(".l").textContent, className: e.className })));
   await shot("health");
   await goto("/catalog");
   const types = await page.locator("table.grid tbody tr td:first-child a").allTextContents();
@@ -172,7 +176,7 @@ await step("health", async () => {
   await goto("/catalog/" + encodeURIComponent(plan.searchType));
   const fields = await page.locator("table.grid").first().locator("tbody tr td:first-child").allTextContents();
   await shot("catalog-event");
-  return { h1: h1.trim(), notServed: notServed.map((s) => s.trim()), types, fields: fields.map((s) => s.trim()) };
+  return { h1: h1.trim(), cards, notServed: notServed.map((s) => s.trim()), types, fields: fields.map((s) => s.trim()) };
 });
 
 // --- events: filtered by a payload field ------------------------------------------
@@ -264,6 +268,7 @@ await step("retry", async () => {
   const ids = () => page.locator('table.letters input[name="id"]').evaluateAll((cs) => cs.map((c) => Number(c.value)));
   const before = await ids();
   const badge = digits(await page.locator("h1 .badge").textContent());
+  const badgeClass = await page.locator("h1 .badge").getAttribute("class");
   const groups = await page.locator("main table.grid").first().locator("tbody tr").evaluateAll((trs) => trs.map((tr) => ({
     handler: tr.children[0].textContent.trim(), error: tr.children[1].textContent.trim(), count: Number(tr.children[2].textContent.replace(/[^0-9]/g, "")),
   })));
@@ -280,7 +285,7 @@ await step("retry", async () => {
   const done = ((await page.locator("main p.okay").first().textContent({ timeout: 3000 }).catch(() => "")) ?? "").trim();
   const badgeAfter = digits(await page.locator("h1 .badge").textContent());
   await shot("dead-letters-after-retry");
-  return { before, after, badge, badgeAfter, done, groups };
+  return { before, after, badge, badgeClass, badgeAfter, done, groups };
 });
 
 // --- replays: start one, see its progress ------------------------------------------
