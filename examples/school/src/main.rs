@@ -9,7 +9,10 @@
 //! the service wrote it before the upgrade, is handled as version 2.
 //!
 //! Run with `cargo run -p school` (`LOG_EVENTS=0 LOG_EVENT_HANDLERS=0` turns the
-//! bus's info lines off).
+//! bus's info lines off); `cargo run -p school -- --dashboard` then serves the
+//! operations dashboard over the example's database at
+//! http://127.0.0.1:8080/admin/events (`SCHOOL_DASHBOARD_ADDR` to move it),
+//! with a token it prints.
 
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::uuid::Uuid;
@@ -28,6 +31,32 @@ fn main() {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
+    if std::env::args().any(|a| a == "--dashboard") {
+        if let Err(e) = dashboard() {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Serves the dashboard over the example's database until interrupted.
+fn dashboard() -> Result<(), Box<dyn std::error::Error>> {
+    use skillcore_events::dashboard::{random_token, serve, DashboardConfig, TokenAuthorizer};
+    let db = std::env::var_os("SCHOOL_DB").unwrap_or_else(|| "school-events.db".into());
+    let addr = std::env::var("SCHOOL_DASHBOARD_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let token = random_token();
+    let config = DashboardConfig::new(TokenAuthorizer::new(token.clone())).catalog(events::EVENTS);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let store = skillcore_events::store::Store::sqlite(&db).await?;
+        serve(store, config, addr.parse()?, "/admin/events", |at| {
+            println!("\n=== the dashboard: http://{at}/admin/events (token {token}) ===");
+        })
+        .await?;
+        Ok(())
+    })
 }
 
 fn encode_and_decode() {
