@@ -72,7 +72,7 @@
       if (cursor) url += "&after=" + encodeURIComponent(cursor);
       get(url).then((r) => {
         cursor = r.cursor;
-        for (const e of r.events) {
+        for (const e of r.events.slice().reverse()) {
           const tr = document.createElement("tr");
           tr.append(cell(e.occurredAt, "t"), cell(e.type), cell(e.aggregateType + " " + e.aggregateId), cell(e.districtId || "–"));
           const td = document.createElement("td"); const a = document.createElement("a");

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use skillcore_events_store::{Cursor, Scope};
+use skillcore_events_store::{EventQuery, Scope};
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
@@ -217,54 +217,49 @@ pub(crate) struct TailQuery {
     pub event_type: Option<String>,
 }
 
-/// `GET /api/tail?after=TX.SEQ&type=`: events after the cursor in the global
-/// order (at most 200), and the cursor to ask from next. Without `after`,
-/// the cursor of the end (no events): a tail starts now.
+/// `GET /api/tail?after=SEQ&type=`: the events stored after position
+/// `after` (newest first, at most 200), and the position to ask from next.
+/// Without `after`, no events and the newest position: a tail starts now.
+/// Read newest first from one index (the type's, or the primary key), so a
+/// poll costs the same on any size of store. On PostgreSQL an event whose
+/// transaction commits after a later-numbered one can be passed over: the
+/// tail is for eyes; `Store::read_after` is the reader that never skips.
 pub(crate) async fn tail(
     State(app): State<App>,
     Extension(grant): Extension<Grant>,
     Query(q): Query<TailQuery>,
 ) -> ApiResult {
     let (events, cursor) = tail_data(&app, &grant, &q).await?;
-    to_json(json!({ "events": events, "cursor": format!("{}.{}", cursor.tx, cursor.seq) }))
+    to_json(json!({ "events": events, "cursor": cursor.to_string() }))
 }
 
 pub(crate) async fn tail_data(
     app: &App,
     grant: &Grant,
     q: &TailQuery,
-) -> Result<(Vec<data::EventView>, Cursor), Problem> {
-    let start = match data::given(&q.after) {
-        Some(a) => {
-            let (tx, seq) = a.split_once('.').unwrap_or(("0", a));
-            Some(Cursor {
-                tx: tx.parse().map_err(|_| {
-                    Problem::Bad("`after` is a cursor `TX.SEQ` from an earlier answer".into())
-                })?,
-                seq: seq.parse().map_err(|_| {
-                    Problem::Bad("`after` is a cursor `TX.SEQ` from an earlier answer".into())
-                })?,
-            })
-        }
+) -> Result<(Vec<data::EventView>, i64), Problem> {
+    let after: Option<i64> = match data::given(&q.after) {
+        Some(a) => Some(a.parse().map_err(|_| {
+            Problem::Bad("`after` is the `cursor` of an earlier answer (a number)".into())
+        })?),
         None => None,
     };
-    let mut cursor = start.unwrap_or_default();
-    let mut out = Vec::new();
-    loop {
-        let (page, next) = app.store.read_after(&grant.scope, cursor, 200).await?;
-        if page.is_empty() {
-            break;
-        }
-        cursor = next;
-        if start.is_some() {
-            let ty = data::given(&q.event_type);
-            out.extend(
-                page.iter()
-                    .filter(|e| ty.is_none_or(|t| e.event.event_type == t))
-                    .map(|e| data::view(app, grant, e)),
-            );
-            break;
-        }
+    let mut query = EventQuery::new(grant.scope.clone()).limit(200);
+    if after.is_some() {
+        query.event_type = data::given(&q.event_type).map(str::to_string);
+    } else {
+        query = query.limit(1);
     }
-    Ok((out, cursor))
+    let page = app.store.search_events(&query).await?;
+    let newest = page.events.first().map_or(after.unwrap_or(0), |e| e.seq);
+    let Some(after) = after else {
+        return Ok((Vec::new(), newest));
+    };
+    let events: Vec<_> = page
+        .events
+        .iter()
+        .filter(|e| e.seq > after)
+        .map(|e| data::view(app, grant, e))
+        .collect();
+    Ok((events, newest.max(after)))
 }

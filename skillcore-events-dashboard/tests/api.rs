@@ -196,6 +196,34 @@ async fn overview_filters_pages_scope_and_refusals() {
         assert_eq!(r.status, 404);
         assert!(!r.text.contains("res-4") && !r.text.contains("res-5"));
 
+        // The live tail: from now on, only what is stored after, of the type asked.
+        let start = get(&app, "/admin/events/api/tail", &READ).await.json();
+        assert_eq!(start["events"].as_array().unwrap().len(), 0);
+        let cursor = start["cursor"].as_str().unwrap().to_string();
+        append(&store, &[grade("dst-a", "res-9", "stu-9", "c")]).await;
+        let t = get(
+            &app,
+            &format!("/admin/events/api/tail?after={cursor}&type=school.grade.posted"),
+            &READ,
+        )
+        .await
+        .json();
+        let ids: Vec<&str> = t["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["aggregateId"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["res-9"], "{t}");
+        let t = get(
+            &app,
+            &format!("/admin/events/api/tail?after={cursor}&type=school.note.written"),
+            &READ,
+        )
+        .await
+        .json();
+        assert_eq!(t["events"].as_array().unwrap().len(), 0);
+
         // No credentials: 401, for the API and the pages.
         let r = get(&app, "/admin/events/api/overview", &[]).await;
         assert_eq!(r.status, 401);
