@@ -17,304 +17,27 @@
 //! packages itself when npm can. It fails, naming the command, when either is
 //! missing; it never skips.
 
-mod events {
-    skillcore_events::catalog!("tests/fixtures/browser.yaml");
-}
+#[path = "browser/run.rs"]
+mod run;
+#[path = "browser/seed.rs"]
+mod seed;
 
-#[path = "../../tests/node/install.rs"]
-mod install;
-
+use run::{chromium, node_ready, target_dir};
+use seed::{events, publish, seed, subscribers, total_waiting, GRADE, XSS};
 use serde_json::{json, Value};
 use skillcore_events_dashboard::{router, DashboardConfig, TokenAuthorizer, SESSION_COOKIE};
 use skillcore_events_store::testing::TempStore;
-use skillcore_events_store::{NewEvent, Scope, Store, Subscriber};
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use skillcore_events_store::{Scope, Store};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "browser-test-token-5f1c9e0a";
 const PREFIX: &str = "/admin/events";
-/// What the whole browser run may take before it is stopped (it takes ~15 s).
+/// What the whole browser run may take before it is stopped (it takes ~20 s).
 const RUN_LIMIT: Duration = Duration::from_secs(90);
-const XSS: &str = "<script>alert(1)</script>\"quote' </textarea><img src=x onerror=alert(2)>";
-const GRADE: &str = "school.grade.posted";
 /// Grades published while the overview is open, and while the live tail is.
 const OVERVIEW_EVENTS: usize = 5;
 const LIVE_EVENTS: usize = 3;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the crate is in the workspace")
-        .to_path_buf()
-}
-
-/// The workspace's target directory: `CARGO_TARGET_DIR`, else the folder
-/// above this test binary that cargo marked with `CACHEDIR.TAG`.
-fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        let dir = PathBuf::from(dir);
-        return if dir.is_absolute() {
-            dir
-        } else {
-            workspace().join(dir)
-        };
-    }
-    let exe = std::env::current_exe().expect("the test binary's path");
-    exe.ancestors()
-        .find(|d| d.join("CACHEDIR.TAG").is_file())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| workspace().join("target"))
-}
-
-fn chromium() -> PathBuf {
-    let path = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    assert!(
-        path.is_file(),
-        "headless Chromium is needed at {}: run `scripts/test` (it installs it), or \
-         `apt-get update && apt-get install -y chromium` as root, or set CHROMIUM=/path/to/chromium",
-        path.display()
-    );
-    path
-}
-
-fn node_ready() -> PathBuf {
-    let ok = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "Node.js is needed to drive Chromium (`node` does not run): on Debian \
-         `apt-get install -y nodejs npm`, then `scripts/test`"
-    );
-    let dir = workspace().join("tests/node");
-    if let Err(e) = install::ensure_npm_packages(&dir) {
-        panic!("playwright-core is needed to drive Chromium: {e}");
-    }
-    dir
-}
-
-fn subscribers(ty: &str) -> Vec<Subscriber<'static>> {
-    events::EVENTS
-        .iter()
-        .find(|e| e.name == ty)
-        .map(|e| e.handlers)
-        .unwrap_or(&[])
-        .iter()
-        .map(|h| Subscriber {
-            handler_id: h,
-            ordered: false,
-        })
-        .collect()
-}
-
-struct Meta<'a> {
-    district: &'a str,
-    correlation: String,
-    causation: Option<&'a NewEvent>,
-}
-
-fn event(ty: &str, agg: (&str, &str), meta: Meta<'_>, payload: Value) -> NewEvent {
-    let mut metadata = json!({
-        "districtId": meta.district,
-        "schoolId": "sch-lincoln",
-        "correlationId": meta.correlation,
-    });
-    if let Some(cause) = meta.causation {
-        metadata["causationId"] = json!(cause.id.to_string());
-    }
-    NewEvent {
-        id: uuid::Uuid::now_v7(),
-        event_type: ty.into(),
-        aggregate_type: agg.0.into(),
-        aggregate_id: agg.1.into(),
-        version: 1,
-        occurred_at: chrono::Utc::now(),
-        metadata,
-        payload,
-    }
-}
-
-fn grade(n: usize, student: &str, note: &str) -> NewEvent {
-    let result = format!("res-{n}");
-    let district = if n.is_multiple_of(3) { "dst-south" } else { "dst-north" };
-    let payload = json!({
-        "resultId": result, "studentId": student, "score": 60.0 + (n * 7 % 40) as f64,
-        "note": note, "comment": format!("PRIVATE-COMMENT-{n}"),
-    });
-    let meta = Meta {
-        district,
-        correlation: format!("corr-{result}"),
-        causation: None,
-    };
-    event(GRADE, ("Result", &result), meta, payload)
-}
-
-/// What the seeded store holds that the script and the assertions name.
-struct Seeded {
-    root: NewEvent,
-    mid: NewEvent,
-    leaf: NewEvent,
-    sibling: NewEvent,
-    xss_event: NewEvent,
-    xss_delivery: i64,
-    retry_delivery: i64,
-    other_dead: i64,
-    /// The grades whose `studentId` is the searched one, newest first.
-    searched: Vec<String>,
-    grades: usize,
-}
-
-async fn append(store: &Store, events: &[NewEvent]) {
-    store.append(events, subscribers).await.expect("append");
-}
-
-async fn claim(store: &Store, handler: &str, n: u32, lease: Duration) -> Vec<i64> {
-    let claimed = store
-        .claim_for("browser-test", &[handler], n, lease)
-        .await
-        .expect("claim");
-    claimed.iter().map(|c| c.delivery_id).collect()
-}
-
-/// Claims up to `n` deliveries of `handler`, then fails them: dead letters
-/// with `retry_in = None`, else retried later.
-async fn fail(
-    store: &Store,
-    handler: &str,
-    n: u32,
-    error: &str,
-    retry: Option<Duration>,
-) -> Vec<i64> {
-    let claimed = store
-        .claim_for("browser-test", &[handler], n, Duration::from_secs(60))
-        .await
-        .expect("claim");
-    for (i, c) in claimed.iter().enumerate() {
-        let e = error.replace("{i}", &(4100 + i).to_string());
-        assert!(store.fail(c, &e, retry).await.expect("fail"), "lease lost");
-    }
-    claimed.iter().map(|c| c.delivery_id).collect()
-}
-
-async fn complete(store: &Store, handler: &str, n: u32) {
-    let claimed = store
-        .claim_for("browser-test", &[handler], n, Duration::from_secs(60))
-        .await
-        .expect("claim");
-    for c in &claimed {
-        assert!(store.complete(c).await.expect("complete"));
-    }
-}
-
-async fn seed(store: &Store) -> Seeded {
-    // The hostile values: a payload field (not pii: shown) and an error.
-    let xss_event = grade(0, "stu-0", XSS);
-    append(store, std::slice::from_ref(&xss_event)).await;
-    let xss_delivery = fail(
-        store,
-        "analytics.gpa",
-        1,
-        &format!("handler failed: {XSS}"),
-        None,
-    )
-    .await;
-
-    let mut grades: Vec<NewEvent> = (1..=11)
-        .map(|n| grade(n, &format!("stu-{}", n % 4 + 1), "regular"))
-        .collect();
-    // The searched student: two grades, and the second one starts a chain.
-    grades.push(grade(12, "stu-7", "midterm"));
-    for g in &grades {
-        append(store, std::slice::from_ref(g)).await;
-    }
-    let dead = fail(
-        store,
-        "analytics.gpa",
-        2,
-        "student stu-{i} not found in the SIS",
-        None,
-    )
-    .await;
-    complete(store, "analytics.gpa", 6).await;
-    complete(store, "notify.parent", 9).await;
-    fail(
-        store,
-        "notify.parent",
-        1,
-        "SMTP 451 4.7.1 try again later",
-        Some(Duration::from_secs(3600)),
-    )
-    .await;
-
-    // The chain: a grade caused a GPA recalculation, which rewrote two
-    // transcript entries (depth 3, siblings at the bottom).
-    let corr = "corr-chain-stu-7".to_string();
-    let root = {
-        let mut g = grade(13, "stu-7", "final exam");
-        g.metadata["correlationId"] = json!(corr);
-        g
-    };
-    let m = |cause| Meta {
-        district: "dst-north",
-        correlation: corr.clone(),
-        causation: Some(cause),
-    };
-    let mid = event(
-        "analytics.gpa.recalculated",
-        ("Student", "stu-7"),
-        m(&root),
-        json!({"studentId": "stu-7", "gpa": 3.4}),
-    );
-    let leaf = event(
-        "transcript.entry.updated",
-        ("Student", "stu-7"),
-        m(&mid),
-        json!({"studentId": "stu-7", "entries": 12}),
-    );
-    let sibling = event(
-        "transcript.entry.updated",
-        ("Student", "stu-7"),
-        m(&mid),
-        json!({"studentId": "stu-7", "entries": 13}),
-    );
-    for e in [&root, &mid, &leaf, &sibling] {
-        append(store, std::slice::from_ref(e)).await;
-    }
-    // A worker holds one delivery (active).
-    claim(store, "transcript.update", 1, Duration::from_secs(600)).await;
-    Seeded {
-        searched: vec!["res-13".into(), "res-12".into()],
-        grades: grades.len() + 2,
-        root,
-        mid,
-        leaf,
-        sibling,
-        xss_event,
-        xss_delivery: xss_delivery[0],
-        retry_delivery: dead[0],
-        other_dead: dead[1],
-    }
-}
-
-/// Published while a page is open: `n` new grades in one append (so the
-/// counters move once).
-async fn publish(store: &Store, from: usize, n: usize) {
-    let batch: Vec<NewEvent> = (from..from + n)
-        .map(|i| grade(i, &format!("stu-{}", i % 4 + 1), "live"))
-        .collect();
-    append(store, &batch).await;
-}
-
-async fn total_waiting(store: &Store) -> i64 {
-    let stats = store.stats(&Scope::AllDistricts).await.expect("stats");
-    stats.iter().map(|s| s.waiting).sum()
-}
 
 /// A step of the script's summary, failing the test with its error when the
 /// step did not finish.
@@ -364,11 +87,6 @@ fn tree_text(v: &Value) -> String {
                 .join(" ")
         })
         .unwrap_or_default()
-}
-
-enum Line {
-    Out(String),
-    End,
 }
 
 #[test]
@@ -430,86 +148,23 @@ fn the_dashboard_in_chromium() {
         "replayHandler": "analytics.gpa",
     });
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/e2e.mjs");
-    let mut child = Command::new("node")
-        .arg(&script)
-        .env("SKC_E2E_PLAN", plan.to_string())
-        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run `node {}`: {e}", script.display()));
-
-    let (tx, rx) = mpsc::channel();
-    let out = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(Line::Out(line)).is_err() {
-                return;
-            }
-        }
-        let _ = tx.send(Line::End);
-    });
-    let mut err = child.stderr.take().expect("stderr");
-    let stderr = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-
-    let deadline = Instant::now() + RUN_LIMIT;
-    let mut summary: Option<Value> = None;
     let mut published_overview = 0;
     let mut published_live = 0;
-    let mut other = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(Line::Out(line)) => {
-                let Some(msg) = line.strip_prefix("E2E ") else {
-                    other.push(line);
-                    continue;
-                };
-                let msg: Value = serde_json::from_str(msg).unwrap_or_else(|e| {
-                    panic!("the script wrote a line that is not JSON ({e}): {msg}")
-                });
-                match msg["ready"].as_str() {
-                    Some("overview") => {
-                        rt.block_on(publish(&store, 100, OVERVIEW_EVENTS));
-                        published_overview = OVERVIEW_EVENTS * subscribers(GRADE).len();
-                    }
-                    Some("live") => {
-                        rt.block_on(publish(&store, 200, LIVE_EVENTS));
-                        published_live = LIVE_EVENTS;
-                    }
-                    _ => {}
-                }
-                if msg.get("summary").is_some() {
-                    summary = Some(msg["summary"].clone());
-                }
-            }
-            Ok(Line::End) => break,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "the browser run did not finish within {RUN_LIMIT:?} (stopped); it said:\n{}\n{}",
-                    other.join("\n"),
-                    stderr.join().unwrap_or_default()
-                );
-            }
+    let run::Run {
+        summary,
+        status,
+        stderr,
+    } = run::script(&script, &plan, RUN_LIMIT, |what| match what {
+        "overview" => {
+            rt.block_on(publish(&store, 100, OVERVIEW_EVENTS));
+            published_overview = OVERVIEW_EVENTS * subscribers(GRADE).len();
         }
-    }
-    let status = child.wait().expect("wait for node");
-    let stderr = stderr.join().unwrap_or_default();
-    let Some(summary) = summary else {
-        panic!(
-            "`node {}` ended ({status}) without a summary; it said:\n{}\n{stderr}",
-            script.display(),
-            other.join("\n")
-        );
-    };
+        "live" => {
+            rt.block_on(publish(&store, 200, LIVE_EVENTS));
+            published_live = LIVE_EVENTS;
+        }
+        _ => {}
+    });
     eprintln!(
         "browser run: {:.1} s; screenshots in {}",
         started.elapsed().as_secs_f64(),
