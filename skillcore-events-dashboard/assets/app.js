@@ -4,6 +4,8 @@
 "use strict";
 (function () {
   const INTERVAL = 5000;
+  // The counters that mark a problem when not zero (kept up to date live).
+  const LEVEL = { dead: "bad", failed: "warn", stalled: "warn" };
   const fmt = (n) => (n === null || n === undefined) ? "–" :
     Number(n).toLocaleString("en-US").replace(/,/g, "\u202f");
   const age = (s) => {
@@ -35,14 +37,18 @@
         for (const k in totals) totals[k] += r[k];
         const tr = [...document.querySelectorAll("tr[data-handler]")].find((t) => t.dataset.handler === r.handler);
         if (!tr) continue;
+        tr.classList.toggle("problem", !!r.problem);
         for (const td of tr.querySelectorAll("[data-k]")) {
           const k = td.dataset.k;
           td.textContent = k === "oldestWaitingAgeSeconds" ? age(r[k]) : fmt(r[k]);
+          if (LEVEL[k]) td.classList.toggle(LEVEL[k], r[k] > 0);
         }
       }
       for (const k in totals) {
         const t = el.querySelector('[data-total="' + k + '"]');
         if (t) t.textContent = fmt(totals[k]);
+        const card = t && t.closest(".stat");
+        if (card && LEVEL[k]) card.classList.toggle(LEVEL[k], totals[k] > 0);
       }
       if (stamp) stamp.textContent = "Updated " + new Date().toLocaleTimeString() + ".";
     }).catch(() => { if (stamp) stamp.textContent = "Update failed; retrying."; }));
@@ -92,8 +98,14 @@
     const all = form.querySelector("[data-select-all]");
     if (all) all.addEventListener("change", () => form.querySelectorAll('input[name="id"]').forEach((c) => { c.checked = all.checked; }));
     form.addEventListener("submit", (ev) => {
+      const value = ev.submitter ? ev.submitter.value : "retry";
+      const verb = value.startsWith("discard") ? "Discard" : "Retry";
+      if (value.includes(":")) {
+        // A row's own button: that one letter.
+        if (!confirm(verb + " dead letter " + value.split(":")[1] + "?")) ev.preventDefault();
+        return;
+      }
       const n = form.querySelectorAll('input[name="id"]:checked').length;
-      const verb = ev.submitter && ev.submitter.value === "discard" ? "Discard" : "Retry";
       if (n === 0) { ev.preventDefault(); alert("Select the dead letters first."); return; }
       if (!confirm(verb + " " + n + " selected dead letter" + (n === 1 ? "" : "s") + "?")) ev.preventDefault();
     });

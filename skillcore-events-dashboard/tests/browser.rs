@@ -23,7 +23,7 @@ mod run;
 mod seed;
 
 use run::{chromium, node_ready, target_dir};
-use seed::{events, publish, seed, subscribers, total_waiting, GRADE, XSS};
+use seed::{events, publish, seed, subscribers, total_waiting, trouble, GRADE, XSS};
 use serde_json::{json, Value};
 use skillcore_events_dashboard::{router, DashboardConfig, TokenAuthorizer, SESSION_COOKIE};
 use skillcore_events_store::testing::TempStore;
@@ -38,6 +38,9 @@ const RUN_LIMIT: Duration = Duration::from_secs(90);
 /// Grades published while the overview is open, and while the live tail is.
 const OVERVIEW_EVENTS: usize = 5;
 const LIVE_EVENTS: usize = 3;
+/// The handler that gets a dead letter and a stalled lease while the
+/// overview is open (it had neither).
+const TROUBLE: &str = "notify.parent";
 
 /// A step of the script's summary, failing the test with its error when the
 /// step did not finish.
@@ -63,6 +66,11 @@ fn strs(v: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Whether the `class` attribute `v` holds `class`.
+fn has_class(v: &Value, class: &str) -> bool {
+    v.as_str().unwrap_or("").split(' ').any(|c| c == class)
 }
 
 /// The tree the page drew, as `type(children)` with `*` on the event shown.
@@ -136,6 +144,14 @@ fn the_dashboard_in_chromium() {
         "shots": shots,
         "liveTimeoutMs": 20000,
         "liveRows": LIVE_EVENTS,
+        "troubleHandler": TROUBLE,
+        // What the changes made while the overview is open add to its totals:
+        // the new grades' deliveries, less the two of TROUBLE taken.
+        "liveDelta": {
+            "waiting": (OVERVIEW_EVENTS * subscribers(GRADE).len()) as i64 - 2,
+            "dead": 1,
+            "stalled": 1,
+        },
         "watchHandler": "analytics.gpa",
         "searchType": GRADE,
         "searchField": "studentId",
@@ -148,17 +164,16 @@ fn the_dashboard_in_chromium() {
         "replayHandler": "analytics.gpa",
     });
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/e2e.mjs");
-    let mut published_overview = 0;
     let mut published_live = 0;
     let run::Run {
         summary,
         status,
         stderr,
     } = run::script(&script, &plan, RUN_LIMIT, |what| match what {
-        "overview" => {
-            rt.block_on(publish(&store, 100, OVERVIEW_EVENTS));
-            published_overview = OVERVIEW_EVENTS * subscribers(GRADE).len();
-        }
+        "overview" => rt.block_on(async {
+            trouble(&store, TROUBLE).await;
+            publish(&store, 100, OVERVIEW_EVENTS).await;
+        }),
         "live" => {
             rt.block_on(publish(&store, 200, LIVE_EVENTS));
             published_live = LIVE_EVENTS;
@@ -217,18 +232,8 @@ fn the_dashboard_in_chromium() {
         "problem handlers are listed first: {handlers:?}"
     );
     assert_eq!(
-        s["before"], waiting_at_start,
+        s["totals"]["waiting"], waiting_at_start,
         "the page's waiting total is the store's"
-    );
-    assert_eq!(
-        s["after"].as_i64(),
-        Some(waiting_at_start + published_overview as i64),
-        "the waiting total moved by the {published_overview} deliveries published while the page was open: {s}"
-    );
-    assert_eq!(
-        s["rowAfter"].as_i64(),
-        s["rowBefore"].as_i64().map(|n| n + OVERVIEW_EVENTS as i64),
-        "analytics.gpa's row moved by the {OVERVIEW_EVENTS} events published: {s}"
     );
     assert_eq!(
         s["totals"]["dead"], 3,
@@ -237,28 +242,60 @@ fn the_dashboard_in_chromium() {
     // Problems stand out: the dead and retrying cards and cells are coloured
     // (a second `class` attribute beside maud's `.class` shorthand is dropped
     // by the browser, which once left them plain).
-    for (card, class) in [("dead", "bad"), ("failed", "warn")] {
-        let classes = s["cardClasses"][card].as_str().unwrap_or("");
-        assert!(
-            classes.split(' ').any(|c| c == class),
-            "the `{card}` card is marked `{class}`: class=\"{classes}\""
-        );
-    }
+    let c = &s["classes"];
     assert!(
-        !s["cardClasses"]["stalled"]
-            .as_str()
-            .unwrap_or("")
-            .contains("warn"),
-        "no stalled lease, no warning: {s}"
+        has_class(&c["cards"]["dead"], "bad"),
+        "the dead card is marked: {c}"
     );
     assert!(
-        s["deadCellClass"]
-            .as_str()
-            .unwrap_or("")
-            .split(' ')
-            .any(|c| c == "bad"),
+        has_class(&c["cards"]["failed"], "warn"),
+        "the retrying card is marked: {c}"
+    );
+    assert!(
+        !has_class(&c["cards"]["stalled"], "warn"),
+        "no stalled lease, no warning: {c}"
+    );
+    assert!(
+        has_class(&s["watchDeadClass"], "bad"),
         "analytics.gpa's dead count is marked: {}",
-        s["deadCellClass"]
+        s["watchDeadClass"]
+    );
+    assert!(
+        !has_class(&c["deadCell"], "bad"),
+        "{TROUBLE} has no dead letter yet: {c}"
+    );
+
+    // While the page is open: new grades, a dead letter and a stalled lease
+    // of TROUBLE. The numbers follow by themselves, and so do the marks.
+    assert!(
+        s["timedOut"] == false,
+        "the overview did not reach {} within {} ms by itself; it shows {}",
+        s["want"],
+        plan["liveTimeoutMs"],
+        s["totalsAfter"]
+    );
+    assert_eq!(
+        s["totalsAfter"]["waiting"].as_i64(),
+        Some(waiting_at_start + plan["liveDelta"]["waiting"].as_i64().unwrap()),
+        "the waiting total moved: {s}"
+    );
+    assert_eq!(
+        s["rowAfter"].as_i64(),
+        s["rowBefore"].as_i64().map(|n| n + OVERVIEW_EVENTS as i64),
+        "analytics.gpa's row moved by the {OVERVIEW_EVENTS} events published: {s}"
+    );
+    let c = &s["classesAfter"];
+    assert!(
+        has_class(&c["cards"]["stalled"], "warn"),
+        "the stalled card is marked live: {c}"
+    );
+    assert!(
+        has_class(&c["deadCell"], "bad"),
+        "{TROUBLE}'s new dead letter is marked live: {c}"
+    );
+    assert!(
+        has_class(&c["stalledCell"], "warn"),
+        "{TROUBLE}'s stalled lease is marked live: {c}"
     );
 
     // The catalog's health: the declared handler nothing serves.
@@ -450,13 +487,16 @@ fn the_dashboard_in_chromium() {
         after.contains(&seeded.other_dead) && after.contains(&seeded.xss_delivery),
         "the others stay: {after:?}"
     );
-    assert_eq!(s["badge"], 3, "the count in the title: {s}");
+    assert_eq!(
+        s["badge"], 4,
+        "the count in the title (3 of analytics.gpa, 1 of {TROUBLE}): {s}"
+    );
     assert!(
         s["badgeClass"].as_str().unwrap_or("").contains("bad"),
         "the count is marked: {}",
         s["badgeClass"]
     );
-    assert_eq!(s["badgeAfter"], 2, "the count after the retry: {s}");
+    assert_eq!(s["badgeAfter"], 3, "the count after the retry: {s}");
     assert!(
         s["done"].as_str().unwrap_or("").contains("1 retried"),
         "the page says what was done: {}",
@@ -469,7 +509,7 @@ fn the_dashboard_in_chromium() {
         .map(|d| d.delivery_id)
         .collect();
     assert!(
-        !dead_now.contains(&seeded.retry_delivery) && dead_now.len() == 2,
+        !dead_now.contains(&seeded.retry_delivery) && dead_now.len() == 3,
         "the store agrees: {dead_now:?}"
     );
 

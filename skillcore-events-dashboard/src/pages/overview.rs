@@ -53,8 +53,9 @@ fn chart(buckets: &[Bucket]) -> Markup {
             svg viewBox={"0 0 " (w) " " (h + 16.0)} role="img" aria-label="deliveries finished per minute, last hour" {
                 line x1="0" y1=(h) x2=(w) y2=(h) class="axis" {}
                 @for (i, b) in buckets.iter().enumerate() {
-                    @let hc = b.completed as f64 / max as f64 * h;
-                    @let hd = b.dead as f64 / max as f64 * h;
+                    // The top 16 units are the label's.
+                    @let hc = b.completed as f64 / max as f64 * (h - 16.0);
+                    @let hd = b.dead as f64 / max as f64 * (h - 16.0);
                     rect class="ok" x=(i as f64 * bw + 1.0) y=(h - hc) width=(bw - 2.0) height=(hc) {
                         title { (b.start) ": " (b.completed) " completed, " (b.dead) " dead" }
                     }

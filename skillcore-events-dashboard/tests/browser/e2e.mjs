@@ -135,31 +135,41 @@ await step("overview", async () => {
   const total = page.locator('[data-total="waiting"]');
   await total.waitFor();
   const readRow = (h) => page.locator(`tr[data-handler="${h}"] [data-k="waiting"]`).textContent({ timeout: 2000 }).then(digits, () => null);
+  const readTotals = () => page.locator("[data-total]").evaluateAll((els) => Object.fromEntries(els.map((e) => [e.dataset.total, Number(e.textContent.replace(/[^0-9-]/g, ""))])));
+  // Problems stand out: the classes that colour them.
+  const readClasses = () => page.evaluate((h) => {
+    const cell = (k) => { const td = document.querySelector(`tr[data-handler="${h}"] [data-k="${k}"]`); return td ? td.className : null; };
+    return {
+      cards: Object.fromEntries([...document.querySelectorAll("[data-total]")].map((e) => [e.dataset.total, e.closest(".stat").className])),
+      deadCell: cell("dead"), stalledCell: cell("stalled"),
+    };
+  }, plan.troubleHandler);
   const handlers = await page.locator("tr[data-handler]").evaluateAll((trs) => trs.map((t) => t.dataset.handler));
   const problemRows = await page.locator("tr.problem[data-handler]").evaluateAll((trs) => trs.map((t) => t.dataset.handler));
-  const before = digits(await total.textContent());
+  const totals = await readTotals();
   const rowBefore = await readRow(plan.watchHandler);
-  const totals = await page.locator("[data-total]").evaluateAll((els) => Object.fromEntries(els.map((e) => [e.dataset.total, e.textContent])));
-  // Problems stand out: the classes that colour them.
-  const cardClasses = await page.locator("[data-total]").evaluateAll((els) => Object.fromEntries(els.map((e) => [e.dataset.total, e.closest(".stat").className])));
-  const deadCellClass = await page.locator(`tr[data-handler="${plan.watchHandler}"] [data-k="dead"]`).getAttribute("class");
+  const classes = await readClasses();
+  const watchDeadClass = await page.locator(`tr[data-handler="${plan.watchHandler}"] [data-k="dead"]`).getAttribute("class");
   await shot("overview");
-  say({ ready: "overview", waiting: before });
-  // Bounded: the page polls every few seconds; the test published once.
+  say({ ready: "overview", totals });
+  // Bounded: the page polls every few seconds; the test changed the store
+  // once (a dead letter, a stalled lease, new grades) and says by how much.
+  const want = Object.fromEntries(Object.entries(plan.liveDelta).map(([k, d]) => [k, totals[k] + d]));
+  let timedOut = false;
   await page.waitForFunction(
-    (b) => {
-      const el = document.querySelector('[data-total="waiting"]');
-      const n = Number((el && el.textContent || "").replace(/[^0-9-]/g, ""));
-      return el && n !== b;
-    },
-    before,
+    (want) => Object.entries(want).every(([k, n]) => {
+      const el = document.querySelector(`[data-total="${k}"]`);
+      return el && Number(el.textContent.replace(/[^0-9-]/g, "")) === n;
+    }),
+    want,
     { timeout: plan.liveTimeoutMs, polling: 200 },
-  );
-  const after = digits(await total.textContent());
+  ).catch(() => { timedOut = true; });
+  const totalsAfter = await readTotals();
   const rowAfter = await readRow(plan.watchHandler);
+  const classesAfter = await readClasses();
   const updated = (await page.locator("[data-updated]").textContent()) ?? "";
   await shot("overview-live");
-  return { handlers, problemRows, cardClasses, deadCellClass, totals: Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, digits(v)])), before, after, rowBefore, rowAfter, updated: updated.trim() };
+  return { handlers, problemRows, totals, totalsAfter, want, timedOut, classes, classesAfter, watchDeadClass, rowBefore, rowAfter, updated: updated.trim() };
 });
 
 // --- catalog health and the catalog ---------------------------------------------

@@ -236,3 +236,11 @@ pub async fn total_waiting(store: &Store) -> i64 {
     let stats = store.stats(&Scope::AllDistricts).await.expect("stats");
     stats.iter().map(|s| s.waiting).sum()
 }
+
+/// Trouble while the overview is open: one delivery of `handler` becomes a
+/// dead letter and a worker takes another and stalls (its lease runs out at
+/// once).
+pub async fn trouble(store: &Store, handler: &str) {
+    fail(store, handler, 1, "SMTP 550 mailbox unavailable", None).await;
+    claim(store, handler, 1, Duration::from_millis(1)).await;
+}
