@@ -225,14 +225,24 @@ pub(crate) async fn form_dead(
     if !form_csrf_ok(&pairs, &csrf) {
         return csrf_refused();
     }
-    let retry = one(&pairs, "action").as_deref() == Some("retry");
+    // `retry` / `discard` act on the ticked ids; `retry:ID` / `discard:ID`
+    // (a row's own button) on that one letter alone.
+    let action = one(&pairs, "action").unwrap_or_default();
+    let (verb, only) = match action.split_once(':') {
+        Some((v, id)) => (v.to_string(), id.parse::<i64>().ok()),
+        None => (action.clone(), None),
+    };
+    let retry = verb == "retry";
     let t = DeadTarget {
-        ids: pairs
-            .iter()
-            .filter(|(k, _)| k == "id")
-            .filter_map(|(_, v)| v.parse().ok())
-            .collect(),
-        all: one(&pairs, "all").is_some(),
+        ids: match only {
+            Some(id) => vec![id],
+            None => pairs
+                .iter()
+                .filter(|(k, _)| k == "id")
+                .filter_map(|(_, v)| v.parse().ok())
+                .collect(),
+        },
+        all: only.is_none() && one(&pairs, "all").is_some(),
         handler: one(&pairs, "handler"),
         group: one(&pairs, "group"),
         district: one(&pairs, "district"),

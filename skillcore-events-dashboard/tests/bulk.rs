@@ -99,6 +99,36 @@ async fn confirm_then_discard_all_matching_exactly_and_logged() {
         let dead = |h: &str| stats.iter().find(|s| s.handler_id == h).unwrap().dead;
         assert_eq!((dead("analytics.gpa"), dead("notify.parent")), (0, 1));
 
+        // A row's own button: that one letter, though others are ticked.
+        let letters = get(
+            &app,
+            "/admin/events/api/dead-letters?handler=notify.parent",
+            &READ,
+        )
+        .await
+        .json();
+        let id = letters["letters"][0]["id"].as_i64().unwrap();
+        let r = post_form(
+            &app,
+            "/admin/events/dead-letters/act",
+            &format!("csrf={CSRF}&action=retry:{id}&id=999&all=1"),
+            &act,
+        )
+        .await;
+        assert_eq!(
+            r.headers.get("location").unwrap(),
+            "/admin/events/dead-letters?done=1+retried"
+        );
+        let stats = store.stats(&Scope::AllDistricts).await.unwrap();
+        assert_eq!(
+            stats
+                .iter()
+                .find(|s| s.handler_id == "notify.parent")
+                .unwrap()
+                .dead,
+            0
+        );
+
         // A replay form without its CSRF field starts nothing.
         let r = post_form(&app, "/admin/events/replays", "handler=notify.parent", &act).await;
         assert_eq!(r.status, 403);

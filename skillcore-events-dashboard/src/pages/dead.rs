@@ -123,7 +123,7 @@ pub(crate) async fn page(ctx: Ctx, Query(q): Query<DeadQuery>) -> Response {
                     }
                 }
                 table.grid.letters {
-                    thead { tr { th { @if ctx.can_act() { input type="checkbox" data-select-all aria-label="select all"; } } th.n { "#" } th { "handler" } th { "event" } th.n { "attempts" } th { "last error" } th { "failed" } } }
+                    thead { tr { th { @if ctx.can_act() { input type="checkbox" data-select-all aria-label="select all"; } } th.n { "#" } th { "handler" } th { "event" } th.n { "attempts" } th { "last error" } th { "failed" } th {} } }
                     tbody { @for d in &shown {
                         tr {
                             td { @if ctx.can_act() { input type="checkbox" name="id" value=(d.id) aria-label="select"; } }
@@ -134,6 +134,10 @@ pub(crate) async fn page(ctx: Ctx, Query(q): Query<DeadQuery>) -> Response {
                             td.n { (d.attempts) }
                             td { code.err { (d.last_error) } }
                             td.t { (d.failed_at) }
+                            td.row-actions { @if ctx.can_act() {
+                                button.small type="submit" name="action" value={"retry:" (d.id)} { "retry" }
+                                button.small.danger type="submit" name="action" value={"discard:" (d.id)} { "discard" }
+                            } }
                         }
                     } }
                 }
