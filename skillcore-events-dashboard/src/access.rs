@@ -4,8 +4,12 @@
 
 use axum::http::request::Parts;
 use skillcore_events_store::Scope;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a browser session lasts after signing in.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// What a request may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -129,7 +133,8 @@ pub struct TokenAuthorizer {
     token: String,
     pii: bool,
     read_only: bool,
-    sessions: Mutex<HashSet<String>>,
+    /// Session id -> when it was signed in.
+    sessions: Mutex<HashMap<String, Instant>>,
 }
 
 impl TokenAuthorizer {
@@ -182,7 +187,12 @@ impl Authorizer for TokenAuthorizer {
             };
         }
         match cookie(req, SESSION_COOKIE) {
-            Some(s) if self.sessions.lock().is_ok_and(|set| set.contains(s)) => {
+            Some(s)
+                if self
+                    .sessions
+                    .lock()
+                    .is_ok_and(|m| m.get(s).is_some_and(|at| at.elapsed() < SESSION_LIFETIME)) =>
+            {
                 self.grant("session")
             }
             _ => Grant::denied(),
@@ -198,13 +208,19 @@ impl Authorizer for TokenAuthorizer {
             return None;
         }
         let id = random_token();
-        self.sessions.lock().ok()?.insert(id.clone());
+        if id.is_empty() {
+            return None;
+        }
+        let mut sessions = self.sessions.lock().ok()?;
+        // Expired sessions go when a new one comes: the table stays small.
+        sessions.retain(|_, at| at.elapsed() < SESSION_LIFETIME);
+        sessions.insert(id.clone(), Instant::now());
         Some(id)
     }
 
     fn sign_out(&self, session: &str) {
-        if let Ok(mut set) = self.sessions.lock() {
-            set.remove(session);
+        if let Ok(mut sessions) = self.sessions.lock() {
+            sessions.remove(session);
         }
     }
 }

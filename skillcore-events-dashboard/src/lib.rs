@@ -37,7 +37,9 @@ mod redact;
 mod security;
 mod serve;
 
-pub use access::{random_token, Authorizer, Grant, Level, TokenAuthorizer, SESSION_COOKIE};
+pub use access::{
+    random_token, Authorizer, Grant, Level, TokenAuthorizer, SESSION_COOKIE, SESSION_LIFETIME,
+};
 pub use serve::{normalize_prefix, serve, standalone_token, ServeError};
 
 use axum::routing::{get, post};

@@ -122,6 +122,10 @@ async fn bearer_token_and_browser_sign_in() {
             && session.contains("SameSite=Strict"),
         "{session}"
     );
+    assert!(
+        session.contains("Max-Age=43200"),
+        "a session lasts 12 hours: {session}"
+    );
     let sid = session.split(';').next().unwrap().to_string();
     let both = format!("{sid}; {cookie}");
     let r = get(&app, "/admin/events", &[("cookie", &both)]).await;

@@ -92,8 +92,9 @@ pub(crate) async fn submit(
             tracing::info!(target: "skillcore_events_dashboard::audit", who = "session", "signed in");
             let mut res = Redirect::to(&super::home_or(&base.0, "/")).into_response();
             let c = format!(
-                "{SESSION_COOKIE}={session}; Path={}; HttpOnly; SameSite=Strict",
-                cookie_path(&base)
+                "{SESSION_COOKIE}={session}; Path={}; HttpOnly; SameSite=Strict; Max-Age={}",
+                cookie_path(&base),
+                crate::access::SESSION_LIFETIME.as_secs()
             );
             if let Ok(v) = HeaderValue::from_str(&c) {
                 res.headers_mut().append(header::SET_COOKIE, v);
