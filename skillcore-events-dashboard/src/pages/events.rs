@@ -87,7 +87,10 @@ pub(crate) async fn search(ctx: Ctx, Query(f): Query<EventFilter>) -> Response {
             Ok(page) => {
                 (table(&ctx, &page.events))
                 @if let Some(c) = &page.next {
-                    p.pager { a href={(ctx.href("/events")) "?" (query_string(&f, c))} { "older →" } }
+                    p.pager {
+                        @if page.events.is_empty() { span.muted { "No match among the newest events read so far (each page reads a bounded stretch of the index). " } }
+                        a href={(ctx.href("/events")) "?" (query_string(&f, c))} { "older →" }
+                    }
                 }
             }
         }
