@@ -231,6 +231,12 @@ pub(crate) async fn search(
     let field = given(&f.field);
     if let (Some(field), Some(ty)) = (field, ty) {
         if let Some(info) = app.config.event(ty) {
+            // A match would tell a viewer without the grant the value.
+            if info.field(field).is_some_and(|f| f.pii) && !grant.pii {
+                return Err(Problem::Bad(format!(
+                    "`{field}` is a pii field: searching by it needs the pii grant"
+                )));
+            }
             if info.field(field).is_none() {
                 return Err(Problem::Bad(format!(
                     "event `{ty}` has no payload field `{field}`; its fields: {}",

@@ -64,7 +64,20 @@ async fn store_values_are_escaped_and_pii_redacted() {
             assert!(!r.text.contains("SECRET-COMMENT"), "{path} shows pii");
             assert!(r.text.contains("[redacted]"), "{path} marks the pii field");
         }
+        // Searching by a pii field would reveal its value: only with the grant.
+        let by_pii =
+            "/admin/events/api/events?type=school.grade.posted&field=comment&value=SECRET-COMMENT";
+        let r = get(&app, by_pii, &READ).await;
+        assert_eq!(r.status, 400, "{}", r.text);
+        assert!(r.text.contains("pii grant"));
         let pii = [("x-level", "read"), ("x-pii", "1")];
+        assert_eq!(
+            get(&app, by_pii, &pii).await.json()["events"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
         let r = get(&app, &format!("/admin/events/api/events/{id}"), &pii).await;
         assert_eq!(r.json()["event"]["payload"]["comment"], "SECRET-COMMENT");
 
