@@ -51,13 +51,15 @@ impl Source {
             Scope::District(d) => Some(d.as_str()),
             Scope::AllDistricts => None,
         };
+        // Stamped before counting: the figures hold at least what was there
+        // at `as_of`.
+        let now = Utc::now();
         let (stats, oldest) = match self {
             #[cfg(feature = "sqlite")]
             Source::Sqlite(f) => f.count(district).await?,
             #[cfg(feature = "postgres")]
             Source::Postgres(f) => f.count(district).await?,
         };
-        let now = Utc::now();
         Ok(stats
             .into_iter()
             .map(|s| {
