@@ -154,15 +154,23 @@ pub(crate) async fn event(
     to_json(detail)
 }
 
-/// `GET /api/aggregates/{type}/{id}`: one aggregate's events, in order.
+/// `?cursor=` of an aggregate's stream.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct CursorQuery {
+    pub cursor: Option<String>,
+}
+
+/// `GET /api/aggregates/{type}/{id}?cursor=`: one aggregate's events in
+/// order, the newest 200 (before `cursor`), and `next`, the cursor of the
+/// earlier ones.
 pub(crate) async fn aggregate(
     State(app): State<App>,
     Extension(grant): Extension<Grant>,
     Path((ty, id)): Path<(String, String)>,
+    Query(q): Query<CursorQuery>,
 ) -> ApiResult {
-    let events = app.store.aggregate_events(&grant.scope, &ty, &id).await?;
-    let v: Vec<_> = events.iter().map(|e| data::view(&app, &grant, e)).collect();
-    to_json(v)
+    to_json(data::aggregate_page(&app, &grant, &ty, &id, q.cursor).await?)
 }
 
 /// `GET /api/dead-letters?handler=&group=&district=`: the groups, how many

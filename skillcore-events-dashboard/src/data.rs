@@ -283,6 +283,31 @@ pub(crate) async fn search(
     })
 }
 
+/// A stretch of one aggregate's events in order (oldest first): the newest
+/// [`AGGREGATE_PAGE`] before `cursor` (from the aggregate's index), with the
+/// cursor of the earlier stretch.
+pub(crate) async fn aggregate_page(
+    app: &App,
+    grant: &Grant,
+    ty: &str,
+    id: &str,
+    cursor: Option<String>,
+) -> Result<EventPage, Problem> {
+    let f = EventFilter {
+        aggregate_type: Some(ty.to_string()),
+        aggregate_id: Some(id.to_string()),
+        cursor,
+        limit: Some(AGGREGATE_PAGE),
+        ..Default::default()
+    };
+    let mut page = search(app, grant, &f).await?;
+    page.events.reverse();
+    Ok(page)
+}
+
+/// Events per stretch of an aggregate's stream.
+pub(crate) const AGGREGATE_PAGE: u32 = 200;
+
 /// One event by id, in the scope.
 pub(crate) async fn event(
     app: &App,

@@ -224,6 +224,28 @@ async fn overview_filters_pages_scope_and_refusals() {
         .json();
         assert_eq!(t["events"].as_array().unwrap().len(), 0);
 
+        // An aggregate's stream, in order, scoped.
+        append(&store, &[grade("dst-a", "res-1", "stu-1", "again")]).await;
+        let agg = get(&app, "/admin/events/api/aggregates/Result/res-1", &READ)
+            .await
+            .json();
+        let seqs: Vec<i64> = agg["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_i64().unwrap())
+            .collect();
+        assert_eq!(seqs.len(), 2, "{agg}");
+        assert!(seqs[0] < seqs[1], "in order: {seqs:?}");
+        let b = [("x-level", "read"), ("x-district", "dst-b")];
+        let none = get(&app, "/admin/events/api/aggregates/Result/res-1", &b)
+            .await
+            .json();
+        assert_eq!(none["events"].as_array().unwrap().len(), 0);
+        let page = get(&app, "/admin/events/aggregates/Result/res-1", &READ).await;
+        assert_eq!(page.status, 200);
+        assert!(page.text.contains("2 events, in order"));
+
         // No credentials: 401, for the API and the pages.
         let r = get(&app, "/admin/events/api/overview", &[]).await;
         assert_eq!(r.status, 401);

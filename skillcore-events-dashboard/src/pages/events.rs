@@ -213,25 +213,22 @@ pub(crate) async fn detail(ctx: Ctx, Path(id): Path<String>) -> Response {
     layout(&ctx, &e.event_type, "events", content)
 }
 
-/// `GET /aggregates/{type}/{id}`.
-pub(crate) async fn aggregate(ctx: Ctx, Path((ty, id)): Path<(String, String)>) -> Response {
-    let events = match ctx
-        .app
-        .store
-        .aggregate_events(&ctx.grant.scope, &ty, &id)
-        .await
-    {
-        Ok(e) => e,
-        Err(e) => return problem_page(&ctx, Problem::Store(e)),
+/// `GET /aggregates/{type}/{id}?cursor=`.
+pub(crate) async fn aggregate(
+    ctx: Ctx,
+    Path((ty, id)): Path<(String, String)>,
+    Query(q): Query<crate::api::CursorQuery>,
+) -> Response {
+    let page = match data::aggregate_page(&ctx.app, &ctx.grant, &ty, &id, q.cursor).await {
+        Ok(p) => p,
+        Err(p) => return problem_page(&ctx, p),
     };
-    let views: Vec<EventView> = events
-        .iter()
-        .map(|e| data::view(&ctx.app, &ctx.grant, e))
-        .collect();
+    let here = format!("/aggregates/{}/{}", enc(&ty), enc(&id));
     let content = html! {
         h1 { (ty) " " span.mono { (id) } }
-        p.muted { (views.len()) " events, in order" }
-        ol.stream { @for e in &views {
+        p.muted { (page.events.len()) " events, in order"
+            @if let Some(c) = &page.next { " · " a href={(ctx.href(&here)) "?cursor=" (enc(c))} { "← earlier" } } }
+        ol.stream { @for e in &page.events {
             li { div { span.t { (e.occurred_at) } " " a href=(ctx.href(&format!("/events/{}", e.id))) { (e.event_type) } " " span.muted { "v" (e.version) } }
                  details { summary { "payload" } pre.json { (pretty(&e.payload)) } } }
         } }
