@@ -455,19 +455,21 @@ pub(crate) async fn dead_list(
     let Some(scope) = scope_for(grant, given(&f.district)) else {
         return Ok(vec![]);
     };
-    let group_error = match given(&f.group) {
+    // A group names its handler too: the listing reads that handler's only.
+    let group = match given(&f.group) {
         None => None,
         Some(_) => match dead_groups(app, grant, f).await?.into_iter().next() {
-            Some(g) => Some(g.error),
+            Some(g) => Some(g),
             None => return Ok(vec![]),
         },
     };
-    let mut letters = app
-        .store
-        .dead_letters(&scope, given(&f.handler), DEAD_LIST)
-        .await?;
-    if let Some(e) = group_error {
-        letters.retain(|d| mask_error(&d.last_error) == e);
+    let handler = group
+        .as_ref()
+        .map(|g| g.handler.as_str())
+        .or(given(&f.handler));
+    let mut letters = app.store.dead_letters(&scope, handler, DEAD_LIST).await?;
+    if let Some(g) = &group {
+        letters.retain(|d| mask_error(&d.last_error) == g.error);
     }
     letters.reverse();
     Ok(letters)
