@@ -343,20 +343,27 @@ impl<'a> Classifier<'a> {
     }
 
     fn fields(&mut self, old: &'a [FieldShape], new: &'a [FieldShape], at: Span, path: &str) {
-        // The old fields matched so far, by name.
-        let mut matched: Vec<&str> = Vec::with_capacity(new.len());
+        // Which old fields are matched, by index (a name matched once counts
+        // for every old field of that name: see the end).
+        let (mut small, mut large) = ([false; 32], Vec::new());
+        let matched: &mut [bool] = if old.len() <= small.len() {
+            &mut small[..old.len()]
+        } else {
+            large.resize(old.len(), false);
+            &mut large
+        };
         for f in new {
             if self.hit {
                 return; // a probe has its answer
             }
-            let same = old.iter().find(|o| o.name == f.name);
+            let same = old.iter().position(|o| o.name == f.name);
             let renamed = || {
                 f.renamed_from.as_deref().and_then(|r| {
                     old.iter()
-                        .find(|o| o.name == r && !new.iter().any(|n| n.name == r))
+                        .position(|o| o.name == r && !new.iter().any(|n| n.name == r))
                 })
             };
-            let Some(o) = same.or_else(renamed) else {
+            let Some(at) = same.or_else(renamed) else {
                 let (kind, backward, what) = if f.ty.optional {
                     (ChangeKind::FieldAddedOptional, true, "optional")
                 } else {
@@ -377,9 +384,8 @@ impl<'a> Classifier<'a> {
                 });
                 continue;
             };
-            if !matched.contains(&o.name.as_str()) {
-                matched.push(&o.name);
-            }
+            matched[at] = true;
+            let o = &old[at];
             if o.name != f.name {
                 self.push(
                     ChangeKind::FieldRenamed,
@@ -395,8 +401,9 @@ impl<'a> Classifier<'a> {
             }
             self.field(o, f, path);
         }
-        for o in old {
-            if matched.contains(&o.name.as_str()) {
+        for (i, o) in old.iter().enumerate() {
+            let name_matched = || (0..old.len()).any(|k| matched[k] && old[k].name == o.name);
+            if matched[i] || name_matched() {
                 continue;
             }
             self.push(
@@ -534,6 +541,9 @@ impl<'a> Classifier<'a> {
         let (old, new) = (self.old, self.new);
         match (old.types.get(a), new.types.get(b)) {
             (Some(TypeShape::Enum(ov)), Some(TypeShape::Enum(nv))) => {
+                if ov == nv {
+                    return; // nothing gained or lost
+                }
                 if nv.iter().any(|v| !ov.contains(v)) {
                     self.push(ChangeKind::EnumValueAdded, true, false, at, || {
                         let p = join(parent, name);

@@ -262,21 +262,37 @@ static PLAIN_BYTES: [u8; 256] = {
     t
 };
 
-/// [`is_plain`], and if so whether `s` holds a bracket (`number[]`). One
-/// indexed pass over the bytes: the lock reader calls it on every scalar, and
-/// at opt-level 0 (the macro in a debug build) an iterator chain per byte is
-/// what that costs.
+/// [`is_plain`], and if so whether `s` holds a bracket (`number[]`).
 pub(super) fn plain_brackets(s: &str) -> Option<bool> {
-    let b = s.as_bytes();
-    let n = b.len();
-    if n == 0 || !b[0].is_ascii_alphabetic() || b[n - 1] == b'.' || b[n - 1] == b'-' {
+    let scan = plain_scan(s.as_bytes());
+    if scan.len != s.len() {
         return None;
     }
+    plain_rules(s, scan)
+}
+
+/// The plain-scalar bytes at the start of some text.
+#[derive(Clone, Copy)]
+pub(super) struct PlainScan {
+    /// How many bytes, up to the first that no plain scalar holds.
+    pub len: usize,
+    /// Whether they hold `[` or `]`.
+    pub brackets: bool,
+    /// Whether they hold `[]`.
+    pub pair: bool,
+}
+
+/// Scans `b` up to the first byte no plain scalar holds. One indexed pass:
+/// the lock reader runs it over nearly every byte of the lock, and at
+/// opt-level 0 (the macro in a debug build) an iterator chain per byte is what
+/// that costs.
+pub(super) fn plain_scan(b: &[u8]) -> PlainScan {
+    let n = b.len();
     let (mut brackets, mut pair) = (false, false);
     let mut i = 0;
     while i < n {
         match PLAIN_BYTES[b[i] as usize] {
-            0 => return None,
+            0 => break,
             2 => {
                 brackets = true;
                 pair |= b[i] == b'[' && i + 1 < n && b[i + 1] == b']';
@@ -284,6 +300,21 @@ pub(super) fn plain_brackets(s: &str) -> Option<bool> {
             _ => {}
         }
         i += 1;
+    }
+    PlainScan {
+        len: i,
+        brackets,
+        pair,
+    }
+}
+
+/// The rules of [`is_plain`] beyond its bytes, for `s` whose bytes `scan`
+/// found plain: `Some(whether it holds a bracket)` when it is plain.
+pub(super) fn plain_rules(s: &str, scan: PlainScan) -> Option<bool> {
+    let b = s.as_bytes();
+    let n = b.len();
+    if n == 0 || !b[0].is_ascii_alphabetic() || b[n - 1] == b'.' || b[n - 1] == b'-' {
+        return None;
     }
     // Words YAML reads as booleans or null (each starts with one of these).
     if n <= 5
@@ -295,7 +326,7 @@ pub(super) fn plain_brackets(s: &str) -> Option<bool> {
         return None;
     }
     // `[`/`]` only in type expressions (`number[]`), which sit in block context.
-    (!brackets || pair).then_some(brackets)
+    (!scan.brackets || scan.pair).then_some(scan.brackets)
 }
 
 /// A description of where a value sits, formatted only for a message.

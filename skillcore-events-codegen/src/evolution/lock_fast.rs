@@ -11,20 +11,22 @@
 //! ran; a differential test below holds the two to the same result, positions
 //! included.
 
-use super::lock::{is_plain, plain_brackets, Lock, LOCK_FORMAT};
+use super::lock::{is_plain, plain_brackets, plain_rules, plain_scan, Lock, LOCK_FORMAT};
 use super::shape::{EventShape, FieldShape, TypeShape};
 use crate::model::{BaseType, TypeRef};
 use crate::source::{SourceFile, Sources, Span};
 use std::collections::BTreeMap;
 
-/// The lines of the text, numbered from 1.
+/// A cursor over the text, always at the start of a line between calls: a
+/// line is taken by its prefix ([`Lines::take`]), then its rest by one of the
+/// readers below, which consume the line break. No pass looks for line breaks
+/// on its own: the scan of a line's value finds its end.
 struct Lines<'a> {
-    rest: &'a str,
-    no: u32,
-    /// A line read but not yet taken.
-    peeked: Option<(u32, &'a str)>,
-    /// Where `rest` starts in the text.
+    text: &'a str,
+    /// The cursor.
     pos: usize,
+    /// The number of the line the cursor is in, from 1.
+    no: u32,
     /// 0 and the offset after every line break read: the line index of the
     /// lock's [`Sources`], made on the way.
     starts: Vec<usize>,
@@ -34,50 +36,71 @@ struct Lines<'a> {
 }
 
 impl<'a> Lines<'a> {
-    fn peek(&mut self) -> Option<&'a str> {
-        if self.peeked.is_none() && !self.rest.is_empty() {
-            // An indexed loop: `find` costs several times more per line at
-            // opt-level 0, and the lines are short.
-            let b = self.rest.as_bytes();
-            let n = b.len();
-            let mut i = 0;
-            while i < n && b[i] != b'\n' {
-                i += 1;
-            }
-            if i == n {
-                return None; // the layout ends every line with a line break
-            }
-            let (line, rest) = (&self.rest[..i], &self.rest[i + 1..]);
-            self.rest = rest;
-            self.pos += i + 1;
-            self.starts.push(self.pos);
-            self.no += 1;
-            self.peeked = Some((self.no, line));
-        }
-        self.peeked.map(|(_, l)| l)
-    }
-
-    /// Takes the next line when it starts with `prefix`: the line number and
-    /// what follows the prefix.
-    fn take(&mut self, prefix: &str) -> Option<(u32, &'a str)> {
-        let line = self.peek()?;
-        let n = prefix.len();
-        if line.len() < n || line.as_bytes()[..n] != *prefix.as_bytes() {
+    /// Takes the line at the cursor when it starts with `prefix`: its number.
+    fn take(&mut self, prefix: &str) -> Option<u32> {
+        let (b, p) = (self.text.as_bytes(), prefix.as_bytes());
+        let end = self.pos + p.len();
+        if end > b.len() || b[self.pos..end] != *p {
             return None;
         }
-        let no = self.peeked.take()?.0;
-        // `prefix` is ASCII: `n` is a character boundary.
-        Some((no, &line[n..]))
+        self.pos = end;
+        Some(self.no)
     }
 
-    fn at_end(&mut self) -> bool {
-        self.peek().is_none() && self.rest.is_empty()
+    /// Consumes the line break at the cursor.
+    fn eol(&mut self) -> Option<()> {
+        if self.text.as_bytes().get(self.pos) != Some(&b'\n') {
+            return None;
+        }
+        self.pos += 1;
+        self.no += 1;
+        self.starts.push(self.pos);
+        Some(())
     }
-}
 
-/// A plain scalar of the layout, or `None`.
-fn plain(s: &str) -> Option<&str> {
-    is_plain(s).then_some(s)
+    /// The rest of the line (the layout ends every line with a line break).
+    fn rest(&mut self) -> Option<&'a str> {
+        let b = self.text.as_bytes();
+        let (start, n) = (self.pos, b.len());
+        let mut i = start;
+        while i < n && b[i] != b'\n' {
+            i += 1;
+        }
+        // `\n` is ASCII: `start..i` lies on character boundaries.
+        let s = self.text.get(start..i)?;
+        self.pos = i;
+        self.eol()?;
+        Some(s)
+    }
+
+    /// A plain scalar ending at `end` (`\n`, or `:` which stays unread).
+    fn plain(&mut self, end: u8) -> Option<&'a str> {
+        let b = self.text.as_bytes();
+        let scan = plain_scan(&b[self.pos..]);
+        let stop = self.pos + scan.len;
+        if b.get(stop) != Some(&end) {
+            return None;
+        }
+        let s = self.text.get(self.pos..stop)?;
+        plain_rules(s, scan)?;
+        self.pos = stop;
+        if end == b'\n' {
+            self.eol()?;
+        }
+        Some(s)
+    }
+
+    /// A key line's name and its `:` (`  name:`), to the line's end.
+    fn key(&mut self) -> Option<&'a str> {
+        let name = self.plain(b':')?;
+        self.pos += 1;
+        self.eol()?;
+        Some(name)
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos == self.text.len()
+    }
 }
 
 fn span(line: u32, col: usize, len: usize) -> Span {
@@ -110,42 +133,44 @@ fn read(text: &str) -> Option<(Lock, Vec<usize>)> {
         return None;
     }
     let mut lines = Lines {
-        rest: text,
-        no: 0,
-        peeked: None,
+        text,
         pos: 0,
+        no: 1,
         starts: Vec::with_capacity(text.len() / 24),
         scratch: Vec::new(),
     };
     lines.starts.push(0);
-    while lines.take("# ").is_some() {}
-    let (_, format) = lines.take("lock: ")?;
-    if format != LOCK_FORMAT.to_string() {
+    while lines.take("# ").is_some() {
+        lines.rest()?;
+    }
+    lines.take("lock: ")?;
+    if lines.rest()? != LOCK_FORMAT.to_string() {
         return None;
     }
-    let (no, name) = lines.take("catalog: ")?;
+    let no = lines.take("catalog: ")?;
+    let name = lines.plain(b'\n')?;
     let mut lock = Lock {
-        catalog: plain(name)?.to_string(),
+        catalog: name.to_string(),
         catalog_span: span(no, 10, name.len()),
         ..Lock::default()
     };
-    if lines.take("events: {}").is_some_and(|(_, r)| r.is_empty()) {
-        return lines.at_end().then_some((lock, lines.starts));
-    }
-    if !lines.take("events:")?.1.is_empty() {
-        return None;
+    lines.take("events:")?;
+    match lines.rest()? {
+        " {}" => return lines.at_end().then_some((lock, lines.starts)),
+        "" => {}
+        _ => return None,
     }
     let mut last: Option<&str> = None;
     while !lines.at_end() {
-        let (_, key) = lines.take("  ")?;
-        let name = plain(key.strip_suffix(':')?)?;
+        lines.take("  ")?;
+        let name = lines.key()?;
         if last.is_some_and(|l| l >= name) {
             return None; // out of order or twice
         }
         last = Some(name);
         let mut shapes: Vec<EventShape> = Vec::new();
-        while let Some((no, version)) = lines.take("    - version: ") {
-            let s = entry(&mut lines, name, no, version)?;
+        while let Some(no) = lines.take("    - version: ") {
+            let s = entry(&mut lines, name, no)?;
             if shapes.last().is_some_and(|p| s.version < p.version) {
                 return None;
             }
@@ -167,11 +192,11 @@ fn version(text: &str) -> Option<u32> {
     text.parse().ok()
 }
 
-/// One `- version:` entry, its first line already read.
-fn entry<'a>(lines: &mut Lines<'a>, key: &str, no: u32, v: &str) -> Option<EventShape> {
+/// One `- version:` entry, its first line's prefix already taken.
+fn entry(lines: &mut Lines<'_>, key: &str, no: u32) -> Option<EventShape> {
     let mut s = EventShape {
         name: key.to_string(),
-        version: version(v)?,
+        version: version(lines.rest()?)?,
         aggregate: String::new(),
         aggregate_id: String::new(),
         deprecated: false,
@@ -179,30 +204,30 @@ fn entry<'a>(lines: &mut Lines<'a>, key: &str, no: u32, v: &str) -> Option<Event
         types: BTreeMap::new(),
         span: span(no, 7, 1),
     };
-    if let Some((_, name)) = lines.take("      name: ") {
-        s.name = plain(name)?.to_string();
+    if lines.take("      name: ").is_some() {
+        s.name = lines.plain(b'\n')?.to_string();
     }
-    s.aggregate = plain(lines.take("      aggregate: ")?.1)?.to_string();
-    s.aggregate_id = plain(lines.take("      aggregate_id: ")?.1)?.to_string();
-    if let Some((_, flag)) = lines.take("      deprecated: ") {
-        if flag != "true" {
+    lines.take("      aggregate: ")?;
+    s.aggregate = lines.plain(b'\n')?.to_string();
+    lines.take("      aggregate_id: ")?;
+    s.aggregate_id = lines.plain(b'\n')?.to_string();
+    if lines.take("      deprecated: ").is_some() {
+        if lines.rest()? != "true" {
             return None;
         }
         s.deprecated = true;
     }
     s.fields = fields(lines, &ENTRY)?;
     let mut types: Vec<(&str, TypeShape)> = Vec::new();
-    if lines
-        .take("      types:")
-        .is_some_and(|(_, r)| r.is_empty())
-    {
-        while let Some((_, key)) = lines.take("        ") {
-            let name = plain(key.strip_suffix(':')?)?;
+    if lines.take("      types:").is_some() {
+        lines.eol()?;
+        while lines.take("        ").is_some() {
+            let name = lines.key()?;
             if types.last().is_some_and(|(l, _)| *l >= name) {
                 return None;
             }
-            let t = if let Some((_, list)) = lines.take("          enum: ") {
-                TypeShape::Enum(enum_values(list)?)
+            let t = if lines.take("          enum: ").is_some() {
+                TypeShape::Enum(enum_values(lines.rest()?)?)
             } else {
                 TypeShape::Struct(fields(lines, &STRUCT)?)
             };
@@ -315,8 +340,8 @@ const STRUCT: Prefixes = Prefixes {
 /// A `fields:` block. A named type is taken as declared; the caller checks
 /// it against the entry's `types`, which come after.
 fn fields(lines: &mut Lines<'_>, p: &Prefixes) -> Option<Vec<FieldShape>> {
-    let (_, rest) = lines.take(p.block)?;
-    match rest {
+    lines.take(p.block)?;
+    match lines.rest()? {
         " {}" => return Some(Vec::new()),
         "" => {}
         _ => return None,
@@ -324,25 +349,20 @@ fn fields(lines: &mut Lines<'_>, p: &Prefixes) -> Option<Vec<FieldShape>> {
     let mut out = std::mem::take(&mut lines.scratch);
     out.clear();
     let found = block(lines, p, &mut out);
-    let fields = found.map(|()| out.drain(..).collect());
+    let fields = found.map(|()| {
+        let mut v = Vec::with_capacity(out.len());
+        v.append(&mut out); // one move of the block, not one per field
+        v
+    });
     lines.scratch = out;
     fields
 }
 
 /// The lines of a `fields:` block after its first, into `out`.
 fn block(lines: &mut Lines<'_>, p: &Prefixes, out: &mut Vec<FieldShape>) -> Option<()> {
-    while let Some((no, line)) = lines.take(p.key) {
-        let b = line.as_bytes();
-        let mut colon = 0;
-        while colon < b.len() && b[colon] != b':' {
-            colon += 1;
-        }
-        let (name, ty) = match (b.get(colon), b.get(colon + 1)) {
-            (Some(_), Some(b' ')) => (&line[..colon], Some(&line[colon + 2..])),
-            (Some(_), None) => (&line[..colon], None),
-            _ => return None,
-        };
-        let name = plain(name)?;
+    while let Some(no) = lines.take(p.key) {
+        let name = lines.plain(b':')?;
+        lines.pos += 1;
         let mut i = 0;
         while i < out.len() {
             if out[i].name == name {
@@ -358,24 +378,25 @@ fn block(lines: &mut Lines<'_>, p: &Prefixes, out: &mut Vec<FieldShape>) -> Opti
             pii: false,
             span: span(no, p.key.len() + 1, name.len()),
         };
-        let ty = match ty {
-            Some(ty) => plain(ty)?,
-            None => {
-                let ty = plain(lines.take(p.ty)?.1)?;
-                if let Some((_, d)) = lines.take(p.default) {
-                    f.default = Some(json(d)?);
-                }
-                if let Some((_, r)) = lines.take(p.renamed) {
-                    f.renamed_from = Some(plain(r)?.to_string());
-                }
-                if let Some((_, v)) = lines.take(p.pii) {
-                    if v != "true" {
-                        return None;
-                    }
-                    f.pii = true;
-                }
-                ty
+        let ty = if lines.take(" ").is_some() {
+            lines.plain(b'\n')?
+        } else {
+            lines.eol()?;
+            lines.take(p.ty)?;
+            let ty = lines.plain(b'\n')?;
+            if lines.take(p.default).is_some() {
+                f.default = Some(json(lines.rest()?)?);
             }
+            if lines.take(p.renamed).is_some() {
+                f.renamed_from = Some(lines.plain(b'\n')?.to_string());
+            }
+            if lines.take(p.pii).is_some() {
+                if lines.rest()? != "true" {
+                    return None;
+                }
+                f.pii = true;
+            }
+            ty
         };
         f.ty = type_ref(ty)?;
         out.push(f);
@@ -484,6 +505,62 @@ mod tests {
             .render(),
         );
         out
+    }
+
+    /// `is_plain` as it was written first (an iterator over the bytes), to
+    /// hold the indexed version to it.
+    fn plain_by_iterator(s: &str) -> bool {
+        let b = s.as_bytes();
+        if !b.first().is_some_and(u8::is_ascii_alphabetic) || matches!(b[b.len() - 1], b'.' | b'-')
+        {
+            return false;
+        }
+        let mut brackets = false;
+        for &c in b {
+            match c {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'?' => {}
+                b'[' | b']' => brackets = true,
+                _ => return false,
+            }
+        }
+        if b.len() <= 5
+            && ["true", "false", "null", "yes", "no", "on", "off", "y", "n"]
+                .iter()
+                .any(|w| s.eq_ignore_ascii_case(w))
+        {
+            return false;
+        }
+        !brackets || s.contains("[]")
+    }
+
+    #[test]
+    fn is_plain_is_what_it_was() {
+        let alphabet = [
+            "a", "N", "o", "Y", "t", "z", "0", "9", "_", ".", "-", "?", "[", "]", " ", ":", "\"",
+            "#", "é", "\n",
+        ];
+        let mut cases: Vec<String> = vec![String::new()];
+        let mut last = cases.clone();
+        for _ in 0..4 {
+            let next: Vec<String> = last
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+            cases.extend(next.iter().cloned());
+            last = next;
+        }
+        for w in [
+            "true", "False", "NULL", "yes", "No", "on", "OFF", "y", "N", "nope", "truer",
+        ] {
+            cases.push(w.to_string());
+        }
+        cases.extend(
+            ["number[]", "a[]b", "a[b]", "x[][]?", "LetterGrade", "uuid?"].map(String::from),
+        );
+        for s in &cases {
+            assert_eq!(is_plain(s), plain_by_iterator(s), "{s:?}");
+        }
+        assert!(cases.len() > 150_000);
     }
 
     #[test]
