@@ -49,15 +49,24 @@ fn has(packages: &[String], name: &str) -> bool {
 #[test]
 fn sqlite_compiles_no_postgres_driver() {
     let p = packages("sqlite");
-    assert!(has(&p, "skillcore-events-store"), "the store is missing: {p:?}");
+    assert!(
+        has(&p, "skillcore-events-store"),
+        "the store is missing: {p:?}"
+    );
     assert!(has(&p, "sqlx-sqlite") && has(&p, "libsqlite3-sys"), "{p:?}");
-    assert!(!has(&p, "sqlx-postgres"), "sqlite pulled in PostgreSQL: {p:?}");
+    assert!(
+        !has(&p, "sqlx-postgres"),
+        "sqlite pulled in PostgreSQL: {p:?}"
+    );
 }
 
 #[test]
 fn postgres_compiles_no_sqlite() {
     let p = packages("postgres");
-    assert!(has(&p, "skillcore-events-store") && has(&p, "sqlx-postgres"), "{p:?}");
+    assert!(
+        has(&p, "skillcore-events-store") && has(&p, "sqlx-postgres"),
+        "{p:?}"
+    );
     assert!(
         !has(&p, "sqlx-sqlite") && !has(&p, "libsqlite3-sys"),
         "postgres pulled in SQLite: {p:?}"
@@ -68,8 +77,16 @@ fn postgres_compiles_no_sqlite() {
 fn no_feature_compiles_no_database_driver() {
     let p = packages("");
     assert!(has(&p, "skillcore-events-core"), "{p:?}");
-    for driver in ["skillcore-events-store", "sqlx", "sqlx-core", "libsqlite3-sys"] {
-        assert!(!has(&p, driver), "{driver} is built without a feature: {p:?}");
+    for driver in [
+        "skillcore-events-store",
+        "sqlx",
+        "sqlx-core",
+        "libsqlite3-sys",
+    ] {
+        assert!(
+            !has(&p, driver),
+            "{driver} is built without a feature: {p:?}"
+        );
     }
 }
 
@@ -78,5 +95,8 @@ fn testing_alone_adds_no_store() {
     let p = packages("testing");
     assert!(!has(&p, "skillcore-events-store"), "{p:?}");
     let p = packages("sqlite,testing");
-    assert!(has(&p, "skillcore-events-store") && !has(&p, "sqlx-postgres"), "{p:?}");
+    assert!(
+        has(&p, "skillcore-events-store") && !has(&p, "sqlx-postgres"),
+        "{p:?}"
+    );
 }
