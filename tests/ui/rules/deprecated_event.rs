@@ -21,4 +21,7 @@ fn main() {
         comment: None,
     };
     let _ = (deleted, removed.points);
+    // The deprecated event's `AnyEvent` variant warns too.
+    let any: Option<events::AnyEvent> = None;
+    if let Some(events::AnyEvent::GradebookGradeDeleted(_)) = any {}
 }

@@ -35,9 +35,16 @@ impl Emitter<'_> {
         let allow = self.allow_deprecated();
         let _ = write!(self.out, "{allow} pub enum AnyEvent {{");
         for e in events {
+            // A deprecated event's variant is deprecated too, so a `match`
+            // that names it warns where the type itself would.
+            let deprecated = e
+                .deprecated
+                .as_deref()
+                .map(super::evolution::deprecated_attr)
+                .unwrap_or_default();
             let _ = write!(
                 self.out,
-                "#[doc = {}] {}({}::{}),",
+                "#[doc = {}] {deprecated} {}({}::{}),",
                 Lit(&format!(" `{}`", e.name)),
                 e.idents.variant,
                 e.idents.module,
@@ -101,7 +108,7 @@ impl Emitter<'_> {
              #[doc = \" The payload as a JSON value.\"]\
              pub fn to_value(&self) -> ::core::result::Result<{PRIVATE}::serde_json::Value, {PRIVATE}::serde_json::Error> {{ {PRIVATE}::serde_json::to_value(self) }}\
              }}\
-             #[automatically_derived] impl {PRIVATE}::Serialize for AnyEvent {{\
+             #[automatically_derived] {allow} impl {PRIVATE}::Serialize for AnyEvent {{\
              fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> where S: {PRIVATE}::Serializer {{"
         );
         self.match_self(true, |_| {
@@ -124,7 +131,7 @@ impl Emitter<'_> {
         }
         let _ = write!(
             self.out,
-            "#[automatically_derived] impl {rt}::EventSet for AnyEvent {{\
+            "#[automatically_derived] {allow} impl {rt}::EventSet for AnyEvent {{\
              const CATALOG: &'static str = {};\
              fn events() -> &'static [{rt}::EventInfo] {{ EVENTS }}\
              fn from_json(name: &str, json: &str) -> ::core::result::Result<Self, {rt}::DecodeError> {{ AnyEvent::from_json(name, json) }}\

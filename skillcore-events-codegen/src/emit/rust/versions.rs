@@ -200,6 +200,18 @@ impl Emitter<'_> {
     /// implement, whose message (when it does not) names the catalog line:
     /// a function with the wrong signature is one compile error saying
     /// where it was named and what it must be.
+    ///
+    /// The trait is implemented for the one fn pointer type the step needs,
+    /// and the named function is cast to `fn(_) -> _`, so a wrong argument
+    /// or return type fails the trait bound and rustc prints the trait's
+    /// `on_unimplemented` message (with the YAML line). Two details make
+    /// that so: a blanket `impl<F: Fn(A) -> B>` would be reported as
+    /// rustc's own E0631 without the message, and with a single impl rustc
+    /// would infer the cast's `_` from it and report a bare invalid cast.
+    /// A second impl, for a fn pointer over a type declared inside the
+    /// function body (which no code outside can name, so it never runs),
+    /// keeps the inference open; `do_not_recommend` keeps it out of the
+    /// help text.
     fn upcaster_checks(&mut self, e: &EventDef) {
         if self.history(e).is_none() {
             return; // nothing released before: nothing to generate
@@ -229,8 +241,14 @@ impl Emitter<'_> {
                 self.out,
                 "#[diagnostic::on_unimplemented(message = {}, label = {}, note = {})]\
                  #[doc(hidden)] #[allow(non_camel_case_types)] pub trait __SkcUpcast_{ty}_{from} {{ fn __skc_call(&self, old: {a}) -> {b}; }}\
-                 #[automatically_derived] impl<F: ::core::ops::Fn({a}) -> {b}> __SkcUpcast_{ty}_{from} for F {{ fn __skc_call(&self, old: {a}) -> {b} {{ self(old) }} }}\
-                 #[doc(hidden)] #[allow(non_snake_case)] fn __skc_upcaster_{ty}_{from}() -> impl __SkcUpcast_{ty}_{from} {{ {} }}",
+                 #[automatically_derived] impl __SkcUpcast_{ty}_{from} for fn({a}) -> {b} {{ fn __skc_call(&self, old: {a}) -> {b} {{ self(old) }} }}\
+                 #[doc(hidden)] #[allow(non_snake_case)] fn __skc_upcaster_{ty}_{from}() -> impl __SkcUpcast_{ty}_{from} {{\
+                   enum __SkcUnnameable {{}}\
+                   #[diagnostic::do_not_recommend] #[automatically_derived] impl __SkcUpcast_{ty}_{from} for fn(__SkcUnnameable) -> __SkcUnnameable {{\
+                     fn __skc_call(&self, _: {a}) -> {b} {{ ::core::unreachable!(\"no function can take a type declared inside this body\") }}\
+                   }}\
+                   {} as fn(_) -> _\
+                 }}",
                 Lit(&message),
                 Lit(&format!("the catalog's `upcast:` names this for version {from}")),
                 Lit(&format!("an upcaster takes the payload of version {from} and returns the next version's: `fn(old: {a}) -> {b}`")),
