@@ -28,10 +28,16 @@
 //! - Queries are scoped to one district unless [`Scope::AllDistricts`] is asked for.
 //! - [`Store::read_after`] follows the global order without ever skipping an event,
 //!   also on PostgreSQL where sequence numbers are not assigned in commit order.
+//! - [`Store::prune_finished`] and a [`Retention`] policy
+//!   ([`crate::Durable::retention`], [`Store::retain`]; off by default) remove
+//!   finished deliveries older than a keep time in small batches, the events
+//!   kept; SQLite stores give the space back to the file ([`Store::vacuum`]
+//!   converts one created before).
 //!
 //! The tables (`skc_events`, `skc_deliveries`, `skc_handled`) are created and
-//! migrated by the store. The store deletes no events (only the delivery rows
-//! of a dropped handler, [`Store::drop_handler`]). If you prune old events
+//! migrated by the store. The store deletes no events (only delivery rows:
+//! finished ones by retention, those of a dropped handler,
+//! [`Store::drop_handler`]). If you prune old events
 //! yourself, delete their deliveries first and never delete the newest event:
 //! on SQLite a new row takes the largest id + 1, so deleting the newest event
 //! would let the next one reuse its sequence number, which readers following
@@ -65,6 +71,7 @@ mod poison;
 mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod retention;
 mod row;
 mod schema;
 mod shared;
@@ -81,6 +88,7 @@ pub use bounded::MAX_ERROR_BYTES;
 #[cfg(feature = "postgres")]
 pub use connect::DEFAULT_CONNECT_TIMEOUT;
 pub use open::Access;
+pub use retention::{Retention, RetentionTask, DEFAULT_KEEP_DONE};
 pub use validate::Refused;
 
 #[cfg(feature = "postgres")]

@@ -193,6 +193,13 @@ CREATE INDEX IF NOT EXISTS skc_events_correlation ON skc_events (json_extract(me
     WHERE json_extract(metadata, '$.correlationId') IS NOT NULL;
 CREATE INDEX IF NOT EXISTS skc_deliveries_done ON skc_deliveries (updated_at) WHERE status = 'done';
 "#,
+    // 9: retention (src/retention.rs) deletes finished deliveries by the time
+    // they finished, in small batches by index: done ones through
+    // `skc_deliveries_done`, discarded dead letters and cancelled replay
+    // deliveries through this one (rare states, so it stays small and a
+    // delivery on its way to done never enters it).
+    "CREATE INDEX IF NOT EXISTS skc_deliveries_finished ON skc_deliveries (updated_at)
+    WHERE status IN ('discarded', 'cancelled');",
 ];
 
 #[cfg(feature = "postgres")]
@@ -305,4 +312,7 @@ DROP INDEX IF EXISTS skc_events_type;
 CREATE INDEX IF NOT EXISTS skc_events_aggregate_seq ON skc_events (aggregate_type, aggregate_id, seq);
 DROP INDEX IF EXISTS skc_events_aggregate;
 "#,
+    // 9: retention deletes finished deliveries by index, as on SQLite.
+    "CREATE INDEX IF NOT EXISTS skc_deliveries_finished ON skc_deliveries (updated_at)
+    WHERE status IN ('discarded', 'cancelled');",
 ];

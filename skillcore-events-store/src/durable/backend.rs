@@ -97,6 +97,8 @@ impl DurableBackend {
                 }
             }
         };
+        // Stopped (after its batch in progress) when the workers stop.
+        let retention = self.options.retention.clone().map(|p| store.retain(p));
         let worker = self.worker(store);
         let mut stop = self.stop.subscribe();
         worker
@@ -104,6 +106,9 @@ impl DurableBackend {
                 let _ = stop.wait_for(|s| *s).await;
             })
             .await;
+        if let Some(task) = retention {
+            task.stop().await;
+        }
     }
 
     fn worker(&self, store: Store) -> Worker {

@@ -106,6 +106,7 @@ pub(crate) struct WorkerOptions {
     pub(crate) lease: crate::worker::Lease,
     pub(crate) worker_id: Option<String>,
     pub(crate) idle_poll: Duration,
+    pub(crate) retention: Option<crate::Retention>,
 }
 
 impl Default for WorkerOptions {
@@ -117,6 +118,7 @@ impl Default for WorkerOptions {
             lease: crate::worker::Lease::default(),
             worker_id: None,
             idle_poll: Duration::from_millis(200),
+            retention: None,
         }
     }
 }
@@ -215,6 +217,16 @@ impl<D> Durable<D> {
     /// processes' events on SQLite, retries coming due). Default 200 ms.
     pub fn idle_poll(mut self, every: Duration) -> Self {
         self.workers.idle_poll = every;
+        self
+    }
+
+    /// Removes finished deliveries (done, discarded, cancelled) older than
+    /// the policy's keep time in the background, in small batches, while
+    /// this process runs workers; the events stay (see [`crate::Retention`]
+    /// for what is never removed). Off by default: nothing is deleted unless
+    /// asked for. `Retention::default()` keeps a week.
+    pub fn retention(mut self, policy: crate::Retention) -> Self {
+        self.workers.retention = Some(policy);
         self
     }
 

@@ -10,8 +10,28 @@ const VERSION_TABLE: &str =
 const CURRENT: &str = "SELECT COALESCE(MAX(version), 0) FROM skc_schema_version";
 const RECORD: &str = "INSERT INTO skc_schema_version (version) VALUES (?)";
 
+/// Whether the database holds no table yet (a new store), and does not give
+/// freed pages back.
+const EMPTY_WITHOUT_AUTO_VACUUM: &str = "SELECT NOT EXISTS (SELECT 1 FROM sqlite_master)
+                 AND (SELECT auto_vacuum FROM pragma_auto_vacuum) = 0";
+
+/// A new database gives the pages of deleted rows back to the file
+/// (`auto_vacuum = INCREMENTAL`, then `PRAGMA incremental_vacuum` after
+/// retention's batches). SQLite fixes the mode when the first table is
+/// created, and in WAL mode (set when the connection opened) only a `VACUUM`
+/// changes it: on an empty file that costs nothing.
+const INCREMENTAL_AUTO_VACUUM: &str = "PRAGMA auto_vacuum = INCREMENTAL; VACUUM;";
+
 /// Applies the migrations not yet applied.
 pub(crate) async fn migrate(write: &SqlitePool) -> Result<()> {
+    if sqlx::query_scalar::<_, bool>(EMPTY_WITHOUT_AUTO_VACUUM)
+        .fetch_one(write)
+        .await?
+    {
+        sqlx::raw_sql(INCREMENTAL_AUTO_VACUUM)
+            .execute(write)
+            .await?;
+    }
     let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
     sqlx::raw_sql(VERSION_TABLE).execute(&mut *tx).await?;
     let current: i64 = sqlx::query_scalar(CURRENT).fetch_one(&mut *tx).await?;
@@ -162,6 +182,7 @@ mod tests {
                 "skc_deliveries_dead",
                 "skc_deliveries_done",
                 "skc_deliveries_event",
+                "skc_deliveries_finished",
                 "skc_deliveries_leased",
                 "skc_deliveries_ordered",
                 "skc_deliveries_replayed",

@@ -10,6 +10,7 @@ mod manage;
 pub(crate) mod migrate;
 mod query;
 mod queue;
+mod retention;
 mod row;
 mod sql;
 
