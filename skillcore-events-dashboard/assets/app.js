@@ -31,7 +31,15 @@
 
   function overview(el) {
     const stamp = document.querySelector("[data-updated]");
+    // The first count of a big queue runs in the background: poll soon, and
+    // show the figures (the whole page) once they are there.
+    if (document.querySelector("[data-counting]")) {
+      const wait = setInterval(() => get(el.dataset.src).then((rows) => {
+        if (rows.length) { clearInterval(wait); location.reload(); }
+      }).catch(() => {}), 1000);
+    }
     every(INTERVAL, () => get(el.dataset.src).then((rows) => {
+      if (!rows.length && document.querySelector("[data-counting]")) return;
       const totals = { dead: 0, failed: 0, stalled: 0, waiting: 0, active: 0, completed: 0 };
       for (const r of rows) {
         for (const k in totals) totals[k] += r[k];

@@ -41,6 +41,7 @@ pub(crate) async fn act_on_dead(
         handler: t.handler.clone(),
         group: t.group.clone(),
         district: t.district.clone(),
+        ..Default::default()
     };
     if !t.all && t.ids.is_empty() {
         return Err(Problem::Bad(
@@ -48,6 +49,9 @@ pub(crate) async fn act_on_dead(
         ));
     }
     let ids = if t.all { Vec::new() } else { t.ids.clone() };
+    // Forgotten before (an action that fails half way) and after (a count
+    // begun meanwhile) the change: the groups shown next are counted anew.
+    app.groups.forget();
     let n = if t.all {
         data::act_on_matching(app, grant, &f, retry).await?
     } else {
@@ -62,6 +66,7 @@ pub(crate) async fn act_on_dead(
         }
         n
     };
+    app.groups.forget();
     tracing::info!(
         target: AUDIT,
         who = %grant.who,

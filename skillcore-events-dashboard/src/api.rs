@@ -46,16 +46,26 @@ fn scope(grant: &Grant, q: &DistrictQuery) -> Option<Scope> {
     data::scope_for(grant, data::given(&q.district))
 }
 
-/// `GET /api/overview`: one object per handler, problem handlers first.
+/// `GET /api/overview`: one object per handler, problem handlers first;
+/// `202 Accepted` with `[]` and `Retry-After: 1` while the store's first
+/// count of the scope runs (docs/dashboard.md).
 pub(crate) async fn overview(
     State(app): State<App>,
     Extension(grant): Extension<Grant>,
     Query(q): Query<DistrictQuery>,
-) -> ApiResult {
+) -> Result<Response, Problem> {
     let Some(scope) = scope(&grant, &q) else {
-        return to_json(Vec::<Value>::new());
+        return Ok(Json(Vec::<Value>::new()).into_response());
     };
-    to_json(data::overview(&app, &scope).await?)
+    Ok(match data::overview(&app, &scope).await? {
+        Some(rows) => Json(rows).into_response(),
+        None => (
+            StatusCode::ACCEPTED,
+            [(axum::http::header::RETRY_AFTER, "1")],
+            Json(Vec::<Value>::new()),
+        )
+            .into_response(),
+    })
 }
 
 /// `GET /api/throughput`: events per minute for the last hour.
@@ -173,21 +183,52 @@ pub(crate) async fn aggregate(
     to_json(data::aggregate_page(&app, &grant, &ty, &id, q.cursor).await?)
 }
 
-/// `GET /api/dead-letters?handler=&group=&district=`: the groups, how many
-/// match, and the newest letters (at most 1,000).
+/// `GET /api/dead-letters?handler=&group=&district=&limit=`: the groups,
+/// how many letters match, and the first page of the newest matching letters
+/// (20 unless `limit` says, at most 100) with `next`, the cursor of the rest
+/// (`/api/dead-letters/letters`).
 pub(crate) async fn dead_letters(
+    State(app): State<App>,
+    Extension(grant): Extension<Grant>,
+    Query(f): Query<data::DeadFilter>,
+) -> ApiResult {
+    let f = data::DeadFilter { cursor: None, ..f };
+    let groups = data::dead_groups(&app, &grant, &f).await?;
+    let total: i64 = groups.iter().map(|g| g.count).sum();
+    let (letters, next) = data::dead_page(&app, &grant, &f).await?;
+    let views: Vec<_> = letters
+        .iter()
+        .map(|d| data::dead_view(&app, &grant, d))
+        .collect();
+    to_json(json!({ "total": total, "groups": groups, "letters": views, "next": next }))
+}
+
+/// `GET /api/dead-letters/groups?handler=&group=&district=`: the groups and
+/// how many letters match, without letters (no payload is read).
+pub(crate) async fn dead_groups(
     State(app): State<App>,
     Extension(grant): Extension<Grant>,
     Query(f): Query<data::DeadFilter>,
 ) -> ApiResult {
     let groups = data::dead_groups(&app, &grant, &f).await?;
     let total: i64 = groups.iter().map(|g| g.count).sum();
-    let letters = data::dead_list(&app, &grant, &f).await?;
+    to_json(json!({ "total": total, "groups": groups }))
+}
+
+/// `GET /api/dead-letters/letters?handler=&group=&district=&cursor=&limit=`:
+/// one page of the matching letters, newest first, with their events, and
+/// `next`, the cursor of the next (older) page, `null` at the end.
+pub(crate) async fn dead_letter_page(
+    State(app): State<App>,
+    Extension(grant): Extension<Grant>,
+    Query(f): Query<data::DeadFilter>,
+) -> ApiResult {
+    let (letters, next) = data::dead_page(&app, &grant, &f).await?;
     let views: Vec<_> = letters
         .iter()
         .map(|d| data::dead_view(&app, &grant, d))
         .collect();
-    to_json(json!({ "total": total, "groups": groups, "letters": views }))
+    to_json(json!({ "letters": views, "next": next }))
 }
 
 /// `GET /api/dead-letters/count?handler=&group=`: how many match (what a

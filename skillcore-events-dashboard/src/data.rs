@@ -63,9 +63,19 @@ pub(crate) fn scope_for(grant: &Grant, district: Option<&str>) -> Option<Scope> 
 }
 
 /// The overview rows of `scope`, problem handlers first (from the store's
-/// overview, counted in the background: `as_of` says when).
-pub(crate) async fn overview(app: &App, scope: &Scope) -> Result<Vec<OverviewRow>, Problem> {
-    let rows = app.store.overview(scope).await?;
+/// overview, counted in the background: `as_of` says when); `None` while the
+/// scope's first count is still running after the configured wait
+/// ([`crate::DashboardConfig::first_count_wait`]; the count goes on in the
+/// background and a later request finds its figures).
+pub(crate) async fn overview(
+    app: &App,
+    scope: &Scope,
+) -> Result<Option<Vec<OverviewRow>>, Problem> {
+    let rows =
+        match tokio::time::timeout(app.config.first_count_wait, app.store.overview(scope)).await {
+            Ok(rows) => rows?,
+            Err(_) => return Ok(None),
+        };
     let mut rows: Vec<OverviewRow> = rows
         .into_iter()
         .map(|s| OverviewRow {
@@ -85,7 +95,7 @@ pub(crate) async fn overview(app: &App, scope: &Scope) -> Result<Vec<OverviewRow
         })
         .collect();
     sort_problems_first(&mut rows);
-    Ok(rows)
+    Ok(Some(rows))
 }
 
 pub(crate) fn sort_problems_first(rows: &mut [OverviewRow]) {
@@ -359,13 +369,16 @@ pub(crate) async fn correlated(
 }
 
 /// Which dead letters: of one handler, of one group (its key: handler and
-/// masked error), of one district.
+/// masked error), of one district; and for a list of letters, where the page
+/// starts (`cursor`, a `next` of an earlier page) and its length (`limit`).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct DeadFilter {
     pub handler: Option<String>,
     pub group: Option<String>,
     pub district: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
 }
 
 impl DeadFilter {
@@ -376,14 +389,25 @@ impl DeadFilter {
             ..Default::default()
         }
     }
+
+    /// The same letters, from the first page.
+    pub fn without_page(&self) -> DeadFilter {
+        DeadFilter {
+            cursor: None,
+            limit: None,
+            ..self.clone()
+        }
+    }
 }
 
-/// The most dead letters a page lists, newest first (groups, counts and the
-/// bulk actions take them all; a group's link narrows the list to it). 100
-/// keeps the answer small on a store with thousands of dead letters: 1,000
-/// letters with their events made an 880 KB answer that took 470 ms
-/// (docs/performance.md, "The dashboard at scale").
-pub(crate) const DEAD_LIST: u32 = 100;
+/// Letters per page of dead letters unless `limit` says otherwise (at most
+/// [`MAX_DEAD_PAGE`]). A page is read by itself, newest first, from the dead
+/// letters' index, and only its letters' events are read: 1,000 letters with
+/// their events in one answer made 880 KB and took 470 ms on a store of 3,000
+/// dead letters (docs/performance.md, "The dashboard at scale").
+pub(crate) const DEAD_PAGE: u32 = 20;
+
+pub(crate) use skillcore_events_store::MAX_DEAD_PAGE;
 
 /// One group of dead letters: a handler and a masked error.
 #[derive(Clone, Debug, Serialize)]
@@ -398,7 +422,9 @@ pub(crate) struct DeadGroup {
     pub last_seen: String,
 }
 
-/// The groups of the dead letters matching the filter, biggest first.
+/// The groups of the dead letters matching the filter, biggest first
+/// (counted at most 2 s ago, or since this dashboard's last action:
+/// `crate::groups`).
 pub(crate) async fn dead_groups(
     app: &App,
     grant: &Grant,
@@ -408,16 +434,16 @@ pub(crate) async fn dead_groups(
         return Ok(vec![]);
     };
     Ok(app
-        .store
-        .dead_letter_groups(&scope, &f.store())
+        .groups
+        .get(&app.store, &scope, &f.store())
         .await?
-        .into_iter()
+        .iter()
         .map(|g| DeadGroup {
-            key: g.key,
-            handler: g.handler_id,
-            error: g.error,
+            key: g.key.clone(),
+            handler: g.handler_id.clone(),
+            error: g.error.clone(),
             count: g.count,
-            sample_error: g.sample_error,
+            sample_error: g.sample_error.clone(),
             first_seen: time(&g.first_seen),
             last_seen: time(&g.last_seen),
         })
@@ -449,34 +475,25 @@ pub(crate) async fn act_on_matching(
     })
 }
 
-/// Up to [`DEAD_LIST`] dead letters matching the filter, newest first, and
-/// the masked error of the group asked for.
-pub(crate) async fn dead_list(
+/// One page of the dead letters matching the filter, newest first, and the
+/// cursor of the next (older) page.
+pub(crate) async fn dead_page(
     app: &App,
     grant: &Grant,
     f: &DeadFilter,
-) -> Result<Vec<DeadLetter>, Problem> {
+) -> Result<(Vec<DeadLetter>, Option<String>), Problem> {
     let Some(scope) = scope_for(grant, given(&f.district)) else {
-        return Ok(vec![]);
+        return Ok((vec![], None));
     };
-    // A group names its handler too: the listing reads that handler's only.
-    let group = match given(&f.group) {
-        None => None,
-        Some(_) => match dead_groups(app, grant, f).await?.into_iter().next() {
-            Some(g) => Some(g),
-            None => return Ok(vec![]),
-        },
-    };
-    let handler = group
-        .as_ref()
-        .map(|g| g.handler.as_str())
-        .or(given(&f.handler));
-    let mut letters = app.store.dead_letters(&scope, handler, DEAD_LIST).await?;
-    if let Some(g) = &group {
-        letters.retain(|d| mask_error(&d.last_error) == g.error);
-    }
-    letters.reverse();
-    Ok(letters)
+    let cursor = given(&f.cursor)
+        .map(str::parse::<skillcore_events_store::DeadCursor>)
+        .transpose()?;
+    let limit = f.limit.unwrap_or(DEAD_PAGE).clamp(1, MAX_DEAD_PAGE);
+    let page = app
+        .store
+        .dead_letter_page(&scope, &f.store(), cursor, limit)
+        .await?;
+    Ok((page.letters, page.next.map(|c| c.to_string())))
 }
 
 /// A dead letter as the API and pages show it.

@@ -32,6 +32,7 @@ mod access;
 mod actions;
 mod api;
 mod data;
+mod groups;
 mod pages;
 mod redact;
 mod security;
@@ -65,6 +66,13 @@ pub struct DashboardConfig {
     pub docs_url: Option<String>,
     /// Shown in the header and the title.
     pub title: String,
+    /// How long an overview request waits for the store's first count of
+    /// its scope (250 ms by default). A first count reads the whole queue,
+    /// seconds on a queue of millions: past this wait the request answers
+    /// that it is still counting (`/api/overview`: `202 Accepted`, `[]`,
+    /// `Retry-After: 1`; the page: a notice, the figures appear by themselves)
+    /// while the count goes on in the background.
+    pub first_count_wait: std::time::Duration,
 }
 
 impl DashboardConfig {
@@ -85,6 +93,7 @@ impl DashboardConfig {
             schema_url: None,
             docs_url: None,
             title: "SkillCore Events".into(),
+            first_count_wait: std::time::Duration::from_millis(250),
         }
     }
 
@@ -112,6 +121,13 @@ impl DashboardConfig {
         self
     }
 
+    /// With another wait for a first count (see
+    /// [`DashboardConfig::first_count_wait`]); zero never waits.
+    pub fn first_count_wait(mut self, wait: std::time::Duration) -> Self {
+        self.first_count_wait = wait;
+        self
+    }
+
     /// The event of this name in the catalog.
     pub(crate) fn event(&self, name: &str) -> Option<&'static EventInfo> {
         self.catalog?.iter().find(|e| e.name == name)
@@ -122,6 +138,8 @@ impl DashboardConfig {
 pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) config: DashboardConfig,
+    /// The dead-letter groups, shared for a moment.
+    pub(crate) groups: groups::GroupsCache,
 }
 
 pub(crate) type App = Arc<Inner>;
@@ -129,7 +147,11 @@ pub(crate) type App = Arc<Inner>;
 /// The dashboard's pages, API and assets, to nest under any prefix
 /// (`Router::nest("/admin/events", router(..))`) or serve at the root.
 pub fn router(store: Store, config: DashboardConfig) -> axum::Router {
-    let app: App = Arc::new(Inner { store, config });
+    let app: App = Arc::new(Inner {
+        store,
+        config,
+        groups: Default::default(),
+    });
     let api = axum::Router::new()
         .route("/overview", get(api::overview))
         .route("/throughput", get(api::throughput))
@@ -141,6 +163,8 @@ pub fn router(store: Store, config: DashboardConfig) -> axum::Router {
         .route("/aggregates/{ty}/{id}", get(api::aggregate))
         .route("/dead-letters", get(api::dead_letters))
         .route("/dead-letters/count", get(api::dead_count))
+        .route("/dead-letters/groups", get(api::dead_groups))
+        .route("/dead-letters/letters", get(api::dead_letter_page))
         .route("/dead-letters/retry", post(actions::api_retry))
         .route("/dead-letters/discard", post(actions::api_discard))
         .route("/replays", post(actions::api_replay))

@@ -8,10 +8,12 @@
 
 mod cache;
 mod dead;
+mod letters;
 mod mask;
 pub(crate) mod search;
 mod types;
 
+pub use letters::{DeadCursor, DeadPage, MAX_DEAD_PAGE};
 pub use mask::mask_error;
 pub use search::{MAX_PAGE, MAX_SCAN};
 pub use types::{
@@ -49,17 +51,21 @@ impl Store {
     /// they were counted ([`HandlerOverview::as_of`]).
     ///
     /// Counting the queue takes time proportional to its size, so a request
-    /// never does it, but for the first call of a scope: that call counts, and
-    /// starts a task (one per store) that counts every scope asked for again
-    /// in the background, every second by default
-    /// ([`Store::set_overview_refresh`]), never more often than twice what the
-    /// last count took. Later calls answer from memory at once, with figures
-    /// at most about one interval old. A scope nobody asks for during a
-    /// minute is no longer counted, and the task ends when no scope is left
-    /// or the store is dropped: a store nobody watches pays nothing. (Counters
-    /// kept on each state change were the other way; they would cost every
-    /// publish and completion an extra row write, contended by every worker,
-    /// for a figure only a person looks at.)
+    /// never does it. One task per store counts every scope asked for in the
+    /// background: a scope asked for the first time at once (this call waits
+    /// for that first count; a caller that stops waiting, with
+    /// `tokio::time::timeout` for instance, does not stop the count, and a
+    /// later call finds its figures), then every scope again every second by
+    /// default ([`Store::set_overview_refresh`]), but never sooner than nine
+    /// times what the last round of counts took: on a queue of millions,
+    /// where a count takes seconds, counting takes at most a tenth of one
+    /// core, and the figures are older (`as_of` says by how much). Later calls
+    /// answer from memory at once. A scope nobody asks for during a minute is
+    /// no longer counted, and the task ends when no scope is left or the
+    /// store is dropped: a store nobody watches pays nothing. (Counters kept
+    /// on each state change were the other way; they would cost every publish
+    /// and completion an extra row write, contended by every worker, for a
+    /// figure only a person looks at.)
     ///
     /// ```no_run
     /// # async fn f(store: skillcore_events_store::Store) -> skillcore_events_store::Result<()> {
@@ -303,9 +309,9 @@ impl Store {
         loop {
             let rows = match &self.dialect {
                 #[cfg(feature = "sqlite")]
-                Dialect::Sqlite(db) => db.dead_chunk(all, district, filter, after).await?,
+                Dialect::Sqlite(db) => db.dead_chunk(all, district, filter, after, CHUNK).await?,
                 #[cfg(feature = "postgres")]
-                Dialect::Postgres(db) => db.dead_chunk(all, district, filter, after).await?,
+                Dialect::Postgres(db) => db.dead_chunk(all, district, filter, after, CHUNK).await?,
             };
             let full = rows.len() >= CHUNK as usize;
             after = rows.last().map(|r| (r.updated_at, r.id));

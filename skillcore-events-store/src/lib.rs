@@ -115,7 +115,7 @@ pub use sqlite::{append_sqlite, SQLITE_ROWS_PER_INSERT};
 pub use store::Store;
 
 pub use inspect::{
-    mask_error, DeadFilter, DeadGroup, DeliveryInfo, DeliveryState, EventCursor, EventPage,
-    EventQuery, FieldFilter, HandlerOverview, ThroughputBucket, MAX_BUCKETS, MAX_CHAIN, MAX_PAGE,
-    MAX_SCAN,
+    mask_error, DeadCursor, DeadFilter, DeadGroup, DeadPage, DeliveryInfo, DeliveryState,
+    EventCursor, EventPage, EventQuery, FieldFilter, HandlerOverview, ThroughputBucket,
+    MAX_BUCKETS, MAX_CHAIN, MAX_DEAD_PAGE, MAX_PAGE, MAX_SCAN,
 };

@@ -15,9 +15,13 @@ pub(crate) struct DeadQuery {
     pub handler: Option<String>,
     pub group: Option<String>,
     pub district: Option<String>,
+    pub cursor: Option<String>,
     pub done: Option<String>,
     pub action: Option<String>,
 }
+
+/// Letters per page on the dead letters page.
+const PAGE: u32 = 50;
 
 impl DeadQuery {
     fn filter(&self) -> DeadFilter {
@@ -25,6 +29,8 @@ impl DeadQuery {
             handler: self.handler.clone(),
             group: self.group.clone(),
             district: self.district.clone(),
+            cursor: self.cursor.clone(),
+            limit: Some(PAGE),
         }
     }
 }
@@ -68,9 +74,9 @@ pub(crate) async fn page(ctx: Ctx, Query(q): Query<DeadQuery>) -> Response {
         district: f.district.clone(),
         ..Default::default()
     };
-    let (groups, letters) = match (
+    let (groups, (letters, next)) = match (
         data::dead_groups(&ctx.app, &ctx.grant, &everything).await,
-        data::dead_list(&ctx.app, &ctx.grant, &f).await,
+        data::dead_page(&ctx.app, &ctx.grant, &f).await,
     ) {
         (Ok(g), Ok(l)) => (g, l),
         (Err(p), _) | (_, Err(p)) => return problem_page(&ctx, p),
@@ -84,9 +90,18 @@ pub(crate) async fn page(ctx: Ctx, Query(q): Query<DeadQuery>) -> Response {
         .sum();
     let shown: Vec<_> = letters
         .iter()
-        .take(200)
         .map(|d| data::dead_view(&ctx.app, &ctx.grant, d))
         .collect();
+    let paged = data::given(&f.cursor).is_some();
+    let older = next.map(|c| {
+        let mut q = filter_query(&f.without_page());
+        if !q.is_empty() {
+            q.push('&');
+        }
+        q.push_str("cursor=");
+        q.push_str(&enc(&c));
+        q
+    });
     let filtered = data::given(&f.handler).is_some() || data::given(&f.group).is_some();
     let content = html! {
         h1 { "Dead letters " span.badge.bad[total > 0] { (num(total)) } }
@@ -141,7 +156,11 @@ pub(crate) async fn page(ctx: Ctx, Query(q): Query<DeadQuery>) -> Response {
                         }
                     } }
                 }
-                @if (matching as usize) > shown.len() { p.muted { "The newest " (shown.len()) " of " (num(matching)) " are listed." } }
+                p.muted {
+                    @if paged { "Older letters: " (shown.len()) " of " (num(matching)) ". " a href={(ctx.href("/dead-letters")) "?" (filter_query(&f.without_page()))} { "newest" } " " }
+                    @else if (matching as usize) > shown.len() { "The newest " (shown.len()) " of " (num(matching)) " are listed. " }
+                    @if let Some(q) = &older { a href={(ctx.href("/dead-letters")) "?" (q)} { "older letters →" } }
+                }
             }
         }
     };

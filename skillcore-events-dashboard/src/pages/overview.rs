@@ -75,14 +75,18 @@ fn chart(buckets: &[Bucket]) -> Markup {
 /// `GET /`: the overview.
 pub(crate) async fn page(ctx: Ctx) -> Response {
     let scope = ctx.grant.scope.clone();
-    let rows = match data::overview(&ctx.app, &scope).await {
-        Ok(r) => r,
+    let (rows, counting) = match data::overview(&ctx.app, &scope).await {
+        Ok(Some(r)) => (r, false),
+        Ok(None) => (Vec::new(), true),
         Err(p) => return problem_page(&ctx, p),
     };
     let tp = throughput(&ctx.app, &scope).await.unwrap_or_default();
     let problems = rows.iter().filter(|r| r.problem).count();
     let sum = |f: fn(&data::OverviewRow) -> i64| rows.iter().map(f).sum::<i64>();
     let content = html! {
+        @if counting {
+            p.alert data-counting { "Counting the queue for the first time (a full read of the deliveries: seconds on a queue of millions). The figures appear here by themselves." }
+        }
         div.headline data-poll="overview" data-src=(ctx.href("/api/overview")) {
             div.stat.big.bad[sum(|r| r.dead) > 0] { span.n data-total="dead" { (num(sum(|r| r.dead))) } span.l { "dead" } }
             div.stat.big.warn[sum(|r| r.failed) > 0] { span.n data-total="failed" { (num(sum(|r| r.failed))) } span.l { "retrying" } }
@@ -98,7 +102,9 @@ pub(crate) async fn page(ctx: Ctx) -> Response {
         }
         (chart(&tp))
         h2 { "Handlers" }
-        @if rows.is_empty() {
+        @if counting {
+            p.muted { "Counting…" }
+        } @else if rows.is_empty() {
             p.muted { "No deliveries yet." }
         } @else {
             table.grid.counters {

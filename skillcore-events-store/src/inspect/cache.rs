@@ -1,14 +1,16 @@
 //! The overview's figures, counted in the background.
 //!
-//! Per store, the first [`crate::Store::overview`] of a scope counts it (the
-//! queue counters of [`crate::Store::stats`] and the oldest waiting delivery),
-//! then starts a task that counts every scope asked for again every refresh
-//! interval (1 s by default; never more often than twice the time the last
-//! count took, so a big queue costs at most about a third of one core). Each
-//! later call answers from memory at once. A scope not asked for in
-//! [`IDLE`] is dropped, and the task ends once none is left, so a store
-//! nobody watches counts nothing; it also ends when the last handle of its
-//! store is dropped.
+//! Per store, one task counts every scope asked for (the queue counters of
+//! [`crate::Store::stats`] and the oldest waiting delivery). A scope asked for
+//! the first time is counted at once by that task (a caller waiting for it
+//! may give up waiting: the count goes on); after that every scope is counted
+//! again every refresh interval (1 s by default), but never sooner than
+//! [`REST`] times what the last round of counts took: counting a big queue
+//! is a full scan, and it may take at most about a tenth of the time of one
+//! core (of the database's core, on PostgreSQL), however big the queue grows.
+//! Each call answers from memory at once. A scope not asked for in [`IDLE`] is
+//! dropped, and the task ends once none is left, so a store nobody watches
+//! counts nothing; it also ends when the last handle of its store is dropped.
 //!
 //! The figures live in a registry keyed by the store's own shared state (a
 //! `Weak` of it, so a key can never be reused by another store while the
@@ -20,6 +22,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
+use tokio::sync::{watch, Notify};
 
 /// A scope whose figures nobody asked for in this long is no longer counted.
 pub(crate) const IDLE: Duration = Duration::from_secs(60);
@@ -27,8 +30,13 @@ pub(crate) const IDLE: Duration = Duration::from_secs(60);
 /// The default refresh interval.
 pub(crate) const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
 
+/// After a round of counts, the task rests at least this many times as long
+/// as the round took: counting takes at most 1 / (1 + REST) of the time.
+pub(crate) const REST: u32 = 9;
+
 /// What counts a store's figures: its dialect's counting queries on its read
 /// pool, with a token that dies with the store.
+#[derive(Clone)]
 pub(crate) enum Source {
     #[cfg(feature = "sqlite")]
     Sqlite(crate::sqlite::inspect::Figures),
@@ -77,6 +85,10 @@ impl Source {
 struct Cache {
     token: Weak<dyn Any + Send + Sync>,
     state: Mutex<State>,
+    /// Wakes the resting task: a scope was asked for the first time.
+    wake: Notify,
+    /// Bumped after every count, for callers waiting for a first one.
+    counted: watch::Sender<u64>,
 }
 
 struct State {
@@ -86,7 +98,8 @@ struct State {
 }
 
 struct Entry {
-    figures: Arc<Vec<HandlerOverview>>,
+    /// `None` until the first count of the scope is done.
+    figures: Option<Arc<Vec<HandlerOverview>>>,
     asked: Instant,
 }
 
@@ -107,6 +120,8 @@ fn cache_of(token: Weak<dyn Any + Send + Sync>) -> Arc<Cache> {
             running: false,
             scopes: HashMap::new(),
         }),
+        wake: Notify::new(),
+        counted: watch::channel(0).0,
     });
     all.push(Arc::clone(&c));
     c
@@ -116,6 +131,37 @@ impl Cache {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// The figures of `scope` if counted; `None` and the scope asked for
+    /// (counted at once by the task, started if it was not running) if not.
+    fn ask(self: &Arc<Self>, source: &Source, scope: &Scope) -> Option<Arc<Vec<HandlerOverview>>> {
+        let (held, new, start) = {
+            let mut st = self.state();
+            let (held, new) = match st.scopes.get_mut(scope) {
+                Some(e) => {
+                    e.asked = Instant::now();
+                    (e.figures.clone(), false)
+                }
+                None => {
+                    st.scopes.insert(
+                        scope.clone(),
+                        Entry {
+                            figures: None,
+                            asked: Instant::now(),
+                        },
+                    );
+                    (None, true)
+                }
+            };
+            (held, new, !std::mem::replace(&mut st.running, true))
+        };
+        if start {
+            tokio::spawn(refresh(Arc::clone(self), source.clone()));
+        } else if new {
+            self.wake.notify_one();
+        }
+        held
+    }
 }
 
 /// Sets how often the figures of the store of `source` are counted.
@@ -124,67 +170,102 @@ pub(crate) fn set_refresh(source: &Source, every: Duration) {
 }
 
 /// The figures of `scope`: from memory when a count of it is there (however
-/// old: `as_of` tells), else counted now; the background task is started if
-/// it is not running.
+/// old: `as_of` tells), else once its first count is done. That count is the
+/// background task's: a caller that stops waiting (a request with a time
+/// limit) does not stop it, and the next caller finds its figures. If it
+/// fails, the caller counts once itself, to report the error.
 pub(crate) async fn overview(source: Source, scope: &Scope) -> Result<Vec<HandlerOverview>> {
     let cache = cache_of(source.token());
-    let cached = {
-        let mut st = cache.state();
-        st.scopes.get_mut(scope).map(|e| {
-            e.asked = Instant::now();
-            Arc::clone(&e.figures)
-        })
-    };
-    let figures = match cached {
-        Some(f) => f,
-        None => {
-            let f = Arc::new(source.count(scope).await?);
-            cache.state().scopes.insert(
-                scope.clone(),
-                Entry {
-                    figures: Arc::clone(&f),
-                    asked: Instant::now(),
-                },
-            );
-            f
-        }
-    };
-    let start = {
-        let mut st = cache.state();
-        !std::mem::replace(&mut st.running, true)
-    };
-    if start {
-        tokio::spawn(refresh(cache, source));
+    let mut counted = cache.counted.subscribe();
+    if let Some(f) = cache.ask(&source, scope) {
+        return Ok((*f).clone());
     }
-    Ok((*figures).clone())
+    loop {
+        let held = cache.state().scopes.get(scope).map(|e| e.figures.clone());
+        match held {
+            Some(Some(f)) => return Ok((*f).clone()),
+            Some(None) => {}
+            // The first count failed (the entry was dropped), or the task
+            // ended: count here, which reports the error if there is one.
+            None => return source.count(scope).await,
+        }
+        if counted.changed().await.is_err() {
+            return source.count(scope).await;
+        }
+    }
 }
 
-/// The background task: counts every scope asked for in [`IDLE`], pausing
-/// the refresh interval (at least twice the last count's time) between
-/// rounds; ends when no scope is left or the store is gone.
+/// How long the task rests after a round of counts that took `took`: the
+/// refresh interval, and at least [`REST`] times the round.
+pub(crate) fn rest(every: Duration, took: Duration) -> Duration {
+    every.max(took * REST)
+}
+
+/// The background task: counts scopes asked for the first time at once, and
+/// every scope asked for in [`IDLE`] again after resting ([`rest`]); ends
+/// when no scope is left or the store is gone.
 async fn refresh(cache: Arc<Cache>, source: Source) {
-    let mut pause = cache.state().every;
+    let mut next_round = Instant::now();
     loop {
-        tokio::time::sleep(pause).await;
-        let scopes: Vec<Scope> = {
+        let (scopes, full) = {
             let mut st = cache.state();
             let alive = cache.token.strong_count() > 0;
             st.scopes.retain(|_, e| alive && e.asked.elapsed() < IDLE);
             if st.scopes.is_empty() {
                 st.running = false;
+                drop(st);
+                // Waiters of a store that is gone see it.
+                cache.counted.send_modify(|n| *n += 1);
                 return;
             }
-            st.scopes.keys().cloned().collect()
+            let full = Instant::now() >= next_round;
+            let scopes: Vec<Scope> = st
+                .scopes
+                .iter()
+                .filter(|(_, e)| full || e.figures.is_none())
+                .map(|(s, _)| s.clone())
+                .collect();
+            (scopes, full)
         };
         let started = Instant::now();
         for scope in scopes {
-            // A failed count keeps the last figures (their `as_of` ages).
-            if let Ok(f) = source.count(&scope).await {
-                if let Some(e) = cache.state().scopes.get_mut(&scope) {
-                    e.figures = Arc::new(f);
+            let counted = source.count(&scope).await;
+            {
+                let mut st = cache.state();
+                match (counted, st.scopes.get_mut(&scope)) {
+                    (Ok(f), Some(e)) => e.figures = Some(Arc::new(f)),
+                    // A failed first count is not kept: its waiters count
+                    // themselves (and report the error), the next call asks
+                    // again. A failed recount keeps the last figures (their
+                    // `as_of` ages).
+                    (Err(_), Some(Entry { figures: None, .. })) => {
+                        st.scopes.remove(&scope);
+                    }
+                    _ => {}
                 }
             }
+            cache.counted.send_modify(|n| *n += 1);
         }
-        pause = cache.state().every.max(started.elapsed() * 2);
+        if full {
+            next_round = Instant::now() + rest(cache.state().every, started.elapsed());
+        }
+        let now = Instant::now();
+        tokio::select! {
+            _ = tokio::time::sleep(next_round.saturating_duration_since(now)) => {}
+            _ = cache.wake.notified() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_task_rests_nine_times_the_count_and_at_least_the_interval() {
+        let s = Duration::from_secs;
+        assert_eq!(rest(s(1), Duration::from_millis(10)), s(1));
+        assert_eq!(rest(s(1), s(2)), s(18));
+        assert_eq!(rest(s(30), s(2)), s(30));
     }
 }

@@ -6,7 +6,7 @@
 use super::row::EventRow;
 use super::{sql, PgDb};
 use crate::inspect::search::{Access, Bind, Compare, Plan, Sql};
-use crate::inspect::{DeadRow, CHUNK, MAX_SCAN};
+use crate::inspect::{DeadRow, MAX_SCAN};
 use crate::row::{EventColumns, StatsRow};
 use crate::shared::{micros, stalled};
 use crate::{DeadFilter, DeliveryInfo, DeliveryState, HandlerStats, Result, StoredEvent};
@@ -47,6 +47,7 @@ fn finished(status: &str) -> String {
 
 /// The overview's counting queries on a store's pool, with a token that
 /// lives as long as the store.
+#[derive(Clone)]
 pub(crate) struct Figures {
     pool: PgPool,
     token: Weak<dyn Any + Send + Sync>,
@@ -334,7 +335,7 @@ impl PgDb {
             .collect()
     }
 
-    /// Up to [`CHUNK`] dead letters matching `f` (but its group) in the scope,
+    /// Up to `limit` dead letters matching `f` (but its group) in the scope,
     /// newest first, after `after` (`updated_at`, id) in that order.
     pub async fn dead_chunk(
         &self,
@@ -342,9 +343,21 @@ impl PgDb {
         district: &str,
         f: &DeadFilter,
         after: Option<(i64, i64)>,
+        limit: u32,
     ) -> Result<Vec<DeadRow>> {
         let (at, id) = after.unwrap_or((i64::MAX, i64::MAX));
-        Ok(sqlx::query_as(
+        // The event is read only when a filter is on it: for every district
+        // and every type, the dead letters' index and their rows suffice.
+        // (Every parameter is used in both forms: PostgreSQL must type them.)
+        let q = if all && f.event_type.is_none() {
+            "SELECT d.id, d.handler_id, d.last_error, d.updated_at
+             FROM skc_deliveries d
+             WHERE d.status = 'dead' AND (d.updated_at, d.id) < ($1, $2)
+               AND d.updated_at >= $3 AND d.updated_at < $4
+               AND ($5::text IS NULL OR d.handler_id = $5)
+               AND ($6::text IS NULL OR $7 OR $8::text IS NULL)
+             ORDER BY d.updated_at DESC, d.id DESC LIMIT $9"
+        } else {
             "SELECT d.id, d.handler_id, d.last_error, d.updated_at
              FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
              WHERE d.status = 'dead' AND (d.updated_at, d.id) < ($1, $2)
@@ -352,19 +365,37 @@ impl PgDb {
                AND ($5::text IS NULL OR d.handler_id = $5)
                AND ($6::text IS NULL OR e.event_type = $6)
                AND ($7 OR e.district_id = $8)
-             ORDER BY d.updated_at DESC, d.id DESC LIMIT $9",
-        )
-        .bind(at)
-        .bind(id)
-        .bind(f.since.map_or(i64::MIN, |t| t.timestamp_micros()))
-        .bind(f.until.map_or(i64::MAX, |t| t.timestamp_micros()))
-        .bind(f.handler.as_deref())
-        .bind(f.event_type.as_deref())
-        .bind(all)
-        .bind(district)
-        .bind(i64::from(CHUNK))
+             ORDER BY d.updated_at DESC, d.id DESC LIMIT $9"
+        };
+        Ok(sqlx::query_as(q)
+            .bind(at)
+            .bind(id)
+            .bind(f.since.map_or(i64::MIN, |t| t.timestamp_micros()))
+            .bind(f.until.map_or(i64::MAX, |t| t.timestamp_micros()))
+            .bind(f.handler.as_deref())
+            .bind(f.event_type.as_deref())
+            .bind(all)
+            .bind(district)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The dead letters `ids` (still dead) with their events, in no order.
+    pub async fn dead_letters_by_id(&self, ids: &[i64]) -> Result<Vec<crate::DeadLetter>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<super::row::DeadRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT d.id AS delivery_id, d.handler_id, d.attempts, d.last_error, d.updated_at,
+                    {EVENT_COLS}
+             FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
+             WHERE d.id = ANY($1) AND d.status = 'dead'"
+        )))
+        .bind(ids)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        Ok(rows.into_iter().map(crate::DeadLetter::from).collect())
     }
 
     /// Retries (`retry`) or discards the dead letters `ids` that are still

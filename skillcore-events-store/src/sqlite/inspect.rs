@@ -6,7 +6,7 @@
 use super::row::EventRow;
 use super::{sql, SqliteDb};
 use crate::inspect::search::{Access, Bind, Compare, Plan, Sql};
-use crate::inspect::{DeadRow, CHUNK, MAX_SCAN};
+use crate::inspect::{DeadRow, MAX_SCAN};
 use crate::row::{EventColumns, StatsRow};
 use crate::shared::{micros, now_us, stalled, ts_text};
 use crate::{DeadFilter, DeliveryInfo, DeliveryState, HandlerStats, Result, StoredEvent};
@@ -47,6 +47,7 @@ fn finished(status: &str, index: &str) -> String {
 
 /// The overview's counting queries on a store's reader pool, with a token
 /// that lives as long as the store (its writer).
+#[derive(Clone)]
 pub(crate) struct Figures {
     read: SqlitePool,
     token: Weak<dyn Any + Send + Sync>,
@@ -348,7 +349,7 @@ impl SqliteDb {
             .collect()
     }
 
-    /// Up to [`CHUNK`] dead letters matching `f` (but its group) in the scope,
+    /// Up to `limit` dead letters matching `f` (but its group) in the scope,
     /// newest first, after `after` (`updated_at`, id) in that order.
     pub async fn dead_chunk(
         &self,
@@ -356,18 +357,27 @@ impl SqliteDb {
         district: &str,
         f: &DeadFilter,
         after: Option<(i64, i64)>,
+        limit: u32,
     ) -> Result<Vec<DeadRow>> {
         let (at, id) = after.unwrap_or((i64::MAX, i64::MAX));
-        Ok(sqlx::query_as(
+        // The event is read only when a filter is on it: for every district
+        // and every type, the dead letters' index and their rows suffice.
+        let (join, on_event) = if all && f.event_type.is_none() {
+            ("", "")
+        } else {
+            (
+                "JOIN skc_events e ON e.seq = d.event_seq",
+                "AND (?6 IS NULL OR e.event_type = ?6) AND (?7 OR e.district_id = ?8)",
+            )
+        };
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT d.id, d.handler_id, d.last_error, d.updated_at
-             FROM skc_deliveries d INDEXED BY skc_deliveries_dead
-             JOIN skc_events e ON e.seq = d.event_seq
+             FROM skc_deliveries d INDEXED BY skc_deliveries_dead {join}
              WHERE d.status = 'dead' AND (d.updated_at, d.id) < (?1, ?2)
                AND d.updated_at >= ?3 AND d.updated_at < ?4
-               AND (?5 IS NULL OR d.handler_id = ?5) AND (?6 IS NULL OR e.event_type = ?6)
-               AND (?7 OR e.district_id = ?8)
-             ORDER BY d.updated_at DESC, d.id DESC LIMIT ?9",
-        )
+               AND (?5 IS NULL OR d.handler_id = ?5) {on_event}
+             ORDER BY d.updated_at DESC, d.id DESC LIMIT ?9"
+        )))
         .bind(at)
         .bind(id)
         .bind(f.since.map_or(i64::MIN, |t| t.timestamp_micros()))
@@ -376,9 +386,26 @@ impl SqliteDb {
         .bind(f.event_type.as_deref())
         .bind(all)
         .bind(district)
-        .bind(i64::from(CHUNK))
+        .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await?)
+    }
+
+    /// The dead letters `ids` (still dead) with their events, in no order.
+    pub async fn dead_letters_by_id(&self, ids: &[i64]) -> Result<Vec<crate::DeadLetter>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<super::row::DeadRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT d.id AS delivery_id, d.handler_id, d.attempts, d.last_error, d.updated_at,
+                    {EVENT_COLS}
+             FROM skc_deliveries d JOIN skc_events e ON e.seq = d.event_seq
+             WHERE d.id IN (SELECT value FROM json_each(?1)) AND d.status = 'dead'"
+        )))
+        .bind(serde_json::to_string(ids).unwrap_or_default())
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(crate::DeadLetter::from).collect())
     }
 
     /// Retries (`retry`) or discards the dead letters `ids` that are still
