@@ -302,6 +302,71 @@ pub(crate) enum QueueCommand {
         #[arg(long, value_name = "PATH")]
         catalog: Option<PathBuf>,
     },
+    #[command(flatten)]
+    Storage(StorageCommand),
+}
+
+/// `queue prune` and `queue vacuum`: the whole store, so `--all-districts`
+/// is required (`--district` is refused).
+#[derive(Subcommand, Debug)]
+pub(crate) enum StorageCommand {
+    /// Delete finished deliveries (done, discarded, cancelled) older than
+    /// --older-than, in small batches; the events stay.
+    ///
+    /// Waiting, retrying, active and dead deliveries, and those of a replay
+    /// still running, stay. Safe while the service runs (each batch is its
+    /// own short transaction). Without --yes, says how many would go. On
+    /// SQLite the freed pages go back to the file (see `queue vacuum` for a
+    /// store created before).
+    Prune {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Keep what finished more recently than this: `7d`, `12h`, `30m`,
+        /// `90s` (or seconds).
+        #[arg(long, value_name = "AGE", value_parser = parse_age)]
+        older_than: std::time::Duration,
+        /// Deliveries per batch (each one transaction).
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        batch: usize,
+        /// Really delete.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// SQLite: give free pages back to the file, turning on incremental
+    /// auto-vacuum for a store created before it (a full VACUUM: rewrites
+    /// the file, needs as much free disk again, and holds the write lock
+    /// while it runs: stop the service first). PostgreSQL: a plain VACUUM of
+    /// the store's tables (space reused, not returned).
+    Vacuum {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// `7d`, `12h`, `30m`, `90s`, or a number of seconds.
+fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not an age: write e.g. 7d, 12h, 30m or 90s"))?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "unknown unit in `{text}`: use d, h, m or s (e.g. 7d)"
+            ))
+        }
+    };
+    n.checked_mul(unit_secs)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("`{text}` is too long an age"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -368,5 +433,18 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ages_read_with_their_units() {
+        let secs = |t: &str| parse_age(t).map(|d| d.as_secs());
+        assert_eq!(secs("7d"), Ok(7 * 86_400));
+        assert_eq!(secs("12h"), Ok(43_200));
+        assert_eq!(secs("30m"), Ok(1_800));
+        assert_eq!(secs("90s"), Ok(90));
+        assert_eq!(secs("0"), Ok(0));
+        assert!(secs("7w").unwrap_err().contains("use d, h, m or s"));
+        assert!(secs("d").unwrap_err().contains("not an age"));
+        assert!(secs("99999999999999999999d").is_err());
     }
 }

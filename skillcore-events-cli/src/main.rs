@@ -15,7 +15,8 @@
 //! per command group: `check`, `lock`, `diff`, `export` (`schema`, `asyncapi`, `docs`,
 //! `example`), `new_event` (`new`) and `queue` (`queue`, `dead-letters`,
 //! `replay`), with `handlers` for what names a handler (the catalog, the
-//! store) and the commands that act on one (`replay --cancel`, `queue drop`);
+//! store) and the commands that act on one (`replay --cancel`, `queue drop`),
+//! `retention` for `queue prune` and `queue vacuum`;
 //! `output` writes files, `term` escapes text for the terminal.
 
 // The doc comments of the command types are clap's `--help` text, written for a
@@ -35,6 +36,7 @@ mod new_event;
 mod outcome;
 mod output;
 mod queue;
+mod retention;
 mod term;
 
 use args::{Cli, Command, DeadCommand, QueueCommand};
@@ -110,6 +112,7 @@ fn run(cli: Cli) -> Outcome {
                 yes,
                 catalog,
             } => handlers::drop(&db, &handler, yes, catalog.as_deref()),
+            QueueCommand::Storage(command) => retention::run(command),
         },
         Command::DeadLetters { command } => match command {
             DeadCommand::List {
