@@ -111,10 +111,24 @@ impl Validator<'_> {
         types: &[NamedType],
         whose: &str,
     ) {
+        // `fields` are the raw fields in their order, less the dropped ones:
+        // each search starts where the last one ended, so the whole walk is
+        // linear in the fields (a catalog of thousands stays fast).
+        let mut from = 0;
         for f in raw {
-            let Some(i) = fields.iter().position(|x| x.span == f.name.span) else {
+            if f.default.is_none() && f.renamed_from.is_none() {
+                continue; // most fields: nothing to check
+            }
+            let at = |x: &Field| x.span == f.name.span;
+            let Some(i) = fields[from..]
+                .iter()
+                .position(at)
+                .map(|i| from + i)
+                .or_else(|| fields[..from].iter().position(at))
+            else {
                 continue; // dropped (already reported)
             };
+            from = i + 1;
             if let Some(node) = &f.default {
                 let label = format!("the default of {whose}");
                 let before = self.diags.len();
