@@ -12,7 +12,9 @@
 //! concurrencies (and, on PostgreSQL, 4 workers of concurrency 32 and 128); publish-to-handled latency at a
 //! steady 2,000 events/s offered for 10 s. Publish figures are the median of 3
 //! runs; each drain runs once (150,000 deliveries). `BENCH_ONLY=publish|drain|latency`
-//! runs one part (`single`: only the awaited single publishes), `BENCH_DRAIN=N` drains N events instead of 50,000,
+//! runs one part (`single`: only the awaited single publishes, and on PostgreSQL
+//! the floor under them: a plain one-row `INSERT` committed per call on the same
+//! pool, alternated with them), `BENCH_DRAIN=N` drains N events instead of 50,000,
 //! `BENCH_CONCURRENCY=8,32,128` chooses the drain concurrencies, `BENCH_PREFETCH=N` their prefetch, `BENCH_SINGLE=N` the number of awaited single publishes (3,000). PostgreSQL comes from `SKILLCORE_TEST_PG` (default
 //! `postgres://postgres@127.0.0.1:5432/test`), in a fresh schema.
 
@@ -198,6 +200,30 @@ async fn publish_single(backend: Backend, n: u64) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
+/// The floor under an awaited flushed publish on PostgreSQL: a plain one-row
+/// `INSERT` (the payload's JSON as text, a primary key and nothing else)
+/// committed per call, on a store's own pool, so with the same connection
+/// settings (`synchronous_commit` as the store sets it).
+async fn insert_floor(backend: Backend, n: u64) -> f64 {
+    let store = backend.fresh().await;
+    let pool = store.postgres_pool().expect("a PostgreSQL store");
+    sqlx::raw_sql("CREATE TABLE floor_probe (id bigint PRIMARY KEY, body text NOT NULL)")
+        .execute(pool)
+        .await
+        .unwrap();
+    let body = serde_json::to_string(&grade(0).payload).unwrap();
+    let start = Instant::now();
+    for i in 0..n {
+        sqlx::query("INSERT INTO floor_probe (id, body) VALUES ($1, $2)")
+            .bind(i as i64)
+            .bind(&body)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
 /// Single publishes (one event per call, each call all-or-nothing) from
 /// `tasks` publishers at once: what a service handling many requests does.
 async fn publish_concurrent(backend: Backend, n: u64, tasks: u64) -> f64 {
@@ -333,6 +359,21 @@ async fn main() {
                 _ => &[b],
             };
             for &m in modes {
+                if matches!(m, Backend::Postgres) {
+                    // The floor and the publish alternated, A B A B A B.
+                    let (mut floor, mut publish) = (Vec::new(), Vec::new());
+                    for _ in 0..3 {
+                        floor.push(insert_floor(m, single_n).await);
+                        publish.push(publish_single(m, single_n).await);
+                    }
+                    let (f, p) = (median(floor), median(publish));
+                    println!(
+                        "{}: publish, 1 event per call, one publisher awaiting each: {p:.0} events/s (median of 3); a plain one-row INSERT committed per call on the same pool: {f:.0}/s; publish / INSERT = {:.2}",
+                        m.name(),
+                        p / f
+                    );
+                    continue;
+                }
                 let single = median(vec![
                     publish_single(m, single_n).await,
                     publish_single(m, single_n).await,
