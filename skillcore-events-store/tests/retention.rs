@@ -499,21 +499,25 @@ async fn an_older_sqlite_store_is_converted_by_vacuum() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// The size on disk answers on PostgreSQL too, and `vacuum` runs there.
+/// On PostgreSQL the size answers and `vacuum` runs. (Whether VACUUM can
+/// free the pruned rows' space at once depends on the oldest transaction
+/// open anywhere in the database, so the reuse is measured in the bench,
+/// not asserted here.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_size_and_vacuum_answer() {
     let (store, _) = common::postgres().await;
-    let events: Vec<NewEvent> = (0..200)
+    let events: Vec<NewEvent> = (0..300)
         .map(|i| event("a.b.posted", &format!("r-{i}"), "d", json!({})))
         .collect();
     store.append(&events, subs(&["a", "b", "c"])).await.unwrap();
     let size = store.size_on_disk().await.unwrap();
     assert!(size > 3 * 8192, "{size}");
     exec(&store, "UPDATE skc_deliveries SET status = 'done'").await;
-    assert_eq!(store.prune_finished(Duration::ZERO).await.unwrap(), 600);
-    let (before, after) = store.vacuum().await.unwrap();
-    assert!(
-        before > 0 && after > 0 && after <= before,
-        "{before} -> {after}"
+    assert_eq!(store.prune_finished(Duration::ZERO).await.unwrap(), 900);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM skc_deliveries").await,
+        0
     );
+    let (before, after) = store.vacuum().await.unwrap();
+    assert!(before >= size && after > 0, "{size}: {before} -> {after}");
 }
