@@ -8,6 +8,8 @@ mod dead;
 pub(crate) mod inspect;
 mod manage;
 pub(crate) mod migrate;
+#[cfg(test)]
+mod plans;
 mod query;
 mod queue;
 mod retention;

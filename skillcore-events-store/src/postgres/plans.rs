@@ -1,0 +1,213 @@
+//! The query plans of the store's statements on PostgreSQL, held to what each
+//! must be, as `sqlite/plans.rs` holds SQLite's. Each statement is prepared
+//! and explained as a generic plan (`plan_cache_mode = force_generic_plan`,
+//! parameters NULL) with sequential scans disabled (`enable_seqscan = off`):
+//! on a fresh store the planner would scan the small tables whatever the
+//! indexes, so a `Seq Scan` left in the plan means no index can serve it.
+//!
+//! `cargo test -p skillcore-events-store --lib plans -- --nocapture` prints
+//! every plan (`docs/performance.md`, "Query plans").
+
+use super::{sql, PgDb};
+use crate::store::Dialect;
+use crate::Store;
+use sqlx::Connection;
+
+/// How a statement may reach the growing tables.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Reach {
+    /// No sequential scan of `skc_events` or `skc_deliveries`.
+    Index,
+    /// It reads a whole table, by design (named in the reason).
+    Whole(&'static str),
+}
+
+/// The highest `$N` of `statement`: how many parameters it takes.
+fn parameters(statement: &str) -> usize {
+    let b = statement.as_bytes();
+    let mut max = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' {
+            let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if let Ok(n) = statement[i + 1..i + 1 + digits].parse::<usize>() {
+                max = max.max(n);
+            }
+            i += digits;
+        }
+        i += 1;
+    }
+    max
+}
+
+/// The partial indexes of the deliveries in one unfinished state (waiting,
+/// active) or dead: reading one whole reads those rows only, which do not
+/// grow with the finished deliveries.
+const STATE_INDEXES: [&str; 3] = [
+    "skc_deliveries_waiting",
+    "skc_deliveries_leased",
+    "skc_deliveries_dead",
+];
+
+/// The plan nodes that read a whole growing table: a `Seq Scan` of one, or an
+/// index scan of one without an `Index Cond` (the whole index in its order),
+/// but for the scans of [`STATE_INDEXES`].
+fn whole_reads(steps: &[String]) -> Vec<&str> {
+    let indent = |s: &str| s.len() - s.trim_start().len();
+    let mut out = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let s = step.trim();
+        let on_growing = s.contains(" on skc_events") || s.contains(" on skc_deliveries");
+        // A bitmap heap scan reads what the bitmap index scan under it found.
+        if !on_growing || !s.contains("Scan") || s.contains("Bitmap Heap Scan") {
+            continue;
+        }
+        if s.contains("Seq Scan") {
+            out.push(s);
+            continue;
+        }
+        if STATE_INDEXES.iter().any(|x| s.contains(&format!(" {x} "))) {
+            continue;
+        }
+        // The node's own details are the lines below it indented further.
+        let conditioned = steps[i + 1..]
+            .iter()
+            .take_while(|d| indent(d) > indent(step))
+            .any(|d| d.contains("Index Cond:"));
+        if !conditioned {
+            out.push(s);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_statement_reaches_the_growing_tables_as_it_must() {
+    let url = std::env::var("SKILLCORE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("skc_plans_{}", uuid::Uuid::now_v7().simple());
+    let store = Store::postgres(&url, Some(&schema))
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} (start it: scripts/test does): {e}"));
+    let Dialect::Postgres(PgDb { pool, .. }) = &store.dialect else {
+        unreachable!("a PostgreSQL store")
+    };
+    let statements: Vec<(&str, &str, Reach)> = vec![
+        ("append one", &sql::APPEND_ONE, Reach::Index),
+        ("append many", &sql::APPEND_MANY, Reach::Index),
+        ("claim", &sql::CLAIM, Reach::Index),
+        ("complete and claim", &sql::COMPLETE_AND_CLAIM, Reach::Index),
+        ("complete", &sql::COMPLETE, Reach::Index),
+        ("record handled", &sql::RECORD_HANDLED, Reach::Index),
+        ("release", &sql::RELEASE, Reach::Index),
+        ("fail", &sql::FAIL, Reach::Index),
+        ("dead letter unrun", &sql::DEAD_LETTER_UNRUN, Reach::Index),
+        ("mark alone", sql::MARK_ALONE, Reach::Index),
+        ("dead letters", &sql::DEAD_LETTERS, Reach::Index),
+        ("retry dead", &sql::RETRY_DEAD, Reach::Index),
+        ("discard dead", &sql::DISCARD_DEAD, Reach::Index),
+        ("has pending", sql::HAS_PENDING, Reach::Index),
+        (
+            "queue stats, all districts",
+            &sql::STATS_ALL,
+            Reach::Whole(
+                "counts every delivery: issue 16 asks for counters kept as deliveries change state",
+            ),
+        ),
+        // The district's events by its index, their deliveries by theirs:
+        // every delivery of the district is counted.
+        (
+            "queue stats, one district",
+            &sql::STATS_DISTRICT,
+            Reach::Index,
+        ),
+        ("aggregate events", &sql::AGGREGATE_EVENTS, Reach::Index),
+        (
+            "events by payload field",
+            &sql::EVENTS_BY_FIELD,
+            Reach::Index,
+        ),
+        (
+            "events by type and time",
+            &sql::EVENTS_BY_TYPE,
+            Reach::Index,
+        ),
+        ("read after", &sql::READ_AFTER, Reach::Index),
+        (
+            "replay",
+            &sql::REPLAY,
+            Reach::Whole("reads the events in order, filtered by type and time as it goes"),
+        ),
+        ("replay progress", sql::REPLAY_PROGRESS, Reach::Index),
+        ("renew leases", &sql::RENEW_LEASES, Reach::Index),
+        ("expire own leases", &sql::EXPIRE_OWN_LEASES, Reach::Index),
+        ("stalled leases", &sql::STALLED_LEASES, Reach::Index),
+        ("cancel replay", &sql::CANCEL_REPLAY, Reach::Index),
+        ("handler held", &sql::HANDLER_HELD, Reach::Index),
+        (
+            "drop handler",
+            &sql::DROP_HANDLER,
+            Reach::Whole("`queue drop`: reads every delivery for the gone handler's"),
+        ),
+        ("drop handled", sql::DROP_HANDLED, Reach::Index),
+    ];
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::raw_sql("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let mut wrong = Vec::new();
+    for (name, statement, reach) in statements {
+        let mut tx = conn.begin().await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "PREPARE skc_plan AS {statement}"
+        )))
+        .execute(&mut *tx)
+        .await
+        .unwrap_or_else(|e| panic!("PREPARE of {name}: {e}"));
+        let nulls = vec!["NULL"; parameters(statement)].join(", ");
+        let execute = if nulls.is_empty() {
+            "EXPLAIN EXECUTE skc_plan".to_string()
+        } else {
+            format!("EXPLAIN EXECUTE skc_plan({nulls})")
+        };
+        let steps: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(execute))
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("EXPLAIN of {name}: {e}"));
+        tx.rollback().await.unwrap();
+        // A prepared statement outlives the transaction.
+        sqlx::raw_sql("DEALLOCATE skc_plan")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let whole = whole_reads(&steps);
+        println!("{name} ({reach:?}):");
+        for s in &steps {
+            println!("    {s}");
+        }
+        match reach {
+            Reach::Index if !whole.is_empty() => {
+                wrong.push(format!("{name} reads a whole table: {whole:?}"))
+            }
+            Reach::Whole(_) if whole.is_empty() => wrong.push(format!(
+                "{name} is listed as reading a whole table but no longer does (list it as Reach::Index)"
+            )),
+            _ => {}
+        }
+    }
+    drop(conn);
+    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+    )))
+    .execute(pool)
+    .await;
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn parameters_are_counted_by_their_highest_number() {
+    assert_eq!(parameters("SELECT $1, $2, $10 FROM t WHERE a = $3"), 10);
+    assert_eq!(parameters("SELECT 1"), 0);
+    assert_eq!(parameters("SELECT '$' || $2"), 2);
+}

@@ -1,0 +1,159 @@
+//! The query plans of the store's statements on SQLite (`EXPLAIN QUERY
+//! PLAN`), held to what each statement must be: reached from an index on the
+//! two tables that grow (events and deliveries), or, for the few that read a
+//! whole table or index by design, exactly that. A change to a statement or an
+//! index that turns a lookup into a scan fails here.
+//!
+//! `cargo test -p skillcore-events-store --lib plans -- --nocapture` prints
+//! every plan (`docs/performance.md`, "Query plans").
+
+use super::{sql, SqliteDb};
+use crate::store::Dialect;
+use crate::Store;
+
+/// How a statement may reach the growing tables.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Reach {
+    /// Every step on `skc_events` / `skc_deliveries` is an index search or a
+    /// lookup by key.
+    Index,
+    /// It reads a whole table or index, by design (named in the reason).
+    Whole(&'static str),
+}
+
+/// The plan of `statement`, a line per step (`SCAN`, `SEARCH`, ...).
+async fn plan(db: &SqliteDb, statement: &str) -> Vec<String> {
+    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN QUERY PLAN {statement}"
+    )))
+    .fetch_all(&db.read)
+    .await
+    .unwrap_or_else(|e| panic!("EXPLAIN of {statement}: {e}"));
+    rows.into_iter().map(|r| r.3).collect()
+}
+
+/// The partial indexes of the deliveries in one unfinished state (waiting,
+/// active) or dead: a scan of one reads those rows only, which do not grow
+/// with the finished deliveries.
+const STATE_INDEXES: [&str; 3] = [
+    "skc_deliveries_waiting",
+    "skc_deliveries_leased",
+    "skc_deliveries_dead",
+];
+
+/// The steps that read a whole growing table or index: `SCAN t` and `SCAN t
+/// USING [COVERING] INDEX i` on a table that grows, under any alias, but for
+/// the scans of [`STATE_INDEXES`].
+fn whole_reads(steps: &[String]) -> Vec<&str> {
+    const GROWING: [&str; 6] = [
+        "skc_events",
+        "skc_deliveries",
+        "skc_handled",
+        "e",
+        "d",
+        "he",
+    ];
+    steps
+        .iter()
+        .map(String::as_str)
+        .filter(|s| {
+            let Some(rest) = s.strip_prefix("SCAN ") else {
+                return false;
+            };
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            let table = words.first().copied().unwrap_or("");
+            let index = words.last().copied().unwrap_or("");
+            GROWING.contains(&table) && !STATE_INDEXES.contains(&index)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_statement_reaches_the_growing_tables_as_it_must() {
+    let dir = std::env::temp_dir().join(format!(
+        "skc-plans-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::sqlite(dir.join("plans.db")).await.unwrap();
+    let Dialect::Sqlite(db) = &store.dialect else {
+        unreachable!("a SQLite store")
+    };
+    let statements: Vec<(&str, &str, Reach)> = vec![
+        ("complete and claim", &sql::COMPLETE_AND_CLAIM, Reach::Index),
+        ("claimed", sql::CLAIMED, Reach::Index),
+        ("completed", sql::COMPLETED, Reach::Index),
+        ("release", sql::RELEASE, Reach::Index),
+        ("fail", sql::FAIL, Reach::Index),
+        ("dead letter unrun", sql::DEAD_LETTER_UNRUN, Reach::Index),
+        ("mark alone", sql::MARK_ALONE, Reach::Index),
+        ("dead letters", &sql::DEAD_LETTERS, Reach::Index),
+        ("retry dead", &sql::RETRY_DEAD, Reach::Index),
+        ("discard dead", &sql::DISCARD_DEAD, Reach::Index),
+        ("has pending", sql::HAS_PENDING, Reach::Index),
+        (
+            "queue stats, all districts",
+            &sql::STATS_ALL,
+            Reach::Whole(
+                "counts every delivery: issue 16 asks for counters kept as deliveries change state",
+            ),
+        ),
+        (
+            "queue stats, one district",
+            &sql::STATS_DISTRICT,
+            Reach::Whole("counts every delivery of the district's events"),
+        ),
+        ("aggregate events", &sql::AGGREGATE_EVENTS, Reach::Index),
+        // The type's index: the time range is compared per event of the type.
+        (
+            "events by type and time",
+            &sql::EVENTS_BY_TYPE,
+            Reach::Index,
+        ),
+        (
+            "events by payload field",
+            &sql::EVENTS_BY_FIELD,
+            Reach::Index, // the type's index; the field is compared per event of the type
+        ),
+        ("read after", &sql::READ_AFTER, Reach::Index),
+        (
+            "replay",
+            sql::REPLAY,
+            Reach::Whole("reads the events in order, filtered by type and time as it goes"),
+        ),
+        ("replay progress", sql::REPLAY_PROGRESS, Reach::Index),
+        ("renew leases", sql::RENEW_LEASES, Reach::Index),
+        ("expire own leases", sql::EXPIRE_OWN_LEASES, Reach::Index),
+        ("stalled leases", &sql::STALLED_LEASES, Reach::Index),
+        ("cancel replay", &sql::CANCEL_REPLAY, Reach::Index),
+        ("handler held", &sql::HANDLER_HELD, Reach::Index),
+        (
+            "drop handler",
+            &sql::DROP_HANDLER,
+            Reach::Whole("`queue drop`: reads every delivery for the gone handler's"),
+        ),
+        ("drop handled", sql::DROP_HANDLED, Reach::Index),
+    ];
+    let mut wrong = Vec::new();
+    for (name, statement, reach) in statements {
+        let steps = plan(db, statement).await;
+        let whole = whole_reads(&steps);
+        println!("{name} ({reach:?}):");
+        for s in &steps {
+            println!("    {s}");
+        }
+        match reach {
+            Reach::Index if !whole.is_empty() => {
+                wrong.push(format!("{name} reads a whole table: {whole:?}"))
+            }
+            Reach::Whole(_) if whole.is_empty() => wrong.push(format!(
+                "{name} is listed as reading a whole table but no longer does: {steps:?} (list it as Reach::Index)"
+            )),
+            _ => {}
+        }
+    }
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
