@@ -1,36 +1,16 @@
 //! The catalog check of the testing kit, on a binary whose `#[handler]`s
-//! disagree with the catalog: `analytics.update_gpa` is declared and
+//! disagree with the catalog (tests/kit): `analytics.update_gpa` is declared and
 //! written; `notifications.send_grade_notification` is declared but written
 //! as `notifications.send_grade_notificaton` (a typo in `name = "…"`).
 //! The start-up warnings about the same two are in tests/testing_warnings.rs
 //! (their own binary: a log capture races with buses other tests build).
 #![cfg(feature = "testing")]
 
-mod events {
-    skillcore_events::catalog!("tests/fixtures/kit.yaml");
-}
+mod kit;
 
-use events::gradebook::GradePosted;
+use kit::events;
 use skillcore_events::testing::{assert_handlers_match_catalog, catalog_report, TestBus};
-use skillcore_events::{handler, Envelope, EventBus, HandlerError, HandlerRef};
-
-#[handler(
-    "gradebook.grade.posted",
-    name = "analytics.update_gpa",
-    catalog = "tests/fixtures/kit.yaml"
-)]
-async fn update_gpa(_event: &Envelope<GradePosted>) -> Result<(), HandlerError> {
-    Ok(())
-}
-
-#[handler(
-    "gradebook.grade.posted",
-    name = "notifications.send_grade_notificaton",
-    catalog = "tests/fixtures/kit.yaml"
-)]
-async fn send_notification(_event: &Envelope<GradePosted>) -> Result<(), HandlerError> {
-    Ok(())
-}
+use skillcore_events::{EventBus, HandlerRef};
 
 fn r(handler: &str) -> HandlerRef {
     HandlerRef {
@@ -74,7 +54,7 @@ fn the_failure_message_says_where_the_typo_is_written() {
          `notifications.send_grade_notificaton` for `gradebook.grade.posted` \
          (did you mean `notifications.send_grade_notification`?)\n    defined at ";
     assert!(msg.starts_with(expected_start), "{msg}");
-    assert!(msg.contains("tests/testing_catalog.rs:"), "{msg}");
+    assert!(msg.contains("tests/kit/mod.rs:"), "{msg}");
 }
 
 #[tokio::test]

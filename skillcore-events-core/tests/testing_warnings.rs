@@ -4,31 +4,11 @@
 //! tracing capture sees every bus built meanwhile.
 #![cfg(feature = "testing")]
 
-mod events {
-    skillcore_events::catalog!("tests/fixtures/kit.yaml");
-}
+mod kit;
 
-use events::gradebook::GradePosted;
-use skillcore_events::{handler, Envelope, EventBus, HandlerError};
+use kit::events;
+use skillcore_events::EventBus;
 use std::sync::{Arc, Mutex};
-
-#[handler(
-    "gradebook.grade.posted",
-    name = "analytics.update_gpa",
-    catalog = "tests/fixtures/kit.yaml"
-)]
-async fn update_gpa(_event: &Envelope<GradePosted>) -> Result<(), HandlerError> {
-    Ok(())
-}
-
-#[handler(
-    "gradebook.grade.posted",
-    name = "notifications.send_grade_notificaton",
-    catalog = "tests/fixtures/kit.yaml"
-)]
-async fn send_notification(_event: &Envelope<GradePosted>) -> Result<(), HandlerError> {
-    Ok(())
-}
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
