@@ -14,9 +14,11 @@ use std::sync::LazyLock;
 const FINISHED_BEFORE: &str =
     "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - $1";
 
-/// The replay batches with work left (waiting or active deliveries).
+/// The replay batches with work left (waiting or active deliveries), from
+/// the index of replay deliveries (`skc_deliveries_replayed`), not the whole
+/// backlog.
 const RUNNING_REPLAYS: &str = "SELECT DISTINCT handler_id, replay FROM skc_deliveries
-             WHERE status IN ('waiting', 'active') AND replay <> 0";
+             WHERE replay <> 0 AND status IN ('waiting', 'active')";
 
 /// A delivery (`d`) of no replay batch in `($3, $4)` (handlers and batches,
 /// pairwise).

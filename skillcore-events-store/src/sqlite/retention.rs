@@ -10,13 +10,11 @@ use crate::Result;
 use std::sync::LazyLock;
 
 /// The replay batches with work left (waiting or active deliveries), from
-/// the two queue indexes (the whole backlog is read, once per pass).
-const RUNNING_REPLAYS: &str = "SELECT DISTINCT handler_id, replay FROM (
-               SELECT handler_id, replay FROM skc_deliveries INDEXED BY skc_deliveries_waiting
-               WHERE status = 'waiting' AND replay <> 0
-               UNION ALL
-               SELECT handler_id, replay FROM skc_deliveries INDEXED BY skc_deliveries_leased
-               WHERE status = 'active' AND replay <> 0)";
+/// the index of replay deliveries (empty without replays, and holding no
+/// more than retention keeps), not the whole backlog.
+const RUNNING_REPLAYS: &str = "SELECT DISTINCT handler_id, replay
+             FROM skc_deliveries INDEXED BY skc_deliveries_replayed
+             WHERE replay <> 0 AND status IN ('waiting', 'active')";
 
 /// A delivery (`d`) of no replay batch in `?3` (a JSON array of
 /// `[handler, batch]`).
