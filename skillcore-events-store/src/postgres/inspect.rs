@@ -242,8 +242,16 @@ impl PgDb {
     /// read and the oldest of them.
     pub async fn search(&self, plan: &Plan<'_>) -> Result<(Vec<StoredEvent>, i64, Option<i64>)> {
         let q = search_sql(plan);
+        // Planned for its values every time (an unnamed statement), not
+        // cached: after five runs of a cached one, PostgreSQL may keep a plan
+        // made for any values, and for this join it chose a merge join that
+        // walks the whole primary key backwards (1.9 s on a million events
+        // for a payload value that matches rarely, against 17 ms planned for
+        // the value; docs/performance.md, "The dashboard at scale"). Planning
+        // takes about a millisecond.
         let rows: Vec<EventRow> =
             sqlx::query_as_with(sqlx::AssertSqlSafe(q.text), arguments(q.binds))
+                .persistent(false)
                 .fetch_all(&self.pool)
                 .await?;
         let events = rows
