@@ -146,7 +146,11 @@ impl PgDb {
         filter: &ReplayFilter,
         batch: i64,
     ) -> Result<u64> {
-        Ok(sqlx::query(sql::REPLAY.as_str())
+        let statement = match filter.event_type {
+            Some(_) => sql::REPLAY_OF_TYPE.as_str(),
+            None => sql::REPLAY.as_str(),
+        };
+        Ok(sqlx::query(statement)
             .bind(handler_id)
             .bind(batch)
             .bind(filter.event_type.as_deref())

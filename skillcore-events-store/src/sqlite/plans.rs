@@ -119,9 +119,10 @@ async fn every_statement_reaches_the_growing_tables_as_it_must() {
         ("read after", &sql::READ_AFTER, Reach::Index),
         (
             "replay",
-            sql::REPLAY,
-            Reach::Whole("reads the events in order, filtered by type and time as it goes"),
+            &sql::REPLAY,
+            Reach::Whole("of every type: reads the events in order, filtered by time and district as it goes"),
         ),
+        ("replay of one type", &sql::REPLAY_OF_TYPE, Reach::Index),
         ("replay progress", sql::REPLAY_PROGRESS, Reach::Index),
         ("renew leases", sql::RENEW_LEASES, Reach::Index),
         ("expire own leases", sql::EXPIRE_OWN_LEASES, Reach::Index),

@@ -142,7 +142,11 @@ impl SqliteDb {
         batch: i64,
     ) -> Result<u64> {
         let since = filter.since.as_ref().map(ts_text);
-        Ok(sqlx::query(sql::REPLAY)
+        let statement = match filter.event_type {
+            Some(_) => sql::REPLAY_OF_TYPE.as_str(),
+            None => sql::REPLAY.as_str(),
+        };
+        Ok(sqlx::query(statement)
             .bind(handler_id)
             .bind(batch)
             .bind(filter.event_type.as_deref())

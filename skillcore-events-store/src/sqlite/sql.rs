@@ -228,13 +228,30 @@ pub(super) static READ_AFTER: LazyLock<String> = LazyLock::new(|| {
 
 /// Queues the events of type `?3` (or any) that occurred at or after `?4`
 /// (or ever), in the scope (`?5`, `?6`), again for handler `?1` as batch `?2`.
-pub(super) const REPLAY: &str = "INSERT INTO skc_deliveries
+/// `of_type`: `?3` is given, and the events are read from the type's index
+/// (in sequence order, as the index keeps them) instead of all of them.
+fn replay(of_type: bool) -> String {
+    let by_type = if of_type {
+        "e.event_type = ?3"
+    } else {
+        "?3 IS NULL"
+    };
+    format!(
+        "INSERT INTO skc_deliveries
                        (event_seq, handler_id, status, available_at, replay, ordering_key, updated_at)
                      SELECT e.seq, ?1, 'waiting', ?2, ?2, e.aggregate_type || ':' || e.aggregate_id, ?2
                      FROM skc_events e
-                     WHERE (?3 IS NULL OR e.event_type = ?3) AND (?4 IS NULL OR e.occurred_at >= ?4)
+                     WHERE {by_type} AND (?4 IS NULL OR e.occurred_at >= ?4)
                        AND (?5 OR e.district_id = ?6)
-                     ORDER BY e.seq";
+                     ORDER BY e.seq"
+    )
+}
+
+/// [`replay`] of every event.
+pub(super) static REPLAY: LazyLock<String> = LazyLock::new(|| replay(false));
+
+/// [`replay`] of the events of one type.
+pub(super) static REPLAY_OF_TYPE: LazyLock<String> = LazyLock::new(|| replay(true));
 
 /// Progress of batch `?2` of handler `?1` in the scope (`?3`, `?4`);
 /// cancelled deliveries (`replay cancel`) are not counted.
