@@ -74,14 +74,29 @@ impl SqliteDb {
     /// Deletes the rows of `handler` in the scope (deliveries, but those a
     /// live worker holds, and idempotency records); how many deliveries.
     pub async fn drop_handler(&self, all: bool, district: &str, handler: &str) -> Result<u64> {
+        // By stretches of ids, each its own statement with the writer taken
+        // for it alone: publishers and workers go on between them. Rows added
+        // meanwhile are past the end and not the gone handler's anyway.
+        const STRETCH: i64 = 20_000;
+        let end: i64 = sqlx::query_scalar(sql::MAX_DELIVERY_ID)
+            .fetch_one(&self.read)
+            .await?;
+        let mut n = 0;
+        let mut from = 0;
+        while from < end {
+            let to = (from + STRETCH).min(end);
+            n += sqlx::query(sql::DROP_HANDLER.as_str())
+                .bind(handler)
+                .bind(all)
+                .bind(district)
+                .bind(from)
+                .bind(to)
+                .execute(&mut *self.writer.lock().await)
+                .await?
+                .rows_affected();
+            from = to;
+        }
         let mut conn = self.writer.lock().await;
-        let n = sqlx::query(sql::DROP_HANDLER.as_str())
-            .bind(handler)
-            .bind(all)
-            .bind(district)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
         sqlx::query(sql::DROP_HANDLED)
             .bind(handler)
             .bind(all)

@@ -314,18 +314,22 @@ pub(super) static HANDLER_HELD: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Deletes the deliveries of handler `?1` in the scope (`?2`, `?3`), but
-/// those a live worker holds.
+/// Deletes the deliveries of handler `?1` in the scope (`?2`, `?3`) with an
+/// id in `(?4, ?5]`, but those a live worker holds. One stretch of ids at a
+/// time, so that the writer is never held for a scan of the whole queue.
 pub(super) static DROP_HANDLER: LazyLock<String> = LazyLock::new(|| {
     format!(
         "DELETE FROM skc_deliveries AS d
-                 WHERE d.handler_id = ?1
+                 WHERE d.id > ?4 AND d.id <= ?5 AND d.handler_id = ?1
                    AND NOT (d.status = 'active' AND NOT {})
                    AND (?2 OR EXISTS (SELECT 1 FROM skc_events e
                                       WHERE e.seq = d.event_seq AND e.district_id = ?3))",
         crate::shared::stalled(NOW)
     )
 });
+
+/// The highest delivery id (the end of [`DROP_HANDLER`]'s stretches).
+pub(super) const MAX_DELIVERY_ID: &str = "SELECT COALESCE(MAX(id), 0) FROM skc_deliveries";
 
 /// Deletes the idempotency records of handler `?1` in the scope (`?2`, `?3`).
 pub(super) const DROP_HANDLED: &str = "DELETE FROM skc_handled
