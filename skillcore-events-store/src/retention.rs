@@ -269,7 +269,7 @@ impl Store {
             if !policy.pause.is_zero() {
                 // At least nineteen times the batch: a pass takes at most a
                 // twentieth of the database's time, however slow it is now
-                // (at nine times, a tenth, publishers lost 8 % beside it).
+                // (at nine times, a tenth, publishers lost 8 to 12 % beside it).
                 let pause = policy.pause.max(started.elapsed() * PACE);
                 tokio::time::sleep(pause).await;
             }
