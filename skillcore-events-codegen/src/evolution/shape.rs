@@ -124,8 +124,7 @@ impl EventShape {
             };
             match (&t.kind, released) {
                 (TypeKind::Enum(values), TypeShape::Enum(r)) => {
-                    if values.len() != r.len() || values.iter().zip(r).any(|(v, r)| v.value != *r)
-                    {
+                    if values.len() != r.len() || values.iter().zip(r).any(|(v, r)| v.value != *r) {
                         return false;
                     }
                 }
