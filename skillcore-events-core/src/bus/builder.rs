@@ -321,9 +321,11 @@ impl EventBusBuilder {
     /// # let _ = bus;
     /// ```
     ///
-    /// In process only: a durable backend records every handled delivery in
-    /// the store and never forgets it, so [`EventBusBuilder::build`] refuses
-    /// this option there ([`BuildError::UnsupportedOption`]).
+    /// In process only: a durable backend keeps every stored event (a
+    /// re-publish of its id stores and runs nothing, even once finished
+    /// deliveries are pruned) and tracks each delivery in a row of its own, so
+    /// [`EventBusBuilder::build`] refuses this option there
+    /// ([`BuildError::UnsupportedOption`]).
     pub fn idempotency_window(mut self, entries: usize) -> Self {
         self.idempotency_window = entries;
         self.set.push(BusOption::IdempotencyWindow);

@@ -146,7 +146,7 @@ pub const DEFAULT_CONCURRENCY: usize = 32;
 /// The store opens (and migrates) on first use: the builder is not async.
 /// Every bus option works on it, except the two that only bound in-process
 /// memory ([`idempotency_window`](skillcore_events::EventBusBuilder::idempotency_window):
-/// handled deliveries are recorded for good;
+/// a stored event's id is refused for good, and each delivery is a row of its own;
 /// [`dead_letter_capacity`](skillcore_events::EventBusBuilder::dead_letter_capacity):
 /// dead letters stay until retried or discarded), which `build()` refuses.
 /// Per-aggregate ordering is `HandlerOptions::ordered` / `#[handler(ordered)]`.
@@ -364,8 +364,9 @@ impl<D: Send + 'static> BackendConfig for Durable<D> {
     fn ignores(&self, option: BusOption) -> Option<&'static str> {
         match option {
             BusOption::IdempotencyWindow => Some(
-                "a durable backend records every handled delivery in the store and never \
-                 forgets it, so there is no window to size",
+                "a durable backend keeps every stored event, whose id a re-publish cannot \
+                 use again, and tracks each delivery in a row of its own, so there is no \
+                 window to size",
             ),
             BusOption::DeadLetterCapacity => Some(
                 "a durable backend keeps every dead letter in the store until it is retried or \
