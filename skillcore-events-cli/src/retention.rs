@@ -1,7 +1,8 @@
 //! `queue prune` and `queue vacuum`: bounded storage of a durable store
-//! ([`Store::prune`], [`Store::vacuum`]). Both act on the whole store, so
-//! they take `--all-districts` and refuse `--district`: retention is not
-//! per tenant.
+//! ([`Store::prune`](skillcore_events::store::Store::prune),
+//! [`Store::vacuum`](skillcore_events::store::Store::vacuum)). Both act on
+//! the whole store, so they take `--all-districts` and refuse `--district`:
+//! retention is not per tenant.
 
 use crate::args::{DbArgs, StorageCommand};
 use crate::outcome::{print_stdout, Failure, Outcome, OK};
