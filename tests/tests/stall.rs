@@ -143,13 +143,25 @@ async fn a_worker_restarting_under_its_identity_takes_its_deliveries_back_at_onc
         let restarted = Instant::now();
         let again = stall_worker(&db, 0, None, Some("grading-1"));
         let done = all_effects_within(&db, Duration::from_secs(30)).await;
+        let took_back_in = restarted.elapsed();
+        // A worker records a delivery as done after its handlers ran (with its
+        // next claim): wait for that before stopping it, or the last one can
+        // still read as active.
+        let recorded = until(Duration::from_secs(10), || async {
+            effect_stats(&db).await.completed == EVENTS as i64
+        })
+        .await;
         let stderr = kill(again);
         done.unwrap_or_else(|| panic!("{}: never done", db.target));
         assert!(
-            restarted.elapsed() < Duration::from_secs(5),
-            "{}: took {:?}: waited for the 10 s leases",
-            db.target,
-            restarted.elapsed()
+            recorded,
+            "{}: the completions were never recorded",
+            db.target
+        );
+        assert!(
+            took_back_in < Duration::from_secs(5),
+            "{}: took {took_back_in:?}: waited for the 10 s leases",
+            db.target
         );
         // Its effects, and audits whose outcome was not recorded yet.
         let took: usize = stderr
@@ -168,7 +180,12 @@ async fn a_worker_restarting_under_its_identity_takes_its_deliveries_back_at_onc
             "its own are not another worker's: {stderr}"
         );
         let s = effect_stats(&db).await;
-        assert_eq!((s.completed, s.active, s.stalled), (EVENTS as i64, 0, 0));
+        assert_eq!(
+            (s.completed, s.active, s.stalled),
+            (EVENTS as i64, 0, 0),
+            "{}",
+            db.target
+        );
     }
 }
 
