@@ -3,25 +3,18 @@
 //! `replay` refuses an unknown handler with a did-you-mean; `replay --cancel`;
 //! `queue drop` of a gone handler; the `stalled` column.
 
+mod common;
+
 use serde_json::json;
 use skillcore_events::chrono::{TimeZone, Utc};
 use skillcore_events::store::{HandlerStats, NewEvent, Scope, Store, Subscriber};
 use skillcore_events::uuid::Uuid;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Duration;
 
+/// The CLI's exit code, stdout and stderr, run from `dir`.
 fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let o: Output = Command::new(env!("CARGO_BIN_EXE_skillcore-events"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the CLI runs");
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    common::parts(&common::run(dir, args))
 }
 
 fn event(n: u64) -> NewEvent {
