@@ -67,6 +67,8 @@ mod group_commit;
 mod inspect;
 mod model;
 mod open;
+#[cfg(test)]
+mod plans;
 mod poison;
 mod pool;
 #[cfg(feature = "postgres")]

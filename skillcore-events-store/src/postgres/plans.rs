@@ -9,18 +9,10 @@
 //! every plan (`docs/performance.md`, "Query plans").
 
 use super::{sql, PgDb};
+use crate::plans::{verdict, Reach};
 use crate::store::Dialect;
 use crate::Store;
 use sqlx::Connection;
-
-/// How a statement may reach the growing tables.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Reach {
-    /// No sequential scan of `skc_events` or `skc_deliveries`.
-    Index,
-    /// It reads a whole table, by design (named in the reason).
-    Whole(&'static str),
-}
 
 /// The highest `$N` of `statement`: how many parameters it takes.
 fn parameters(statement: &str) -> usize {
@@ -183,19 +175,7 @@ async fn every_statement_reaches_the_growing_tables_as_it_must() {
             .await
             .unwrap();
         let whole = whole_reads(&steps);
-        println!("{name} ({reach:?}):");
-        for s in &steps {
-            println!("    {s}");
-        }
-        match reach {
-            Reach::Index if !whole.is_empty() => {
-                wrong.push(format!("{name} reads a whole table: {whole:?}"))
-            }
-            Reach::Whole(_) if whole.is_empty() => wrong.push(format!(
-                "{name} is listed as reading a whole table but no longer does (list it as Reach::Index)"
-            )),
-            _ => {}
-        }
+        wrong.extend(verdict(name, reach, &steps, &whole));
     }
     drop(conn);
     let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(

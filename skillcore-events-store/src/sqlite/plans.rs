@@ -8,18 +8,9 @@
 //! every plan (`docs/performance.md`, "Query plans").
 
 use super::{sql, SqliteDb};
+use crate::plans::{verdict, Reach};
 use crate::store::Dialect;
 use crate::Store;
-
-/// How a statement may reach the growing tables.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Reach {
-    /// Every step on `skc_events` / `skc_deliveries` is an index search or a
-    /// lookup by key.
-    Index,
-    /// It reads a whole table or index, by design (named in the reason).
-    Whole(&'static str),
-}
 
 /// The plan of `statement`, a line per step (`SCAN`, `SEARCH`, ...).
 async fn plan(db: &SqliteDb, statement: &str) -> Vec<String> {
@@ -138,19 +129,7 @@ async fn every_statement_reaches_the_growing_tables_as_it_must() {
     for (name, statement, reach) in statements {
         let steps = plan(db, statement).await;
         let whole = whole_reads(&steps);
-        println!("{name} ({reach:?}):");
-        for s in &steps {
-            println!("    {s}");
-        }
-        match reach {
-            Reach::Index if !whole.is_empty() => {
-                wrong.push(format!("{name} reads a whole table: {whole:?}"))
-            }
-            Reach::Whole(_) if whole.is_empty() => wrong.push(format!(
-                "{name} is listed as reading a whole table but no longer does: {steps:?} (list it as Reach::Index)"
-            )),
-            _ => {}
-        }
+        wrong.extend(verdict(name, reach, &steps, &whole));
     }
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
