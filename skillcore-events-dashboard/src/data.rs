@@ -71,11 +71,10 @@ pub(crate) async fn overview(
     app: &App,
     scope: &Scope,
 ) -> Result<Option<Vec<OverviewRow>>, Problem> {
-    let rows =
-        match tokio::time::timeout(app.config.first_count_wait, app.store.overview(scope)).await {
-            Ok(rows) => rows?,
-            Err(_) => return Ok(None),
-        };
+    let rows = match within(app.config.first_count_wait, app.store.overview(scope)).await {
+        Some(rows) => rows?,
+        None => return Ok(None),
+    };
     let mut rows: Vec<OverviewRow> = rows
         .into_iter()
         .map(|s| OverviewRow {
@@ -96,6 +95,26 @@ pub(crate) async fn overview(
         .collect();
     sort_problems_first(&mut rows);
     Ok(Some(rows))
+}
+
+/// `f`'s output if it is ready within `wait`. A zero wait polls `f` once
+/// and never yields: `tokio::time::timeout(ZERO, ..)` registers a timer that
+/// fires at the next millisecond tick at the earliest, so a future that
+/// becomes ready in the meantime (a first count of a small store, done on
+/// the driver's thread) would be waited for after all.
+pub(crate) async fn within<F: std::future::Future>(
+    wait: std::time::Duration,
+    f: F,
+) -> Option<F::Output> {
+    if !wait.is_zero() {
+        return tokio::time::timeout(wait, f).await.ok();
+    }
+    let mut f = std::pin::pin!(f);
+    let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(f.as_mut().poll(cx))).await;
+    match polled {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
 }
 
 pub(crate) fn sort_problems_first(rows: &mut [OverviewRow]) {
@@ -520,3 +539,6 @@ pub(crate) fn dead_view(app: &App, grant: &Grant, d: &DeadLetter) -> DeadView {
         event: view(app, grant, &d.event),
     }
 }
+
+#[cfg(test)]
+mod tests;
