@@ -200,6 +200,58 @@ CREATE INDEX IF NOT EXISTS skc_deliveries_done ON skc_deliveries (updated_at) WH
     // delivery on its way to done never enters it).
     "CREATE INDEX IF NOT EXISTS skc_deliveries_finished ON skc_deliveries (updated_at)
     WHERE status IN ('discarded', 'cancelled');",
+    // 10: the queue counters kept as deliveries change state (issue 16):
+    // deliveries per district, handler and state (waiting, failed = waiting
+    // again after a failure, done, dead, other = discarded or cancelled),
+    // written by triggers in the statement that changes a delivery, so every
+    // path (publish, claim, complete, fail, retry, replay, drop, prune, a
+    // hand-written UPDATE) keeps them; `queue stats` reads them instead of
+    // counting every delivery. Active deliveries are not counted here (a claim
+    // would pay a second write): they are few, and `skc_deliveries_leased`
+    // counts them. The district is the event's (`''` for none). Filled from
+    // the deliveries already there, in the migration's transaction.
+    r#"
+CREATE TABLE skc_counts (
+    district_id TEXT    NOT NULL,
+    handler_id  TEXT    NOT NULL,
+    state       TEXT    NOT NULL,
+    n           INTEGER NOT NULL,
+    PRIMARY KEY (district_id, handler_id, state)
+) WITHOUT ROWID;
+INSERT INTO skc_counts (district_id, handler_id, state, n)
+SELECT COALESCE(e.district_id, ''), d.handler_id, CASE d.status WHEN 'waiting' THEN CASE WHEN d.attempts > 0 THEN 'failed' ELSE 'waiting' END WHEN 'active' THEN NULL WHEN 'done' THEN 'done' WHEN 'dead' THEN 'dead' ELSE 'other' END, COUNT(*)
+FROM skc_deliveries d LEFT JOIN skc_events e ON e.seq = d.event_seq
+WHERE d.status <> 'active'
+GROUP BY 1, 2, 3;
+CREATE TRIGGER skc_counts_insert AFTER INSERT ON skc_deliveries
+WHEN NEW.status <> 'active'
+BEGIN
+    INSERT INTO skc_counts (district_id, handler_id, state, n)
+    SELECT COALESCE((SELECT district_id FROM skc_events WHERE seq = NEW.event_seq), ''), NEW.handler_id, CASE NEW.status WHEN 'waiting' THEN CASE WHEN NEW.attempts > 0 THEN 'failed' ELSE 'waiting' END WHEN 'active' THEN NULL WHEN 'done' THEN 'done' WHEN 'dead' THEN 'dead' ELSE 'other' END, 1
+    WHERE (CASE NEW.status WHEN 'waiting' THEN CASE WHEN NEW.attempts > 0 THEN 'failed' ELSE 'waiting' END WHEN 'active' THEN NULL WHEN 'done' THEN 'done' WHEN 'dead' THEN 'dead' ELSE 'other' END) IS NOT NULL
+    ON CONFLICT (district_id, handler_id, state) DO UPDATE SET n = n + (1);
+END;
+CREATE TRIGGER skc_counts_update AFTER UPDATE OF status, attempts ON skc_deliveries
+WHEN (CASE OLD.status WHEN 'waiting' THEN CASE WHEN OLD.attempts > 0 THEN 'failed' ELSE 'waiting' END WHEN 'active' THEN NULL WHEN 'done' THEN 'done' WHEN 'dead' THEN 'dead' ELSE 'other' END) IS NOT (CASE NEW.status WHEN 'waiting' THEN CASE WHEN NEW.attempts > 0 THEN 'failed' ELSE 'waiting' END WHEN 'active' THEN NULL WHEN 'done' THEN 'done' WHEN 'dead' THEN 'dead' ELSE 'other' END)
+BEGIN
+    INSERT INTO skc_counts (district_id, handler_id, state, n)
+    SELECT COALESCE((SELECT district_id FROM skc_events WHERE seq = OLD.event_seq), ''), OLD.handler_id, CASE OLD.status WHEN 'waiting' THEN CASE WHEN OLD.attempts > 0 THEN 'failed' ELSE 'waiting' END WHEN 'active' THEN NULL WHEN 'done' THEN 'done' WHEN 'dead' THEN 'dead' ELSE 'other' END, -1
+    WHERE (CASE OLD.status WHEN 'waiting' THEN CASE WHEN OLD.attempts > 0 THEN 'failed' ELSE 'waiting' END WHEN 'active' THEN NULL WHEN 'done' THEN 'done' WHEN 'dead' THEN 'dead' ELSE 'other' END) IS NOT NULL
+    ON CONFLICT (district_id, handler_id, state) DO UPDATE SET n = n + (-1);
+    INSERT INTO skc_counts (district_id, handler_id, state, n)
+    SELECT COALESCE((SELECT district_id FROM skc_events WHERE seq = NEW.event_seq), ''), NEW.handler_id, CASE NEW.status WHEN 'waiting' THEN CASE WHEN NEW.attempts > 0 THEN 'failed' ELSE 'waiting' END WHEN 'active' THEN NULL WHEN 'done' THEN 'done' WHEN 'dead' THEN 'dead' ELSE 'other' END, 1
+    WHERE (CASE NEW.status WHEN 'waiting' THEN CASE WHEN NEW.attempts > 0 THEN 'failed' ELSE 'waiting' END WHEN 'active' THEN NULL WHEN 'done' THEN 'done' WHEN 'dead' THEN 'dead' ELSE 'other' END) IS NOT NULL
+    ON CONFLICT (district_id, handler_id, state) DO UPDATE SET n = n + (1);
+END;
+CREATE TRIGGER skc_counts_delete AFTER DELETE ON skc_deliveries
+WHEN OLD.status <> 'active'
+BEGIN
+    INSERT INTO skc_counts (district_id, handler_id, state, n)
+    SELECT COALESCE((SELECT district_id FROM skc_events WHERE seq = OLD.event_seq), ''), OLD.handler_id, CASE OLD.status WHEN 'waiting' THEN CASE WHEN OLD.attempts > 0 THEN 'failed' ELSE 'waiting' END WHEN 'active' THEN NULL WHEN 'done' THEN 'done' WHEN 'dead' THEN 'dead' ELSE 'other' END, -1
+    WHERE (CASE OLD.status WHEN 'waiting' THEN CASE WHEN OLD.attempts > 0 THEN 'failed' ELSE 'waiting' END WHEN 'active' THEN NULL WHEN 'done' THEN 'done' WHEN 'dead' THEN 'dead' ELSE 'other' END) IS NOT NULL
+    ON CONFLICT (district_id, handler_id, state) DO UPDATE SET n = n + (-1);
+END;
+"#,
 ];
 
 #[cfg(feature = "postgres")]
@@ -315,4 +367,90 @@ DROP INDEX IF EXISTS skc_events_aggregate;
     // 9: retention deletes finished deliveries by index, as on SQLite.
     "CREATE INDEX IF NOT EXISTS skc_deliveries_finished ON skc_deliveries (updated_at)
     WHERE status IN ('discarded', 'cancelled');",
+    // 10: the queue counters kept as deliveries change state, as on SQLite
+    // (same table and states), but written without contention: a per-row
+    // trigger updating a counter row would make every worker wait for every
+    // other's transaction on that row (and deadlock two claims that touch
+    // two handlers in opposite orders). Instead a statement trigger, with the
+    // statement's changed rows as transition tables, appends one delta row
+    // per district, handler and state the statement changed (a claim of 100
+    // deliveries of one handler: one row) to `skc_count_deltas`, which no one
+    // updates; `Store::stats` and a background fold (`postgres/counts.rs`)
+    // move the deltas into `skc_counts` in one statement. Readers add the
+    // two. Filled from the deliveries already there, with writers held off
+    // until the migration commits (their changes would miss the triggers).
+    r#"
+LOCK TABLE skc_deliveries IN SHARE ROW EXCLUSIVE MODE;
+CREATE TABLE IF NOT EXISTS skc_counts (
+    district_id TEXT   NOT NULL,
+    handler_id  TEXT   NOT NULL,
+    state       TEXT   NOT NULL,
+    n           BIGINT NOT NULL,
+    PRIMARY KEY (district_id, handler_id, state)
+);
+CREATE TABLE IF NOT EXISTS skc_count_deltas (
+    district_id TEXT   NOT NULL,
+    handler_id  TEXT   NOT NULL,
+    state       TEXT   NOT NULL,
+    n           BIGINT NOT NULL
+);
+ALTER TABLE skc_count_deltas SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
+CREATE OR REPLACE FUNCTION skc_count_state(status TEXT, attempts INTEGER) RETURNS TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT CASE status WHEN 'waiting' THEN CASE WHEN attempts > 0 THEN 'failed' ELSE 'waiting' END
+                       WHEN 'active' THEN NULL WHEN 'done' THEN 'done' WHEN 'dead' THEN 'dead'
+                       ELSE 'other' END
+$fn$;
+INSERT INTO skc_counts (district_id, handler_id, state, n)
+SELECT COALESCE(e.district_id, ''), d.handler_id, skc_count_state(d.status, d.attempts), COUNT(*)
+FROM skc_deliveries d LEFT JOIN skc_events e ON e.seq = d.event_seq
+WHERE d.status <> 'active'
+GROUP BY 1, 2, 3
+ON CONFLICT (district_id, handler_id, state) DO UPDATE SET n = EXCLUDED.n;
+CREATE OR REPLACE FUNCTION skc_counts_inserted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO skc_count_deltas (district_id, handler_id, state, n)
+    SELECT COALESCE(e.district_id, ''), x.handler_id, skc_count_state(x.status, x.attempts), COUNT(*)
+    FROM skc_new x LEFT JOIN skc_events e ON e.seq = x.event_seq
+    WHERE x.status <> 'active'
+    GROUP BY 1, 2, 3;
+    RETURN NULL;
+END
+$fn$;
+CREATE OR REPLACE FUNCTION skc_counts_deleted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO skc_count_deltas (district_id, handler_id, state, n)
+    SELECT COALESCE(e.district_id, ''), x.handler_id, skc_count_state(x.status, x.attempts), -COUNT(*)
+    FROM skc_old x LEFT JOIN skc_events e ON e.seq = x.event_seq
+    WHERE x.status <> 'active'
+    GROUP BY 1, 2, 3;
+    RETURN NULL;
+END
+$fn$;
+CREATE OR REPLACE FUNCTION skc_counts_updated() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO skc_count_deltas (district_id, handler_id, state, n)
+    SELECT COALESCE(e.district_id, ''), ch.handler_id, ch.state, SUM(ch.n)
+    FROM (SELECT o.event_seq, o.handler_id,
+                 unnest(ARRAY[skc_count_state(o.status, o.attempts), skc_count_state(x.status, x.attempts)]) AS state,
+                 unnest(ARRAY[-1, 1]) AS n
+          FROM skc_old o JOIN skc_new x ON x.id = o.id
+          WHERE skc_count_state(o.status, o.attempts) IS DISTINCT FROM skc_count_state(x.status, x.attempts)) ch
+    LEFT JOIN skc_events e ON e.seq = ch.event_seq
+    WHERE ch.state IS NOT NULL
+    GROUP BY 1, 2, 3
+    HAVING SUM(ch.n) <> 0;
+    RETURN NULL;
+END
+$fn$;
+CREATE OR REPLACE TRIGGER skc_counts_insert AFTER INSERT ON skc_deliveries
+    REFERENCING NEW TABLE AS skc_new
+    FOR EACH STATEMENT EXECUTE FUNCTION skc_counts_inserted();
+CREATE OR REPLACE TRIGGER skc_counts_update AFTER UPDATE ON skc_deliveries
+    REFERENCING OLD TABLE AS skc_old NEW TABLE AS skc_new
+    FOR EACH STATEMENT EXECUTE FUNCTION skc_counts_updated();
+CREATE OR REPLACE TRIGGER skc_counts_delete AFTER DELETE ON skc_deliveries
+    REFERENCING OLD TABLE AS skc_old
+    FOR EACH STATEMENT EXECUTE FUNCTION skc_counts_deleted();
+"#,
 ];
