@@ -50,20 +50,22 @@ impl Store {
     /// [`Store::stats`], the lag and the oldest waiting delivery, with when
     /// they were counted ([`HandlerOverview::as_of`]).
     ///
-    /// The counters are read from those kept as deliveries change state (see
-    /// [`Store::stats`]), but the oldest waiting delivery and the lag are
-    /// read from the queue, so a request still never counts. One task per
-    /// store counts every scope asked for in the background: a scope asked
-    /// for the first time at once (this call waits for that first count; a
-    /// caller that stops waiting, with `tokio::time::timeout` for instance,
-    /// does not stop the count, and a later call finds its figures), then
-    /// every scope again every second by default
-    /// ([`Store::set_overview_refresh`]), but never sooner than nine times
-    /// what the last round of counts took, and the figures carry their age
-    /// ([`HandlerOverview::as_of`]). Later calls answer from memory at once.
-    /// A scope nobody asks for during a minute is no longer counted, and the
-    /// task ends when no scope is left or the store is dropped: a store
-    /// nobody watches pays nothing.
+    /// Counting the queue takes time proportional to its size, so a request
+    /// never does it. One task per store counts every scope asked for in the
+    /// background: a scope asked for the first time at once (this call waits
+    /// for that first count; a caller that stops waiting, with
+    /// `tokio::time::timeout` for instance, does not stop the count, and a
+    /// later call finds its figures), then every scope again every second by
+    /// default ([`Store::set_overview_refresh`]), but never sooner than nine
+    /// times what the last round of counts took: on a queue of millions,
+    /// where a count takes seconds, counting takes at most a tenth of one
+    /// core, and the figures are older (`as_of` says by how much). Later calls
+    /// answer from memory at once. A scope nobody asks for during a minute is
+    /// no longer counted, and the task ends when no scope is left or the
+    /// store is dropped: a store nobody watches pays nothing. (Counters kept
+    /// on each state change were the other way; they would cost every publish
+    /// and completion an extra row write, contended by every worker, for a
+    /// figure only a person looks at.)
     ///
     /// ```no_run
     /// # async fn f(store: skillcore_events_store::Store) -> skillcore_events_store::Result<()> {
