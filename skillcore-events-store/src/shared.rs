@@ -189,42 +189,6 @@ pub(crate) fn stats(now: &str) -> String {
     )
 }
 
-/// Queue counters per handler read from the counters the triggers keep
-/// (migration 10: `counts` is a relation of `district_id, handler_id, state,
-/// n`), the same in both dialects, with the active deliveries counted from
-/// their partial index (they are few; a claim does not write a counter).
-/// `district` is the placeholder of the one district to count, `None` for
-/// all. A handler is listed while any of its deliveries is counted.
-pub(crate) fn counted_stats(now: &str, counts: &str, district: Option<&str>) -> String {
-    let stalled = stalled(now);
-    let (counted, joined) = match district {
-        None => (String::new(), String::new()),
-        Some(p) => (
-            format!(" WHERE c.district_id = {p}"),
-            format!(" JOIN skc_events e ON e.seq = d.event_seq AND e.district_id = {p}"),
-        ),
-    };
-    let sum = |state: &str| {
-        format!("CAST(SUM(CASE WHEN x.state = '{state}' THEN x.n ELSE 0 END) AS BIGINT)")
-    };
-    format!(
-        "SELECT x.handler_id,
-              {} AS waiting, {} AS active, {} AS completed,
-              {} AS failed, {} AS dead, {} AS stalled
-            FROM (SELECT c.handler_id, c.state, c.n FROM {counts} c{counted}
-                  UNION ALL
-                  SELECT d.handler_id, CASE WHEN {stalled} THEN 'stalled' ELSE 'active' END, 1
-                  FROM skc_deliveries d{joined} WHERE d.status = 'active') x
-            GROUP BY x.handler_id HAVING SUM(x.n) > 0 ORDER BY x.handler_id",
-        sum("waiting"),
-        sum("active"),
-        sum("done"),
-        sum("failed"),
-        sum("dead"),
-        sum("stalled"),
-    )
-}
-
 /// The condition, on an active delivery `d` at time `now`, that its worker
 /// stopped renewing its lease: the lease ran out, or it was last renewed more
 /// than two thirds of its length ago (two renewal periods missed). A lease

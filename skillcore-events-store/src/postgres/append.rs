@@ -17,7 +17,6 @@ impl PgDb {
     pub async fn append(&self, rows: Vec<EventRow>) -> Result<Vec<i64>> {
         let seqs = self.appends.append(rows).await?;
         self.analyze_when_grown(seqs.len() as u64);
-        self.fold_when_due();
         Ok(seqs)
     }
 }

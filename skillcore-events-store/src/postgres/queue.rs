@@ -34,7 +34,6 @@ impl PgDb {
         let mut completed = completed.unwrap_or_default();
         completed.sort_unstable();
         self.record_handled(done, &completed).await?;
-        self.fold_when_due();
         Ok((completed, claimed))
     }
 
@@ -66,7 +65,6 @@ impl PgDb {
             .await?;
         completed.sort_unstable();
         self.record_handled(done, &completed).await?;
-        self.fold_when_due();
         Ok(completed)
     }
 

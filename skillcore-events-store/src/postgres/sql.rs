@@ -265,20 +265,12 @@ pub(super) const HAS_PENDING: &str = "SELECT EXISTS (SELECT 1 FROM skc_deliverie
                          OR EXISTS (SELECT 1 FROM skc_deliveries
                                     WHERE status = 'active' AND handler_id = ANY($1))";
 
-/// Queue counters per handler, all districts, from the counters.
+/// Queue counters per handler, all districts.
 pub(super) static STATS_ALL: LazyLock<String> =
-    LazyLock::new(|| crate::shared::counted_stats(NOW, super::counts::COUNTS, None));
-
-/// Queue counters per handler of the events of district `$1`.
-pub(super) static STATS_DISTRICT: LazyLock<String> =
-    LazyLock::new(|| crate::shared::counted_stats(NOW, super::counts::COUNTS, Some("$1")));
-
-/// The same counted from every delivery (what the counters must agree with).
-pub(super) static RECOUNT_ALL: LazyLock<String> =
     LazyLock::new(|| format!("{} GROUP BY d.handler_id ORDER BY d.handler_id", stats(NOW)));
 
-/// [`RECOUNT_ALL`] of district `$1`.
-pub(super) static RECOUNT_DISTRICT: LazyLock<String> = LazyLock::new(|| {
+/// Queue counters per handler of the events of district `$1`.
+pub(super) static STATS_DISTRICT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{} JOIN skc_events e ON e.seq = d.event_seq WHERE e.district_id = $1
                  GROUP BY d.handler_id ORDER BY d.handler_id",
