@@ -68,13 +68,12 @@ impl PgDb {
     /// many deliveries.
     pub async fn drop_handler(&self, all: bool, district: &str, handler: &str) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
-        let n = sqlx::query(sql::DROP_HANDLER.as_str())
+        let n: i64 = sqlx::query_scalar(sql::DROP_HANDLER.as_str())
             .bind(handler)
             .bind(all)
             .bind(district)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .fetch_one(&mut *tx)
+            .await?;
         sqlx::query(sql::DROP_HANDLED)
             .bind(handler)
             .bind(all)
@@ -82,6 +81,7 @@ impl PgDb {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(n)
+        self.fold_when_due();
+        Ok(n as u64)
     }
 }

@@ -4,6 +4,7 @@
 //! role: appends, the queue, dead letters, queries.
 
 mod append;
+mod counts;
 mod dead;
 pub(crate) mod inspect;
 mod manage;
@@ -39,6 +40,7 @@ pub(crate) struct PgDb {
     pool: PgPool,
     appends: Arc<GroupCommit<PgWriter>>,
     analyze: Arc<AnalyzeSchedule>,
+    folds: Arc<counts::FoldSchedule>,
 }
 
 /// When to refresh PostgreSQL's planner statistics of the queue. A claim picks
@@ -110,6 +112,7 @@ impl PgDb {
             )),
             pool,
             analyze: Arc::default(),
+            folds: Arc::default(),
         }
     }
 

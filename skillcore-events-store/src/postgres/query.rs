@@ -119,21 +119,20 @@ impl PgDb {
             .await?)
     }
 
-    /// Counters of all districts, or of one.
-    pub async fn stats(&self, district: Option<&str>) -> Result<Vec<HandlerStats>> {
-        let rows: Vec<StatsRow> = match district {
-            None => {
-                sqlx::query_as(sql::STATS_ALL.as_str())
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            Some(d) => {
-                sqlx::query_as(sql::STATS_DISTRICT.as_str())
-                    .bind(d)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
+    /// Counters of all districts, or of one: from the counters, or counted
+    /// from every delivery (`recount`).
+    pub async fn stats(&self, district: Option<&str>, recount: bool) -> Result<Vec<HandlerStats>> {
+        let statement = match (district.is_some(), recount) {
+            (false, false) => sql::STATS_ALL.as_str(),
+            (true, false) => sql::STATS_DISTRICT.as_str(),
+            (false, true) => sql::RECOUNT_ALL.as_str(),
+            (true, true) => sql::RECOUNT_DISTRICT.as_str(),
         };
+        let mut q = sqlx::query_as::<_, StatsRow>(statement);
+        if let Some(d) = district {
+            q = q.bind(d);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(HandlerStats::from).collect())
     }
 

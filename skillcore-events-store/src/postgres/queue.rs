@@ -34,6 +34,7 @@ impl PgDb {
         let mut completed = completed.unwrap_or_default();
         completed.sort_unstable();
         self.record_handled(done, &completed).await?;
+        self.fold_when_due();
         Ok((completed, claimed))
     }
 
@@ -65,6 +66,7 @@ impl PgDb {
             .await?;
         completed.sort_unstable();
         self.record_handled(done, &completed).await?;
+        self.fold_when_due();
         Ok(completed)
     }
 

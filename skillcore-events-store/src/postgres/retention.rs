@@ -26,7 +26,9 @@ const NOT_RUNNING: &str = "(d.replay = 0 OR (d.handler_id, d.replay) NOT IN (
                    SELECT * FROM unnest($3::text[], $4::bigint[])))";
 
 /// Deletes up to `$2` finished deliveries that finished before `$1`, oldest
-/// first, each index read in order (done, then discarded and cancelled).
+/// first, each index read in order (done, then discarded and cancelled);
+/// how many. The done ones are taken off their counters in the same
+/// statement.
 static PRUNE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH done AS (
@@ -37,9 +39,13 @@ static PRUNE: LazyLock<String> = LazyLock::new(|| {
            SELECT d.id FROM skc_deliveries d
            WHERE d.status IN ('discarded', 'cancelled') AND d.updated_at < $1 AND {NOT_RUNNING}
            ORDER BY d.updated_at LIMIT $2 FOR UPDATE SKIP LOCKED
-         )
-         DELETE FROM skc_deliveries WHERE id IN (
-           SELECT id FROM done UNION ALL SELECT id FROM other LIMIT $2)"
+         ), gone AS (
+           DELETE FROM skc_deliveries WHERE id IN (
+             SELECT id FROM done UNION ALL SELECT id FROM other LIMIT $2)
+           RETURNING handler_id, event_seq, status
+         ), {}
+         SELECT COUNT(*) FROM gone",
+        super::sql::count_done("gone", "-")
     )
 });
 
@@ -76,14 +82,15 @@ impl PgDb {
     ) -> Result<u64> {
         let (handlers, batches): (Vec<&str>, Vec<i64>) =
             running.iter().map(|(h, b)| (h.as_str(), *b)).unzip();
-        Ok(sqlx::query(PRUNE.as_str())
+        let n: i64 = sqlx::query_scalar(PRUNE.as_str())
             .bind(before)
             .bind(batch as i64)
             .bind(handlers)
             .bind(batches)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+            .fetch_one(&self.pool)
+            .await?;
+        self.fold_when_due();
+        Ok(n as u64)
     }
 
     /// A plain `VACUUM (ANALYZE)` of the store's tables; their size before

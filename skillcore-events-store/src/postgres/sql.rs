@@ -6,7 +6,7 @@
 //! when the statements were written inline in `lib.rs`: the text sent to the
 //! database is byte for byte what it was before the cut by dialect.
 
-use crate::shared::{stats, ORDER_CLEAR};
+use crate::shared::ORDER_CLEAR;
 use std::sync::LazyLock;
 
 /// The database's clock, as the store keeps times (microseconds since the
@@ -80,20 +80,23 @@ fn claim(completing: bool) -> String {
     let (relaxed, done, not_done, completed) = if completing {
         (
             "",
-            "done AS (
+            format!(
+                "done AS (
                UPDATE skc_deliveries d
                SET status = 'done', lease_owner = NULL, lease_until = NULL, updated_at = clock.now
                FROM unnest($5::bigint[], $6::text[]) AS u(id, owner), clock
                WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'active'
-               RETURNING d.id
-             ),",
+               RETURNING d.id, d.handler_id, d.event_seq, d.status
+             ), {},",
+                count_done("done", "")
+            ),
             "AND d.id <> ALL($5)",
             "(SELECT array_agg(id) FROM done)",
         )
     } else {
         (
             ", set_config('synchronous_commit', 'off', true) AS relaxed",
-            "",
+            String::new(),
             "",
             "NULL::bigint[]",
         )
@@ -158,14 +161,37 @@ pub(super) static COMPLETE_AND_CLAIM: LazyLock<String> = LazyLock::new(|| claim(
 /// Marks done the deliveries `$1` held by owners `$2`; returns their ids.
 pub(super) static COMPLETE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "UPDATE skc_deliveries d
+        "WITH done AS (
+           UPDATE skc_deliveries d
              SET status = 'done', lease_owner = NULL, lease_until = NULL,
                  updated_at = {NOW}
              FROM unnest($1::bigint[], $2::text[]) AS u(id, owner)
              WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'active'
-             RETURNING d.id"
+             RETURNING d.id, d.handler_id, d.event_seq, d.status
+         ), {}
+         SELECT id FROM done",
+        count_done("done", "")
     )
 });
+
+/// The CTE `counted` that appends to `skc_done_deltas` (migration 10) how
+/// many of the deliveries of the CTE `source` (returning `handler_id,
+/// event_seq, status`, as they were made or as they were before a delete)
+/// are done, per district and handler, with `sign` (`""` for made done, `"-"`
+/// for deleted). One row per district and handler the statement changed;
+/// none when it made or deleted no done delivery. PostgreSQL runs a
+/// data-modifying CTE whether or not anything reads it.
+pub(super) fn count_done(source: &str, sign: &str) -> String {
+    format!(
+        "counted AS (
+           INSERT INTO skc_done_deltas (district_id, handler_id, n)
+           SELECT COALESCE(e.district_id, ''), x.handler_id, {sign}COUNT(*)
+           FROM {source} x LEFT JOIN skc_events e ON e.seq = x.event_seq
+           WHERE x.status = 'done'
+           GROUP BY 1, 2
+         )"
+    )
+}
 
 /// Records successes whose lease was lost: handlers `$1`, events `$2`
 /// (pairwise).
@@ -265,16 +291,23 @@ pub(super) const HAS_PENDING: &str = "SELECT EXISTS (SELECT 1 FROM skc_deliverie
                          OR EXISTS (SELECT 1 FROM skc_deliveries
                                     WHERE status = 'active' AND handler_id = ANY($1))";
 
-/// Queue counters per handler, all districts.
+/// Queue counters per handler, all districts: the done counters and the
+/// partial indexes, not the history.
 pub(super) static STATS_ALL: LazyLock<String> =
-    LazyLock::new(|| format!("{} GROUP BY d.handler_id ORDER BY d.handler_id", stats(NOW)));
+    LazyLock::new(|| crate::shared::counted_stats(NOW, super::counts::COUNTS, None));
 
 /// Queue counters per handler of the events of district `$1`.
-pub(super) static STATS_DISTRICT: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{} JOIN skc_events e ON e.seq = d.event_seq WHERE e.district_id = $1
-                 GROUP BY d.handler_id ORDER BY d.handler_id",
-        stats(NOW)
+pub(super) static STATS_DISTRICT: LazyLock<String> =
+    LazyLock::new(|| crate::shared::counted_stats(NOW, super::counts::COUNTS, Some("$1")));
+
+/// The same counted from every delivery (what the counters must agree with).
+pub(super) static RECOUNT_ALL: LazyLock<String> = LazyLock::new(|| crate::shared::recount(NOW, ""));
+
+/// [`RECOUNT_ALL`] of district `$1`.
+pub(super) static RECOUNT_DISTRICT: LazyLock<String> = LazyLock::new(|| {
+    crate::shared::recount(
+        NOW,
+        " JOIN skc_events e ON e.seq = d.event_seq WHERE e.district_id = $1",
     )
 });
 
@@ -424,15 +457,20 @@ pub(super) static HANDLER_HELD: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Deletes the deliveries of handler `$1` in the scope (`$2`, `$3`), but
-/// those a live worker holds.
+/// those a live worker holds; how many.
 pub(super) static DROP_HANDLER: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "DELETE FROM skc_deliveries d
+        "WITH gone AS (
+           DELETE FROM skc_deliveries d
                  WHERE d.handler_id = $1
                    AND NOT (d.status = 'active' AND NOT {})
                    AND ($2 OR EXISTS (SELECT 1 FROM skc_events e
-                                      WHERE e.seq = d.event_seq AND e.district_id = $3))",
-        crate::shared::stalled(NOW)
+                                      WHERE e.seq = d.event_seq AND e.district_id = $3))
+                 RETURNING d.handler_id, d.event_seq, d.status
+         ), {}
+         SELECT COUNT(*) FROM gone",
+        crate::shared::stalled(NOW),
+        count_done("gone", "-")
     )
 });
 

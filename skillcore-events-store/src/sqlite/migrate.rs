@@ -187,12 +187,24 @@ mod tests {
                 "skc_deliveries_ordered",
                 "skc_deliveries_replayed",
                 "skc_deliveries_waiting",
+                "skc_done_counted",
+                "skc_done_uncounted",
                 "skc_events_aggregate",
                 "skc_events_correlation",
                 "skc_events_occurred",
                 "skc_events_route",
                 "skc_events_type",
             ]
+        );
+
+        // Migration 10 counted the done deliveries there were.
+        let all = crate::Scope::AllDistricts;
+        let counted = store.stats(&all).await.unwrap();
+        assert_eq!(counted, store.recount_stats(&all).await.unwrap());
+        let sum = |f: fn(&crate::HandlerStats) -> i64| counted.iter().map(f).sum::<i64>();
+        assert_eq!(
+            (sum(|h| h.waiting), sum(|h| h.dead), sum(|h| h.completed)),
+            (7, 1, 1)
         );
 
         // New rows follow the old ids, and the trigger queues their deliveries.

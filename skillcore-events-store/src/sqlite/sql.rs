@@ -174,20 +174,23 @@ pub(super) const HAS_PENDING: &str =
                                     WHERE status = 'active'
                                       AND handler_id IN (SELECT value FROM json_each(?1)))";
 
-/// Queue counters per handler, all districts.
-pub(super) static STATS_ALL: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{} GROUP BY d.handler_id ORDER BY d.handler_id",
-        crate::shared::stats(NOW)
-    )
-});
+/// Queue counters per handler, all districts: the done counters and the
+/// partial indexes, not the history.
+pub(super) static STATS_ALL: LazyLock<String> =
+    LazyLock::new(|| crate::shared::counted_stats(NOW, "skc_done_counts", None));
 
 /// Queue counters per handler of the events of district `?1`.
-pub(super) static STATS_DISTRICT: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{} JOIN skc_events e ON e.seq = d.event_seq WHERE e.district_id = ?1
-                 GROUP BY d.handler_id ORDER BY d.handler_id",
-        crate::shared::stats(NOW)
+pub(super) static STATS_DISTRICT: LazyLock<String> =
+    LazyLock::new(|| crate::shared::counted_stats(NOW, "skc_done_counts", Some("?1")));
+
+/// The same counted from every delivery (what the counters must agree with).
+pub(super) static RECOUNT_ALL: LazyLock<String> = LazyLock::new(|| crate::shared::recount(NOW, ""));
+
+/// [`RECOUNT_ALL`] of district `?1`.
+pub(super) static RECOUNT_DISTRICT: LazyLock<String> = LazyLock::new(|| {
+    crate::shared::recount(
+        NOW,
+        " JOIN skc_events e ON e.seq = d.event_seq WHERE e.district_id = ?1",
     )
 });
 

@@ -71,19 +71,35 @@ impl Store {
     }
 
     /// Queue counters per handler of the deliveries of events in `scope`,
-    /// sorted by handler id.
+    /// sorted by handler id: waiting, completed, failed (waiting again after
+    /// a failure), dead and the rest from the counters kept as deliveries
+    /// change state (triggers in the statement that changes a delivery: a
+    /// read of a few rows per handler and district, at any queue size);
+    /// active and stalled from the index of active deliveries. A handler is
+    /// listed while any of its deliveries is counted.
     pub async fn stats(&self, scope: &Scope) -> Result<Vec<HandlerStats>> {
-        // All districts count the table alone; one district joins each
-        // delivery's event for its district (an event's deliveries carry none).
+        self.stats_by(scope, false).await
+    }
+
+    /// [`Store::stats`] counted from every delivery instead of the counters:
+    /// what they must agree with (`queue stats --recount`). A read of the
+    /// whole queue: seconds on one of millions.
+    pub async fn recount_stats(&self, scope: &Scope) -> Result<Vec<HandlerStats>> {
+        self.stats_by(scope, true).await
+    }
+
+    async fn stats_by(&self, scope: &Scope, recount: bool) -> Result<Vec<HandlerStats>> {
+        // One district joins each delivery's event for its district (an
+        // event's deliveries carry none); the counters are kept per district.
         let district = match scope {
             Scope::District(d) => Some(d.as_str()),
             Scope::AllDistricts => None,
         };
         match &self.dialect {
             #[cfg(feature = "sqlite")]
-            Dialect::Sqlite(db) => db.stats(district).await,
+            Dialect::Sqlite(db) => db.stats(district, recount).await,
             #[cfg(feature = "postgres")]
-            Dialect::Postgres(db) => db.stats(district).await,
+            Dialect::Postgres(db) => db.stats(district, recount).await,
         }
     }
 
