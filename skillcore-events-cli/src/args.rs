@@ -282,6 +282,22 @@ pub(crate) enum QueueCommand {
         /// `human` (a table) or `json`.
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
+        /// Count every delivery instead of reading the counters (seconds on
+        /// a store of millions): what the counters must agree with.
+        #[arg(long)]
+        recount: bool,
+    },
+    /// Count the done deliveries again into the counters `stats` reads.
+    ///
+    /// The store keeps them as deliveries change; on PostgreSQL only its own
+    /// statements do, so run this after done deliveries were changed or
+    /// deleted by hand (`stats --recount` shows whether they agree), or
+    /// inserted by hand on either backend. Every district's: needs
+    /// --all-districts. Publishers and workers of a PostgreSQL store wait
+    /// for it.
+    RebuildCounters {
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Delete the rows of a handler that no longer exists (its deliveries and
     /// idempotency records), so `stats` stops listing it.

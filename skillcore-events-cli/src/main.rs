@@ -103,9 +103,12 @@ fn run(cli: Cli) -> Outcome {
             aggregate,
         } => new_event::run(&name, &catalog, aggregate.as_deref()),
         Command::Queue { command } => match command {
-            QueueCommand::Stats { db, format } => {
-                queue::stats(&db, format == args::CheckFormat::Json)
-            }
+            QueueCommand::Stats {
+                db,
+                format,
+                recount,
+            } => queue::stats(&db, format == args::CheckFormat::Json, recount),
+            QueueCommand::RebuildCounters { db } => queue::rebuild_counters(&db),
             QueueCommand::Drop {
                 db,
                 handler,

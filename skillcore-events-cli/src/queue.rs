@@ -108,10 +108,20 @@ pub(crate) fn store_err(e: skillcore_events::store::StoreError) -> Failure {
     Failure::usage(format!("event store: {}", escape(&e.to_string())))
 }
 
-/// `queue stats`: the counters per handler, as a table or JSON.
-pub fn stats(db: &DbArgs, json: bool) -> Outcome {
+/// `queue stats`: the counters per handler, as a table or JSON; with
+/// `recount`, counted from every delivery.
+pub fn stats(db: &DbArgs, json: bool, recount: bool) -> Outcome {
     let (rt, store) = open(db, Access::ReadOnly)?;
-    let stats = rt.block_on(store.stats(&db.scope())).map_err(store_err)?;
+    let scope = db.scope();
+    let stats = rt
+        .block_on(async {
+            if recount {
+                store.recount_stats(&scope).await
+            } else {
+                store.stats(&scope).await
+            }
+        })
+        .map_err(store_err)?;
     let mut out = String::new();
     if json {
         let rows: Vec<serde_json::Value> = stats
@@ -159,6 +169,20 @@ pub fn stats(db: &DbArgs, json: bool) -> Outcome {
         }
     }
     print_stdout(&out)?;
+    Ok(OK)
+}
+
+/// `queue rebuild-counters`: the done counters counted again.
+pub fn rebuild_counters(db: &DbArgs) -> Outcome {
+    if db.scope.district.is_some() {
+        return Err(Failure::usage(
+            "queue rebuild-counters counts every district's deliveries: pass --all-districts \
+             instead of --district",
+        ));
+    }
+    let (rt, store) = open(db, Access::ReadWrite)?;
+    rt.block_on(store.rebuild_counters()).map_err(store_err)?;
+    print_stdout("counted the done deliveries again; `queue stats` reads them\n")?;
     Ok(OK)
 }
 

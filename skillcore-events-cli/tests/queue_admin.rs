@@ -410,3 +410,80 @@ async fn queue_stats_tells_stalled_from_active() {
         "{stdout}"
     );
 }
+
+/// `queue stats --recount` counts every delivery; `queue rebuild-counters`
+/// counts the done ones again after a change past the store (an INSERT by
+/// hand), and refuses a single district.
+#[tokio::test(flavor = "current_thread")]
+async fn queue_stats_recount_and_rebuild_counters() {
+    let (dir, store) = school().await;
+    // A done delivery inserted by hand: SQLite's triggers count updates and
+    // deletes, not inserts.
+    sqlx::query(
+        "INSERT INTO skc_deliveries (event_seq, handler_id, status, attempts, available_at, updated_at)
+         SELECT seq, 'analytics.update_gpa', 'done', 1, 0, 0 FROM skc_events LIMIT 1",
+    )
+    .execute(store.sqlite_pool().unwrap())
+    .await
+    .unwrap();
+    let completed = |args: &[&str]| -> i64 {
+        let mut all = vec![
+            "queue",
+            "stats",
+            "--db",
+            "school-events.db",
+            "--all-districts",
+            "--format",
+            "json",
+        ];
+        all.extend_from_slice(args);
+        let (code, stdout, stderr) = run_in(&dir, &all);
+        assert_eq!(code, 0, "{stderr}");
+        let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["handler"] == "analytics.update_gpa")
+            .unwrap_or_else(|| panic!("{stdout}"))["completed"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(completed(&[]), 1, "the counters miss the hand-made row");
+    assert_eq!(completed(&["--recount"]), 2, "a recount sees it");
+
+    let (code, _, stderr) = run_in(
+        &dir,
+        &[
+            "queue",
+            "rebuild-counters",
+            "--db",
+            "school-events.db",
+            "--district",
+            "dst-1",
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--all-districts"), "{stderr}");
+    assert_eq!(completed(&[]), 1, "a refused rebuild changes nothing");
+
+    let (code, stdout, stderr) = run_in(
+        &dir,
+        &[
+            "queue",
+            "rebuild-counters",
+            "--db",
+            "school-events.db",
+            "--all-districts",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("counted"), "{stdout}");
+    assert_eq!(completed(&[]), 2, "rebuilt");
+    assert_eq!(
+        stats_of(&store, "analytics.update_gpa")
+            .await
+            .unwrap()
+            .completed,
+        2
+    );
+}

@@ -50,22 +50,21 @@ impl Store {
     /// [`Store::stats`], the lag and the oldest waiting delivery, with when
     /// they were counted ([`HandlerOverview::as_of`]).
     ///
-    /// Counting the queue takes time proportional to its size, so a request
-    /// never does it. One task per store counts every scope asked for in the
+    /// The counts read the done counters and the partial indexes of the
+    /// unfinished and dead deliveries (see [`Store::stats`]), so they grow
+    /// with the backlog, not with the history; still, a request never runs
+    /// them. One task per store counts every scope asked for in the
     /// background: a scope asked for the first time at once (this call waits
     /// for that first count; a caller that stops waiting, with
     /// `tokio::time::timeout` for instance, does not stop the count, and a
     /// later call finds its figures), then every scope again every second by
     /// default ([`Store::set_overview_refresh`]), but never sooner than nine
-    /// times what the last round of counts took: on a queue of millions,
+    /// times what the last round of counts took: with a backlog of millions,
     /// where a count takes seconds, counting takes at most a tenth of one
     /// core, and the figures are older (`as_of` says by how much). Later calls
     /// answer from memory at once. A scope nobody asks for during a minute is
     /// no longer counted, and the task ends when no scope is left or the
-    /// store is dropped: a store nobody watches pays nothing. (Counters kept
-    /// on each state change were the other way; they would cost every publish
-    /// and completion an extra row write, contended by every worker, for a
-    /// figure only a person looks at.)
+    /// store is dropped: a store nobody watches pays nothing.
     ///
     /// ```no_run
     /// # async fn f(store: skillcore_events_store::Store) -> skillcore_events_store::Result<()> {

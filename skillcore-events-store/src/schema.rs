@@ -5,6 +5,20 @@
 //! PostgreSQL), so two processes starting against one database apply each exactly
 //! once and neither fails.
 
+/// The count of done deliveries per district and handler, as migration 10
+/// fills `skc_done_counts` and `Store::rebuild_counters` fills it again
+/// (the same statement in both dialects).
+macro_rules! count_done_deliveries {
+    () => {
+        "INSERT INTO skc_done_counts (district_id, handler_id, n)
+SELECT COALESCE(e.district_id, ''), d.handler_id, COUNT(*)
+FROM skc_deliveries d LEFT JOIN skc_events e ON e.seq = d.event_seq
+WHERE d.status = 'done'
+GROUP BY 1, 2"
+    };
+}
+pub(crate) use count_done_deliveries;
+
 #[cfg(feature = "sqlite")]
 /// SQLite: one file, WAL. Timestamps used by the queue are integer microseconds
 /// since the epoch (cheap to compare and index); `occurred_at` is fixed-width
@@ -210,29 +224,32 @@ CREATE INDEX IF NOT EXISTS skc_deliveries_done ON skc_deliveries (updated_at) WH
     // tests the trigger's WHEN. The district is the event's (`''` for none).
     // Filled from the done deliveries already there, in the migration's
     // transaction.
-    r#"
+    concat!(
+        r#"
 CREATE TABLE skc_done_counts (
     district_id TEXT    NOT NULL,
     handler_id  TEXT    NOT NULL,
     n           INTEGER NOT NULL,
     PRIMARY KEY (district_id, handler_id)
 ) WITHOUT ROWID;
-INSERT INTO skc_done_counts (district_id, handler_id, n)
-SELECT COALESCE(e.district_id, ''), d.handler_id, COUNT(*)
-FROM skc_deliveries d INDEXED BY skc_deliveries_done LEFT JOIN skc_events e ON e.seq = d.event_seq
-WHERE d.status = 'done'
-GROUP BY 1, 2;
+"#,
+        count_done_deliveries!(),
+        r#";
 CREATE TRIGGER skc_done_counted AFTER UPDATE OF status ON skc_deliveries
-WHEN OLD.status IS NOT NEW.status AND 'done' IN (OLD.status, NEW.status)
+WHEN NEW.status = 'done' AND OLD.status IS NOT 'done'
+BEGIN
+    INSERT INTO skc_done_counts (district_id, handler_id, n)
+    SELECT COALESCE((SELECT district_id FROM skc_events WHERE seq = NEW.event_seq), ''), NEW.handler_id, 1
+    WHERE true
+    ON CONFLICT (district_id, handler_id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER skc_done_undone AFTER UPDATE OF status ON skc_deliveries
+WHEN OLD.status = 'done' AND NEW.status IS NOT 'done'
 BEGIN
     INSERT INTO skc_done_counts (district_id, handler_id, n)
     SELECT COALESCE((SELECT district_id FROM skc_events WHERE seq = OLD.event_seq), ''), OLD.handler_id, -1
-    WHERE OLD.status = 'done'
+    WHERE true
     ON CONFLICT (district_id, handler_id) DO UPDATE SET n = n - 1;
-    INSERT INTO skc_done_counts (district_id, handler_id, n)
-    SELECT COALESCE((SELECT district_id FROM skc_events WHERE seq = NEW.event_seq), ''), NEW.handler_id, 1
-    WHERE NEW.status = 'done'
-    ON CONFLICT (district_id, handler_id) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER skc_done_uncounted AFTER DELETE ON skc_deliveries
 WHEN OLD.status = 'done'
@@ -242,7 +259,8 @@ BEGIN
     WHERE true
     ON CONFLICT (district_id, handler_id) DO UPDATE SET n = n - 1;
 END;
-"#,
+"#
+    ),
 ];
 
 #[cfg(feature = "postgres")]
@@ -370,7 +388,8 @@ DROP INDEX IF EXISTS skc_events_aggregate;
     // background fold (`postgres/counts.rs`) moves the deltas into
     // `skc_done_counts`, and readers add the two. Filled from the done
     // deliveries already there, writers held off until the migration commits.
-    r#"
+    concat!(
+        r#"
 LOCK TABLE skc_deliveries IN SHARE ROW EXCLUSIVE MODE;
 CREATE TABLE IF NOT EXISTS skc_done_counts (
     district_id TEXT   NOT NULL,
@@ -384,11 +403,8 @@ CREATE TABLE IF NOT EXISTS skc_done_deltas (
     n           BIGINT NOT NULL
 );
 ALTER TABLE skc_done_deltas SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
-INSERT INTO skc_done_counts (district_id, handler_id, n)
-SELECT COALESCE(e.district_id, ''), d.handler_id, COUNT(*)
-FROM skc_deliveries d LEFT JOIN skc_events e ON e.seq = d.event_seq
-WHERE d.status = 'done'
-GROUP BY 1, 2
-ON CONFLICT (district_id, handler_id) DO UPDATE SET n = EXCLUDED.n;
 "#,
+        count_done_deliveries!(),
+        ";"
+    ),
 ];

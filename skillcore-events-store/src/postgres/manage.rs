@@ -84,4 +84,23 @@ impl PgDb {
         self.fold_when_due();
         Ok(n as u64)
     }
+
+    /// Counts the done deliveries again into `skc_done_counts`, the deltas
+    /// dropped, in one transaction that holds off writers of the deliveries
+    /// until it commits (their deltas would count twice or not at all).
+    pub async fn rebuild_counters(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::raw_sql(
+            "LOCK TABLE skc_deliveries IN SHARE ROW EXCLUSIVE MODE;
+             DELETE FROM skc_done_deltas;
+             DELETE FROM skc_done_counts;",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(crate::schema::count_done_deliveries!())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

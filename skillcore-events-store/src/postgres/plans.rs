@@ -131,6 +131,13 @@ async fn every_statement_reaches_the_growing_tables_as_it_must() {
             Reach::Whole("of every type: reads the events in order, filtered by time and district as it goes"),
         ),
         ("replay of one type", &sql::REPLAY_OF_TYPE, Reach::Index),
+        // The time index: the events since the time, of every type.
+        ("replay since a time", &sql::REPLAY_SINCE, Reach::Index),
+        (
+            "replay of one type since a time",
+            &sql::REPLAY_OF_TYPE_SINCE,
+            Reach::Index,
+        ),
         ("replay progress", sql::REPLAY_PROGRESS, Reach::Index),
         ("renew leases", &sql::RENEW_LEASES, Reach::Index),
         ("expire own leases", &sql::EXPIRE_OWN_LEASES, Reach::Index),

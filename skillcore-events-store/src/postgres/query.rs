@@ -145,9 +145,11 @@ impl PgDb {
         filter: &ReplayFilter,
         batch: i64,
     ) -> Result<u64> {
-        let statement = match filter.event_type {
-            Some(_) => sql::REPLAY_OF_TYPE.as_str(),
-            None => sql::REPLAY.as_str(),
+        let statement = match (filter.event_type.is_some(), filter.since.is_some()) {
+            (true, false) => sql::REPLAY_OF_TYPE.as_str(),
+            (false, false) => sql::REPLAY.as_str(),
+            (true, true) => sql::REPLAY_OF_TYPE_SINCE.as_str(),
+            (false, true) => sql::REPLAY_SINCE.as_str(),
         };
         Ok(sqlx::query(statement)
             .bind(handler_id)

@@ -74,8 +74,9 @@ pub(super) static APPEND_MANY: LazyLock<String> = LazyLock::new(|| {
 /// as JSON text, each event once with its deliveries nested (the shape
 /// `crate::row::claimed_from_json` reads, as on SQLite), and `completed`.
 /// With `completing`, the same statement first marks done the deliveries `$5`
-/// held by owners `$6` (what a worker finished); `completed` lists those it
-/// marked. Without it, the claim commits without waiting for its WAL flush.
+/// held by owners `$6` (what a worker finished) and appends them to the done
+/// counters' deltas ([`count_done`]); `completed` lists those it marked.
+/// Without it, the claim commits without waiting for its WAL flush.
 fn claim(completing: bool) -> String {
     let (relaxed, done, not_done, completed) = if completing {
         (
@@ -354,12 +355,19 @@ pub(super) static READ_AFTER: LazyLock<String> = LazyLock::new(|| {
 /// Queues the events of type `$3` (or any) that occurred at or after `$4`
 /// (or ever), in the scope (`$5`, `$6`), again for handler `$1` as batch `$2`.
 /// `of_type`: `$3` is given, and the events are read from the type's index
-/// instead of all of them.
-fn replay(of_type: bool) -> String {
+/// instead of all of them. `since`: `$4` is given (a condition the planner
+/// can match to the time index; `$4 IS NULL OR ...` in a generic plan it
+/// cannot).
+fn replay(of_type: bool, since: bool) -> String {
     let by_type = if of_type {
         "e.event_type = $3"
     } else {
         "$3::text IS NULL"
+    };
+    let from = if since {
+        "e.occurred_at >= $4::timestamptz"
+    } else {
+        "$4::timestamptz IS NULL"
     };
     format!(
         "INSERT INTO skc_deliveries
@@ -369,17 +377,23 @@ fn replay(of_type: bool) -> String {
                             {NOW}
                      FROM skc_events e
                      WHERE {by_type}
-                       AND ($4::timestamptz IS NULL OR e.occurred_at >= $4)
+                       AND {from}
                        AND ($5 OR e.district_id = $6)
                      ORDER BY e.tx_id, e.seq"
     )
 }
 
 /// [`replay`] of every event.
-pub(super) static REPLAY: LazyLock<String> = LazyLock::new(|| replay(false));
+pub(super) static REPLAY: LazyLock<String> = LazyLock::new(|| replay(false, false));
 
 /// [`replay`] of the events of one type.
-pub(super) static REPLAY_OF_TYPE: LazyLock<String> = LazyLock::new(|| replay(true));
+pub(super) static REPLAY_OF_TYPE: LazyLock<String> = LazyLock::new(|| replay(true, false));
+
+/// [`replay`] of the events since a time.
+pub(super) static REPLAY_SINCE: LazyLock<String> = LazyLock::new(|| replay(false, true));
+
+/// [`replay`] of the events of one type since a time.
+pub(super) static REPLAY_OF_TYPE_SINCE: LazyLock<String> = LazyLock::new(|| replay(true, true));
 
 /// Progress of batch `$2` of handler `$1` in the scope (`$3`, `$4`).
 /// Cancelled deliveries (`replay cancel`) are not counted.

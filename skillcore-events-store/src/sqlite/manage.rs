@@ -105,4 +105,19 @@ impl SqliteDb {
             .await?;
         Ok(n)
     }
+
+    /// Counts the done deliveries again into `skc_done_counts`, in one
+    /// write transaction.
+    pub async fn rebuild_counters(&self) -> Result<()> {
+        let mut conn = self.writer.lock().await;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        sqlx::query("DELETE FROM skc_done_counts")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(crate::schema::count_done_deliveries!())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

@@ -189,6 +189,7 @@ mod tests {
                 "skc_deliveries_waiting",
                 "skc_done_counted",
                 "skc_done_uncounted",
+                "skc_done_undone",
                 "skc_events_aggregate",
                 "skc_events_correlation",
                 "skc_events_occurred",

@@ -47,6 +47,12 @@ pub(crate) struct SqliteDb {
     claim_gate: Arc<tokio::sync::RwLock<()>>,
 }
 
+/// The page cache of the store's writer connection, in KiB.
+pub(crate) const WRITER_CACHE_KB: u32 = 64 * 1024;
+
+/// The page cache of each other connection of the store, in KiB.
+pub(crate) const READER_CACHE_KB: u32 = 16 * 1024;
+
 impl SqliteDb {
     /// The connections to one SQLite file, as `options` open it; nothing is
     /// created or migrated here.
@@ -56,6 +62,16 @@ impl SqliteDb {
         // (transactions start with BEGIN IMMEDIATE, so writers queue on the busy
         // timeout instead of deadlocking); a few connections read. A pool
         // checkout costs about as much as a statement, hence the held connection.
+        //
+        // Each connection keeps a page cache of its own: SQLite's default of
+        // 2 MB holds the upper levels of a small store's trees only, and on a
+        // store of millions of rows every claim, completion and lookup then
+        // reads its pages from the file again (a system call each, the
+        // operating system's cache behind it): draining at 10 M events was
+        // a third of the rate on an empty store. The writer gets
+        // [`WRITER_CACHE_KB`], the others [`READER_CACHE_KB`]; memory only
+        // grows to that as the store does.
+        let options = options.pragma("cache_size", format!("-{READER_CACHE_KB}"));
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
@@ -74,7 +90,8 @@ impl SqliteDb {
         let writer = SqliteConnection::connect_with(
             &options
                 .clone()
-                .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string()),
+                .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string())
+                .pragma("cache_size", format!("-{WRITER_CACHE_KB}")),
         )
         .await?;
         Ok(SqliteDb::on(writer, write, read))

@@ -206,9 +206,16 @@ fn select_events(condition: &str) -> String {
 pub(super) static AGGREGATE_EVENTS: LazyLock<String> =
     LazyLock::new(|| select_events("e.aggregate_type = ?3 AND e.aggregate_id = ?4"));
 
-/// The events of type `?3` that occurred in `[?4, ?5)`.
+/// The events of type `?3` that occurred in `[?4, ?5)`: the events of the
+/// time range read from `skc_events_occurred`, so the cost is the range's,
+/// however many events of the type the store holds (without the hint SQLite,
+/// which keeps no statistics here, reads every event of the type).
 pub(super) static EVENTS_BY_TYPE: LazyLock<String> = LazyLock::new(|| {
-    select_events("e.event_type = ?3 AND e.occurred_at >= ?4 AND e.occurred_at < ?5")
+    format!(
+        "SELECT {EVENT_COLS} FROM skc_events e INDEXED BY skc_events_occurred
+                     WHERE (?1 OR e.district_id = ?2) AND e.event_type = ?3
+                       AND e.occurred_at >= ?4 AND e.occurred_at < ?5 ORDER BY e.seq"
+    )
 });
 
 /// The events of type `?3` whose payload at path `?4` reads as the text `?5`.
@@ -233,28 +240,41 @@ pub(super) static READ_AFTER: LazyLock<String> = LazyLock::new(|| {
 /// (or ever), in the scope (`?5`, `?6`), again for handler `?1` as batch `?2`.
 /// `of_type`: `?3` is given, and the events are read from the type's index
 /// (in sequence order, as the index keeps them) instead of all of them.
-fn replay(of_type: bool) -> String {
+/// `since`: `?4` is given, and the events are read from the time index, so
+/// a replay of the last hour reads the last hour, not the history.
+fn replay(of_type: bool, since: bool) -> String {
     let by_type = if of_type {
         "e.event_type = ?3"
     } else {
         "?3 IS NULL"
     };
+    let (index, from) = if since {
+        (" INDEXED BY skc_events_occurred", "e.occurred_at >= ?4")
+    } else {
+        ("", "?4 IS NULL")
+    };
     format!(
         "INSERT INTO skc_deliveries
                        (event_seq, handler_id, status, available_at, replay, ordering_key, updated_at)
                      SELECT e.seq, ?1, 'waiting', ?2, ?2, e.aggregate_type || ':' || e.aggregate_id, ?2
-                     FROM skc_events e
-                     WHERE {by_type} AND (?4 IS NULL OR e.occurred_at >= ?4)
+                     FROM skc_events e{index}
+                     WHERE {by_type} AND {from}
                        AND (?5 OR e.district_id = ?6)
                      ORDER BY e.seq"
     )
 }
 
 /// [`replay`] of every event.
-pub(super) static REPLAY: LazyLock<String> = LazyLock::new(|| replay(false));
+pub(super) static REPLAY: LazyLock<String> = LazyLock::new(|| replay(false, false));
 
 /// [`replay`] of the events of one type.
-pub(super) static REPLAY_OF_TYPE: LazyLock<String> = LazyLock::new(|| replay(true));
+pub(super) static REPLAY_OF_TYPE: LazyLock<String> = LazyLock::new(|| replay(true, false));
+
+/// [`replay`] of the events since a time.
+pub(super) static REPLAY_SINCE: LazyLock<String> = LazyLock::new(|| replay(false, true));
+
+/// [`replay`] of the events of one type since a time.
+pub(super) static REPLAY_OF_TYPE_SINCE: LazyLock<String> = LazyLock::new(|| replay(true, true));
 
 /// Progress of batch `?2` of handler `?1` in the scope (`?3`, `?4`);
 /// cancelled deliveries (`replay cancel`) are not counted.

@@ -114,4 +114,22 @@ impl Store {
             Dialect::Postgres(db) => db.drop_handler(all, district, handler).await,
         }
     }
+
+    /// Counts the done deliveries again, per district and handler, into the
+    /// counters [`Store::stats`] reads (what migration 10 did when it made
+    /// them). The store keeps them itself as deliveries become done or are
+    /// deleted; this is for a database whose deliveries were changed by
+    /// hand: on PostgreSQL only the store's own statements count (on SQLite
+    /// triggers count every change), so `queue stats` then disagrees with
+    /// [`Store::recount_stats`] until this runs. One transaction that reads
+    /// every done delivery: seconds on a store of millions, and on
+    /// PostgreSQL publishers and workers wait for it.
+    pub async fn rebuild_counters(&self) -> Result<()> {
+        match &self.dialect {
+            #[cfg(feature = "sqlite")]
+            Dialect::Sqlite(db) => db.rebuild_counters().await,
+            #[cfg(feature = "postgres")]
+            Dialect::Postgres(db) => db.rebuild_counters().await,
+        }
+    }
 }

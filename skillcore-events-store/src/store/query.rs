@@ -71,19 +71,25 @@ impl Store {
     }
 
     /// Queue counters per handler of the deliveries of events in `scope`,
-    /// sorted by handler id: waiting, completed, failed (waiting again after
-    /// a failure), dead and the rest from the counters kept as deliveries
-    /// change state (triggers in the statement that changes a delivery: a
-    /// read of a few rows per handler and district, at any queue size);
-    /// active and stalled from the index of active deliveries. A handler is
-    /// listed while any of its deliveries is counted.
+    /// sorted by handler id, without reading the history: completed from the
+    /// counters the store keeps per district and handler as deliveries
+    /// become done or are deleted (migration 10), waiting, failed (waiting
+    /// again after a failure), active, stalled and dead from the partial
+    /// indexes that hold only those deliveries. Its cost grows with the
+    /// unfinished work and the dead letters, not with the store. A handler is
+    /// listed while it has any delivery waiting, active, done or dead.
+    ///
+    /// On PostgreSQL only the store's own statements keep the done counters:
+    /// after done deliveries are changed or deleted by hand, run
+    /// [`Store::rebuild_counters`]. [`Store::recount_stats`] counts every
+    /// delivery instead, what these figures must equal.
     pub async fn stats(&self, scope: &Scope) -> Result<Vec<HandlerStats>> {
         self.stats_by(scope, false).await
     }
 
     /// [`Store::stats`] counted from every delivery instead of the counters:
-    /// what they must agree with (`queue stats --recount`). A read of the
-    /// whole queue: seconds on one of millions.
+    /// what they must agree with. A read of the whole queue: seconds on one
+    /// of millions.
     pub async fn recount_stats(&self, scope: &Scope) -> Result<Vec<HandlerStats>> {
         self.stats_by(scope, true).await
     }
