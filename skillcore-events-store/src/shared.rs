@@ -189,17 +189,12 @@ pub(crate) fn stats(now: &str) -> String {
     )
 }
 
-/// What a handler is listed for in the queue counters: any delivery waiting,
-/// active, done or dead (not only discarded or cancelled ones).
-pub(crate) const LISTED: &str =
-    "HAVING SUM(CASE WHEN d.status IN ('waiting', 'active', 'done', 'dead') THEN 1 ELSE 0 END) > 0";
-
 /// [`stats`] of every delivery, per handler: what the counters of
 /// [`counted_stats`] must agree with. `filter` joins or selects the district
 /// (empty for all).
 pub(crate) fn recount(now: &str, filter: &str) -> String {
     format!(
-        "{}{filter} GROUP BY d.handler_id {LISTED} ORDER BY d.handler_id",
+        "{}{filter} GROUP BY d.handler_id ORDER BY d.handler_id",
         stats(now)
     )
 }
@@ -209,7 +204,9 @@ pub(crate) fn recount(now: &str, filter: &str) -> String {
 /// `district_id, handler_id, n`), every other state from its partial index
 /// (waiting and failed from `skc_deliveries_waiting`, active and stalled
 /// from `skc_deliveries_leased`, dead from `skc_deliveries_dead`), which hold
-/// the unfinished work and the dead letters only. `district` is the
+/// the unfinished work and the dead letters only; discarded and cancelled
+/// ones (kept until retention prunes them) only list their handler, as a
+/// count of every delivery does. `district` is the
 /// placeholder of the one district to count, `None` for all. The same rows
 /// and figures as [`recount`].
 pub(crate) fn counted_stats(now: &str, counts: &str, district: Option<&str>) -> String {
@@ -225,21 +222,24 @@ pub(crate) fn counted_stats(now: &str, counts: &str, district: Option<&str>) -> 
     format!(
         "SELECT x.handler_id, {}, {}, {}, {}, {}, {}
             FROM (SELECT c.handler_id, 0 AS waiting, 0 AS active, c.n AS completed,
-                         0 AS failed, 0 AS dead, 0 AS stalled
+                         0 AS failed, 0 AS dead, 0 AS stalled, c.n AS listed
                   FROM {counts} c{counted}
                   UNION ALL
                   SELECT d.handler_id, CASE WHEN d.attempts = 0 THEN 1 ELSE 0 END, 0, 0,
-                         CASE WHEN d.attempts > 0 THEN 1 ELSE 0 END, 0, 0
+                         CASE WHEN d.attempts > 0 THEN 1 ELSE 0 END, 0, 0, 1
                   FROM skc_deliveries d{joined} WHERE d.status = 'waiting'
                   UNION ALL
                   SELECT d.handler_id, 0, CASE WHEN {stalled} THEN 0 ELSE 1 END, 0, 0, 0,
-                         CASE WHEN {stalled} THEN 1 ELSE 0 END
+                         CASE WHEN {stalled} THEN 1 ELSE 0 END, 1
                   FROM skc_deliveries d{joined} WHERE d.status = 'active'
                   UNION ALL
-                  SELECT d.handler_id, 0, 0, 0, 0, 1, 0
-                  FROM skc_deliveries d{joined} WHERE d.status = 'dead') x
+                  SELECT d.handler_id, 0, 0, 0, 0, 1, 0, 1
+                  FROM skc_deliveries d{joined} WHERE d.status = 'dead'
+                  UNION ALL
+                  SELECT d.handler_id, 0, 0, 0, 0, 0, 0, 1
+                  FROM skc_deliveries d{joined} WHERE d.status IN ('discarded', 'cancelled')) x
             GROUP BY x.handler_id
-            HAVING SUM(x.waiting + x.active + x.completed + x.failed + x.dead + x.stalled) > 0
+            HAVING SUM(x.listed) > 0
             ORDER BY x.handler_id",
         sum("waiting"),
         sum("active"),

@@ -35,10 +35,13 @@ fn parameters(statement: &str) -> usize {
 /// The partial indexes of the deliveries in one unfinished state (waiting,
 /// active) or dead: reading one whole reads those rows only, which do not
 /// grow with the finished deliveries.
-const STATE_INDEXES: [&str; 3] = [
+/// Also the discarded and cancelled ones (`skc_deliveries_finished`): rare
+/// states, pruned by retention, never on a delivery's way to done.
+const STATE_INDEXES: [&str; 4] = [
     "skc_deliveries_waiting",
     "skc_deliveries_leased",
     "skc_deliveries_dead",
+    "skc_deliveries_finished",
 ];
 
 /// The plan nodes that read a whole growing table: a `Seq Scan` of one, or an

@@ -26,10 +26,13 @@ async fn plan(db: &SqliteDb, statement: &str) -> Vec<String> {
 /// The partial indexes of the deliveries in one unfinished state (waiting,
 /// active) or dead: a scan of one reads those rows only, which do not grow
 /// with the finished deliveries.
-const STATE_INDEXES: [&str; 3] = [
+/// Also the discarded and cancelled ones (`skc_deliveries_finished`): rare
+/// states, pruned by retention, never on a delivery's way to done.
+const STATE_INDEXES: [&str; 4] = [
     "skc_deliveries_waiting",
     "skc_deliveries_leased",
     "skc_deliveries_dead",
+    "skc_deliveries_finished",
 ];
 
 /// The steps that read a whole growing table or index: `SCAN t` and `SCAN t
