@@ -318,6 +318,40 @@ pub(crate) enum QueueCommand {
         #[arg(long, value_name = "PATH")]
         catalog: Option<PathBuf>,
     },
+    /// Index a payload field of one event type, so searches of it (the
+    /// dashboard's) read the matching events instead of every event of the
+    /// type.
+    ///
+    /// The index holds the events of that type only. Making it reads every
+    /// stored event of the type once: on PostgreSQL without blocking the
+    /// service; on SQLite the service's writes wait for it (seconds per
+    /// million events of the type). Checked against the catalog when there
+    /// is one. With --drop, drops it instead.
+    Index {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The event type, e.g. gradebook.grade.posted.
+        #[arg(long = "type", value_name = "NAME")]
+        event_type: String,
+        /// The top-level payload field, e.g. studentId.
+        #[arg(long, value_name = "FIELD")]
+        field: String,
+        /// Drop the index instead.
+        #[arg(long)]
+        drop: bool,
+        /// The catalog declaring the event (default: `catalog` when it
+        /// exists).
+        #[arg(long, value_name = "PATH")]
+        catalog: Option<PathBuf>,
+    },
+    /// List the indexed payload fields (`queue index`).
+    Indexes {
+        #[command(flatten)]
+        db: DbArgs,
+        /// `human` (one line each) or `json`.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+    },
     #[command(flatten)]
     Storage(StorageCommand),
 }

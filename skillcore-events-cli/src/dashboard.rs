@@ -87,7 +87,7 @@ pub fn run(a: DashboardArgs) -> Outcome {
 
 /// The catalog at `path` as the runtime's `EventInfo` table (leaked: it
 /// lives as long as the process, as a compiled-in `EVENTS` does).
-fn load_catalog(path: &std::path::Path) -> Result<&'static [EventInfo], Failure> {
+pub(crate) fn load_catalog(path: &std::path::Path) -> Result<&'static [EventInfo], Failure> {
     let settings = crate::catalog::settings_for(path)?;
     let compiled = crate::catalog::load_valid(&settings)?;
     Ok(infos(&compiled.catalog))

@@ -30,6 +30,7 @@ mod check;
 mod dashboard;
 mod diff;
 mod export;
+mod field_index;
 mod handlers;
 mod lock;
 mod new_event;
@@ -115,6 +116,16 @@ fn run(cli: Cli) -> Outcome {
                 yes,
                 catalog,
             } => handlers::drop(&db, &handler, yes, catalog.as_deref()),
+            QueueCommand::Index {
+                db,
+                event_type,
+                field,
+                drop,
+                catalog,
+            } => field_index::index(&db, &event_type, &field, drop, catalog.as_deref()),
+            QueueCommand::Indexes { db, format } => {
+                field_index::list(&db, format == args::CheckFormat::Json)
+            }
             QueueCommand::Storage(command) => retention::run(command),
         },
         Command::DeadLetters { command } => match command {

@@ -23,7 +23,7 @@ pub fn run(command: StorageCommand) -> Outcome {
 }
 
 /// Refuses `--district`: these commands change the whole store.
-fn whole_store(db: &DbArgs, command: &str) -> Result<(), Failure> {
+pub(crate) fn whole_store(db: &DbArgs, command: &str) -> Result<(), Failure> {
     if db.scope.district.is_some() {
         return Err(Failure::usage(format!(
             "`queue {command}` acts on the whole store, every district's deliveries: \

@@ -487,3 +487,76 @@ async fn queue_stats_recount_and_rebuild_counters() {
         2
     );
 }
+
+/// `queue index` makes, lists and drops an index of a payload field, checks
+/// it against the catalog, and refuses `--district`.
+#[tokio::test]
+async fn queue_index_makes_lists_and_drops_a_field_index() {
+    let (dir, store) = school().await;
+    let db = "sqlite:school-events.db";
+    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("../catalog");
+    let catalog = catalog.to_str().unwrap();
+    let (code, out, _) = run_in(&dir, &["queue", "indexes", "--db", db, "--all-districts"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("no payload field is indexed"), "{out}");
+
+    let index = |extra: &[&str]| {
+        let mut args = vec![
+            "queue",
+            "index",
+            "--db",
+            db,
+            "--type",
+            "gradebook.grade.posted",
+        ];
+        args.extend_from_slice(extra);
+        run_in(&dir, &args)
+    };
+    let (code, _, err) = index(&["--field", "studentId", "--district", "dst-1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--all-districts"), "{err}");
+    let (code, _, err) = index(&["--field", "nosuch", "--all-districts", "--catalog", catalog]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nosuch") && err.contains("studentId"), "{err}");
+
+    let (code, out, err) = index(&[
+        "--field",
+        "studentId",
+        "--all-districts",
+        "--catalog",
+        catalog,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("indexed `studentId` of `gradebook.grade.posted`"),
+        "{out}"
+    );
+    let listed = store.field_indexes().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let (code, out, _) = run_in(
+        &dir,
+        &[
+            "queue",
+            "indexes",
+            "--db",
+            db,
+            "--all-districts",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json[0]["field"], "studentId", "{out}");
+    assert_eq!(json[0]["index"], listed[0].index.as_str(), "{out}");
+
+    let (code, out, _) = index(&["--field", "studentId", "--all-districts", "--drop"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("dropped"), "{out}");
+    assert!(store.field_indexes().await.unwrap().is_empty());
+    let (code, out, _) = index(&["--field", "studentId", "--all-districts", "--drop"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("nothing dropped"), "{out}");
+    drop(store);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -63,6 +63,7 @@ mod connect;
 mod debug;
 mod durable;
 mod error;
+mod field_index;
 mod group_commit;
 mod inspect;
 mod model;
@@ -104,6 +105,7 @@ pub use durable::{
 pub use worker::{Outcome, Worker, WorkerBuilder};
 
 pub use error::{Result, StoreError};
+pub use field_index::FieldIndex;
 pub(crate) use model::ScopeParts;
 pub use model::{
     Claimed, Cursor, DeadLetter, Durability, HandlerStats, LeaseReport, NewEvent, PostgresCommit,

@@ -261,6 +261,17 @@ BEGIN
 END;
 "#
     ),
+    // 11: the indexes of payload fields made by `Store::create_field_index`
+    // (each a partial index `skc_field_…` on `skc_events`), recorded so they
+    // can be listed and dropped.
+    r#"
+CREATE TABLE IF NOT EXISTS skc_field_indexes (
+    event_type TEXT NOT NULL,
+    field      TEXT NOT NULL,
+    index_name TEXT NOT NULL UNIQUE,
+    PRIMARY KEY (event_type, field)
+) WITHOUT ROWID;
+"#,
 ];
 
 #[cfg(feature = "postgres")]
@@ -407,4 +418,13 @@ ALTER TABLE skc_done_deltas SET (autovacuum_vacuum_scale_factor = 0, autovacuum_
         count_done_deliveries!(),
         ";"
     ),
+    // 11: as SQLite's.
+    r#"
+CREATE TABLE IF NOT EXISTS skc_field_indexes (
+    event_type TEXT NOT NULL,
+    field      TEXT NOT NULL,
+    index_name TEXT NOT NULL UNIQUE,
+    PRIMARY KEY (event_type, field)
+);
+"#,
 ];

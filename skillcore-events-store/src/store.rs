@@ -1,8 +1,10 @@
 //! The store: one of the two dialects, and the wake-ups of this process's
 //! workers. Each operation is a dispatch to the dialect's own; opening and
 //! the wake-ups are here, the queue in `store/queue.rs`, dead letters,
-//! queries and replays in `store/query.rs`.
+//! queries and replays in `store/query.rs`, indexes of payload fields in
+//! `store/fields.rs`.
 
+mod fields;
 mod manage;
 mod query;
 mod queue;

@@ -6,6 +6,7 @@
 mod append;
 mod counts;
 mod dead;
+mod fields;
 pub(crate) mod inspect;
 mod manage;
 pub(crate) mod migrate;

@@ -196,6 +196,72 @@ async fn every_statement_reaches_the_growing_tables_as_it_must() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// The generic plan of `statement` on `conn`, its parameters NULL, one
+/// line per plan line.
+async fn generic_plan(conn: &mut sqlx::PgConnection, statement: &str) -> Vec<String> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "PREPARE skc_field_plan AS {statement}"
+    )))
+    .execute(&mut *conn)
+    .await
+    .unwrap_or_else(|e| panic!("PREPARE of {statement}: {e}"));
+    let nulls = vec!["NULL"; parameters(statement)].join(", ");
+    let steps: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN EXECUTE skc_field_plan({nulls})"
+    )))
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::raw_sql("DEALLOCATE skc_field_plan")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    steps
+}
+
+/// A search of a payload field reads the field's index once there is one
+/// (`Store::create_field_index`, built concurrently), and the type's index
+/// before; dropping it goes back to the type's.
+#[tokio::test]
+async fn a_field_search_reads_the_field_index_once_made() {
+    let url = std::env::var("SKILLCORE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("skc_plans_{}", uuid::Uuid::now_v7().simple());
+    let store = Store::postgres(&url, Some(&schema))
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} (start it: scripts/test does): {e}"));
+    let Dialect::Postgres(PgDb { pool, .. }) = &store.dialect else {
+        unreachable!("a PostgreSQL store")
+    };
+    let (event, field) = ("gradebook.grade.posted", "studentId");
+    let search = sql::events_by_indexed_field(event, field);
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::raw_sql("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let before = generic_plan(&mut conn, &search).await.join(" | ");
+    assert!(before.contains("skc_events_type_seq"), "{before}");
+
+    let index = store.create_field_index(event, field).await.unwrap();
+    let after = generic_plan(&mut conn, &search).await.join(" | ");
+    assert!(after.contains(&format!(" {} ", index.index)), "{after}");
+    let other = generic_plan(&mut conn, &sql::events_by_indexed_field(event, "courseId"))
+        .await
+        .join(" | ");
+    assert!(!other.contains(&index.index), "{other}");
+
+    assert!(store.drop_field_index(event, field).await.unwrap());
+    let dropped = generic_plan(&mut conn, &search).await.join(" | ");
+    assert!(!dropped.contains(&index.index), "{dropped}");
+    drop(conn);
+    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+    )))
+    .execute(pool)
+    .await;
+}
+
 #[test]
 fn parameters_are_counted_by_their_highest_number() {
     assert_eq!(parameters("SELECT $1, $2, $10 FROM t WHERE a = $3"), 10);

@@ -3,6 +3,7 @@
 
 use super::row::EventRow;
 use super::{sql, PgDb};
+use crate::field_index::plain_type;
 use crate::row::{EventColumns, StatsRow};
 use crate::{Cursor, HandlerStats, ReplayFilter, ReplayProgress, Result, StoredEvent};
 use chrono::{DateTime, Utc};
@@ -12,7 +13,7 @@ impl PgDb {
     /// parameters from `$3` on are `args`.
     async fn select_events(
         &self,
-        sql: &'static str,
+        sql: impl sqlx::SqlSafeStr,
         all: bool,
         district: &str,
         args: &[&str],
@@ -73,6 +74,18 @@ impl PgDb {
         field: &str,
         value: &str,
     ) -> Result<Vec<StoredEvent>> {
+        if plain_type(event_type) {
+            // With the type and the key in the statement, an index of the
+            // field (`Store::create_field_index`) serves it.
+            return self
+                .select_events(
+                    sqlx::AssertSqlSafe(sql::events_by_indexed_field(event_type, field)),
+                    all,
+                    district,
+                    &[value],
+                )
+                .await;
+        }
         self.select_events(
             sql::EVENTS_BY_FIELD.as_str(),
             all,

@@ -328,6 +328,15 @@ pub(super) static AGGREGATE_EVENTS: LazyLock<String> =
 pub(super) static EVENTS_BY_FIELD: LazyLock<String> =
     LazyLock::new(|| select_events("e.event_type = $3 AND e.payload->>$4 = $5"));
 
+/// The events of type `event_type` whose payload field `field` reads as the
+/// text `$3`, both checked by the caller and written in, so the partial
+/// index of the field (`field_index.rs`), if there is one, answers it.
+pub(super) fn events_by_indexed_field(event_type: &str, field: &str) -> String {
+    select_events(&format!(
+        "e.event_type = '{event_type}' AND e.payload->>'{field}' = $3"
+    ))
+}
+
 /// The events of type `$3` that occurred in `[$4, $5)`, in the scope (`$1`,
 /// `$2`).
 pub(super) static EVENTS_BY_TYPE: LazyLock<String> = LazyLock::new(|| {

@@ -5,6 +5,7 @@
 
 mod append;
 mod dead;
+mod fields;
 pub(crate) mod inspect;
 mod manage;
 pub(crate) mod migrate;

@@ -147,3 +147,54 @@ async fn every_statement_reaches_the_growing_tables_as_it_must() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// A search of a payload field reads the field's index once there is one
+/// (`Store::create_field_index`), and the type's index before; dropping it
+/// goes back to the type's.
+#[tokio::test]
+async fn a_field_search_reads_the_field_index_once_made() {
+    let dir = std::env::temp_dir().join(format!(
+        "skc-plans-field-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::sqlite(dir.join("plans.db")).await.unwrap();
+    let Dialect::Sqlite(db) = &store.dialect else {
+        unreachable!("a SQLite store")
+    };
+    let (event, field) = ("gradebook.grade.posted", "studentId");
+    let name = crate::field_index::index_name(event, field);
+    let search = sql::events_by_indexed_field(event, field, None);
+    let before = plan(db, &search).await.join(" | ");
+    assert!(before.contains("skc_events_type"), "{before}");
+    let exists = || async {
+        sqlx::query_scalar::<_, bool>(sql::INDEX_EXISTS)
+            .bind(&name)
+            .fetch_one(&db.read)
+            .await
+            .unwrap()
+    };
+    assert!(!exists().await);
+
+    let index = store.create_field_index(event, field).await.unwrap();
+    assert_eq!(index.index, name);
+    assert!(exists().await);
+    // The search as the store makes it once the index is there.
+    let hinted = sql::events_by_indexed_field(event, field, Some(&name));
+    let after = plan(db, &hinted).await.join(" | ");
+    assert!(
+        after.contains(&format!("USING INDEX {} (<expr>=?)", index.index)),
+        "{after}"
+    );
+    // Another field of the type is not served by it.
+    let other = plan(db, &sql::events_by_indexed_field(event, "courseId", None))
+        .await
+        .join(" | ");
+    assert!(!other.contains(&index.index), "{other}");
+
+    assert!(store.drop_field_index(event, field).await.unwrap());
+    assert!(!exists().await);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,6 +3,7 @@
 
 use super::row::EventRow;
 use super::{sql, SqliteDb};
+use crate::field_index::{index_name, plain_type};
 use crate::row::{EventColumns, StatsRow};
 use crate::shared::ts_text;
 use crate::{Cursor, HandlerStats, ReplayFilter, ReplayProgress, Result, StoredEvent};
@@ -13,7 +14,7 @@ impl SqliteDb {
     /// parameters from `?3` on are `args`.
     async fn select_events(
         &self,
-        sql: &'static str,
+        sql: impl sqlx::SqlSafeStr,
         all: bool,
         district: &str,
         args: &[&str],
@@ -71,6 +72,30 @@ impl SqliteDb {
         field: &str,
         value: &str,
     ) -> Result<Vec<StoredEvent>> {
+        if plain_type(event_type) {
+            // With the type and the path in the statement, the index of the
+            // field (`Store::create_field_index`), when there is one, serves
+            // it. Another process may drop it between the check and the
+            // search: then the search runs again without it.
+            let index = index_name(event_type, field);
+            let indexed: bool = sqlx::query_scalar(sql::INDEX_EXISTS)
+                .bind(&index)
+                .fetch_one(&self.read)
+                .await?;
+            let search =
+                |index| sqlx::AssertSqlSafe(sql::events_by_indexed_field(event_type, field, index));
+            if indexed {
+                let found = self
+                    .select_events(search(Some(&index)), all, district, &[value])
+                    .await;
+                if found.is_ok() {
+                    return found;
+                }
+            }
+            return self
+                .select_events(search(None), all, district, &[value])
+                .await;
+        }
         let path = format!("$.{field}");
         self.select_events(
             sql::EVENTS_BY_FIELD.as_str(),

@@ -228,6 +228,32 @@ pub(super) static EVENTS_BY_FIELD: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The events of type `event_type` whose payload field `field` reads as the
+/// text `?3`, both checked by the caller and written in, so the partial
+/// index of the field (`field_index.rs`) can answer it. `index`: that
+/// index, named as a hint (SQLite, which keeps no statistics here, would
+/// otherwise take the type's index and compare the field per event of the
+/// type); the statement fails if it is gone.
+pub(super) fn events_by_indexed_field(
+    event_type: &str,
+    field: &str,
+    index: Option<&str>,
+) -> String {
+    let expr = crate::field_index::sqlite_expr("e.payload", field);
+    let hint = index
+        .map(|i| format!(" INDEXED BY {i}"))
+        .unwrap_or_default();
+    format!(
+        "SELECT {EVENT_COLS} FROM skc_events e{hint}
+                     WHERE (?1 OR e.district_id = ?2) AND e.event_type = '{event_type}'
+                       AND {expr} = ?3 ORDER BY e.seq"
+    )
+}
+
+/// Whether the index `?1` exists.
+pub(super) const INDEX_EXISTS: &str =
+    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)";
+
 /// Up to `?4` events after sequence number `?1` in the scope (`?2`, `?3`).
 pub(super) static READ_AFTER: LazyLock<String> = LazyLock::new(|| {
     format!(

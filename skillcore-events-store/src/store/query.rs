@@ -188,17 +188,7 @@ impl Store {
         field: &str,
         value: &str,
     ) -> Result<Vec<StoredEvent>> {
-        let info = catalog
-            .iter()
-            .find(|e| e.name == event_type)
-            .ok_or_else(|| StoreError::UnknownEvent(event_type.to_string()))?;
-        if info.field(field).is_none() {
-            return Err(StoreError::UnknownField {
-                event: event_type.to_string(),
-                field: field.to_string(),
-                fields: info.fields.iter().map(|f| f.name.to_string()).collect(),
-            });
-        }
+        check_catalog_field(catalog, event_type, field)?;
         self.events_by_field(scope, event_type, field, value).await
     }
 
@@ -280,4 +270,25 @@ impl Store {
             Dialect::Postgres(db) => db.replay_progress(all, district, handler_id, batch).await,
         }
     }
+}
+
+/// The catalog declares event `event_type` with payload field `field`; else
+/// an error listing what exists.
+pub(super) fn check_catalog_field(
+    catalog: &[skillcore_events::EventInfo],
+    event_type: &str,
+    field: &str,
+) -> Result<()> {
+    let info = catalog
+        .iter()
+        .find(|e| e.name == event_type)
+        .ok_or_else(|| StoreError::UnknownEvent(event_type.to_string()))?;
+    if info.field(field).is_none() {
+        return Err(StoreError::UnknownField {
+            event: event_type.to_string(),
+            field: field.to_string(),
+            fields: info.fields.iter().map(|f| f.name.to_string()).collect(),
+        });
+    }
+    Ok(())
 }

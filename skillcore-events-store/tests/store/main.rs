@@ -2,6 +2,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod fields;
 mod open;
 mod query;
 mod queue;
