@@ -65,12 +65,11 @@ pub(crate) fn check_type(event_type: &str) -> Result<()> {
 /// type and the field: the same name on every machine and every version,
 /// within PostgreSQL's 63-byte limit however long the names are.
 pub(crate) fn index_name(event_type: &str, field: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in event_type.bytes().chain([0]).chain(field.bytes()) {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("skc_field_{hash:016x}")
+    // The dead letters' group key is the same hash of two strings.
+    format!(
+        "skc_field_{}",
+        crate::inspect::mask::group_key(event_type, field)
+    )
 }
 
 /// SQLite: the text of payload field `field` (checked by the caller) as

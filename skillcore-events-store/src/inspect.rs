@@ -9,7 +9,7 @@
 mod cache;
 mod dead;
 mod letters;
-mod mask;
+pub(crate) mod mask;
 pub(crate) mod search;
 mod types;
 
