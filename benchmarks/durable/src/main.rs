@@ -7,6 +7,7 @@
 //! skillcore-events-benchmarks --scenario drain --concurrency 8   # 8 events in flight
 //! skillcore-events-benchmarks --scenario single --events 3000
 //! skillcore-events-benchmarks --scenario batch --events 20000 --dir /tmp/x
+//! skillcore-events-benchmarks --scenario drain --concurrency 8 --prefetch 0
 //! ```
 //!
 //! - `single`: one publisher awaiting each publish, one event per call.
@@ -18,7 +19,7 @@
 //!   times one worker handling every delivery. `--concurrency C` counts
 //!   events in flight, as BullMQ's does: our concurrency counts deliveries
 //!   (one per handler per event), so the worker runs at 3 x C deliveries,
-//!   prefetch at its default.
+//!   prefetch at the worker's default unless `--prefetch` sets it.
 //!
 //! The line also gives `cpu_ms`, the CPU time the process used in the timed
 //! part (all its threads, SQLite's included; 10 ms steps): a cost the
@@ -49,7 +50,7 @@ const HANDLERS: usize = 3;
 const WARM_UP: u64 = 100;
 
 const USAGE: &str = "usage: skillcore-events-benchmarks --scenario single|batch|drain \
-[--concurrency C (drain: events in flight)] [--events N] [--dir FOLDER]";
+[--concurrency C (drain: events in flight)] [--prefetch DELIVERIES] [--events N] [--dir FOLDER]";
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Scenario {
@@ -81,6 +82,9 @@ struct Args {
     scenario: Scenario,
     /// Events in flight (drain only).
     concurrency: Option<usize>,
+    /// Deliveries claimed ahead of free handler slots (drain only; the
+    /// worker's default when absent).
+    prefetch: Option<usize>,
     events: u64,
     dir: PathBuf,
 }
@@ -88,6 +92,7 @@ struct Args {
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut scenario = None;
     let mut concurrency = None;
+    let mut prefetch = None;
     let mut events = None;
     let mut dir = std::env::temp_dir();
     while let Some(key) = argv.next() {
@@ -106,6 +111,12 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                 })
             }
             "--concurrency" => concurrency = Some(positive(&key, &value)? as usize),
+            "--prefetch" => {
+                prefetch =
+                    Some(value.parse::<usize>().map_err(|_| {
+                        format!("{key} {value}: expected a whole number (deliveries)")
+                    })?)
+            }
             "--events" => events = Some(positive(&key, &value)?),
             "--dir" => dir = PathBuf::from(value),
             _ => return Err(format!("unknown option {key}")),
@@ -118,6 +129,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(Args {
         scenario,
         concurrency,
+        prefetch,
         events: events.unwrap_or(scenario.default_events()),
         dir,
     })
@@ -155,13 +167,16 @@ fn grade(n: u64) -> Envelope<gradebook::GradePosted> {
 
 /// A durable bus with the 3 no-op handlers; workers on at `deliveries` in
 /// flight, or off (a publisher only).
-fn bus(store: &Store, deliveries: Option<usize>) -> EventBus {
+fn bus(store: &Store, deliveries: Option<usize>, prefetch: Option<usize>) -> EventBus {
     let opts = HandlerOptions::new();
     let noop = |_e, _cx| async { Ok(()) };
-    let durable = Durable::store(store.clone())
+    let mut durable = Durable::store(store.clone())
         .run_workers(deliveries.is_some())
         .concurrency(deliveries.unwrap_or(1))
         .idle_poll(Duration::from_millis(50));
+    if let Some(p) = prefetch {
+        durable = durable.prefetch(p);
+    }
     EventBus::builder()
         .subscribe_with::<gradebook::GradePosted, _, _>("analytics.update_gpa", opts, noop)
         .subscribe_with::<gradebook::GradePosted, _, _>("notifications.send", opts, noop)
@@ -240,7 +255,7 @@ async fn run(args: &Args, store: &Store) -> Result<Timed, String> {
     let n = args.events;
     match args.scenario {
         Scenario::Single => {
-            let bus = bus(store, None);
+            let bus = bus(store, None, None);
             for i in n..n + WARM_UP {
                 bus.publish(grade(i))
                     .await
@@ -255,17 +270,17 @@ async fn run(args: &Args, store: &Store) -> Result<Timed, String> {
             Ok(timer.stop())
         }
         Scenario::Batch => {
-            let bus = bus(store, None);
+            let bus = bus(store, None, None);
             publish_batches(&bus, n, n + WARM_UP, 100).await?;
             let timer = Timer::start();
             publish_batches(&bus, 0, n, 100).await?;
             Ok(timer.stop())
         }
         Scenario::Drain => {
-            publish_batches(&bus(store, None), 0, n, 500).await?;
+            publish_batches(&bus(store, None, None), 0, n, 500).await?;
             let events_in_flight = args.concurrency.unwrap_or(1);
             let timer = Timer::start();
-            let worker = bus(store, Some(HANDLERS * events_in_flight));
+            let worker = bus(store, Some(HANDLERS * events_in_flight), args.prefetch);
             worker.idle().await;
             let timed = timer.stop();
             worker.shutdown(Duration::from_secs(10)).await;
@@ -313,6 +328,7 @@ async fn main() -> ExitCode {
                 "scenario": args.scenario.name(),
                 "concurrency": if drain { args.concurrency } else { None },
                 "deliveries_concurrency": if drain { args.concurrency.map(|c| c * HANDLERS) } else { None },
+                "prefetch": if drain { args.prefetch } else { None },
                 "events": args.events,
                 "seconds": seconds,
                 "events_per_s": args.events as f64 / seconds,

@@ -174,10 +174,16 @@ impl<D> Durable<D> {
         self
     }
 
-    /// Deliveries claimed ahead of free slots, in the same round trip
-    /// (default: as many as the concurrency). Bigger claims cost fewer round
-    /// trips per delivery; a delivery claimed ahead waits in this process,
-    /// under its lease, for a slot.
+    /// Deliveries claimed ahead of free slots, in the same round trip, fixed.
+    /// Bigger claims cost fewer round trips per delivery; a delivery claimed
+    /// ahead waits in this process, under its lease (renewed), for a slot.
+    ///
+    /// Unset (the default), each worker adapts: it starts at as many as the
+    /// concurrency and, while its handlers finish faster than the database
+    /// answers a claim, doubles what it claims ahead, up to 1,024 deliveries
+    /// in hand (or twice the concurrency if that is more); while claimed
+    /// deliveries wait for a slot it halves it again. See
+    /// [`WorkerBuilder::prefetch`](crate::WorkerBuilder::prefetch).
     pub fn prefetch(mut self, deliveries: usize) -> Self {
         self.workers.prefetch = Some(deliveries);
         self

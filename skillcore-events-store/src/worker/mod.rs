@@ -107,12 +107,20 @@ impl WorkerBuilder {
         self
     }
 
-    /// How many deliveries [`Worker::run`] claims ahead of free handler slots
-    /// (default: as many as [`WorkerBuilder::concurrency`]). Claiming in bigger
-    /// batches costs fewer database round trips per delivery; a delivery claimed
-    /// ahead waits in this process (under its lease) for a slot. Leases are
-    /// lengthened to cover that wait: a handler timeout per `concurrency`
-    /// deliveries claimed ahead.
+    /// How many deliveries [`Worker::run`] claims ahead of free handler slots,
+    /// fixed. Claiming in bigger batches costs fewer database round trips per
+    /// delivery; a delivery claimed ahead waits in this process (under its
+    /// lease, renewed) for a slot. With
+    /// [`WorkerBuilder::lease_margin`], leases are lengthened to cover that
+    /// wait: a handler timeout per `concurrency` deliveries claimed ahead.
+    ///
+    /// Unset (the default), the worker adapts: it starts at as many as
+    /// [`WorkerBuilder::concurrency`] and, while its handlers finish faster
+    /// than the database answers a claim, doubles what it claims ahead, up to
+    /// 1,024 deliveries in hand (or twice the concurrency if that is more);
+    /// while claimed deliveries wait for a slot it halves it again. Set it to
+    /// hold a worker to smaller claims, for example so that several workers
+    /// share a short queue of slow handlers evenly.
     pub fn prefetch(mut self, n: usize) -> Self {
         self.prefetch = Some(n);
         self
@@ -214,10 +222,6 @@ impl Worker {
             lease: Lease::default(),
             idle_poll: Duration::from_millis(200),
         }
-    }
-
-    fn prefetch(&self) -> usize {
-        self.prefetch.unwrap_or(self.concurrency)
     }
 
     /// The lease of a claim of `ahead` deliveries beyond the free slots: the

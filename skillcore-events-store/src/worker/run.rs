@@ -22,6 +22,91 @@ use tokio::task::{Id, JoinError, JoinSet};
 /// two steps in flight only when each can claim at least this many.
 const PIPELINE_MIN_BATCH: usize = 32;
 
+/// The most deliveries a worker without a set prefetch holds (running, waiting
+/// for a slot, being claimed), unless its concurrency is higher: see
+/// [`Window`].
+pub(super) const ADAPTIVE_MAX_IN_HAND: usize = 1024;
+
+/// How many deliveries [`Worker::run`] holds at most, and how it claims them.
+///
+/// With a prefetch set ([`WorkerBuilder::prefetch`](super::WorkerBuilder::prefetch))
+/// the worker holds `concurrency + prefetch`. Without one it starts at
+/// `2 x concurrency` and adapts to its handlers: when a claim came back full
+/// and, while it was in flight, a handler slot stood free with nothing to
+/// start (the handlers are faster than the database step), the window
+/// doubles, up to [`ADAPTIVE_MAX_IN_HAND`]; when deliveries claimed ahead
+/// waited for a slot the whole time a step was in flight (the handlers are
+/// the bottleneck), it halves, never below where it started. Fast handlers
+/// thus get big claims (fewer round trips per delivery), and slow ones do not
+/// hoard deliveries that other workers could run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Window {
+    /// Held now.
+    pub(super) in_hand: usize,
+    /// Never below this...
+    floor: usize,
+    /// ... nor above this (equal when the prefetch was set).
+    cap: usize,
+}
+
+impl Window {
+    /// The window of a worker of `concurrency` slots and, if set, `prefetch`.
+    pub(super) fn new(concurrency: usize, prefetch: Option<usize>) -> Window {
+        match prefetch {
+            Some(p) => {
+                let n = concurrency.saturating_add(p);
+                Window {
+                    in_hand: n,
+                    floor: n,
+                    cap: n,
+                }
+            }
+            None => {
+                let floor = concurrency.saturating_mul(2);
+                Window {
+                    in_hand: floor,
+                    floor,
+                    cap: floor.max(ADAPTIVE_MAX_IN_HAND),
+                }
+            }
+        }
+    }
+
+    /// The most it may hold: what leases must cover.
+    pub(super) fn cap(self) -> usize {
+        self.cap
+    }
+
+    /// How many database steps may be in flight at once, and the most each
+    /// claims. When half of what the worker may hold is still a sizeable
+    /// batch, two steps are in flight under a backlog, each claiming at most
+    /// that half, so the database works on the next step while this side
+    /// reads and starts the previous one's deliveries (on SQLite the two queue
+    /// on the one writer; on PostgreSQL they run side by side on two
+    /// connections). Below that, a step's fixed cost outweighs the overlap:
+    /// one step, whole batches.
+    pub(super) fn shape(self) -> (usize, usize) {
+        if self.in_hand / 2 >= PIPELINE_MIN_BATCH {
+            (2, self.in_hand.div_ceil(2))
+        } else {
+            (1, self.in_hand)
+        }
+    }
+
+    /// After a step that claimed: `full` when it got all it asked for,
+    /// `starved` when, since the last step came back, handlers finished and a
+    /// slot then stood free with nothing to start while a step was in flight,
+    /// `waited` when deliveries claimed earlier still wait for a slot (and
+    /// none stood free for lack of work).
+    pub(super) fn adapt(&mut self, full: bool, starved: bool, waited: bool) {
+        if full && starved {
+            self.in_hand = self.in_hand.saturating_mul(2).min(self.cap);
+        } else if waited && !starved {
+            self.in_hand = (self.in_hand / 2).max(self.floor);
+        }
+    }
+}
+
 /// The pause after a failed database step, doubled after each further one...
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
 /// ... up to this.
@@ -65,35 +150,29 @@ pub(super) struct RunLoop<'w> {
     pause: Duration,
     /// Shutdown was asked.
     stopping: bool,
-    /// How many database steps may be in flight at once (1 or 2)...
-    depth: usize,
-    /// ... each claiming at most this many.
-    batch: usize,
     /// How many deliveries this worker holds at most: running, waiting, being
     /// claimed.
-    in_hand: usize,
+    window: Window,
+    /// How many database steps may be in flight at once (1 or 2)...
+    depth: usize,
+    /// ... each claiming at most this many ([`Window::shape`]).
+    batch: usize,
+    /// Since the last step came back, a handler slot stood free with nothing
+    /// ready to start while a step was in flight...
+    starved: bool,
+    /// ... and this many handlers finished.
+    finished_since: usize,
     /// The lease of a claim.
     lease: Duration,
 }
 
 impl<'w> RunLoop<'w> {
     pub(super) fn new(worker: &'w Worker) -> Self {
-        let prefetch = worker.prefetch();
-        let in_hand = worker.concurrency + prefetch;
-        // When half of what this worker may hold is still a sizeable batch,
-        // and the last claim came back full (there is a backlog), two database
-        // steps are in flight, each claiming at most that half, so the
-        // database works on the next step while this side reads and starts the
-        // previous one's deliveries (on SQLite the two queue on the one writer;
-        // on PostgreSQL they run side by side on two connections). Below that,
-        // a step's fixed cost outweighs the overlap: one step, whole batches.
-        // Without a backlog a second step would mostly claim nothing, and hold
-        // up the next publish and claim.
-        let (depth, batch) = if in_hand / 2 >= PIPELINE_MIN_BATCH {
-            (2, in_hand.div_ceil(2))
-        } else {
-            (1, in_hand)
-        };
+        let window = Window::new(worker.concurrency, worker.prefetch);
+        // Two steps only under a backlog (the last claim came back full):
+        // without one a second step would mostly claim nothing, and hold up
+        // the next publish and claim.
+        let (depth, batch) = window.shape();
         RunLoop {
             worker,
             running: Running::default(),
@@ -106,10 +185,12 @@ impl<'w> RunLoop<'w> {
             backlog: false,
             pause: FIRST_PAUSE,
             stopping: false,
+            window,
             depth,
             batch,
-            in_hand,
-            lease: worker.lease(prefetch),
+            starved: false,
+            finished_since: 0,
+            lease: worker.lease(window.cap().saturating_sub(worker.concurrency)),
         }
     }
 
@@ -134,7 +215,9 @@ impl<'w> RunLoop<'w> {
     /// Moves the handlers that have finished into the outcomes at hand.
     #[inline]
     pub(super) fn collect_finished(&mut self) {
+        let before = self.finished.len();
         self.running.collect_ready(&mut self.finished);
+        self.finished_since += self.finished.len() - before;
     }
 
     /// Shutdown was asked and no database step is in flight: the turn winds
@@ -190,6 +273,7 @@ impl<'w> RunLoop<'w> {
         let worker = self.worker;
         while self.running.len() < worker.concurrency {
             let Some(front) = self.ready.front() else {
+                self.starved |= !self.ops.is_empty();
                 break;
             };
             if worker.suspect(front) {
@@ -246,6 +330,7 @@ impl<'w> RunLoop<'w> {
     fn start(&mut self, c: Claimed) {
         if let Some(done) = self.worker.start(c, &mut self.running) {
             self.finished.push(done);
+            self.finished_since += 1;
         }
     }
 
@@ -262,7 +347,7 @@ impl<'w> RunLoop<'w> {
         let alone = self.ready.front().is_some_and(|c| worker.suspect(c))
             || self.running.claims.values().any(|(c, _)| worker.suspect(c));
         let held = self.running.len() + self.ready.len() + self.asked_by.values().sum::<usize>();
-        let want = self.in_hand.saturating_sub(held).min(self.batch);
+        let want = self.window.in_hand.saturating_sub(held).min(self.batch);
         // Claim in batches: with most of the deliveries in hand still running,
         // waiting or being claimed, wait for more to finish rather than paying
         // a round trip for a few. Outcomes at hand go in the same round trip
@@ -308,10 +393,11 @@ impl<'w> RunLoop<'w> {
             }
             Some(done) = self.running.next(), if !self.running.is_empty() => {
                 self.finished.push(done);
+                self.finished_since += 1;
                 // Let the other handlers of the batch finish too, so their
                 // outcomes are recorded in the same statement.
                 tokio::task::yield_now().await;
-                self.running.collect_ready(&mut self.finished);
+                self.collect_finished();
             }
         }
     }
@@ -338,6 +424,12 @@ impl<'w> RunLoop<'w> {
                 }
                 if asked > 0 {
                     self.backlog = claimed.len() >= asked;
+                    let waited = !self.ready.is_empty();
+                    let starved = self.starved && self.finished_since > 0;
+                    self.window.adapt(self.backlog, starved, waited);
+                    (self.depth, self.batch) = self.window.shape();
+                    self.starved = false;
+                    self.finished_since = 0;
                 }
                 self.ready.extend(claimed);
                 true
@@ -372,5 +464,74 @@ impl<'w> RunLoop<'w> {
             _ = tokio::time::sleep(self.pause) => {}
         }
         self.pause = (self.pause * 2).min(LONGEST_PAUSE);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Window, ADAPTIVE_MAX_IN_HAND};
+
+    #[test]
+    fn a_set_prefetch_holds_the_window_where_it_is() {
+        let mut w = Window::new(8, Some(4));
+        assert_eq!(w.in_hand, 12);
+        w.adapt(true, true, false);
+        assert_eq!(w.in_hand, 12);
+        w.adapt(true, false, true);
+        assert_eq!(w.in_hand, 12);
+        assert_eq!(w.cap(), 12);
+        assert_eq!(w.shape(), (1, 12), "below two batches of 32: one step");
+    }
+
+    #[test]
+    fn the_window_doubles_while_handlers_starve_up_to_the_cap() {
+        let mut w = Window::new(12, None);
+        assert_eq!((w.in_hand, w.shape()), (24, (1, 24)));
+        let mut seen = vec![w.in_hand];
+        for _ in 0..10 {
+            w.adapt(true, true, false);
+            seen.push(w.in_hand);
+        }
+        assert_eq!(
+            seen,
+            [24, 48, 96, 192, 384, 768, 1024, 1024, 1024, 1024, 1024]
+        );
+        assert_eq!(w.shape(), (2, 512));
+        assert_eq!(w.cap(), ADAPTIVE_MAX_IN_HAND);
+    }
+
+    #[test]
+    fn the_window_does_not_grow_on_a_short_claim_or_without_starving() {
+        let mut w = Window::new(12, None);
+        w.adapt(false, true, false);
+        assert_eq!(w.in_hand, 24, "a claim that came back short: no backlog");
+        w.adapt(true, false, false);
+        assert_eq!(w.in_hand, 24, "the handlers never waited for work");
+    }
+
+    #[test]
+    fn the_window_halves_while_claimed_deliveries_wait_never_below_its_floor() {
+        let mut w = Window::new(12, None);
+        for _ in 0..6 {
+            w.adapt(true, true, false);
+        }
+        assert_eq!(w.in_hand, 1024);
+        w.adapt(true, false, true);
+        assert_eq!(w.in_hand, 512);
+        for _ in 0..10 {
+            w.adapt(true, false, true);
+        }
+        assert_eq!(w.in_hand, 24);
+        w.adapt(true, true, true);
+        assert_eq!(w.in_hand, 48, "a free slot wins over leftovers");
+    }
+
+    #[test]
+    fn a_concurrency_above_the_cap_keeps_twice_its_slots() {
+        let mut w = Window::new(800, None);
+        assert_eq!((w.in_hand, w.cap()), (1600, 1600));
+        w.adapt(true, true, false);
+        assert_eq!(w.in_hand, 1600);
+        assert_eq!(w.shape(), (2, 800));
     }
 }

@@ -6,6 +6,7 @@ mod fields;
 mod open;
 mod query;
 mod queue;
+mod window;
 mod worker;
 
 use common::{both, event, Handlers};
