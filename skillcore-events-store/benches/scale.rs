@@ -28,6 +28,11 @@
 //! deliveries are inserted done, past the store's statements, so the counters
 //! are rebuilt after each fill (`Store::rebuild_counters`, not timed).
 //!
+//! The payload field searched, `resultId`, has an index of its own
+//! (`Store::create_field_index`, made on the empty store before the first
+//! fill, so every publish and fill pays for it); `BENCH_FIELD_INDEX=0` leaves
+//! it out, and the search then reads every event of the type.
+//!
 //! `BENCH_RSS=N` instead publishes N events to a fresh store and reports the
 //! resident memory (`VmRSS`) of this process, the worker, before the drain
 //! and as it passes each half of them.
@@ -385,6 +390,15 @@ async fn clean_up(dir: Option<std::path::PathBuf>, schema: Option<String>) {
 
 async fn grow(backend: &str, sizes: &[i64]) {
     let (store, dir, schema) = fresh(backend).await;
+    if std::env::var("BENCH_FIELD_INDEX").map_or(true, |v| v != "0") {
+        let index = store
+            .create_field_index(TYPE, "resultId")
+            .await
+            .expect("the field index is made");
+        eprintln!("{backend}: field index {} on {TYPE}.resultId", index.index);
+    } else {
+        eprintln!("{backend}: no field index (BENCH_FIELD_INDEX=0)");
+    }
     let mut filled = 0;
     let mut next = 1u64 << 40;
     let mut table: Vec<(i64, Figures)> = Vec::new();

@@ -180,8 +180,8 @@ impl<D> Durable<D> {
     ///
     /// Unset (the default), each worker adapts: it starts at as many as the
     /// concurrency and, while its handlers finish faster than the database
-    /// answers a claim, doubles what it claims ahead, up to 1,024 deliveries
-    /// in hand (or twice the concurrency if that is more); while claimed
+    /// answers a claim, doubles what it claims ahead, up to 2,048 deliveries
+    /// (or as many as the concurrency if that is more); while claimed
     /// deliveries wait for a slot it halves it again. See
     /// [`WorkerBuilder::prefetch`](crate::WorkerBuilder::prefetch).
     pub fn prefetch(mut self, deliveries: usize) -> Self {

@@ -117,7 +117,8 @@ impl WorkerBuilder {
     /// Unset (the default), the worker adapts: it starts at as many as
     /// [`WorkerBuilder::concurrency`] and, while its handlers finish faster
     /// than the database answers a claim, doubles what it claims ahead, up to
-    /// 1,024 deliveries in hand (or twice the concurrency if that is more);
+    /// 2,048 deliveries ahead of its slots (or as many as its concurrency if
+    /// that is more);
     /// while claimed deliveries wait for a slot it halves it again. Set it to
     /// hold a worker to smaller claims, for example so that several workers
     /// share a short queue of slow handlers evenly.

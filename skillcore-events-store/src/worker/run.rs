@@ -22,10 +22,9 @@ use tokio::task::{Id, JoinError, JoinSet};
 /// two steps in flight only when each can claim at least this many.
 const PIPELINE_MIN_BATCH: usize = 32;
 
-/// The most deliveries a worker without a set prefetch holds (running, waiting
-/// for a slot, being claimed), unless its concurrency is higher: see
-/// [`Window`].
-pub(super) const ADAPTIVE_MAX_IN_HAND: usize = 1024;
+/// The most deliveries a worker without a set prefetch claims ahead of its
+/// handler slots: see [`Window`].
+pub(super) const ADAPTIVE_MAX_AHEAD: usize = 2048;
 
 /// How many deliveries [`Worker::run`] holds at most, and how it claims them.
 ///
@@ -34,7 +33,7 @@ pub(super) const ADAPTIVE_MAX_IN_HAND: usize = 1024;
 /// `2 x concurrency` and adapts to its handlers: when a claim came back full
 /// and, while it was in flight, a handler slot stood free with nothing to
 /// start (the handlers are faster than the database step), the window
-/// doubles, up to [`ADAPTIVE_MAX_IN_HAND`]; when deliveries claimed ahead
+/// doubles, up to `concurrency +` [`ADAPTIVE_MAX_AHEAD`]; when deliveries claimed ahead
 /// waited for a slot the whole time a step was in flight (the handlers are
 /// the bottleneck), it halves, never below where it started. Fast handlers
 /// thus get big claims (fewer round trips per delivery), and slow ones do not
@@ -66,10 +65,17 @@ impl Window {
                 Window {
                     in_hand: floor,
                     floor,
-                    cap: floor.max(ADAPTIVE_MAX_IN_HAND),
+                    cap: floor.max(concurrency.saturating_add(ADAPTIVE_MAX_AHEAD)),
                 }
             }
         }
+    }
+
+    /// Back to where it started: after a worker died, each delivery that
+    /// runs alone hands back what was claimed with it, so big claims would
+    /// only be claimed again and again.
+    pub(super) fn reset(&mut self) {
+        self.in_hand = self.floor;
     }
 
     /// The most it may hold: what leases must cover.
@@ -292,6 +298,10 @@ impl<'w> RunLoop<'w> {
     /// with it (and charged an attempt). It waits for what runs and what is
     /// being recorded; what else is held goes back to the queue.
     async fn start_alone(&mut self) {
+        // After a worker died, what the next claims take is handed back at each
+        // delivery that must run alone: claim no more than at the start.
+        self.window.reset();
+        (self.depth, self.batch) = self.window.shape();
         if !self.running.is_empty() || !self.ops.is_empty() || !self.finished.is_empty() {
             return;
         }
@@ -469,7 +479,7 @@ impl<'w> RunLoop<'w> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Window, ADAPTIVE_MAX_IN_HAND};
+    use super::{Window, ADAPTIVE_MAX_AHEAD};
 
     #[test]
     fn a_set_prefetch_holds_the_window_where_it_is() {
@@ -494,10 +504,10 @@ mod tests {
         }
         assert_eq!(
             seen,
-            [24, 48, 96, 192, 384, 768, 1024, 1024, 1024, 1024, 1024]
+            [24, 48, 96, 192, 384, 768, 1536, 2060, 2060, 2060, 2060]
         );
-        assert_eq!(w.shape(), (2, 512));
-        assert_eq!(w.cap(), ADAPTIVE_MAX_IN_HAND);
+        assert_eq!(w.shape(), (2, 1030));
+        assert_eq!(w.cap(), 12 + ADAPTIVE_MAX_AHEAD);
     }
 
     #[test]
@@ -512,12 +522,12 @@ mod tests {
     #[test]
     fn the_window_halves_while_claimed_deliveries_wait_never_below_its_floor() {
         let mut w = Window::new(12, None);
-        for _ in 0..6 {
+        for _ in 0..7 {
             w.adapt(true, true, false);
         }
-        assert_eq!(w.in_hand, 1024);
+        assert_eq!(w.in_hand, 2060);
         w.adapt(true, false, true);
-        assert_eq!(w.in_hand, 512);
+        assert_eq!(w.in_hand, 1030);
         for _ in 0..10 {
             w.adapt(true, false, true);
         }
@@ -527,11 +537,27 @@ mod tests {
     }
 
     #[test]
-    fn a_concurrency_above_the_cap_keeps_twice_its_slots() {
-        let mut w = Window::new(800, None);
-        assert_eq!((w.in_hand, w.cap()), (1600, 1600));
+    fn a_reset_brings_the_window_back_to_its_floor() {
+        let mut w = Window::new(4, None);
         w.adapt(true, true, false);
-        assert_eq!(w.in_hand, 1600);
-        assert_eq!(w.shape(), (2, 800));
+        w.adapt(true, true, false);
+        assert_eq!(w.in_hand, 32);
+        w.reset();
+        assert_eq!((w.in_hand, w.shape()), (8, (1, 8)));
+        let mut fixed = Window::new(4, Some(100));
+        fixed.reset();
+        assert_eq!(fixed.in_hand, 104);
+    }
+
+    #[test]
+    fn a_concurrency_above_the_most_ahead_keeps_twice_its_slots() {
+        let mut w = Window::new(4000, None);
+        assert_eq!((w.in_hand, w.cap()), (8000, 8000));
+        w.adapt(true, true, false);
+        assert_eq!(w.in_hand, 8000);
+        assert_eq!(w.shape(), (2, 4000));
+        let mut w = Window::new(1000, None);
+        w.adapt(true, true, false);
+        assert_eq!((w.in_hand, w.cap()), (3048, 3048));
     }
 }
