@@ -121,7 +121,9 @@ impl WorkerBuilder {
     /// that is more);
     /// while claimed deliveries wait for a slot it halves it again. Set it to
     /// hold a worker to smaller claims, for example so that several workers
-    /// share a short queue of slow handlers evenly.
+    /// share a short queue of slow handlers evenly. With
+    /// [`WorkerBuilder::lease_margin`] it does not adapt: it stays at as many
+    /// as the concurrency, which that rule's leases cover.
     pub fn prefetch(mut self, n: usize) -> Self {
         self.prefetch = Some(n);
         self

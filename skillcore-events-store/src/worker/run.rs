@@ -9,6 +9,7 @@
 //! delivery beyond what the work itself needs.
 
 use super::exec::Executed;
+use super::lease::Lease;
 use super::running::Running;
 use super::Worker;
 use crate::{Claimed, Result};
@@ -174,7 +175,14 @@ pub(super) struct RunLoop<'w> {
 
 impl<'w> RunLoop<'w> {
     pub(super) fn new(worker: &'w Worker) -> Self {
-        let window = Window::new(worker.concurrency, worker.prefetch);
+        // A lease past the handlers' timeout covers a wait per `concurrency`
+        // claimed ahead: that rule keeps the prefetch it had, as many as the
+        // concurrency, rather than leases of minutes.
+        let prefetch = match worker.lease {
+            Lease::PastTimeout(_) => Some(worker.prefetch.unwrap_or(worker.concurrency)),
+            Lease::Renewed(_) => worker.prefetch,
+        };
+        let window = Window::new(worker.concurrency, prefetch);
         // Two steps only under a backlog (the last claim came back full):
         // without one a second step would mostly claim nothing, and hold up
         // the next publish and claim.
