@@ -160,8 +160,11 @@ impl Store {
     ///
     /// Every search walks one index newest first, at most [`MAX_SCAN`]
     /// candidate rows per page, and checks the other filters on those rows:
-    /// the aggregate index when an aggregate is given, else the event type
-    /// index when a type is, else the primary key (on PostgreSQL, for one
+    /// the aggregate index when an aggregate is given, else, for a type and a
+    /// top-level payload field equal to a string, that field's index when
+    /// one was made ([`Store::create_field_index`]: then a rare value is
+    /// found however many events the type has), else the event type index
+    /// when a type is, else the primary key (on PostgreSQL, for one
     /// district, its district index). So a page costs the same on a table of
     /// a thousand rows or a billion; a filter that matches rarely returns
     /// short (even empty) pages with a cursor to go on. Values are always
@@ -189,12 +192,17 @@ impl Store {
     /// # Ok(()) }
     /// ```
     pub async fn search_events(&self, query: &EventQuery) -> Result<EventPage> {
-        let plan = search::plan(query)?;
-        let ((mut events, examined, floor), page) = match &self.dialect {
-            #[cfg(feature = "sqlite")]
-            Dialect::Sqlite(db) => (db.search(&plan).await?, plan.page),
-            #[cfg(feature = "postgres")]
-            Dialect::Postgres(db) => (db.search(&plan).await?, plan.page),
+        let mut plan = self.search_plan(query).await?;
+        let page = plan.page;
+        let found = self.run_search(&plan).await;
+        let (mut events, examined, floor) = match found {
+            // The field index was dropped between the check and the search
+            // (SQLite refuses `INDEXED BY` a missing index): search as without.
+            Err(_) if plan.field_index.is_some() => {
+                plan.field_index = None;
+                self.run_search(&plan).await?
+            }
+            found => found?,
         };
         let next = if events.len() > page as usize {
             events.truncate(page as usize);
@@ -226,12 +234,42 @@ impl Store {
     /// # Ok(()) }
     /// ```
     pub async fn explain_search(&self, query: &EventQuery) -> Result<Vec<String>> {
-        let plan = search::plan(query)?;
+        let plan = self.search_plan(query).await?;
         match &self.dialect {
             #[cfg(feature = "sqlite")]
             Dialect::Sqlite(db) => db.explain_search(&plan).await,
             #[cfg(feature = "postgres")]
             Dialect::Postgres(db) => db.explain_search(&plan).await,
+        }
+    }
+
+    /// The checked search, reading the payload field's index when the store
+    /// has one ready for it.
+    async fn search_plan<'q>(&self, query: &'q EventQuery) -> Result<search::Plan<'q>> {
+        let mut plan = search::plan(query)?;
+        if let Some(name) = plan.field_index_wanted() {
+            let ready = match &self.dialect {
+                #[cfg(feature = "sqlite")]
+                Dialect::Sqlite(db) => db.field_index_ready(&name).await?,
+                #[cfg(feature = "postgres")]
+                Dialect::Postgres(db) => db.field_index_ready(&name).await?,
+            };
+            if ready {
+                plan.field_index = Some(name);
+            }
+        }
+        Ok(plan)
+    }
+
+    async fn run_search(
+        &self,
+        plan: &search::Plan<'_>,
+    ) -> Result<(Vec<StoredEvent>, i64, Option<i64>)> {
+        match &self.dialect {
+            #[cfg(feature = "sqlite")]
+            Dialect::Sqlite(db) => db.search(plan).await,
+            #[cfg(feature = "postgres")]
+            Dialect::Postgres(db) => db.search(plan).await,
         }
     }
 

@@ -2,6 +2,7 @@
 //! no index serves), the index it reads, what is checked on each candidate
 //! row, and the statement text with its bound values built together.
 
+use crate::field_index::{index_name, plain_type};
 use crate::shared::check_field;
 use crate::{EventQuery, Result, ScopeParts, StoreError};
 use chrono::{DateTime, Utc};
@@ -47,6 +48,10 @@ pub(crate) struct Plan<'q> {
     /// The field's path (checked parts), the comparison, and the value as
     /// JSON text (what PostgreSQL compares as `jsonb`).
     pub field: Option<(Vec<&'q str>, Compare, String)>,
+    /// The index of the payload field (`Store::create_field_index`) whose
+    /// matching events are the candidates, when the store has it ready
+    /// ([`Plan::field_index_wanted`]).
+    pub field_index: Option<String>,
     /// Only sequence numbers below this.
     pub before: i64,
     /// Events per page.
@@ -129,9 +134,42 @@ pub(crate) fn plan(q: &EventQuery) -> Result<Plan<'_>> {
         from: q.from,
         to: q.to,
         field,
+        field_index: None,
         before: q.cursor.map_or(i64::MAX, |c| c.before_seq),
         page: q.limit.min(MAX_PAGE),
     })
+}
+
+impl<'q> Plan<'q> {
+    /// The name of the field index that could serve this search: a search of
+    /// one plain event type by a top-level payload field equal to a string
+    /// (an index holds each event's field as text, so a number or `true`
+    /// could match another type's text; those read the type's index as
+    /// before). Whether the store has it is the dialect's to check.
+    pub fn field_index_wanted(&self) -> Option<String> {
+        let Access::Type(t) = self.access else {
+            return None;
+        };
+        match &self.field {
+            Some((parts, Compare::Text(_), _)) if parts.len() == 1 && plain_type(t) => {
+                Some(index_name(t, parts[0]))
+            }
+            _ => None,
+        }
+    }
+
+    /// The field index's type, field and value, when it is the access:
+    /// written into the candidates' statement (type and field as the
+    /// literals the partial index is matched by, both checked names).
+    pub fn field_access(&self) -> Option<(&'q str, &'q str, &str)> {
+        self.field_index.as_ref()?;
+        match (&self.access, &self.field) {
+            (Access::Type(t), Some((parts, Compare::Text(v), _))) if parts.len() == 1 => {
+                Some((t, parts[0], v.as_str()))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A value bound to a statement.

@@ -102,6 +102,17 @@ fn arguments(binds: Vec<Bind>) -> PgArguments {
 /// the district index.
 fn candidates(plan: &Plan<'_>, q: &mut Sql) {
     let before = q.p(Bind::I64(plan.before));
+    if let Some((t, field, value)) = plan.field_access() {
+        // The field's index, `((payload->>'field'), seq) WHERE event_type =
+        // 'type'`: only the events whose field is the value, newest first.
+        let value = q.p(Bind::Text(value.to_string()));
+        let scan = q.p(Bind::I64(i64::from(MAX_SCAN)));
+        q.push(&format!(
+            "SELECT seq FROM skc_events WHERE event_type = '{t}' AND payload->>'{field}' = {value} \
+             AND seq < {before} ORDER BY seq DESC LIMIT {scan}"
+        ));
+        return;
+    }
     let cond = match plan.access {
         Access::Aggregate(t, id) => format!(
             "aggregate_type = {} AND aggregate_id = {} AND",
@@ -240,6 +251,19 @@ impl PgDb {
 
     /// The matching events (up to a page and one), how many candidates were
     /// read and the oldest of them.
+    /// Whether the field index `name` exists and is valid (a concurrent build
+    /// that failed leaves an invalid one, which no query uses: then the
+    /// search must not count on it).
+    pub async fn field_index_ready(&self, name: &str) -> Result<bool> {
+        let valid: Option<bool> = sqlx::query_scalar(
+            "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass($1)",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(valid == Some(true))
+    }
+
     pub async fn search(&self, plan: &Plan<'_>) -> Result<(Vec<StoredEvent>, i64, Option<i64>)> {
         let q = search_sql(plan);
         // Planned for its values every time (an unnamed statement), not

@@ -101,6 +101,18 @@ fn arguments(binds: Vec<Bind>) -> SqliteArguments {
 /// first, at most [`MAX_SCAN`].
 fn candidates(plan: &Plan<'_>, q: &mut Sql) {
     let before = q.p(Bind::I64(plan.before));
+    if let (Some(index), Some((t, field, value))) = (&plan.field_index, plan.field_access()) {
+        // The field's index: only the events whose field is the value, so a
+        // rare value is found however many events of the type there are.
+        let expr = crate::field_index::sqlite_expr("payload", field);
+        let value = q.p(Bind::Text(value.to_string()));
+        let scan = q.p(Bind::I64(i64::from(MAX_SCAN)));
+        q.push(&format!(
+            "SELECT seq FROM skc_events INDEXED BY {index} WHERE event_type = '{t}' \
+             AND {expr} = {value} AND seq < {before} ORDER BY seq DESC LIMIT {scan}"
+        ));
+        return;
+    }
     let cond = match plan.access {
         Access::Aggregate(t, id) => format!(
             "INDEXED BY skc_events_aggregate WHERE aggregate_type = {} AND aggregate_id = {} AND",
@@ -252,6 +264,15 @@ impl SqliteDb {
 
     /// The matching events (up to a page and one), how many candidates were
     /// read and the oldest of them.
+    /// Whether the field index `name` exists (another process may have
+    /// dropped it).
+    pub async fn field_index_ready(&self, name: &str) -> Result<bool> {
+        Ok(sqlx::query_scalar(super::sql::INDEX_EXISTS)
+            .bind(name)
+            .fetch_one(&self.read)
+            .await?)
+    }
+
     pub async fn search(&self, plan: &Plan<'_>) -> Result<(Vec<StoredEvent>, i64, Option<i64>)> {
         let q = search_sql(plan);
         let rows: Vec<EventRow> =

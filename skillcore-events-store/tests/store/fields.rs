@@ -178,3 +178,114 @@ async fn names_no_index_can_have_are_refused_and_still_searched() {
         assert_eq!(ids(found), [e.id], "{name}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_for_a_rare_value_reads_the_field_index_once_made() {
+    for (name, store) in both().await {
+        let posted = "gradebook.grade.posted";
+        // More events of the type than a page reads candidates of: without the
+        // index the one match, the oldest, is out of the first page's reach.
+        let n = skillcore_events_store::MAX_SCAN as usize + 500;
+        let events: Vec<NewEvent> = (0..n)
+            .map(|i| {
+                let student = if i == 0 {
+                    "rare".to_string()
+                } else {
+                    format!("s-{}", i % 50)
+                };
+                event(
+                    posted,
+                    &format!("r-{i}"),
+                    "d-a",
+                    json!({"studentId": student, "points": i}),
+                )
+            })
+            .collect();
+        for chunk in events.chunks(1_000) {
+            store.append(chunk, |_| Vec::new()).await.unwrap();
+        }
+        // The same text under another type: not a match.
+        store
+            .append(
+                &[event(
+                    "gradebook.grade.revised",
+                    "x",
+                    "d-a",
+                    json!({"studentId": "rare"}),
+                )],
+                |_| Vec::new(),
+            )
+            .await
+            .unwrap();
+        let rare = EventQuery::new(Scope::AllDistricts)
+            .event_type(posted)
+            .field("studentId", "rare");
+
+        let before = store.search_events(&rare).await.unwrap();
+        assert!(before.events.is_empty(), "{name}: {:?}", before.examined);
+        assert_eq!(before.examined, skillcore_events_store::MAX_SCAN, "{name}");
+        assert!(before.next.is_some(), "{name}: a cursor to go on");
+
+        let index = store.create_field_index(posted, "studentId").await.unwrap();
+        let plan = store.explain_search(&rare).await.unwrap().join("\n");
+        assert!(plan.contains(&index.index), "{name}: {plan}");
+        let after = store.search_events(&rare).await.unwrap();
+        assert_eq!(ids(after.events), [events[0].id], "{name}");
+        assert_eq!((after.examined, after.next), (1, None), "{name}");
+
+        // Scope still applies, and a common value pages newest first as
+        // through the type's index.
+        let other = store
+            .search_events(
+                &EventQuery::new(Scope::district("d-b"))
+                    .event_type(posted)
+                    .field("studentId", "rare"),
+            )
+            .await
+            .unwrap();
+        assert!(other.events.is_empty(), "{name}: district d-b has none");
+        let common = EventQuery::new(Scope::AllDistricts)
+            .event_type(posted)
+            .field("studentId", "s-7")
+            .limit(40);
+        let page = store.search_events(&common).await.unwrap();
+        let expected: Vec<uuid::Uuid> = events
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(i, _)| *i != 0 && i % 50 == 7)
+            .map(|(_, e)| e.id)
+            .collect();
+        assert_eq!(ids(page.events), expected[..40], "{name}");
+        let rest = store
+            .search_events(&common.clone().after(page.next))
+            .await
+            .unwrap();
+        assert_eq!(
+            ids(rest.events),
+            expected[40..80],
+            "{name}: the second page"
+        );
+        // Another field of the type, which has no index: through the type's
+        // index as before.
+        let number = EventQuery::new(Scope::AllDistricts)
+            .event_type(posted)
+            .field("points", (n - 1) as i64);
+        assert_eq!(
+            store.search_events(&number).await.unwrap().events.len(),
+            1,
+            "{name}"
+        );
+
+        // Dropped: back to the type's index, as before.
+        store.drop_field_index(posted, "studentId").await.unwrap();
+        let dropped = store.search_events(&rare).await.unwrap();
+        assert!(dropped.events.is_empty(), "{name}");
+        assert!(!store
+            .explain_search(&rare)
+            .await
+            .unwrap()
+            .join("\n")
+            .contains(&index.index));
+    }
+}
