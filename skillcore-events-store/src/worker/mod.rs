@@ -22,6 +22,7 @@ mod policy;
 mod record;
 mod run;
 mod running;
+mod window;
 
 pub(crate) use handler::Failure;
 pub(crate) use policy::Policy;
