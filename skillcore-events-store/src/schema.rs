@@ -272,6 +272,11 @@ CREATE TABLE IF NOT EXISTS skc_field_indexes (
     PRIMARY KEY (event_type, field)
 ) WITHOUT ROWID;
 "#,
+    // 12: the handlers that have discarded or cancelled deliveries, read one
+    // entry per handler (a skip from each to the next) so `queue stats` keeps
+    // listing them without reading every such delivery.
+    "CREATE INDEX IF NOT EXISTS skc_deliveries_finished_handler ON skc_deliveries (handler_id)
+    WHERE status IN ('discarded', 'cancelled');",
 ];
 
 #[cfg(feature = "postgres")]
@@ -427,4 +432,7 @@ CREATE TABLE IF NOT EXISTS skc_field_indexes (
     PRIMARY KEY (event_type, field)
 );
 "#,
+    // 12: as SQLite's.
+    "CREATE INDEX IF NOT EXISTS skc_deliveries_finished_handler ON skc_deliveries (handler_id)
+    WHERE status IN ('discarded', 'cancelled');",
 ];

@@ -218,6 +218,30 @@ pub(crate) fn counted_stats(now: &str, counts: &str, district: Option<&str>) -> 
             format!(" JOIN skc_events e ON e.seq = d.event_seq AND e.district_id = {p}"),
         ),
     };
+    // Handlers whose only deliveries are discarded or cancelled stay listed.
+    // Across districts that is one index entry per handler, each found by a
+    // skip past the last (`skc_deliveries_finished_handler`): a replay of
+    // millions cancelled costs nothing here. In one district the deliveries
+    // are joined to their events (bounded by retention, which prunes them).
+    let finished = match district {
+        None => "SELECT h.handler_id, 0, 0, 0, 0, 0, 0, 1
+                  FROM (WITH RECURSIVE h(handler_id) AS (
+                          SELECT (SELECT f.handler_id FROM skc_deliveries f
+                                   WHERE f.status IN ('discarded', 'cancelled')
+                                   ORDER BY f.handler_id LIMIT 1)
+                          UNION ALL
+                          SELECT (SELECT f.handler_id FROM skc_deliveries f
+                                   WHERE f.status IN ('discarded', 'cancelled')
+                                     AND f.handler_id > h.handler_id
+                                   ORDER BY f.handler_id LIMIT 1)
+                            FROM h WHERE h.handler_id IS NOT NULL)
+                        SELECT handler_id FROM h WHERE handler_id IS NOT NULL) h"
+            .to_string(),
+        Some(_) => format!(
+            "SELECT d.handler_id, 0, 0, 0, 0, 0, 0, 1
+                  FROM skc_deliveries d{joined} WHERE d.status IN ('discarded', 'cancelled')"
+        ),
+    };
     let sum = |column: &str| format!("CAST(SUM(x.{column}) AS BIGINT) AS {column}");
     format!(
         "SELECT x.handler_id, {}, {}, {}, {}, {}, {}
@@ -236,8 +260,7 @@ pub(crate) fn counted_stats(now: &str, counts: &str, district: Option<&str>) -> 
                   SELECT d.handler_id, 0, 0, 0, 0, 1, 0, 1
                   FROM skc_deliveries d{joined} WHERE d.status = 'dead'
                   UNION ALL
-                  SELECT d.handler_id, 0, 0, 0, 0, 0, 0, 1
-                  FROM skc_deliveries d{joined} WHERE d.status IN ('discarded', 'cancelled')) x
+                  {finished}) x
             GROUP BY x.handler_id
             HAVING SUM(x.listed) > 0
             ORDER BY x.handler_id",

@@ -45,14 +45,16 @@ impl PgDb {
         handler: &str,
         batch: Option<i64>,
     ) -> Result<u64> {
-        Ok(sqlx::query(sql::CANCEL_REPLAY.as_str())
+        let n = sqlx::query(sql::CANCEL_REPLAY.as_str())
             .bind(handler)
             .bind(batch)
             .bind(all)
             .bind(district)
             .execute(&self.pool)
             .await?
-            .rows_affected())
+            .rows_affected();
+        self.analyze_after_bulk(n);
+        Ok(n)
     }
 
     /// Deliveries of `handler` a live worker holds.

@@ -181,11 +181,31 @@ impl PgDb {
         {
             return;
         }
+        self.analyze_now();
+    }
+
+    /// After one statement moved `changed` deliveries between states (a
+    /// replay queued, a replay cancelled): past 10,000 of them, refreshes
+    /// the planner's statistics in the background. Until then it may think,
+    /// say, that no delivery is cancelled, and read all of them where one per
+    /// handler would do (`queue stats`: 164 ms against 0.09 ms for 315,000
+    /// cancelled).
+    pub(super) fn analyze_after_bulk(&self, changed: u64) {
+        /// A change this big is worth a fresh look.
+        const BULK: u64 = 10_000;
+        if changed >= BULK {
+            self.analyze_now();
+        }
+    }
+
+    fn analyze_now(&self) {
         let pool = self.pool.clone();
-        tokio::spawn(async move {
-            // Best effort: autovacuum does the same later if this fails.
-            let _ = sqlx::raw_sql(sql::ANALYZE).execute(&pool).await;
-        });
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                // Best effort: autovacuum does the same later if this fails.
+                let _ = sqlx::raw_sql(sql::ANALYZE).execute(&pool).await;
+            });
+        }
     }
 }
 

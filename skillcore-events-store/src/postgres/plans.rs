@@ -37,11 +37,12 @@ fn parameters(statement: &str) -> usize {
 /// grow with the finished deliveries.
 /// Also the discarded and cancelled ones (`skc_deliveries_finished`): rare
 /// states, pruned by retention, never on a delivery's way to done.
-const STATE_INDEXES: [&str; 4] = [
+const STATE_INDEXES: [&str; 5] = [
     "skc_deliveries_waiting",
     "skc_deliveries_leased",
     "skc_deliveries_dead",
     "skc_deliveries_finished",
+    "skc_deliveries_finished_handler",
 ];
 
 /// The plan nodes that read a whole growing table: a `Seq Scan` of one, or an

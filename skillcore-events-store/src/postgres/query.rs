@@ -164,7 +164,7 @@ impl PgDb {
             (true, true) => sql::REPLAY_OF_TYPE_SINCE.as_str(),
             (false, true) => sql::REPLAY_SINCE.as_str(),
         };
-        Ok(sqlx::query(statement)
+        let n = sqlx::query(statement)
             .bind(handler_id)
             .bind(batch)
             .bind(filter.event_type.as_deref())
@@ -173,7 +173,9 @@ impl PgDb {
             .bind(district)
             .execute(&self.pool)
             .await?
-            .rows_affected())
+            .rows_affected();
+        self.analyze_after_bulk(n);
+        Ok(n)
     }
 
     pub async fn replay_progress(

@@ -183,6 +183,7 @@ mod tests {
                 "skc_deliveries_done",
                 "skc_deliveries_event",
                 "skc_deliveries_finished",
+                "skc_deliveries_finished_handler",
                 "skc_deliveries_leased",
                 "skc_deliveries_ordered",
                 "skc_deliveries_replayed",
