@@ -37,7 +37,8 @@
 //! resident memory (`VmRSS`) of this process, the worker, before the drain
 //! and as it passes each half of them.
 //!
-//! The store and schema are deleted at the end. PostgreSQL comes from
+//! The store and schema are deleted at the end (kept, and named, with
+//! `BENCH_KEEP=1`). PostgreSQL comes from
 //! `SKILLCORE_TEST_PG` (default `postgres://postgres@127.0.0.1:5432/test`).
 
 use skillcore_events::chrono::{TimeZone, Utc};
@@ -448,6 +449,10 @@ async fn grow(backend: &str, sizes: &[i64]) {
         );
     }
     drop(store);
+    if std::env::var("BENCH_KEEP").is_ok_and(|v| v == "1") {
+        eprintln!("{backend}: kept (BENCH_KEEP=1): {dir:?} {schema:?}");
+        return;
+    }
     clean_up(dir, schema).await;
 }
 
