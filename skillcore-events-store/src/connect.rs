@@ -48,7 +48,12 @@ pub(crate) struct PgServer {
 #[cfg(feature = "postgres")]
 impl PgServer {
     pub fn from_url(url: &str) -> Result<PgServer> {
-        let options = PgConnectOptions::from_str(url)?;
+        // No JIT: the store's statements each read a few rows by index, but a
+        // planner estimate above `jit_above_cost` (100,000 by default: an
+        // expression index without statistics on 10 M events) compiles the
+        // statement first, 5-80 ms for a lookup that takes 0.04 ms
+        // (docs/performance.md). This wins over a `jit` in the URL's `options`.
+        let options = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
         let timeout = match url_parameter(url, "connect_timeout") {
             None => DEFAULT_CONNECT_TIMEOUT,
             Some(v) => match v.parse::<f64>() {

@@ -79,6 +79,12 @@ async fn postgres_commit_mode_is_set_on_the_stores_connections() {
             .await
             .unwrap();
         assert_eq!(setting, expected, "{commit:?}");
+        // And JIT off: it compiled lookups of a few rows for 5-80 ms.
+        let jit: String = sqlx::query_scalar("SHOW jit")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(jit, "off", "{commit:?}");
 
         let e = event("gradebook.grade.posted", "r-1", "d-1", json!({"score": 1}));
         let seqs = store
