@@ -63,18 +63,42 @@ fn whole_reads(steps: &[String]) -> Vec<&str> {
         .collect()
 }
 
+/// A fresh SQLite store in a folder of its own, removed when dropped.
+struct PlanStore {
+    store: Store,
+    dir: std::path::PathBuf,
+}
+
+impl PlanStore {
+    async fn new(tag: &str) -> PlanStore {
+        let dir = std::env::temp_dir().join(format!(
+            "skc-plans-{tag}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::sqlite(dir.join("plans.db")).await.unwrap();
+        PlanStore { store, dir }
+    }
+
+    fn db(&self) -> &SqliteDb {
+        let Dialect::Sqlite(db) = &self.store.dialect else {
+            unreachable!("a SQLite store")
+        };
+        db
+    }
+}
+
+impl Drop for PlanStore {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 #[tokio::test]
 async fn every_statement_reaches_the_growing_tables_as_it_must() {
-    let dir = std::env::temp_dir().join(format!(
-        "skc-plans-{}-{}",
-        std::process::id(),
-        uuid::Uuid::now_v7().simple()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::sqlite(dir.join("plans.db")).await.unwrap();
-    let Dialect::Sqlite(db) = &store.dialect else {
-        unreachable!("a SQLite store")
-    };
+    let plans = PlanStore::new("all").await;
+    let db = plans.db();
     let statements: Vec<(&str, &str, Reach)> = vec![
         ("complete and claim", &sql::COMPLETE_AND_CLAIM, Reach::Index),
         ("claimed", sql::CLAIMED, Reach::Index),
@@ -144,8 +168,6 @@ async fn every_statement_reaches_the_growing_tables_as_it_must() {
         let whole = whole_reads(&steps);
         wrong.extend(verdict(name, reach, &steps, &whole));
     }
-    drop(store);
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
@@ -154,16 +176,8 @@ async fn every_statement_reaches_the_growing_tables_as_it_must() {
 /// goes back to the type's.
 #[tokio::test]
 async fn a_field_search_reads_the_field_index_once_made() {
-    let dir = std::env::temp_dir().join(format!(
-        "skc-plans-field-{}-{}",
-        std::process::id(),
-        uuid::Uuid::now_v7().simple()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::sqlite(dir.join("plans.db")).await.unwrap();
-    let Dialect::Sqlite(db) = &store.dialect else {
-        unreachable!("a SQLite store")
-    };
+    let plans = PlanStore::new("field").await;
+    let (store, db) = (&plans.store, plans.db());
     let (event, field) = ("gradebook.grade.posted", "studentId");
     let name = crate::field_index::index_name(event, field);
     let search = sql::events_by_indexed_field(event, field, None);
@@ -196,8 +210,6 @@ async fn a_field_search_reads_the_field_index_once_made() {
 
     assert!(store.drop_field_index(event, field).await.unwrap());
     assert!(!exists().await);
-    drop(store);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `queue stats` across districts finds the handlers with discarded or
@@ -206,16 +218,8 @@ async fn a_field_search_reads_the_field_index_once_made() {
 /// must not make it slow.
 #[tokio::test]
 async fn stats_skip_from_handler_to_handler_over_the_finished_deliveries() {
-    let dir = std::env::temp_dir().join(format!(
-        "skc-plans-stats-{}-{}",
-        std::process::id(),
-        uuid::Uuid::now_v7().simple()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::sqlite(dir.join("plans.db")).await.unwrap();
-    let Dialect::Sqlite(db) = &store.dialect else {
-        unreachable!("a SQLite store")
-    };
+    let plans = PlanStore::new("stats").await;
+    let db = plans.db();
     let steps = plan(db, &sql::STATS_ALL).await;
     let finished: Vec<&String> = steps
         .iter()
@@ -235,6 +239,4 @@ async fn stats_skip_from_handler_to_handler_over_the_finished_deliveries() {
             .any(|s| s.starts_with("SEARCH") && s.contains("(handler_id>?)")),
         "{steps:?}"
     );
-    drop(store);
-    let _ = std::fs::remove_dir_all(&dir);
 }
