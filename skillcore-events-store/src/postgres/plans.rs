@@ -207,8 +207,13 @@ async fn generic_plan(conn: &mut sqlx::PgConnection, statement: &str) -> Vec<Str
     .await
     .unwrap_or_else(|e| panic!("PREPARE of {statement}: {e}"));
     let nulls = vec!["NULL"; parameters(statement)].join(", ");
+    let args = if nulls.is_empty() {
+        String::new()
+    } else {
+        format!("({nulls})")
+    };
     let steps: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "EXPLAIN EXECUTE skc_field_plan({nulls})"
+        "EXPLAIN EXECUTE skc_field_plan{args}"
     )))
     .fetch_all(&mut *conn)
     .await
@@ -255,6 +260,50 @@ async fn a_field_search_reads_the_field_index_once_made() {
     assert!(store.drop_field_index(event, field).await.unwrap());
     let dropped = generic_plan(&mut conn, &search).await.join(" | ");
     assert!(!dropped.contains(&index.index), "{dropped}");
+    drop(conn);
+    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+    )))
+    .execute(pool)
+    .await;
+}
+
+/// `queue stats` across districts finds the handlers with discarded or
+/// cancelled deliveries one index entry each, a skip from one handler to the
+/// next (`skc_deliveries_finished_handler`), never by reading every such
+/// delivery from the retention index.
+#[tokio::test]
+async fn stats_skip_from_handler_to_handler_over_the_finished_deliveries() {
+    let url = std::env::var("SKILLCORE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("skc_plans_{}", uuid::Uuid::now_v7().simple());
+    let store = Store::postgres(&url, Some(&schema))
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} (start it: scripts/test does): {e}"));
+    let Dialect::Postgres(PgDb { pool, .. }) = &store.dialect else {
+        unreachable!("a PostgreSQL store")
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::raw_sql("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let steps = generic_plan(&mut conn, &sql::STATS_ALL).await;
+    let finished: Vec<&String> = steps
+        .iter()
+        .filter(|s| s.contains("skc_deliveries_finished"))
+        .collect();
+    assert!(!finished.is_empty(), "{steps:#?}");
+    assert!(
+        finished
+            .iter()
+            .all(|s| s.contains("skc_deliveries_finished_handler")),
+        "{steps:#?}"
+    );
+    // The skip: a recursive step from handler to handler (the index read
+    // whole would also serve a plain scan of every such delivery).
+    let plan = steps.join("\n");
+    assert!(plan.contains("Recursive Union"), "{plan}");
     drop(conn);
     let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
