@@ -17,13 +17,14 @@ use serde::Serialize;
 
 /// An index of one payload field of one event type (see
 /// [`Store::create_field_index`](crate::Store::create_field_index)).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct FieldIndex {
     /// The event type, e.g. `gradebook.grade.posted`.
     pub event_type: String,
     /// The top-level payload field, e.g. `studentId`.
     pub field: String,
     /// The database index's name (`skc_field_` and a hash of the two).
+    #[sqlx(rename = "index_name")]
     pub index: String,
 }
 
@@ -40,6 +41,10 @@ impl FieldIndex {
 /// Whether `event_type` can be written into a statement as a literal:
 /// letters, digits, `.`, `_` and `-`, at most 200 of them (every catalog
 /// event name is one).
+/// The indexes made, as both dialects list them.
+pub(crate) const LIST: &str = "SELECT event_type, field, index_name FROM skc_field_indexes
+     ORDER BY event_type, field";
+
 pub(crate) fn plain_type(event_type: &str) -> bool {
     !event_type.is_empty()
         && event_type.len() <= 200

@@ -19,6 +19,12 @@ GROUP BY 1, 2"
 }
 pub(crate) use count_done_deliveries;
 
+/// Migration 12 of both dialects: the handlers that have discarded or
+/// cancelled deliveries, one entry each to skip between.
+const FINISHED_HANDLER_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS skc_deliveries_finished_handler ON skc_deliveries (handler_id)
+    WHERE status IN ('discarded', 'cancelled');";
+
 #[cfg(feature = "sqlite")]
 /// SQLite: one file, WAL. Timestamps used by the queue are integer microseconds
 /// since the epoch (cheap to compare and index); `occurred_at` is fixed-width
@@ -275,8 +281,7 @@ CREATE TABLE IF NOT EXISTS skc_field_indexes (
     // 12: the handlers that have discarded or cancelled deliveries, read one
     // entry per handler (a skip from each to the next) so `queue stats` keeps
     // listing them without reading every such delivery.
-    "CREATE INDEX IF NOT EXISTS skc_deliveries_finished_handler ON skc_deliveries (handler_id)
-    WHERE status IN ('discarded', 'cancelled');",
+    FINISHED_HANDLER_INDEX,
 ];
 
 #[cfg(feature = "postgres")]
@@ -433,6 +438,5 @@ CREATE TABLE IF NOT EXISTS skc_field_indexes (
 );
 "#,
     // 12: as SQLite's.
-    "CREATE INDEX IF NOT EXISTS skc_deliveries_finished_handler ON skc_deliveries (handler_id)
-    WHERE status IN ('discarded', 'cancelled');",
+    FINISHED_HANDLER_INDEX,
 ];

@@ -69,19 +69,8 @@ impl PgDb {
     }
 
     pub async fn field_indexes(&self) -> Result<Vec<FieldIndex>> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT event_type, field, index_name FROM skc_field_indexes
-             ORDER BY event_type, field",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(event_type, field, index)| FieldIndex {
-                event_type,
-                field,
-                index,
-            })
-            .collect())
+        Ok(sqlx::query_as(crate::field_index::LIST)
+            .fetch_all(&self.pool)
+            .await?)
     }
 }

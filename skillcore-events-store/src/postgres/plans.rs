@@ -12,7 +12,6 @@ use super::{sql, PgDb};
 use crate::plans::{verdict, Reach};
 use crate::store::Dialect;
 use crate::Store;
-use sqlx::Connection;
 
 /// The highest `$N` of `statement`: how many parameters it takes.
 fn parameters(statement: &str) -> usize {
@@ -77,17 +76,55 @@ fn whole_reads(steps: &[String]) -> Vec<&str> {
     out
 }
 
+/// A store in a schema of its own for the plan tests, dropped by
+/// [`PlanStore::remove`].
+struct PlanStore {
+    store: Store,
+    schema: String,
+}
+
+impl PlanStore {
+    async fn new() -> PlanStore {
+        let url = std::env::var("SKILLCORE_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let schema = format!("skc_plans_{}", uuid::Uuid::now_v7().simple());
+        let store = Store::postgres(&url, Some(&schema))
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {url} (start it: scripts/test does): {e}"));
+        PlanStore { store, schema }
+    }
+
+    fn pool(&self) -> &sqlx::PgPool {
+        let Dialect::Postgres(PgDb { pool, .. }) = &self.store.dialect else {
+            unreachable!("a PostgreSQL store")
+        };
+        pool
+    }
+
+    /// A connection that plans as the tests read plans: sequential scans
+    /// off (so an index that can serve a statement shows), generic plans.
+    async fn planning_conn(&self) -> sqlx::pool::PoolConnection<sqlx::Postgres> {
+        let mut conn = self.pool().acquire().await.unwrap();
+        sqlx::raw_sql("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        conn
+    }
+
+    async fn remove(self) {
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+            self.schema
+        )))
+        .execute(self.pool())
+        .await;
+    }
+}
+
 #[tokio::test]
 async fn every_statement_reaches_the_growing_tables_as_it_must() {
-    let url = std::env::var("SKILLCORE_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let schema = format!("skc_plans_{}", uuid::Uuid::now_v7().simple());
-    let store = Store::postgres(&url, Some(&schema))
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} (start it: scripts/test does): {e}"));
-    let Dialect::Postgres(PgDb { pool, .. }) = &store.dialect else {
-        unreachable!("a PostgreSQL store")
-    };
+    let plans = PlanStore::new().await;
     let statements: Vec<(&str, &str, Reach)> = vec![
         ("append one", &sql::APPEND_ONE, Reach::Index),
         ("append many", &sql::APPEND_MANY, Reach::Index),
@@ -155,45 +192,15 @@ async fn every_statement_reaches_the_growing_tables_as_it_must() {
         ),
         ("drop handled", sql::DROP_HANDLED, Reach::Index),
     ];
-    let mut conn = pool.acquire().await.unwrap();
-    sqlx::raw_sql("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
+    let mut conn = plans.planning_conn().await;
     let mut wrong = Vec::new();
     for (name, statement, reach) in statements {
-        let mut tx = conn.begin().await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "PREPARE skc_plan AS {statement}"
-        )))
-        .execute(&mut *tx)
-        .await
-        .unwrap_or_else(|e| panic!("PREPARE of {name}: {e}"));
-        let nulls = vec!["NULL"; parameters(statement)].join(", ");
-        let execute = if nulls.is_empty() {
-            "EXPLAIN EXECUTE skc_plan".to_string()
-        } else {
-            format!("EXPLAIN EXECUTE skc_plan({nulls})")
-        };
-        let steps: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(execute))
-            .fetch_all(&mut *tx)
-            .await
-            .unwrap_or_else(|e| panic!("EXPLAIN of {name}: {e}"));
-        tx.rollback().await.unwrap();
-        // A prepared statement outlives the transaction.
-        sqlx::raw_sql("DEALLOCATE skc_plan")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
+        let steps = generic_plan(&mut conn, statement).await;
         let whole = whole_reads(&steps);
         wrong.extend(verdict(name, reach, &steps, &whole));
     }
     drop(conn);
-    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
-    )))
-    .execute(pool)
-    .await;
+    plans.remove().await;
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
@@ -230,22 +237,11 @@ async fn generic_plan(conn: &mut sqlx::PgConnection, statement: &str) -> Vec<Str
 /// before; dropping it goes back to the type's.
 #[tokio::test]
 async fn a_field_search_reads_the_field_index_once_made() {
-    let url = std::env::var("SKILLCORE_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let schema = format!("skc_plans_{}", uuid::Uuid::now_v7().simple());
-    let store = Store::postgres(&url, Some(&schema))
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} (start it: scripts/test does): {e}"));
-    let Dialect::Postgres(PgDb { pool, .. }) = &store.dialect else {
-        unreachable!("a PostgreSQL store")
-    };
+    let plans = PlanStore::new().await;
+    let store = &plans.store;
     let (event, field) = ("gradebook.grade.posted", "studentId");
     let search = sql::events_by_indexed_field(event, field);
-    let mut conn = pool.acquire().await.unwrap();
-    sqlx::raw_sql("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
+    let mut conn = plans.planning_conn().await;
     let before = generic_plan(&mut conn, &search).await.join(" | ");
     assert!(before.contains("skc_events_type_seq"), "{before}");
 
@@ -261,11 +257,7 @@ async fn a_field_search_reads_the_field_index_once_made() {
     let dropped = generic_plan(&mut conn, &search).await.join(" | ");
     assert!(!dropped.contains(&index.index), "{dropped}");
     drop(conn);
-    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
-    )))
-    .execute(pool)
-    .await;
+    plans.remove().await;
 }
 
 /// `queue stats` across districts finds the handlers with discarded or
@@ -274,20 +266,8 @@ async fn a_field_search_reads_the_field_index_once_made() {
 /// delivery from the retention index.
 #[tokio::test]
 async fn stats_skip_from_handler_to_handler_over_the_finished_deliveries() {
-    let url = std::env::var("SKILLCORE_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let schema = format!("skc_plans_{}", uuid::Uuid::now_v7().simple());
-    let store = Store::postgres(&url, Some(&schema))
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} (start it: scripts/test does): {e}"));
-    let Dialect::Postgres(PgDb { pool, .. }) = &store.dialect else {
-        unreachable!("a PostgreSQL store")
-    };
-    let mut conn = pool.acquire().await.unwrap();
-    sqlx::raw_sql("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
+    let plans = PlanStore::new().await;
+    let mut conn = plans.planning_conn().await;
     let steps = generic_plan(&mut conn, &sql::STATS_ALL).await;
     let finished: Vec<&String> = steps
         .iter()
@@ -305,11 +285,7 @@ async fn stats_skip_from_handler_to_handler_over_the_finished_deliveries() {
     let plan = steps.join("\n");
     assert!(plan.contains("Recursive Union"), "{plan}");
     drop(conn);
-    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
-    )))
-    .execute(pool)
-    .await;
+    plans.remove().await;
 }
 
 #[test]
